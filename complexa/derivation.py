@@ -1,0 +1,291 @@
+"""`derive`: a network's operation counts and the essay's six quantities, symbolic, with the steps that lead to them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+
+import sympy
+
+from complexa._poly import Converter, to_expr
+from complexa._validate import as_choice, as_size, as_values
+from complexa.asymptotics import big_o as _big_o
+from complexa.errors import ComplexaError
+from complexa.models import essay, exact
+from complexa.models._layers import ConcreteLayers, GeneralLayers, Layers, UniformLayers, Value
+from complexa.network import Network
+
+__all__ = ["derive", "Derivation", "Evaluation", "Step", "MODELS", "QUANTITIES"]
+
+MODELS = ("exact", "essay")
+"""``exact``: what a dense network performs (docs/counting.md). ``essay``: the essay's own formulas."""
+QUANTITIES = ("n_mul", "n_g", "time_forward", "time_error", "time_weights", "time_gradient_descent")
+"""The essay's six quantities, in its order."""
+
+Counts = dict[str, dict[str, sympy.Expr]]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One line of a derivation: ``lhs = rhs``, with a note saying where it comes from.
+
+    `lhs` is a quantity's name, or None for a line that continues the one before (``= rhs``).
+    """
+
+    lhs: str | None
+    rhs: sympy.Basic
+    note: str = ""
+
+    def _latex(self, printer: sympy.printing.latex.LatexPrinter) -> str:
+        from complexa.printing import latex_step
+
+        return latex_step(self)
+
+    def _sympystr(self, printer: sympy.printing.str.StrPrinter) -> str:
+        from complexa.printing import text_step
+
+        return text_step(self)
+
+
+def _layers(network: Network, convert: Converter) -> Layers:
+    if network.symbolic_depth:
+        assert network.width is not None
+        return UniformLayers(convert(network.width), convert(network.depth))
+    return ConcreteLayers([convert(size) for size in network.sizes])
+
+
+def _plain(value: sympy.Expr) -> Value:
+    return int(value) if value.is_Integer else value
+
+
+def _exact_quantities(secs: Mapping[str, Mapping[str, Value]], iterations: Value) -> dict[str, Value]:
+    def ops(section: str) -> Value:
+        return sum(secs[section].values())  # four terms: the built-in sum is fine here
+
+    time_forward = ops("forward")
+    time_error = ops("error")
+    time_weights = time_error + ops("gradients")
+    return {
+        "n_mul": secs["forward"]["mul"],
+        "n_g": secs["forward"]["act"],
+        "time_forward": time_forward,
+        "time_error": time_error,
+        "time_weights": time_weights,
+        "time_gradient_descent": iterations * (time_forward + time_weights + ops("update")),
+    }
+
+
+def _phases(secs: Mapping[str, Mapping[str, Value]], iterations: Value) -> dict[str, dict[str, Value]]:
+    backward = {op: secs["error"][op] + secs["gradients"][op] for op in exact.OPS}
+    per_step = {"forward": secs["forward"], "backward": backward, "update": secs["update"]}
+    return {phase: {op: iterations * per_step[phase][op] for op in exact.OPS} for phase in exact.PHASES}
+
+
+class Derivation:
+    """The counts and quantities of a network under a cost model, and the steps that derive them.
+
+    Made by `derive`. Prints as a summary (``str``), as a LaTeX ``aligned`` block (``sympy.latex``, `latex`) and in
+    Jupyter.
+
+    **Attributes:**
+
+    - `network`, `model`, `iterations`: what was derived.
+    - `counts`: phase -> op -> sympy expression, totals over `iterations` training steps (see `derive`).
+    - `quantities`: the essay's quantities by name (`QUANTITIES`), sympy expressions.
+    - `notes`: what the model could not give for this network, and why.
+    """
+
+    network: Network
+    model: str
+    iterations: sympy.Expr
+    counts: Counts
+    quantities: dict[str, sympy.Expr]
+    notes: tuple[str, ...]
+
+    def __init__(self, network: Network, model: str, iterations: sympy.Expr) -> None:
+        self.network = network
+        self.model = model
+        self.iterations = iterations
+        convert = Converter(network.free_symbols | iterations.free_symbols)
+        layers = _layers(network, convert)
+        T = convert(iterations)
+        notes: list[str] = []
+        if model == "exact":
+            secs = exact.sections(layers, convert(network.batch), **self._options())
+            counts = _phases(secs, T)
+            quantities = _exact_quantities(secs, T)
+        else:
+            quantities = essay.forward(layers)
+            counts = {"forward": {"mul": quantities["n_mul"], "act": quantities["n_g"]}}
+            if network.is_uniform:
+                assert network.width is not None
+                quantities.update(essay.backward(convert(network.width), convert(network.depth), T))
+            else:
+                notes.append(
+                    "The essay gives time_error, time_weights and time_gradient_descent only for n neurons in every "
+                    "layer; this network's sizes differ, so the essay model has none of them."
+                )
+        self.counts = {phase: {op: to_expr(v) for op, v in ops.items()} for phase, ops in counts.items()}
+        self.quantities = {name: to_expr(quantities[name]) for name in QUANTITIES if name in quantities}
+        self.notes = tuple(notes)
+
+    def _options(self) -> dict[str, object]:
+        return {"bias": self.network.bias, "activation": self.network.activation, "loss": self.network.loss}
+
+    @property
+    def free_symbols(self) -> frozenset[sympy.Symbol]:
+        """The symbols `evaluate` needs values for: the network's and the number of iterations'."""
+        return self.network.free_symbols | self.iterations.free_symbols  # type: ignore[return-value]
+
+    @property
+    def assumptions(self) -> dict[str, sympy.Expr]:
+        """The essay's assumptions as substitutions, where they apply: depth and iterations equal to the width."""
+        width = self.network.width
+        if width is None or width.is_number:
+            return {}
+        return {
+            s.name: width
+            for s in (self.network.depth, self.iterations)
+            if isinstance(s, sympy.Symbol) and s not in width.free_symbols
+        }
+
+    def big_o(self, **substitutions: object) -> dict[str, sympy.Order]:
+        """The big-O of every quantity, after `substitutions` (see `complexa.big_o`); names absent from a quantity
+        are ignored for it.
+
+        >>> d = derive(Network.uniform("n", "L"), model="essay", iterations="T")
+        >>> d.big_o(L="n", T="n")["time_gradient_descent"]
+        O(n**6, (n, oo))
+        """
+        out = {}
+        for name, q in self.quantities.items():
+            have = {s.name for s in q.free_symbols if isinstance(s, sympy.Symbol)}
+            out[name] = _big_o(q, **{k: v for k, v in substitutions.items() if k in have})
+        return out
+
+    def evaluate(self, **values: object) -> Evaluation:
+        """The counts and quantities with every symbol replaced: exact Python integers, however large.
+
+        **Arguments:**
+
+        - `values`: a positive integer (or size expression) for every symbol of the network and of `iterations`.
+
+        **Returns:** an `Evaluation` with `counts` and `quantities` of the same shape, as ints.
+
+        >>> derive(Network([784, "h", 10]), iterations="T").evaluate(h=100, T=3).quantities["n_mul"]
+        79400
+        """
+        mapping = as_values(values, self.free_symbols, "evaluate")
+        missing = sorted(s.name for s in self.free_symbols - mapping.keys())
+        if missing:
+            raise ComplexaError(f"evaluate: give a value for every symbol; missing {', '.join(missing)}")
+        still = [k for k, v in mapping.items() if not v.is_Integer]
+        if still:
+            raise ComplexaError(f"evaluate: {still[0].name}={values[still[0].name]!r} must be a positive integer")
+        network = self.network.xreplace(mapping)
+        iterations = self.iterations.xreplace(mapping)
+        # The counts are polynomials in the sizes, so deriving the concrete network again is the substitution, done in
+        # Python integers instead of through sympy's slow `subs`; `tests/test_derive.py` checks the two agree.
+        concrete = Derivation(network, self.model, iterations)
+        return Evaluation(
+            values={k.name: int(v) for k, v in mapping.items()},
+            counts={phase: {op: int(v) for op, v in ops.items()} for phase, ops in concrete.counts.items()},
+            quantities={name: int(v) for name, v in concrete.quantities.items()},
+        )
+
+    @cached_property
+    def steps(self) -> tuple[Step, ...]:
+        """The derivation, equation by equation, as the essay writes it."""
+        from complexa.printing import derivation_steps
+
+        return derivation_steps(self, _general_quantities(self))
+
+    def latex(self) -> str:
+        """The steps as a LaTeX ``aligned`` block."""
+        from complexa.printing import latex_derivation
+
+        return latex_derivation(self)
+
+    def _latex(self, printer: sympy.printing.latex.LatexPrinter) -> str:
+        return self.latex()
+
+    def _sympystr(self, printer: sympy.printing.str.StrPrinter) -> str:
+        from complexa.printing import text_derivation
+
+        return text_derivation(self)
+
+    def _repr_latex_(self) -> str:
+        return f"$\\displaystyle {self.latex()}$"
+
+    def __str__(self) -> str:
+        return self._sympystr(sympy.printing.str.StrPrinter())
+
+    def __repr__(self) -> str:
+        return f"derive({self.network!r}, model={self.model!r}, iterations={self.iterations})"
+
+
+def _general_quantities(d: Derivation) -> dict[str, sympy.Expr]:
+    """The quantities in the general form: n^{(k)} sizes and sums with symbolic bounds (the essay's uniform
+    formulas, in n and L, for its backpropagation results)."""
+    general = GeneralLayers()
+    T = d.iterations
+    if d.model == "exact":
+        secs = exact.sections(general, _plain(d.network.batch), **d._options())
+        return _exact_quantities(secs, _plain(T))  # type: ignore[return-value]
+    out = essay.forward(general)
+    n, L = sympy.symbols("n L", positive=True, integer=True)
+    out.update(essay.backward(n, L, _plain(T)))
+    return out  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """A derivation at given values of its symbols: exact integers.
+
+    **Attributes:** `values` (symbol name -> int), `counts` (phase -> op -> int), `quantities` (name -> int).
+    """
+
+    values: dict[str, int]
+    counts: dict[str, dict[str, int]]
+    quantities: dict[str, int]
+
+    def __str__(self) -> str:
+        from complexa.printing import text_evaluation
+
+        return text_evaluation(self)
+
+
+def derive(network: Network, *, model: str = "exact", iterations: object = 1) -> Derivation:
+    """Derive the operation counts of `network` and the essay's quantities under a cost model.
+
+    **Arguments:**
+
+    - `network`: a `Network`, its sizes integers or symbols, its depth possibly a symbol (`Network.uniform`).
+    - `model`: ``"exact"`` (default), what a dense network performs, op by op (docs/counting.md); or ``"essay"``, the
+      essay's own formulas, its errors included (docs/essay.md). The essay counts one input vector: batch must be 1.
+    - `iterations`: training steps T, a positive integer or a symbol such as ``"T"``.
+
+    **Returns:** a `Derivation`. Its `counts` are totals over `iterations` training steps, each a forward pass, a
+    backward pass and an update. Of its `quantities`, ``n_mul``, ``n_g``, ``time_forward``, ``time_error`` and
+    ``time_weights`` are per step and ``time_gradient_descent`` is over all `iterations`. In the exact model each
+    ``time_*`` counts every operation (mul, add, act, act_grad) of its part: ``time_forward`` the forward pass,
+    ``time_error`` the deltas, ``time_weights`` the deltas and the weight and bias gradients, and
+    ``time_gradient_descent`` whole steps, forward pass and update included (the essay leaves both out).
+
+    >>> d = derive(Network([2, 3, 1]))
+    >>> d.counts["forward"]
+    {'mul': 9, 'add': 9, 'act': 4, 'act_grad': 0}
+    >>> derive(Network.uniform("n", "L"), model="essay").quantities["n_mul"]
+    L*n**3 - n**3 + n**2
+    """
+    if not isinstance(network, Network):
+        raise ComplexaError(f"network = {network!r}: must be a complexa.Network, such as Network([784, 'h', 10])")
+    model = as_choice(model, MODELS, "model")
+    T = as_size(iterations, "iterations")
+    if model == "essay" and network.batch != 1:
+        raise ComplexaError(
+            f"batch = {network.batch} with model = 'essay': the essay counts one input vector; use batch=1, or the "
+            "exact model for a batch"
+        )
+    return Derivation(network, model, T)

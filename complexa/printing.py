@@ -1,0 +1,168 @@
+"""How derivations read: the steps, LaTeX ``aligned`` blocks and plain-text summaries."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import sympy
+
+from complexa.asymptotics import big_o
+from complexa.models import essay
+
+if TYPE_CHECKING:
+    from complexa.derivation import Derivation, Evaluation, Step
+
+__all__ = [
+    "LATEX_NAMES",
+    "derivation_steps",
+    "latex_derivation",
+    "latex_expr",
+    "latex_step",
+    "text_derivation",
+    "text_evaluation",
+    "text_step",
+]
+
+LATEX_NAMES = {
+    "n_mul": r"n_{mul}",
+    "n_g": r"n_{g}",
+    "time_forward": r"\text{time}",
+    "time_error": r"\text{time}_{\text{error}}",
+    "time_weights": r"\text{time}_{\text{weights}}",
+    "time_gradient_descent": r"\text{time}_{\text{gradient descent}}",
+}
+"""Each quantity's name as the essay typesets it."""
+
+_GENERAL_NOTES = {
+    "exact": "for any sizes",
+    "essay": "the essay's sum; each size counts the bias unit",
+}
+_ESSAY_UNIFORM = "the essay, for n neurons in each of L layers"
+
+
+def latex_expr(expr: sympy.Basic) -> str:
+    """`expr` in LaTeX; a big-O as the essay writes it, ``O(n^{4})``, without its limit point."""
+    if isinstance(expr, sympy.Order):
+        return rf"O\left({sympy.latex(expr.expr)}\right)"
+    return sympy.latex(expr)
+
+
+def _text_expr(expr: sympy.Basic) -> str:
+    if isinstance(expr, sympy.Order):
+        return f"O({sympy.sstr(expr.expr)})"
+    return sympy.sstr(expr)
+
+
+def _latex_text(text: str) -> str:
+    # Notes are typeset in text mode, where _ ^ & % # $ { } and \ mean something else.
+    return "".join(_TEXT_ESCAPES.get(c, c) for c in text)
+
+
+_TEXT_ESCAPES = {
+    "\\": r"\textbackslash{}",
+    "_": r"\_",
+    "^": r"\^{}",
+    "&": r"\&",
+    "%": r"\%",
+    "#": r"\#",
+    "$": r"\$",
+    "{": r"\{",
+    "}": r"\}",
+}
+
+
+def latex_step(step: Step) -> str:
+    """One line of an ``aligned`` block: ``lhs &= rhs && \\text{note}``."""
+    lhs = LATEX_NAMES.get(step.lhs, step.lhs) if step.lhs else ""
+    note = rf" && \text{{{_latex_text(step.note)}}}" if step.note else ""
+    return f"{lhs} &= {latex_expr(step.rhs)}{note}"
+
+
+def text_step(step: Step) -> str:
+    """One line of a derivation in plain text."""
+    lhs = step.lhs or ""
+    note = f"    [{step.note}]" if step.note else ""
+    return f"{lhs:>22} = {_text_expr(step.rhs)}{note}"
+
+
+def _order_note(d: Derivation, subs: dict[str, sympy.Expr]) -> str:
+    symbols = sorted({str(v) for v in subs.values()})
+    if subs:
+        given = ", ".join(f"{k} = {v}" for k, v in subs.items())
+        return f"as {', '.join(symbols)} grows, with {given}"
+    return "as every symbol grows"
+
+
+def derivation_steps(d: Derivation, general: dict[str, sympy.Expr]) -> tuple[Step, ...]:
+    """The steps of `d`: for each quantity its general form, this network's form, the form the essay states where it
+    differs, and the big-O (under the essay's assumptions where they apply)."""
+    from complexa.derivation import Step
+
+    steps: list[Step] = []
+    width, depth = d.network.width, d.network.depth
+    for name, value in d.quantities.items():
+        form = general[name]
+        backward = d.model == "essay" and name not in ("n_mul", "n_g", "time_forward")
+        steps.append(Step(name, form, _ESSAY_UNIFORM if backward else _GENERAL_NOTES[d.model]))
+        if sympy.expand(form - value) != 0 if not form.has(sympy.Sum) else True:
+            steps.append(Step(None, value, "this network"))
+        if d.model == "essay" and name in essay.STATED and width is not None:
+            stated, note = essay.STATED[name]
+            n, L = sorted(stated.free_symbols, key=str)[::-1]
+            stated = stated.xreplace({n: width, L: depth})
+            if sympy.expand(stated - value) != 0:
+                steps.append(Step(name, stated, note))
+        if value.free_symbols:
+            have = {s.name for s in value.free_symbols if isinstance(s, sympy.Symbol)}
+            subs = {k: v for k, v in d.assumptions.items() if k in have}
+            order = big_o(value, **subs)
+            note = _order_note(d, subs)
+            if d.model == "essay" and width is not None and subs and len(width.free_symbols) == 1:
+                (n_symbol,) = width.free_symbols
+                (n,) = essay.CLAIMED_ORDER[name].free_symbols
+                claimed = essay.CLAIMED_ORDER[name].xreplace({n: n_symbol})
+                agrees = sympy.expand(order.expr - claimed) == 0
+                note += "; as the essay finds" if agrees else f"; the essay claims O({sympy.sstr(claimed)})"
+            steps.append(Step(name, order, note))
+    return tuple(steps)
+
+
+def latex_derivation(d: Derivation) -> str:
+    """Every step of `d` in one LaTeX ``aligned`` block, one line per step."""
+    lines = " \\\\\n".join(latex_step(step) for step in d.steps)
+    return f"\\begin{{aligned}}\n{lines}\n\\end{{aligned}}"
+
+
+def _header(d: Derivation) -> str:
+    steps = "step" if d.iterations == 1 else "steps"
+    return f"{d.model} model of {d.network!r}, {d.iterations} training {steps}"
+
+
+def text_derivation(d: Derivation) -> str:
+    """A plain-text summary of `d`: counts by phase and op, then each quantity and its big-O."""
+    lines = [_header(d)]
+    lines.append("counts (totals over all steps):")
+    for phase, ops in d.counts.items():
+        for op, value in ops.items():
+            lines.append(f"  {phase:>8} {op:<9} {sympy.sstr(value)}")
+    lines.append("quantities:")
+    orders = d.big_o(**d.assumptions)
+    for name, value in d.quantities.items():
+        lines.append(f"  {name:<22} {sympy.sstr(value)}")
+        if value.free_symbols:
+            lines.append(f"  {'':<22} {_text_expr(orders[name])}")
+    lines.extend(f"note: {note}" for note in d.notes)
+    return "\n".join(lines)
+
+
+def text_evaluation(e: Evaluation) -> str:
+    """A plain-text table of an evaluation's counts and quantities."""
+    given = ", ".join(f"{k}={v}" for k, v in e.values.items()) or "no symbols"
+    lines = [f"evaluated at {given}"]
+    ops = list(next(iter(e.counts.values())))
+    lines.append(f"  {'':>8} " + " ".join(f"{op:>16}" for op in ops))
+    for phase, row in e.counts.items():
+        lines.append(f"  {phase:>8} " + " ".join(f"{row.get(op, 0):>16,}" for op in ops))
+    for name, value in e.quantities.items():
+        lines.append(f"  {name:<22} {value:>20,}")
+    return "\n".join(lines)
