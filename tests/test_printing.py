@@ -1,0 +1,51 @@
+"""Derivations print well: plain text, LaTeX through sympy's protocol, and Jupyter."""
+
+from __future__ import annotations
+
+import sympy
+
+from complexa import Network, derive
+from complexa.derivation import Step
+from complexa.printing import latex_step
+
+
+def test_latex_is_an_aligned_block_with_one_line_per_step() -> None:
+    d = derive(Network.uniform("n", "L"), model="essay", iterations="T")
+    text = d.latex()
+    assert text.startswith("\\begin{aligned}\n") and text.endswith("\n\\end{aligned}")
+    assert text.count("\\\\\n") == len(d.steps) - 1
+    assert r"n_{mul} &= n^{(0)} n^{(1)} + \sum_{k=2}^{L} n^{(k)} n^{(k - 2)} n^{(k - 1)}" in text
+    assert r"\text{time}_{\text{gradient descent}} &= O\left(n^{6}\right)" in text
+
+
+def test_sympy_printing_protocol_and_jupyter() -> None:
+    d = derive(Network([784, "h", 10]))
+    assert sympy.latex(d) == d.latex()
+    assert d._repr_latex_() == f"$\\displaystyle {d.latex()}$"
+    assert sympy.sstr(d) == str(d)
+    assert "n_mul" in str(d) and "O(h)" in str(d)
+
+
+def test_steps_go_general_then_this_network_then_big_o() -> None:
+    d = derive(Network([784, "h", "h", 10]))
+    n_mul = [s for s in d.steps if s.lhs in ("n_mul", None)][:3]
+    assert n_mul[0].rhs.has(sympy.Sum) and n_mul[0].note == "for any sizes"
+    assert n_mul[1].lhs is None and n_mul[1].note == "this network"
+    assert isinstance(n_mul[2].rhs, sympy.Order)
+
+
+def test_concrete_networks_have_no_big_o_step() -> None:
+    d = derive(Network([3, 4, 2]))
+    assert not any(isinstance(s.rhs, sympy.Order) for s in d.steps)
+    assert d.steps[1].rhs == d.quantities["n_mul"]
+
+
+def test_notes_are_escaped_for_text_mode() -> None:
+    line = latex_step(Step("n_mul", sympy.Integer(3), "n_layers ^ 100% & #1 {x} $"))
+    assert line == r"n_{mul} &= 3 && \text{n\_layers \^{} 100\% \& \#1 \{x\} \$}"
+
+
+def test_evaluation_prints_a_table_with_thousands_separators() -> None:
+    text = str(derive(Network([784, "h", 10])).evaluate(h=100))
+    assert text.splitlines()[0] == "evaluated at h=100"
+    assert "79,400" in text
