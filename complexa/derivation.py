@@ -55,6 +55,10 @@ def _layers(network: Network, convert: Converter) -> Layers:
     return ConcreteLayers([convert(size) for size in network.sizes])
 
 
+def _sections(network: Network, layers: Layers, batch: Value) -> dict[str, dict[str, Value]]:
+    return exact.sections(layers, batch, bias=network.bias, activation=network.activation, loss=network.loss)
+
+
 def _plain(value: sympy.Expr) -> Value:
     return int(value) if value.is_Integer else value
 
@@ -112,7 +116,7 @@ class Derivation:
         T = convert(iterations)
         notes: list[str] = []
         if model == "exact":
-            secs = exact.sections(layers, convert(network.batch), **self._options())
+            secs = _sections(network, layers, convert(network.batch))
             counts = _phases(secs, T)
             quantities = _exact_quantities(secs, T)
         else:
@@ -130,13 +134,10 @@ class Derivation:
         self.quantities = {name: to_expr(quantities[name]) for name in QUANTITIES if name in quantities}
         self.notes = tuple(notes)
 
-    def _options(self) -> dict[str, object]:
-        return {"bias": self.network.bias, "activation": self.network.activation, "loss": self.network.loss}
-
     @property
     def free_symbols(self) -> frozenset[sympy.Symbol]:
         """The symbols `evaluate` needs values for: the network's and the number of iterations'."""
-        return self.network.free_symbols | self.iterations.free_symbols  # type: ignore[return-value]
+        return self.network.free_symbols | self.iterations.free_symbols
 
     @property
     def assumptions(self) -> dict[str, sympy.Expr]:
@@ -231,12 +232,12 @@ def _general_quantities(d: Derivation) -> dict[str, sympy.Expr]:
     general = GeneralLayers()
     T = d.iterations
     if d.model == "exact":
-        secs = exact.sections(general, _plain(d.network.batch), **d._options())
-        return _exact_quantities(secs, _plain(T))  # type: ignore[return-value]
+        secs = _sections(d.network, general, _plain(d.network.batch))
+        return _exact_quantities(secs, _plain(T))
     out = essay.forward(general)
     n, L = sympy.symbols("n L", positive=True, integer=True)
     out.update(essay.backward(n, L, _plain(T)))
-    return out  # type: ignore[return-value]
+    return out
 
 
 @dataclass(frozen=True)

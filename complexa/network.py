@@ -136,7 +136,7 @@ class Network:
     def free_symbols(self) -> frozenset[sympy.Symbol]:
         """Every symbol in the sizes, the depth and the batch."""
         exprs = [self.batch, self.depth, *(self._sizes or (self.width,))]
-        return frozenset().union(*(e.free_symbols for e in exprs))  # type: ignore[union-attr]
+        return frozenset().union(*(e.free_symbols for e in exprs))
 
     @property
     def is_concrete(self) -> bool:
