@@ -4,13 +4,16 @@ from complexa.asymptotics import big_o
 from complexa.derivation import MODELS, QUANTITIES, Derivation, Evaluation, Step, derive
 from complexa.errors import ComplexaError
 from complexa.network import ACTIVATIONS, LOSSES, Network
+from complexa.reference import BACKENDS, Measurement, measure
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ACTIVATIONS",
+    "BACKENDS",
     "LOSSES",
     "MODELS",
+    "Measurement",
     "QUANTITIES",
     "ComplexaError",
     "Derivation",
@@ -20,4 +23,5 @@ __all__ = [
     "__version__",
     "big_o",
     "derive",
+    "measure",
 ]

@@ -1,0 +1,234 @@
+"""The measured side: train a real network that counts its own operations, on the CPU or a CUDA device.
+
+`measure` validates in plain Python, refuses networks whose counts or arrays would not fit, and only then imports
+the numba kernels, so ``import complexa`` never imports numba.
+
+What is counted, per training step of a batch of B samples (layers k = 1..L, W_k of shape (n_k, n_{k-1})):
+
+- forward, per sample and layer, z = W a + b and a = g(z): a dot product of length m is m mul and m - 1 add; the bias
+  1 add per unit; g 1 act per unit, output layer included (none for ``identity``). The input a_0 is not activated.
+- backward: the output delta (a_L - y) * g'(z_L) is 1 add, 1 mul and 1 act_grad per output unit and sample (only
+  the add for ``identity`` and for ``bce``, whose delta is a_L - y). A hidden delta (W_{k+1}^T delta_{k+1}) * g'(z_k),
+  k = L-1..1, is a dot product of length n_{k+1}, then 1 mul and 1 act_grad (neither for ``identity``). Gradients
+  are summed over the batch, not averaged: B mul and B - 1 add per weight, B - 1 add per bias.
+- update, plain SGD p -= lr * grad: 1 mul and 1 add per parameter, biases included.
+
+Not counted: the loss value, which `measure` computes with numpy for reporting only; and the arithmetic inside an
+act_grad, which reuses the stored activation (sigmoid a(1 - a), tanh 1 - a^2) or pre-activation (relu z > 0) and
+counts as exactly one act_grad.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import numbers
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from complexa._validate import as_choice
+from complexa.errors import ComplexaError
+from complexa.network import Network
+from complexa.reference._layout import OPS, PHASES, Buffers, Layout
+
+__all__ = ["measure", "Measurement", "BACKENDS", "Params"]
+
+BACKENDS = ("cpu", "cuda")
+"""Where `measure` can train: numba's CPU target, or a CUDA device (or numba's CUDA simulator)."""
+
+INT64_MAX = 2**63 - 1
+
+Params = list[tuple[NDArray[np.float64], NDArray[np.float64] | None]]
+"""(W_k, b_k) for k = 1..L: W_k of shape (n_k, n_{k-1}), b_k of shape (n_k,), or None when the network has no bias."""
+
+
+@dataclass(frozen=True, eq=False)
+class Measurement:
+    """What `measure` observed: the counted operations, and the arrays that let the numerics be checked.
+
+    Without biases every b_k in `params_before`, `params_after` and `gradients` is None: there is no bias vector,
+    rather than a zero one that an update would leave at zero.
+
+    >>> from complexa import Network
+    >>> m = measure(Network([2, 2]), iterations=3)
+    >>> m.counts["update"], m.params_after[0][0].shape
+    ({'mul': 18, 'add': 18, 'act': 0, 'act_grad': 0}, (2, 2))
+    """
+
+    network: Network
+    backend: str
+    iterations: int
+    lr: float
+    seed: int
+    counts: dict[str, dict[str, int]]
+    """phase -> op -> count, summed over all `iterations` steps; phases and ops as in `complexa.derive`."""
+    inputs: NDArray[np.float64] = field(repr=False)
+    """(B, n_0), uniform in [-1, 1]."""
+    targets: NDArray[np.float64] = field(repr=False)
+    """(B, n_L), uniform in [0.05, 0.95], so that ``bce`` applies."""
+    outputs: NDArray[np.float64] = field(repr=False)
+    """(B, n_L): a_L of the first step, before any update."""
+    loss: float
+    """The loss of the first step, before any update, summed over the batch; not counted."""
+    gradients: Params = field(repr=False)
+    """The gradients of the first step (summed over the batch)."""
+    params_before: Params = field(repr=False)
+    params_after: Params = field(repr=False)
+    """The parameters after all `iterations` updates."""
+
+    @property
+    def total(self) -> int:
+        """Every counted operation, all phases and ops together."""
+        return sum(sum(ops.values()) for ops in self.counts.values())
+
+
+def measure(
+    network: Network, *, backend: str = "cpu", iterations: int = 1, seed: int = 0, lr: float = 0.1
+) -> Measurement:
+    """Train `network` for `iterations` SGD steps on one random batch, counting every operation it performs.
+
+    Each step is a forward pass, a backward pass and an update, on the same inputs and targets. The data, all from
+    ``numpy.random.default_rng(seed)`` in this order: weights W_k uniform in [-1, 1] / sqrt(n_{k-1}) and biases
+    uniform in [-0.1, 0.1], layer by layer; inputs uniform in [-1, 1]; targets uniform in [0.05, 0.95].
+
+    **Arguments:**
+
+    - `network`: a `Network` whose sizes and batch are all integers.
+    - `backend`: ``"cpu"`` (numba) or ``"cuda"`` (numba.cuda: a GPU, or the simulator with
+      ``NUMBA_ENABLE_CUDASIM=1``).
+    - `iterations`: training steps, a positive int; the counts are their total.
+    - `seed`: seeds the data, a non-negative int.
+    - `lr`: the learning rate, a finite real number.
+
+    **Returns:** a `Measurement`.
+
+    **Raises:** `ComplexaError` for a symbolic network, a bad argument, a missing CUDA device, or a network whose
+    counts would overflow int64 or whose arrays would not fit in the available memory.
+
+    >>> from complexa import Network
+    >>> m = measure(Network([2, 3, 1], batch=2))
+    >>> m.counts["forward"]
+    {'mul': 18, 'add': 18, 'act': 8, 'act_grad': 0}
+    >>> m.outputs.shape
+    (2, 1)
+    """
+    sizes, batch, iterations, seed, lr, backend = _checked(network, backend, iterations, seed, lr)
+    _check_fits(network, sizes, batch, iterations)
+    layout = Layout.of(sizes, network.bias)
+    if backend == "cuda":
+        from complexa.reference import _cuda as kernels  # numba.cuda, only for this backend
+
+        # On the device: parameters, gradients, the three (B, U) buffers and the targets.
+        kernels.require_device(8 * (2 * layout.n_params + 3 * batch * layout.n_units + batch * sizes[-1]))
+    else:
+        from complexa.reference import _cpu as kernels  # type: ignore[no-redef]  # numba only now
+
+    rng = np.random.default_rng(seed)
+    params = _initial_params(rng, layout)
+    inputs = rng.uniform(-1.0, 1.0, (batch, sizes[0]))
+    targets = rng.uniform(0.05, 0.95, (batch, sizes[-1]))
+    buffers = Buffers.start(layout, params, inputs, targets, activation=network.activation, loss=network.loss, lr=lr)
+    params_before = layout.unflatten(params)
+    counts = np.zeros((len(PHASES), len(OPS)), dtype=np.int64)
+
+    # The first step alone, to keep what it saw before its update; then the rest in one call.
+    kernels.train(buffers, 1, counts)
+    outputs = layout.layer(buffers.acts, len(sizes) - 1)
+    gradients = layout.unflatten(buffers.grads)
+    if iterations > 1:
+        kernels.train(buffers, iterations - 1, counts)
+
+    return Measurement(
+        network=network,
+        backend=backend,
+        iterations=iterations,
+        lr=lr,
+        seed=seed,
+        counts={phase: {op: int(counts[p, o]) for o, op in enumerate(OPS)} for p, phase in enumerate(PHASES)},
+        inputs=inputs,
+        targets=targets,
+        outputs=outputs,
+        loss=_loss(outputs, targets, network.loss),
+        gradients=gradients,
+        params_before=params_before,
+        params_after=layout.unflatten(buffers.params),
+    )
+
+
+def _checked(
+    network: object, backend: object, iterations: object, seed: object, lr: object
+) -> tuple[list[int], int, int, int, float, str]:
+    if not isinstance(network, Network):
+        raise ComplexaError(f"network = {network!r}: must be a complexa.Network, such as Network([784, 30, 10])")
+    if not network.is_concrete:
+        names = ", ".join(sorted(str(s) for s in network.free_symbols))
+        raise ComplexaError(
+            f"{network!r} has symbols ({names}): measure trains a real network, so every size and the batch must be "
+            f"an integer; substitute integers for them first, with Network.xreplace"
+        )
+    backend = as_choice(backend, BACKENDS, "backend")
+    if isinstance(iterations, bool) or not isinstance(iterations, numbers.Integral) or iterations < 1:
+        raise ComplexaError(f"iterations = {iterations!r}: must be a positive int")
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ComplexaError(f"seed = {seed!r}: must be a non-negative int")
+    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not math.isfinite(lr):
+        raise ComplexaError(f"lr = {lr!r}: must be a finite real number, such as 0.1")
+    sizes = [int(size) for size in network.sizes]
+    return sizes, int(network.batch), int(iterations), int(seed), float(lr), backend
+
+
+def _check_fits(network: Network, sizes: list[int], batch: int, iterations: int) -> None:
+    """Refuse, before allocating anything, a network too big to measure; the figures go in the message.
+
+    Everything here is an exact Python int: the sizes may be far beyond int64 when a user substitutes huge values.
+    """
+    n_weights = sum(n * m for m, n in itertools.pairwise(sizes))
+    n_units = sum(sizes)
+    n_params = n_weights + (n_units - sizes[0] if network.bias else 0)
+    # Float64 arrays alive at once: parameters, gradients, their copies before, after and for the first step, and
+    # the (B, U) activations, pre-activations and deltas plus inputs, targets and outputs.
+    needed = 8 * (5 * n_params + 3 * batch * n_units + 3 * batch * max(sizes))
+    available = _available_memory()
+    if available is not None and needed > available:
+        raise ComplexaError(
+            f"{network!r}: measuring it needs about {needed:,} bytes of arrays, and only {available:,} bytes of "
+            f"memory are available; use smaller sizes or a smaller batch"
+        )
+    # A bound on the sum of all counters over all steps (so on every counter), in exact integers: it guards the
+    # int64 counters, it is not the measurement.
+    bound = iterations * (6 * batch * n_weights + 8 * batch * n_units + 2 * n_params)
+    if bound > INT64_MAX:
+        raise ComplexaError(
+            f"{network!r} with iterations = {iterations}: up to {bound:,} operations would be counted, more than an "
+            f"int64 counter holds ({INT64_MAX:,}); use fewer iterations or smaller sizes"
+        )
+
+
+def _available_memory() -> int | None:
+    """Free physical memory in bytes, or None where the platform does not say (the guard is then skipped)."""
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _initial_params(rng: np.random.Generator, layout: Layout) -> NDArray[np.float64]:
+    params = np.empty(layout.n_params)
+    for k in range(1, len(layout.sizes)):
+        n, m = int(layout.sizes[k]), int(layout.sizes[k - 1])
+        w, b = int(layout.weight_offsets[k]), int(layout.bias_offsets[k])
+        params[w : w + n * m] = (rng.uniform(-1.0, 1.0, (n, m)) / math.sqrt(m)).ravel()
+        if layout.bias:
+            params[b : b + n] = rng.uniform(-0.1, 0.1, n)
+    return params
+
+
+def _loss(outputs: NDArray[np.float64], targets: NDArray[np.float64], loss: str) -> float:
+    """The loss summed over the batch, for reporting; a saturated sigmoid makes bce infinite, not an error."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if loss == "mse":
+            return float(0.5 * np.sum((outputs - targets) ** 2))
+        return float(-np.sum(targets * np.log(outputs) + (1.0 - targets) * np.log(1.0 - outputs)))

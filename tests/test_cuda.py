@@ -1,0 +1,95 @@
+"""The measured side on CUDA: the same counts and numerics as the CPU backend.
+
+The device tests run on a GPU, or under numba's simulator in a process of their own:
+``NUMBA_ENABLE_CUDASIM=1 pytest tests/test_cuda.py`` (the variable must be set before numba is imported). Without
+either they are skipped, and only the refusal test runs.
+"""
+
+from __future__ import annotations
+
+import naive  # tests/naive.py, on sys.path as pytest puts tests/ there
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from numba import config, cuda
+
+from complexa import ComplexaError, Network
+from complexa.reference import measure
+from complexa.strategies import networks
+from complexa.testing import assert_counts_match
+
+SIMULATOR = bool(getattr(config, "ENABLE_CUDASIM", False))
+HAVE_CUDA = SIMULATOR or cuda.is_available()
+needs_cuda = pytest.mark.skipif(not HAVE_CUDA, reason="no CUDA GPU, and NUMBA_ENABLE_CUDASIM is not set")
+
+
+@pytest.mark.skipif(HAVE_CUDA, reason="a CUDA GPU or the simulator is available")
+def test_no_device_is_refused() -> None:
+    with pytest.raises(ComplexaError, match=r"pip install complexa\[cuda\].*NUMBA_ENABLE_CUDASIM=1"):
+        measure(Network([2, 2]), backend="cuda")
+
+
+@needs_cuda
+def test_hand_counted() -> None:
+    # The [2, 3, 1], B = 2 network of test_reference.HAND_COUNTED.
+    assert measure(Network([2, 3, 1], batch=2), backend="cuda").counts == {
+        "forward": {"mul": 18, "add": 18, "act": 8, "act_grad": 0},
+        "backward": {"mul": 32, "add": 15, "act": 0, "act_grad": 8},
+        "update": {"mul": 13, "add": 13, "act": 0, "act_grad": 0},
+    }
+
+
+@needs_cuda
+@settings(max_examples=25, deadline=None)
+@given(networks(), st.integers(1, 2))
+def test_counts_and_numerics(network: Network, iterations: int) -> None:
+    m = assert_counts_match(network, backend="cuda", iterations=iterations)
+    steps = naive.train(
+        m.params_before,
+        m.inputs,
+        m.targets,
+        activation=network.activation,
+        loss=network.loss,
+        lr=m.lr,
+        iterations=iterations,
+    )
+    np.testing.assert_allclose(m.outputs, steps[0].outputs, rtol=1e-12, atol=1e-14)
+    assert m.loss == pytest.approx(steps[0].loss, rel=1e-12, abs=1e-14)
+    for measured, expected in ((m.gradients, steps[0].gradients), (m.params_after, steps[-1].params)):
+        for (w, b), (w_expected, b_expected) in zip(measured, expected):
+            np.testing.assert_allclose(w, w_expected, rtol=1e-12, atol=1e-14)
+            if b is None or b_expected is None:
+                assert b is None and b_expected is None
+            else:
+                np.testing.assert_allclose(b, b_expected, rtol=1e-12, atol=1e-14)
+
+
+@needs_cuda
+def test_same_as_cpu() -> None:
+    network = Network([5, 7, 3], batch=3, activation="tanh")
+    on_device, on_cpu = (measure(network, backend=b, iterations=2) for b in ("cuda", "cpu"))
+    assert on_device.counts == on_cpu.counts
+    np.testing.assert_allclose(on_device.params_after[0][0], on_cpu.params_after[0][0], rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.skipif(HAVE_CUDA, reason="the device tests above run in this process")
+def test_device_tests_pass_under_the_simulator() -> None:
+    # numba reads NUMBA_ENABLE_CUDASIM once, at import: the simulator needs a pytest process of its own.
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    # The three device tests: the hand-counted network, the 25-network property, the CPU comparison.
+    assert result.stdout.splitlines()[-1].startswith("3 passed, 2 skipped"), result.stdout[-2000:]
