@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numbers
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import sympy
 
@@ -73,10 +73,13 @@ def as_flag(value: object, where: str) -> bool:
 
 
 def as_values(
-    values: Mapping[str, object], allowed: Iterable[sympy.Symbol], where: str
+    values: Mapping[str, object],
+    allowed: Iterable[sympy.Basic],
+    where: str,
+    convert: Callable[[object, str], sympy.Expr] = as_size,
 ) -> dict[sympy.Symbol, sympy.Expr]:
-    """Substitutions by symbol name, each for a symbol in `allowed`, each value a size (`as_size`)."""
-    by_name = {s.name: s for s in allowed}
+    """Substitutions by symbol name, each for a symbol in `allowed`, each value converted by `convert`."""
+    by_name = {s.name: s for s in allowed if isinstance(s, sympy.Symbol)}
     mapping: dict[sympy.Symbol, sympy.Expr] = {}
     for name, value in values.items():
         if name not in by_name:
@@ -84,5 +87,5 @@ def as_values(
             raise ComplexaError(
                 f"{where}: {name}={value!r} names a symbol the expression does not have (it has: {have})"
             )
-        mapping[by_name[name]] = as_size(value, f"{where}: {name}")
+        mapping[by_name[name]] = convert(value, f"{where}: {name}")
     return mapping

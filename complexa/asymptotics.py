@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sympy
 
-from complexa._validate import as_expr
+from complexa._validate import as_expr, as_values
 from complexa.errors import ComplexaError
 
 __all__ = ["big_o", "dominant_terms", "make_order"]
@@ -81,14 +81,5 @@ def big_o(expr: sympy.Expr | int, **substitutions: object) -> sympy.Order:
         raise ComplexaError(f"expr = {expr!r}: big_o takes a sympy expression or an int")
     value = sympy.Integer(expr) if isinstance(expr, int) else expr
     if substitutions:
-        by_name = {s.name: s for s in value.free_symbols if isinstance(s, sympy.Symbol)}
-        mapping = {}
-        for name, replacement in substitutions.items():
-            if name not in by_name:
-                have = ", ".join(sorted(by_name)) or "none"
-                raise ComplexaError(
-                    f"big_o: {name}={replacement!r} names a symbol the expression does not have (it has: {have})"
-                )
-            mapping[by_name[name]] = as_expr(replacement, f"big_o: {name}")
-        value = value.xreplace(mapping)
+        value = value.xreplace(as_values(substitutions, value.free_symbols, "big_o", convert=as_expr))
     return make_order(dominant_terms(value))
