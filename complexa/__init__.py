@@ -3,6 +3,7 @@
 from complexa.asymptotics import big_o
 from complexa.derivation import MODELS, QUANTITIES, Derivation, Evaluation, Step, derive
 from complexa.errors import ComplexaError
+from complexa.flops import CONVENTIONS, DTYPES, Memory, flops, memory, params
 from complexa.network import ACTIVATIONS, LOSSES, Network
 from complexa.reference import BACKENDS, Measurement, measure
 
@@ -11,9 +12,12 @@ __version__ = "0.1.0"
 __all__ = [
     "ACTIVATIONS",
     "BACKENDS",
+    "CONVENTIONS",
+    "DTYPES",
     "LOSSES",
     "MODELS",
     "Measurement",
+    "Memory",
     "QUANTITIES",
     "ComplexaError",
     "Derivation",
@@ -23,5 +27,8 @@ __all__ = [
     "__version__",
     "big_o",
     "derive",
+    "flops",
     "measure",
+    "memory",
+    "params",
 ]

@@ -24,6 +24,7 @@ import itertools
 import math
 import numbers
 import os
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -78,6 +79,14 @@ class Measurement:
     params_before: Params = field(repr=False)
     params_after: Params = field(repr=False)
     """The parameters after all `iterations` updates."""
+    seconds: float
+    """Wall time of the `iterations` training steps alone (the kernels' calls; for ``cuda`` with the copies to and
+    from the device): no data generation, validation or compilation, which a warm-up call absorbs."""
+
+    allocated: dict[str, int] = field(default_factory=dict)
+    """Float64 elements of the training buffers, as allocated: ``parameters``, ``gradients``, ``activations`` (the
+    (B, U) activations a_0..a_L and the (B, U - n_0) pre-activations z_1..z_L) and ``deltas`` (B, U - n_0);
+    `complexa.memory` derives the same figures."""
 
     @property
     def total(self) -> int:
@@ -135,11 +144,15 @@ def measure(
     counts = np.zeros((len(PHASES), len(OPS)), dtype=np.int64)
 
     # The first step alone, to keep what it saw before its update; then the rest in one call.
+    start = time.perf_counter()
     kernels.train(buffers, 1, counts)
+    seconds = time.perf_counter() - start
     outputs = layout.layer(buffers.acts, len(sizes) - 1)
     gradients = layout.unflatten(buffers.grads)
     if iterations > 1:
+        start = time.perf_counter()
         kernels.train(buffers, iterations - 1, counts)
+        seconds += time.perf_counter() - start
 
     return Measurement(
         network=network,
@@ -155,6 +168,13 @@ def measure(
         gradients=gradients,
         params_before=params_before,
         params_after=layout.unflatten(buffers.params),
+        seconds=seconds,
+        allocated={
+            "parameters": buffers.params.size,
+            "activations": buffers.acts.size + buffers.zs.size,
+            "gradients": buffers.grads.size,
+            "deltas": buffers.deltas.size,
+        },
     )
 
 
@@ -189,7 +209,7 @@ def _check_fits(network: Network, sizes: list[int], batch: int, iterations: int)
     n_units = sum(sizes)
     n_params = n_weights + (n_units - sizes[0] if network.bias else 0)
     # Float64 arrays alive at once: parameters, gradients, their copies before, after and for the first step, and
-    # the (B, U) activations, pre-activations and deltas plus inputs, targets and outputs.
+    # the (B, U) activations, the (B, U - n_0) pre-activations and deltas, plus inputs, targets and outputs.
     needed = 8 * (5 * n_params + 3 * batch * n_units + 3 * batch * max(sizes))
     available = _available_memory()
     if available is not None and needed > available:

@@ -116,6 +116,7 @@ def _make_kernels(count: bool) -> Kernels:
             biases = params[b_off[k] : b_off[k] + n]
             below = u_off[k - 1]
             here = u_off[k]
+            zhere = here - sizes[0]  # zs has no columns for the input layer
             # Four samples at a time share each row of W as it is loaded; the samples left over go one at a time.
             # Every sum is still its own m products and m - 1 additions, counted as they are done.
             quads = batch - batch % 4
@@ -147,10 +148,10 @@ def _make_kernels(count: bool) -> Kernels:
                         z3 += biases[i]
                         if counting:
                             n_add += 4
-                    zs[s, here + i] = z0
-                    zs[s + 1, here + i] = z1
-                    zs[s + 2, here + i] = z2
-                    zs[s + 3, here + i] = z3
+                    zs[s, zhere + i] = z0
+                    zs[s + 1, zhere + i] = z1
+                    zs[s + 2, zhere + i] = z2
+                    zs[s + 3, zhere + i] = z3
             for s in range(quads, batch):
                 x = acts[s, below : below + m]
                 for i in range(n):
@@ -167,9 +168,9 @@ def _make_kernels(count: bool) -> Kernels:
                         z0 += biases[i]
                         if counting:
                             n_add += 1
-                    zs[s, here + i] = z0
+                    zs[s, zhere + i] = z0
             for s in range(batch):
-                z = zs[s, here : here + n]
+                z = zs[s, zhere : zhere + n]
                 a = acts[s, here : here + n]
                 for i in range(n):
                     if activation == IDENTITY:
@@ -190,13 +191,14 @@ def _make_kernels(count: bool) -> Kernels:
         n_grad = 0
         batch = acts.shape[0]
         last = sizes.shape[0] - 1
+        first = sizes[0]  # zs and deltas have no columns for the input layer
 
         # Output delta: (a_L - y) * g'(z_L); just a_L - y for bce on sigmoid, and for identity (g' = 1).
         n = sizes[last]
         for s in range(batch):
             a = acts[s, u_off[last] : u_off[last] + n]
-            z = zs[s, u_off[last] : u_off[last] + n]
-            d = deltas[s, u_off[last] : u_off[last] + n]
+            z = zs[s, u_off[last] - first : u_off[last] - first + n]
+            d = deltas[s, u_off[last] - first : u_off[last] - first + n]
             y = targets[s]
             for i in range(n):
                 d[i] = a[i] - y[i]
@@ -215,8 +217,8 @@ def _make_kernels(count: bool) -> Kernels:
             above = sizes[k + 1]
             weights = params[w_off[k + 1] : w_off[k + 1] + above * n].reshape((above, n))
             for s in range(batch):
-                d_above = deltas[s, u_off[k + 1] : u_off[k + 1] + above]
-                d = deltas[s, u_off[k] : u_off[k] + n]
+                d_above = deltas[s, u_off[k + 1] - first : u_off[k + 1] - first + above]
+                d = deltas[s, u_off[k] - first : u_off[k] - first + n]
                 d_i = d_above[0]
                 for j in range(n):
                     d[j] = weights[0, j] * d_i
@@ -231,7 +233,7 @@ def _make_kernels(count: bool) -> Kernels:
                             n_add += 1
                 if activation != IDENTITY:
                     a = acts[s, u_off[k] : u_off[k] + n]
-                    z = zs[s, u_off[k] : u_off[k] + n]
+                    z = zs[s, u_off[k] - first : u_off[k] - first + n]
                     for j in range(n):
                         d[j] *= _derivative(z[j], a[j], activation)
                         if counting:
@@ -249,7 +251,7 @@ def _make_kernels(count: bool) -> Kernels:
             here = u_off[k]
             for i in range(n):
                 g = g_weights[i]
-                d0 = deltas[0, here + i]
+                d0 = deltas[0, here - first + i]
                 x0 = acts[0, below : below + m]
                 for j in range(m):
                     g[j] = d0 * x0[j]
@@ -258,10 +260,10 @@ def _make_kernels(count: bool) -> Kernels:
                 # Then four samples per pass over the row, added in sample order, and the samples left over.
                 rest = 1 + (batch - 1) // 4 * 4
                 for s in range(1, rest, 4):
-                    d0 = deltas[s, here + i]
-                    d1 = deltas[s + 1, here + i]
-                    d2 = deltas[s + 2, here + i]
-                    d3 = deltas[s + 3, here + i]
+                    d0 = deltas[s, here - first + i]
+                    d1 = deltas[s + 1, here - first + i]
+                    d2 = deltas[s + 2, here - first + i]
+                    d3 = deltas[s + 3, here - first + i]
                     x0 = acts[s, below : below + m]
                     x1 = acts[s + 1, below : below + m]
                     x2 = acts[s + 2, below : below + m]
@@ -272,7 +274,7 @@ def _make_kernels(count: bool) -> Kernels:
                             n_mul += 4
                             n_add += 4
                 for s in range(rest, batch):
-                    d0 = deltas[s, here + i]
+                    d0 = deltas[s, here - first + i]
                     x0 = acts[s, below : below + m]
                     for j in range(m):
                         g[j] += d0 * x0[j]
@@ -281,10 +283,10 @@ def _make_kernels(count: bool) -> Kernels:
                             n_add += 1
             if bias:
                 for i in range(n):
-                    g_biases[i] = deltas[0, here + i]
+                    g_biases[i] = deltas[0, here - first + i]
                 for s in range(1, batch):
                     for i in range(n):
-                        g_biases[i] += deltas[s, here + i]
+                        g_biases[i] += deltas[s, here - first + i]
                         if counting:
                             n_add += 1
         if counting:

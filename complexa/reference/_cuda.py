@@ -78,7 +78,7 @@ def _derivative(z, a, activation):
 
 
 @cuda.jit
-def _forward_kernel(params, w, b, n, m, below, here, acts, zs, activation, bias, counts):
+def _forward_kernel(params, w, b, n, m, below, here, shift, acts, zs, activation, bias, counts):
     """Layer k forward, one (sample, unit) per thread: z = W a + b, a = g(z)."""
     n_mul = 0
     n_add = 0
@@ -96,7 +96,7 @@ def _forward_kernel(params, w, b, n, m, below, here, acts, zs, activation, bias,
         if bias:
             acc += params[b + i]
             n_add += 1
-        zs[s, here + i] = acc
+        zs[s, here - shift + i] = acc
         if activation == IDENTITY:
             acts[s, here + i] = acc
         else:
@@ -108,7 +108,7 @@ def _forward_kernel(params, w, b, n, m, below, here, acts, zs, activation, bias,
 
 
 @cuda.jit
-def _output_delta_kernel(out, n, acts, zs, deltas, targets, activation, loss, counts):
+def _output_delta_kernel(out, shift, n, acts, zs, deltas, targets, activation, loss, counts):
     """(a_L - y) * g'(z_L), one (sample, unit) per thread; a_L - y alone for bce and for identity."""
     n_mul = 0
     n_add = 0
@@ -119,17 +119,17 @@ def _output_delta_kernel(out, n, acts, zs, deltas, targets, activation, loss, co
         delta = acts[s, out + i] - targets[s, i]
         n_add += 1
         if loss == MSE and activation != IDENTITY:
-            delta *= _derivative(zs[s, out + i], acts[s, out + i], activation)
+            delta *= _derivative(zs[s, out - shift + i], acts[s, out + i], activation)
             n_mul += 1
             n_grad += 1
-        deltas[s, out + i] = delta
+        deltas[s, out - shift + i] = delta
     cuda.atomic.add(counts, (BACKWARD, MUL), n_mul)
     cuda.atomic.add(counts, (BACKWARD, ADD), n_add)
     cuda.atomic.add(counts, (BACKWARD, ACT_GRAD), n_grad)
 
 
 @cuda.jit
-def _hidden_delta_kernel(params, w, n, above, here, there, acts, zs, deltas, activation, counts):
+def _hidden_delta_kernel(params, w, n, above, here, there, shift, acts, zs, deltas, activation, counts):
     """(W_{k+1}^T delta_{k+1}) * g'(z_k), one (sample, unit) per thread; W_{k+1} starts at `w`, shape (above, n)."""
     n_mul = 0
     n_add = 0
@@ -137,24 +137,24 @@ def _hidden_delta_kernel(params, w, n, above, here, there, acts, zs, deltas, act
     for t in range(cuda.grid(1), acts.shape[0] * n, cuda.gridsize(1)):
         s = t // n
         j = t % n
-        acc = params[w + j] * deltas[s, there]
+        acc = params[w + j] * deltas[s, there - shift]
         n_mul += 1
         for i in range(1, above):
-            acc += params[w + i * n + j] * deltas[s, there + i]
+            acc += params[w + i * n + j] * deltas[s, there - shift + i]
             n_mul += 1
             n_add += 1
         if activation != IDENTITY:
-            acc *= _derivative(zs[s, here + j], acts[s, here + j], activation)
+            acc *= _derivative(zs[s, here - shift + j], acts[s, here + j], activation)
             n_mul += 1
             n_grad += 1
-        deltas[s, here + j] = acc
+        deltas[s, here - shift + j] = acc
     cuda.atomic.add(counts, (BACKWARD, MUL), n_mul)
     cuda.atomic.add(counts, (BACKWARD, ADD), n_add)
     cuda.atomic.add(counts, (BACKWARD, ACT_GRAD), n_grad)
 
 
 @cuda.jit
-def _gradient_kernel(grads, w, b, n, m, here, below, acts, deltas, bias, counts):
+def _gradient_kernel(grads, w, b, n, m, here, below, shift, acts, deltas, bias, counts):
     """Layer k's gradients summed over the batch, one weight (then, with biases, one bias) per thread."""
     n_mul = 0
     n_add = 0
@@ -165,18 +165,18 @@ def _gradient_kernel(grads, w, b, n, m, here, below, acts, deltas, bias, counts)
         if t < n_weights:
             i = t // m
             j = t % m
-            acc = deltas[0, here + i] * acts[0, below + j]
+            acc = deltas[0, here - shift + i] * acts[0, below + j]
             n_mul += 1
             for s in range(1, batch):
-                acc += deltas[s, here + i] * acts[s, below + j]
+                acc += deltas[s, here - shift + i] * acts[s, below + j]
                 n_mul += 1
                 n_add += 1
             grads[w + t] = acc
         else:
             i = t - n_weights
-            acc = deltas[0, here + i]
+            acc = deltas[0, here - shift + i]
             for s in range(1, batch):
-                acc += deltas[s, here + i]
+                acc += deltas[s, here - shift + i]
                 n_add += 1
             grads[b + i] = acc
     cuda.atomic.add(counts, (BACKWARD, MUL), n_mul)
@@ -231,6 +231,7 @@ class _Device:
                 m,
                 self.u_off[k - 1],
                 self.u_off[k],
+                self.sizes[0],
                 self.acts,
                 self.zs,
                 h.activation,
@@ -243,7 +244,16 @@ class _Device:
         last = len(self.sizes) - 1
         n = self.sizes[last]
         _output_delta_kernel[_blocks(self.batch * n), THREADS](
-            self.u_off[last], n, self.acts, self.zs, self.deltas, self.targets, h.activation, h.loss, self.counts
+            self.u_off[last],
+            self.sizes[0],
+            n,
+            self.acts,
+            self.zs,
+            self.deltas,
+            self.targets,
+            h.activation,
+            h.loss,
+            self.counts,
         )
         for k in range(last - 1, 0, -1):
             n = self.sizes[k]
@@ -254,6 +264,7 @@ class _Device:
                 self.sizes[k + 1],
                 self.u_off[k],
                 self.u_off[k + 1],
+                self.sizes[0],
                 self.acts,
                 self.zs,
                 self.deltas,
@@ -270,6 +281,7 @@ class _Device:
                 m,
                 self.u_off[k],
                 self.u_off[k - 1],
+                self.sizes[0],
                 self.acts,
                 self.deltas,
                 h.layout.bias,

@@ -1,8 +1,9 @@
 """The flat float64 buffers both backends train in, and the integer codes their kernels branch on.
 
 A network's parameters live in one flat array: for each layer k = 1..L, W_k row-major (n_k, n_{k-1}), then b_k (n_k)
-when the network has biases. Activations, pre-activations and deltas are (B, U) arrays, U = n_0 + ... + n_L, with
-layer k in the columns ``unit_offsets[k] : unit_offsets[k] + n_k``. One flat layout lets a kernel take the whole
+when the network has biases. Activations are a (B, U) array, U = n_0 + ... + n_L, with layer k in the columns
+``unit_offsets[k] : unit_offsets[k] + n_k``; pre-activations and deltas exist for layers 1..L only, so they are
+(B, U - n_0) arrays with layer k at ``unit_offsets[k] - n_0``. One flat layout lets a kernel take the whole
 network as a handful of arrays, with no typed lists to build on every call.
 
 This module imports numpy only: `measure` sizes and validates with it before any kernel is imported.
@@ -93,9 +94,9 @@ class Buffers:
     acts: NDArray[np.float64]
     """(B, U) activations; layer 0 holds the inputs."""
     zs: NDArray[np.float64]
-    """(B, U) pre-activations; layer 0 unused."""
+    """(B, U - n_0) pre-activations of layers 1..L."""
     deltas: NDArray[np.float64]
-    """(B, U) deltas; layer 0 unused."""
+    """(B, U - n_0) deltas of layers 1..L."""
     targets: NDArray[np.float64]
     """(B, n_L)."""
     activation: int
@@ -122,8 +123,8 @@ class Buffers:
             params=params,
             grads=np.zeros_like(params),
             acts=acts,
-            zs=np.zeros_like(acts),
-            deltas=np.zeros_like(acts),
+            zs=np.zeros((inputs.shape[0], layout.n_units - inputs.shape[1])),
+            deltas=np.zeros((inputs.shape[0], layout.n_units - inputs.shape[1])),
             targets=targets,
             activation=ACTIVATION_CODES[activation],
             loss=LOSS_CODES[loss],

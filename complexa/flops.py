@@ -1,0 +1,257 @@
+"""FLOPs, parameters and memory of a network in the conventions other tools use, exactly and symbolically.
+
+fvcore, ptflops, thop, calflops and PyTorch's ``FlopCounterMode`` disagree on what a FLOP is (one multiply-add, or
+two operations), on the bias and on the backward pass. `flops` speaks each convention (docs/flops.md sets them side
+by side, with where each rule comes from); `params` and `memory` count what a network stores. Every result is a
+sympy expression in the network's symbols, for any sizes, batch and depth that `derive` takes, built with the same
+`Layers` sums and fast polynomials as the exact model, and ready for `complexa.big_o`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy
+
+from complexa._poly import Converter, add, to_expr
+from complexa._validate import as_choice
+from complexa.asymptotics import big_o as _big_o
+from complexa.derivation import _layers
+from complexa.errors import ComplexaError
+from complexa.models import exact
+from complexa.models._layers import Layers, Value
+from complexa.network import Network
+
+__all__ = [
+    "CONVENTIONS",
+    "DTYPES",
+    "FLOP_PHASES",
+    "MEMORY_PHASES",
+    "Memory",
+    "flops",
+    "flops_table",
+    "memory",
+    "params",
+]
+
+CONVENTIONS = ("exact", "torch", "fvcore", "ptflops")
+"""How `flops` counts, for the dense layers z = W a + b of a batch of B samples (docs/flops.md):
+
+- ``exact``: every scalar operation of complexa's exact model (docs/counting.md): mul + add + act + act_grad.
+- ``torch``: PyTorch's ``FlopCounterMode``: 2 m n k per matrix product; the bias, activations, loss and optimizer
+  step are free; backward computes no gradient for the network's input.
+- ``fvcore``: ``fvcore.nn.FlopCountAnalysis``: one per multiply-add of a matrix product, bias ignored; forward only.
+- ``ptflops``: ptflops' ``nn.Linear`` rule, in MACs: one per multiply-add plus one per bias addition; forward only.
+"""
+FLOP_PHASES = ("forward", "training")
+"""``forward``: one forward pass of the batch. ``training``: one training step (what the convention counts of it)."""
+MEMORY_PHASES = ("inference", "training")
+"""``inference``: parameters and every layer's activation. ``training``: also pre-activations and gradients."""
+DTYPES = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2}
+"""Bytes per element, by dtype name."""
+
+_FORWARD_ONLY = {"fvcore": "fvcore's FlopCountAnalysis", "ptflops": "ptflops' get_model_complexity_info"}
+
+
+def _checked(network: object) -> Network:
+    if not isinstance(network, Network):
+        raise ComplexaError(f"network = {network!r}: must be a complexa.Network, such as Network([784, 'h', 10])")
+    return network
+
+
+def _setup(network: Network) -> tuple[Layers, Value]:
+    convert = Converter(network.free_symbols)
+    return _layers(network, convert), convert(network.batch)
+
+
+def _weights(layers: Layers, lo: int = 1) -> Value:
+    """The sum of n_k n_{k-1} for k = `lo`..L: the weights of those layers."""
+    n = layers.n
+    return layers.total(lo, 0, lambda k: n(k) * n(k - 1))
+
+
+def _exact(network: Network, layers: Layers, batch: Value, phase: str) -> Value:
+    secs = exact.sections(layers, batch, bias=network.bias, activation=network.activation, loss=network.loss)
+    names = ("forward",) if phase == "forward" else exact.SECTIONS
+    return add([secs[name][op] for name in names for op in exact.OPS])
+
+
+def flops(network: Network, *, convention: str = "exact", phase: str = "forward") -> sympy.Expr:
+    """The floating-point operations of `network` as a tool counts them, a sympy expression in its symbols.
+
+    **Arguments:**
+
+    - `network`: a `Network`; sizes, batch and depth may be symbols.
+    - `convention`: one of `CONVENTIONS`:
+      ``"exact"`` every scalar operation of the exact model (mul, add, act and act_grad; docs/counting.md);
+      ``"torch"`` PyTorch's ``FlopCounterMode``, 2 B n_k n_{k-1} per layer and pass, bias and element-wise work free;
+      ``"fvcore"`` B n_k n_{k-1} per layer, one per multiply-add, bias ignored;
+      ``"ptflops"`` B n_k (n_{k-1} + 1) per layer with biases, B n_k n_{k-1} without (MACs).
+    - `phase`: ``"forward"``, one forward pass of the batch; or ``"training"``, one training step: for ``exact`` the
+      forward pass, the backward pass and the SGD update; for ``torch`` the forward pass and ``loss.backward()``,
+      the weight gradients of every layer and the input gradients of every layer but the first (PyTorch computes
+      none for an input that does not require grad; its optimizer step counts nothing). fvcore and ptflops count
+      the forward pass only, and have no ``training``.
+
+    **Returns:** a sympy expression; ``complexa.big_o`` gives its class.
+
+    **Raises:** `ComplexaError` for an unknown convention or phase, and for ``training`` with a forward-only tool.
+
+    >>> from complexa import Network, big_o
+    >>> net = Network([784, "h", 10], batch="B")
+    >>> flops(net, convention="torch")
+    1588*B*h
+    >>> flops(net, convention="torch", phase="training")
+    3196*B*h
+    >>> flops(net, convention="ptflops")
+    795*B*h + 10*B
+    >>> big_o(flops(Network.uniform("n", "L", batch="B"), phase="training"))
+    O(B*L*n**2, (B, oo), (L, oo), (n, oo))
+    """
+    network = _checked(network)
+    convention = as_choice(convention, CONVENTIONS, "convention")
+    phase = as_choice(phase, FLOP_PHASES, "phase")
+    if phase == "training" and convention in _FORWARD_ONLY:
+        raise ComplexaError(
+            f"convention = {convention!r} with phase = 'training': {_FORWARD_ONLY[convention]} counts the forward "
+            "pass only; use phase='forward', or convention 'torch' or 'exact' for a training step"
+        )
+    layers, B = _setup(network)
+    value: Value
+    if convention == "exact":
+        value = _exact(network, layers, B, phase)
+    elif convention == "torch":
+        # Forward: one matrix product per layer. Backward: the weight gradient of every layer, and the gradient
+        # with respect to the layer's input for every layer but the first, each a product of the same size.
+        value = 2 * B * _weights(layers)
+        if phase == "training":
+            value = 2 * value + 2 * B * _weights(layers, lo=2)
+    elif convention == "fvcore":
+        value = B * _weights(layers)
+    else:
+        value = B * exact.parameters(layers, bias=network.bias)
+    return to_expr(value)
+
+
+def flops_table(network: Network) -> list[tuple[str, sympy.Expr, sympy.Expr | None]]:
+    """Every convention's count of `network`, for a table: (convention, forward, training), training None where
+    the convention counts the forward pass only.
+
+    >>> for row in flops_table(Network([2, 3, 1])):
+    ...     print(*row)
+    exact 22 69
+    torch 18 42
+    fvcore 9 None
+    ptflops 13 None
+    """
+    rows: list[tuple[str, sympy.Expr, sympy.Expr | None]] = []
+    for convention in CONVENTIONS:
+        forward = flops(network, convention=convention)
+        training = None if convention in _FORWARD_ONLY else flops(network, convention=convention, phase="training")
+        rows.append((convention, forward, training))
+    return rows
+
+
+def params(network: Network) -> sympy.Expr:
+    """The number of weights and biases: the sum over k of n_k (n_{k-1} + 1), or n_k n_{k-1} without biases.
+
+    This is ``sum(p.numel() for p in model.parameters())`` of the equivalent PyTorch ``nn.Sequential``.
+
+    >>> params(Network([784, "h", 10]))
+    795*h + 10
+    >>> params(Network.uniform("n", "L", bias=False))
+    L*n**2
+    """
+    layers, _ = _setup(_checked(network))
+    return to_expr(exact.parameters(layers, bias=network.bias))
+
+
+@dataclass(frozen=True)
+class Memory:
+    """What a network stores, in elements (sympy expressions), and its total in bytes. Made by `memory`.
+
+    **Attributes:**
+
+    - `network`, `phase`, `dtype`: what was counted.
+    - `parameters`: weights and biases, as `params`.
+    - `activations`: per sample, for ``inference`` the input a_0 and every layer's activation a_1..a_L; for
+      ``training`` also every pre-activation z_1..z_L, which the backward pass reads; times the batch.
+    - `gradients`: one per parameter for ``training``; 0 for ``inference``.
+    - `deltas`: for ``training``, the error terms delta_1..delta_L of every sample, which the backward pass writes and
+      the weight gradients read; 0 for ``inference``.
+    - `elements`: the four together. `bytes`: `elements` times the dtype's size (`DTYPES`).
+    """
+
+    network: Network
+    phase: str
+    dtype: str
+    parameters: sympy.Expr
+    activations: sympy.Expr
+    gradients: sympy.Expr
+    deltas: sympy.Expr
+    elements: sympy.Expr
+    bytes: sympy.Expr
+
+    def big_o(self) -> dict[str, sympy.Order]:
+        """The big-O of every count, by name.
+
+        >>> memory(Network.uniform("n", "L", batch="B"), phase="training").big_o()["bytes"]
+        O(B*L*n + L*n**2, (B, oo), (L, oo), (n, oo))
+        """
+        names = ("parameters", "activations", "gradients", "deltas", "elements", "bytes")
+        return {name: _big_o(getattr(self, name)) for name in names}
+
+    def __str__(self) -> str:
+        return (
+            f"parameters: {self.parameters}\nactivations: {self.activations}\ngradients: {self.gradients}\n"
+            f"deltas: {self.deltas}\nelements: {self.elements}\nbytes ({self.dtype}): {self.bytes}"
+        )
+
+
+def memory(network: Network, *, phase: str = "training", dtype: str = "float64") -> Memory:
+    """The parameters, activations, gradients and deltas `network` stores, in elements, and their total in bytes.
+
+    The convention is the reference network's layout (`complexa.measure`, whose `Measurement.allocated` the tests
+    compare with this): one flat array of parameters; for ``training`` a flat array of gradients of the same size;
+    per sample the input a_0 and, for every layer, the activation a_k and (``training`` only) the pre-activation z_k
+    and the delta delta_k. Plain SGD keeps no optimizer state. PyTorch keeps less: the a_k only, since sigmoid, tanh
+    and relu take their derivatives from their outputs, and it frees each delta once used (docs/flops.md).
+
+    **Arguments:**
+
+    - `network`: a `Network`; sizes, batch and depth may be symbols.
+    - `phase`: one of `MEMORY_PHASES`, ``"inference"`` or ``"training"``.
+    - `dtype`: one of `DTYPES`, for `Memory.bytes`.
+
+    **Returns:** a `Memory`.
+
+    >>> m = memory(Network([784, "h", 10], batch="B"), dtype="float32")
+    >>> m.activations
+    2*B*h + 804*B
+    >>> m.bytes
+    12*B*h + 3256*B + 6360*h + 80
+    >>> memory(Network([784, "h", 10], batch="B"), phase="inference").gradients
+    0
+    """
+    network = _checked(network)
+    phase = as_choice(phase, MEMORY_PHASES, "phase")
+    dtype = as_choice(dtype, DTYPES, "dtype")
+    layers, B = _setup(network)
+    n = layers.n
+    parameters = exact.parameters(layers, bias=network.bias)
+    kept = 2 if phase == "training" else 1  # a_k, and z_k for training
+    activations = B * (n(0) + kept * layers.total(1, 0, lambda k: n(k)))
+    gradients = parameters if phase == "training" else 0
+    deltas = B * layers.total(1, 0, lambda k: n(k)) if phase == "training" else 0
+    elements = add([parameters, activations, gradients, deltas])
+    return Memory(
+        network=network,
+        phase=phase,
+        dtype=dtype,
+        parameters=to_expr(parameters),
+        activations=to_expr(activations),
+        gradients=to_expr(gradients),
+        deltas=to_expr(deltas),
+        elements=to_expr(elements),
+        bytes=to_expr(DTYPES[dtype] * elements),
+    )
