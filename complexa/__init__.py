@@ -1,5 +1,6 @@
 """complexa: the exact, symbolic cost of a feed-forward network, checked against a network that counts its work."""
 
+from complexa._audit import Audit, audit
 from complexa.asymptotics import big_o
 from complexa.derivation import MODELS, QUANTITIES, Derivation, Evaluation, Step, derive
 from complexa.errors import ComplexaError
@@ -11,6 +12,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ACTIVATIONS",
+    "Audit",
     "BACKENDS",
     "CONVENTIONS",
     "DTYPES",
@@ -25,6 +27,7 @@ __all__ = [
     "Network",
     "Step",
     "__version__",
+    "audit",
     "big_o",
     "derive",
     "flops",

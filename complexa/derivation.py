@@ -267,12 +267,14 @@ def derive(network: Network, *, model: str = "exact", iterations: object = 1) ->
       essay's own formulas, its errors included (docs/essay.md). The essay counts one input vector: batch must be 1.
     - `iterations`: training steps T, a positive integer or a symbol such as ``"T"``.
 
-    **Returns:** a `Derivation`. Its `counts` are totals over `iterations` training steps, each a forward pass, a
-    backward pass and an update. Of its `quantities`, ``n_mul``, ``n_g``, ``time_forward``, ``time_error`` and
-    ``time_weights`` are per step and ``time_gradient_descent`` is over all `iterations`. In the exact model each
-    ``time_*`` counts every operation (mul, add, act, act_grad) of its part: ``time_forward`` the forward pass,
-    ``time_error`` the deltas, ``time_weights`` the deltas and the weight and bias gradients, and
-    ``time_gradient_descent`` whole steps, forward pass and update included (the essay leaves both out).
+    **Returns:** a `Derivation`. In the exact model its `counts` are totals over `iterations` training steps, each a
+    forward pass, a backward pass and an update; the essay counts by operation only one forward pass, so the essay
+    model's `counts` are that pass's ``mul`` (n_mul) and ``act`` (n_g). Of its `quantities`, ``n_mul``, ``n_g``,
+    ``time_forward``, ``time_error`` and ``time_weights`` are per step and ``time_gradient_descent`` is over all
+    `iterations`. In the exact model each ``time_*`` counts every operation (mul, add, act, act_grad) of its part:
+    ``time_forward`` the forward pass, ``time_error`` the deltas, ``time_weights`` the deltas and the weight and
+    bias gradients, and ``time_gradient_descent`` whole steps, forward pass and update included (the essay leaves
+    both out).
 
     >>> d = derive(Network([2, 3, 1]))
     >>> d.counts["forward"]

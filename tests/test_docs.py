@@ -38,3 +38,22 @@ def test_page_examples_run(page: Path) -> None:
 
 def test_every_page_has_examples_or_is_prose() -> None:
     assert _blocks(ROOT / "docs" / "essay.md")
+
+
+def test_site_builds_strict(tmp_path: Path) -> None:
+    pytest.importorskip("mkdocs", reason="the docs extra is not installed: pip install '.[docs]'")
+    pytest.importorskip("mkdocstrings", reason="the docs extra is not installed: pip install '.[docs]'")
+    import os
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
+        cwd=ROOT,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert (tmp_path / "site" / "essay" / "index.html").exists()

@@ -1,0 +1,421 @@
+"""Tables and values for the command line: aligned text, Markdown, LaTeX ``array`` blocks and JSON.
+
+One table model serves every format: a header row and body rows of already formatted cells, each column aligned
+left (``"<"``) or right (``">"``). Values are formatted by the helpers here, so that a count reads the same in every
+table: ``h^2 + 794*h`` in text, `` `h**2 + 794*h` `` in Markdown, ``h^{2} + 794 h`` in LaTeX, and in JSON an exact
+integer as a JSON integer and anything else as a string that `complexa._parse.parse` reads back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import sympy
+
+from complexa.asymptotics import big_o
+
+if TYPE_CHECKING:
+    from complexa.derivation import Derivation
+    from complexa.network import Network
+    from complexa.reference import Measurement
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Table",
+    "text_expr",
+    "text_order",
+    "json_expr",
+    "json_order",
+    "latex_text",
+    "latex_math",
+    "latex_order",
+    "grouped",
+    "derive_text",
+    "derive_markdown",
+    "derive_latex",
+    "derive_json",
+    "latex_document",
+    "network_json",
+    "measure_text",
+    "measure_markdown",
+    "measure_latex",
+    "measure_json",
+]
+
+SCHEMA_VERSION = 1
+"""The version of the JSON documents `complexa` prints (docs/json.md); it changes only when a field changes meaning
+or disappears."""
+
+Counts = Mapping[str, Mapping[str, int]]
+WIDTH = 100
+"""Where text output wraps its prose."""
+
+
+class Table:
+    """A table: `headers`, `rows` of formatted cells, and an alignment per column (``"<"`` left, ``">"`` right).
+
+    >>> t = Table(["op", "count"], [["mul", "9"], ["add", "10"]], "<>")
+    >>> print("\\n".join(t.text()))
+    op   count
+    mul      9
+    add     10
+    """
+
+    def __init__(self, headers: Sequence[str], rows: Sequence[Sequence[str]], align: str = "") -> None:
+        self.headers = list(headers)
+        self.rows = [list(row) for row in rows]
+        self.align = align.ljust(len(self.headers), "<")
+        for row in self.rows:
+            if len(row) != len(self.headers):
+                raise ValueError(f"a row has {len(row)} cells for {len(self.headers)} columns: {row!r}")
+
+    def text(self, indent: str = "") -> list[str]:
+        """Columns padded to their widest cell, two spaces apart, trailing spaces removed."""
+        widths = [max(len(cell) for cell in column) for column in zip(self.headers, *self.rows)]
+        lines = []
+        for row in [self.headers, *self.rows]:
+            cells = [cell.rjust(w) if a == ">" else cell.ljust(w) for cell, w, a in zip(row, widths, self.align)]
+            lines.append((indent + "  ".join(cells)).rstrip())
+        return lines
+
+    def markdown(self) -> list[str]:
+        """A pipe table; cells must already be Markdown (``|`` is escaped here)."""
+        rule = ["---:" if a == ">" else "---" for a in self.align]
+        return [
+            "| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |"
+            for row in [self.headers, rule, *self.rows]
+        ]
+
+    def latex(self) -> str:
+        """A LaTeX ``array`` (math mode, so KaTeX renders it too); cells must already be math-mode LaTeX."""
+        spec = "".join("r" if a == ">" else "l" for a in self.align)
+        header = " & ".join(self.headers) + " \\\\ \\hline"
+        body = " \\\\\n".join(" & ".join(row) for row in self.rows)
+        return f"\\begin{{array}}{{{spec}}}\n{header}\n{body}\n\\end{{array}}"
+
+
+def grouped(value: int) -> str:
+    """An integer with thousands separators: ``1,234,567``."""
+    return f"{value:,}"
+
+
+def text_expr(expr: sympy.Basic) -> str:
+    """`expr` for a terminal: sympy's string with ``^`` for powers, which complexa's grammar also reads.
+
+    >>> from complexa._parse import parse
+    >>> text_expr(parse("h^2 + 794*h"))
+    'h^2 + 794*h'
+    """
+    if isinstance(expr, sympy.Integer):
+        return grouped(int(expr))
+    return sympy.sstr(expr).replace("**", "^")
+
+
+def text_order(order: sympy.Basic | None) -> str:
+    """A big-O as ``O(n^4)``, without sympy's limit point; an empty string for None."""
+    if order is None:
+        return ""
+    inner = order.expr if isinstance(order, sympy.Order) else order
+    return f"O({sympy.sstr(inner).replace('**', '^')})"
+
+
+def json_expr(expr: sympy.Basic | int) -> int | str:
+    """An exact integer as a JSON integer, any other expression as sympy's string (``h**2 + 794*h``).
+
+    >>> from complexa._parse import parse
+    >>> json_expr(parse("2*3")), json_expr(parse("h^2 + h"))
+    (6, 'h**2 + h')
+    """
+    if isinstance(expr, int):
+        return expr
+    if isinstance(expr, sympy.Integer):
+        return int(expr)
+    return sympy.sstr(expr)
+
+
+def json_order(order: sympy.Basic | None) -> str | None:
+    """A big-O's dominant terms as a string (``"n**4"``), or None."""
+    if order is None:
+        return None
+    inner = order.expr if isinstance(order, sympy.Order) else order
+    return sympy.sstr(inner)
+
+
+_TEXT_ESCAPES = {
+    "\\": r"\textbackslash{}",
+    "_": r"\_",
+    "^": r"\^{}",
+    "&": r"\&",
+    "%": r"\%",
+    "#": r"\#",
+    "$": r"\$",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\~{}",
+}
+
+
+def latex_text(text: str) -> str:
+    """`text` escaped for LaTeX's text mode.
+
+    >>> latex_text("n_mul & 50%")
+    'n\\\\_mul \\\\& 50\\\\%'
+    """
+    return "".join(_TEXT_ESCAPES.get(c, c) for c in text)
+
+
+def latex_math(expr: sympy.Basic) -> str:
+    """`expr` in math-mode LaTeX."""
+    return sympy.latex(expr)
+
+
+def latex_order(order: sympy.Basic | None) -> str:
+    """A big-O in math-mode LaTeX, ``O\\left(n^{4}\\right)``, or nothing for None."""
+    if order is None:
+        return ""
+    inner = order.expr if isinstance(order, sympy.Order) else order
+    return rf"O\left({sympy.latex(inner)}\right)"
+
+
+# --- derive ---------------------------------------------------------------------------------------------------------
+
+
+_Orders = tuple[dict[str, dict[str, "sympy.Order | None"]], dict[str, "sympy.Order | None"]]
+
+
+def _orders(d: Derivation, assume: Mapping[str, sympy.Expr]) -> _Orders:
+    """The big-O of every count and quantity of `d` under `assume`; None for a number."""
+
+    def order(expr: sympy.Expr) -> sympy.Order | None:
+        if not expr.free_symbols:
+            return None
+        present = {s.name for s in expr.free_symbols if isinstance(s, sympy.Symbol)}
+        return big_o(expr, **{k: v for k, v in assume.items() if k in present})
+
+    counts = {phase: {op: order(v) for op, v in ops.items()} for phase, ops in d.counts.items()}
+    quantities = {name: order(v) for name, v in d.quantities.items()}
+    return counts, quantities
+
+
+def _order_note(assume: Mapping[str, sympy.Expr]) -> str:
+    if not assume:
+        return "big-O as every symbol grows"
+    given = ", ".join(f"{k} = {text_expr(v)}" for k, v in assume.items())
+    return f"big-O as every symbol grows, with {given}"
+
+
+def _title(d: Derivation) -> str:
+    steps = "training step" if d.iterations == 1 else "training steps"
+    return f"{d.model} model of {d.network!r}, {text_expr(d.iterations)} {steps}"
+
+
+def _derive_tables(
+    d: Derivation,
+    assume: Mapping[str, sympy.Expr],
+    *,
+    label: Callable[[str], str],
+    name: Callable[[str], str],
+    expr: Callable[[sympy.Expr], str],
+    order: Callable[[sympy.Order | None], str],
+    repeat_phase: bool,
+) -> tuple[Table, Table]:
+    """The counts table (phase, op, count, big-O) and the quantities table (quantity, count, big-O) of `d`, cells
+    formatted by the callables; without big-O columns when `d` has no symbols."""
+    counts_o, quantities_o = _orders(d, assume)
+    symbolic = bool(d.free_symbols)
+    rows = []
+    for phase, ops in d.counts.items():
+        for i, (op, value) in enumerate(ops.items()):
+            shown = label(phase) if repeat_phase or i == 0 else ""
+            rows.append([shown, label(op), expr(value), order(counts_o[phase][op])][: 4 if symbolic else 3])
+    quantity_rows = [
+        [name(q), expr(v), order(quantities_o[q])][: 3 if symbolic else 2] for q, v in d.quantities.items()
+    ]
+    align = "<<<<" if symbolic else "<<>"
+    big = [label("big-O")] if symbolic else []
+    counts = Table([label("phase"), label("op"), label("count"), *big], rows, align)
+    quantities = Table([label("quantity"), label("count"), *big], quantity_rows, align[1:])
+    return counts, quantities
+
+
+def derive_text(d: Derivation, assume: Mapping[str, sympy.Expr]) -> str:
+    """A derivation as two aligned tables: counts by phase and op, then the essay's quantities, each with its big-O."""
+    counts, quantities = _derive_tables(
+        d, assume, label=str, name=str, expr=text_expr, order=text_order, repeat_phase=False
+    )
+    lines = [_title(d)]
+    if d.free_symbols:
+        lines.append(_order_note(assume))
+    lines += ["", *counts.text(), "", *quantities.text()]
+    lines += [f"note: {note}" for note in d.notes]
+    return "\n".join(lines)
+
+
+def derive_markdown(d: Derivation, assume: Mapping[str, sympy.Expr]) -> str:
+    """A derivation as Markdown: a title, then the counts and quantities as pipe tables, expressions as code."""
+    counts, quantities = _derive_tables(
+        d,
+        assume,
+        label=str,
+        name=lambda q: f"`{q}`",
+        expr=lambda e: f"`{text_expr(e)}`",
+        order=lambda o: f"`{text_order(o)}`" if o is not None else "",
+        repeat_phase=True,
+    )
+    lines = [f"**{_title(d)}**", ""]
+    if d.free_symbols:
+        lines += [f"{_order_note(assume)}.", ""]
+    lines += [*counts.markdown(), "", *quantities.markdown()]
+    lines += [f"\n> {note}" for note in d.notes]
+    return "\n".join(lines)
+
+
+def derive_latex(d: Derivation, assume: Mapping[str, sympy.Expr]) -> str:
+    """The counts and quantities as two LaTeX ``array`` tables in a ``gathered`` block (math mode)."""
+    from complexa.printing import LATEX_NAMES
+
+    def label(s: str) -> str:
+        return r"\text{big-}O" if s == "big-O" else rf"\text{{{latex_text(s)}}}"
+
+    counts, quantities = _derive_tables(
+        d, assume, label=label, name=LATEX_NAMES.__getitem__, expr=latex_math, order=latex_order, repeat_phase=True
+    )
+    return f"\\begin{{gathered}}\n{counts.latex()}\n\\\\[1em]\n{quantities.latex()}\n\\end{{gathered}}"
+
+
+def network_json(network: Network) -> dict[str, object]:
+    """A network as JSON: sizes (null for a symbolic depth), width (null unless uniform), depth, batch, options."""
+    return {
+        "sizes": None if network.symbolic_depth else [json_expr(s) for s in network.sizes],
+        "width": None if network.width is None else json_expr(network.width),
+        "depth": json_expr(network.depth),
+        "batch": json_expr(network.batch),
+        "bias": network.bias,
+        "activation": network.activation,
+        "loss": network.loss,
+    }
+
+
+def derive_json(d: Derivation, assume: Mapping[str, sympy.Expr]) -> dict[str, object]:
+    """A derivation as JSON-ready data (docs/json.md)."""
+    from complexa import __version__
+
+    counts_o, quantities_o = _orders(d, assume)
+    return {
+        "kind": "derive",
+        "schema_version": SCHEMA_VERSION,
+        "complexa": __version__,
+        "model": d.model,
+        "network": network_json(d.network),
+        "iterations": json_expr(d.iterations),
+        "assumptions": {k: json_expr(v) for k, v in assume.items()},
+        "counts": {
+            p: {op: {"value": json_expr(v), "big_o": json_order(counts_o[p][op])} for op, v in ops.items()}
+            for p, ops in d.counts.items()
+        },
+        "quantities": {
+            n: {"value": json_expr(v), "big_o": json_order(quantities_o[n])} for n, v in d.quantities.items()
+        },
+        "notes": list(d.notes),
+    }
+
+
+def latex_document(d: Derivation, assume: Mapping[str, sympy.Expr]) -> str:
+    """A complete LaTeX document: the counts and quantities, then the derivation step by step."""
+    title = latex_text(_title(d))
+    note = latex_text(_order_note(assume)) + "." if d.free_symbols else ""
+    notes = "".join(f"\n\\paragraph{{Note.}} {latex_text(n)}\n" for n in d.notes)
+    return (
+        "\\documentclass[11pt]{article}\n"
+        "\\usepackage[a4paper,landscape,margin=1.5cm]{geometry}\n"
+        "\\usepackage{amsmath}\n"
+        "\\begin{document}\n"
+        f"\\section*{{{title}}}\n"
+        f"{note}\n"
+        f"\\[\n{derive_latex(d, assume)}\n\\]\n"
+        f"{notes}"
+        "\\subsection*{Derivation}\n"
+        "{\\small\n"
+        f"\\[\n{d.latex()}\n\\]\n"
+        "}\n"
+        "\\end{document}\n"
+    )
+
+
+# --- measure --------------------------------------------------------------------------------------------------------
+
+
+def measure_rows(measured: Counts, derived: Counts) -> list[tuple[str, str, int, int]]:
+    """(phase, op, measured, derived) for every phase and op either side has."""
+    rows = []
+    for phase in dict.fromkeys([*derived, *measured]):
+        for op in dict.fromkeys([*derived.get(phase, {}), *measured.get(phase, {})]):
+            rows.append((phase, op, measured.get(phase, {}).get(op, 0), derived.get(phase, {}).get(op, 0)))
+    return rows
+
+
+def _measure_title(m: Measurement) -> str:
+    steps = "training step" if m.iterations == 1 else "training steps"
+    return f"measured {m.network!r} on {m.backend}, {m.iterations} {steps}, seed {m.seed}"
+
+
+def measure_text(m: Measurement, derived: Counts) -> str:
+    """Measured beside derived, per phase and op, and a last line saying whether they agree."""
+    rows = measure_rows(m.counts, derived)
+    body = []
+    last = ""
+    for phase, op, got, want in rows:
+        body.append(
+            [phase if phase != last else "", op, grouped(got), grouped(want), "" if got == want else f"{got - want:+,}"]
+        )
+        last = phase
+    lines = [_measure_title(m), ""]
+    lines += Table(["phase", "op", "measured", "derived", "difference"], body, "<<>>>").text()
+    differ = sum(got != want for _, _, got, want in rows)
+    lines += ["", f"{differ} of {len(rows)} counts differ" if differ else f"all {len(rows)} counts agree"]
+    return "\n".join(lines)
+
+
+def measure_markdown(m: Measurement, derived: Counts) -> str:
+    """Measured beside derived as a Markdown table."""
+    rows = measure_rows(m.counts, derived)
+    body = [[p, op, grouped(g), grouped(w), "" if g == w else f"{g - w:+,}"] for p, op, g, w in rows]
+    differ = sum(g != w for _, _, g, w in rows)
+    verdict = f"{differ} of {len(rows)} counts differ" if differ else f"all {len(rows)} counts agree"
+    table = Table(["phase", "op", "measured", "derived", "difference"], body, "<<>>>").markdown()
+    return "\n".join([f"**{_measure_title(m)}**", "", *table, "", verdict])
+
+
+def measure_latex(m: Measurement, derived: Counts) -> str:
+    """Measured beside derived as a LaTeX ``array``."""
+    rows = measure_rows(m.counts, derived)
+    body = [
+        [rf"\text{{{latex_text(p)}}}", rf"\text{{{latex_text(op)}}}", str(g), str(w), str(g - w)]
+        for p, op, g, w in rows
+    ]
+    headers = [rf"\text{{{h}}}" for h in ("phase", "op", "measured", "derived", "difference")]
+    return Table(headers, body, "<<>>>").latex()
+
+
+def measure_json(m: Measurement, derived: Counts) -> dict[str, object]:
+    """Measured beside derived as JSON-ready data (docs/json.md)."""
+    from complexa import __version__
+
+    rows = measure_rows(m.counts, derived)
+    counts: dict[str, dict[str, dict[str, int]]] = {}
+    for phase, op, got, want in rows:
+        counts.setdefault(phase, {})[op] = {"measured": got, "derived": want}
+    differ = sum(g != w for _, _, g, w in rows)
+    return {
+        "kind": "measure",
+        "schema_version": SCHEMA_VERSION,
+        "complexa": __version__,
+        "network": network_json(m.network),
+        "backend": m.backend,
+        "seed": m.seed,
+        "iterations": m.iterations,
+        "counts": counts,
+        "differences": differ,
+        "agree": differ == 0,
+    }
