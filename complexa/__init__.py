@@ -1,10 +1,10 @@
 """complexa: the exact, symbolic cost of a feed-forward network, checked against a network that counts its work."""
 
 from complexa._audit import Audit, audit
+from complexa._flops import CONVENTIONS, DTYPES, Memory, flops, flops_table, memory, params
 from complexa.asymptotics import big_o
 from complexa.derivation import MODELS, QUANTITIES, Derivation, Evaluation, Step, derive
 from complexa.errors import ComplexaError
-from complexa.flops import CONVENTIONS, DTYPES, Memory, flops, memory, params
 from complexa.network import ACTIVATIONS, LOSSES, Network
 from complexa.reference import BACKENDS, Measurement, measure
 
@@ -31,6 +31,7 @@ __all__ = [
     "big_o",
     "derive",
     "flops",
+    "flops_table",
     "measure",
     "memory",
     "params",

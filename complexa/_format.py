@@ -9,6 +9,7 @@ integer as a JSON integer and anything else as a string that `complexa._parse.pa
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import sympy
@@ -16,6 +17,7 @@ import sympy
 from complexa.asymptotics import big_o
 
 if TYPE_CHECKING:
+    from complexa._flops import Memory
     from complexa.derivation import Derivation
     from complexa.network import Network
     from complexa.reference import Measurement
@@ -239,8 +241,81 @@ def _derive_tables(
     return counts, quantities
 
 
-def derive_text(d: Derivation, assume: Mapping[str, sympy.Expr]) -> str:
-    """A derivation as two aligned tables: counts by phase and op, then the essay's quantities, each with its big-O."""
+@dataclass(frozen=True)
+class Resources:
+    """What ``derive --flops`` and the memory table add to a derivation: FLOPs in one tool's convention (training
+    None where the tool counts the forward pass only) and the memory of a training step."""
+
+    convention: str | None
+    forward: sympy.Expr | None
+    training: sympy.Expr | None
+    memory: Memory | None
+
+    @classmethod
+    def of(cls, network: Network, *, convention: str | None, dtype: str, memory: bool) -> Resources:
+        """The FLOPs of `network` in `convention` (none when None) and, when `memory`, its training memory."""
+        from complexa import _flops
+
+        forward = training = None
+        if convention is not None:
+            forward = _flops.flops(network, convention=convention)
+            if convention not in _flops.FORWARD_ONLY:
+                training = _flops.flops(network, convention=convention, phase="training")
+        kept = _flops.memory(network, phase="training", dtype=dtype) if memory else None
+        return cls(convention, forward, training, kept)
+
+    def rows(self) -> list[tuple[str, str, sympy.Expr | None]]:
+        """(table, name, value) for every figure; a value of None means the convention has none."""
+        rows: list[tuple[str, str, sympy.Expr | None]] = []
+        if self.convention is not None:
+            rows += [("flops", "forward", self.forward), ("flops", "training", self.training)]
+        if self.memory is not None:
+            for name in MEMORY_FIELDS:
+                rows.append(("memory", name, getattr(self.memory, name)))
+        return rows
+
+
+MEMORY_FIELDS = ("parameters", "activations", "gradients", "deltas", "elements", "bytes")
+"""The memory figures the command prints, in elements (``bytes`` in bytes of the chosen dtype)."""
+
+
+def _order_of(expr: sympy.Expr | None, assume: Mapping[str, sympy.Expr]) -> sympy.Order | None:
+    if expr is None or not expr.free_symbols:
+        return None
+    present = {s.name for s in expr.free_symbols if isinstance(s, sympy.Symbol)}
+    return big_o(expr, **{k: v for k, v in assume.items() if k in present})
+
+
+def _resource_tables(
+    res: Resources | None,
+    assume: Mapping[str, sympy.Expr],
+    *,
+    label: Callable[[str], str],
+    expr: Callable[[sympy.Expr], str],
+    order: Callable[[sympy.Order | None], str],
+    symbolic: bool,
+) -> list[Table]:
+    """The FLOPs table and the memory table of `res`, cells formatted by the callables."""
+    if res is None:
+        return []
+    titles = {"flops": f"FLOPs ({res.convention})", "memory": f"memory ({res.memory.dtype if res.memory else ''})"}
+    tables = []
+    for table, title in titles.items():
+        rows = [
+            [label(name), expr(value) if value is not None else label("forward only"), order(_order_of(value, assume))]
+            for kind, name, value in res.rows()
+            if kind == table
+        ]
+        if rows:
+            big = [label("big-O")] if symbolic else []
+            width = 3 if symbolic else 2
+            tables.append(Table([label(title), label("count"), *big], [r[:width] for r in rows], "<<<"[:width]))
+    return tables
+
+
+def derive_text(d: Derivation, assume: Mapping[str, sympy.Expr], resources: Resources | None = None) -> str:
+    """A derivation as aligned tables: counts by phase and op, the essay's quantities, each with its big-O, then the
+    FLOPs and memory of `resources`."""
     counts, quantities = _derive_tables(
         d, assume, label=str, name=str, expr=text_expr, order=text_order, repeat_phase=False
     )
@@ -248,11 +323,15 @@ def derive_text(d: Derivation, assume: Mapping[str, sympy.Expr]) -> str:
     if d.free_symbols:
         lines.append(_order_note(assume))
     lines += ["", *counts.text(), "", *quantities.text()]
+    for table in _resource_tables(
+        resources, assume, label=str, expr=text_expr, order=text_order, symbolic=bool(d.free_symbols)
+    ):
+        lines += ["", *table.text()]
     lines += [f"note: {note}" for note in d.notes]
     return "\n".join(lines)
 
 
-def derive_markdown(d: Derivation, assume: Mapping[str, sympy.Expr]) -> str:
+def derive_markdown(d: Derivation, assume: Mapping[str, sympy.Expr], resources: Resources | None = None) -> str:
     """A derivation as Markdown: a title, then the counts and quantities as pipe tables, expressions as code."""
     counts, quantities = _derive_tables(
         d,
@@ -267,11 +346,20 @@ def derive_markdown(d: Derivation, assume: Mapping[str, sympy.Expr]) -> str:
     if d.free_symbols:
         lines += [f"{_order_note(assume)}.", ""]
     lines += [*counts.markdown(), "", *quantities.markdown()]
+    for table in _resource_tables(
+        resources,
+        assume,
+        label=str,
+        expr=lambda e: f"`{text_expr(e)}`",
+        order=lambda o: f"`{text_order(o)}`" if o is not None else "",
+        symbolic=bool(d.free_symbols),
+    ):
+        lines += ["", *table.markdown()]
     lines += [f"\n> {note}" for note in d.notes]
     return "\n".join(lines)
 
 
-def derive_latex(d: Derivation, assume: Mapping[str, sympy.Expr]) -> str:
+def derive_latex(d: Derivation, assume: Mapping[str, sympy.Expr], resources: Resources | None = None) -> str:
     """The counts and quantities as two LaTeX ``array`` tables in a ``gathered`` block (math mode)."""
     from complexa.printing import LATEX_NAMES
 
@@ -281,7 +369,12 @@ def derive_latex(d: Derivation, assume: Mapping[str, sympy.Expr]) -> str:
     counts, quantities = _derive_tables(
         d, assume, label=label, name=LATEX_NAMES.__getitem__, expr=latex_math, order=latex_order, repeat_phase=True
     )
-    return f"\\begin{{gathered}}\n{counts.latex()}\n\\\\[1em]\n{quantities.latex()}\n\\end{{gathered}}"
+    extra = _resource_tables(
+        resources, assume, label=label, expr=latex_math, order=latex_order, symbolic=bool(d.free_symbols)
+    )
+    tables = [counts, quantities, *extra]
+    body = "\n\\\\[1em]\n".join(t.latex() for t in tables)
+    return f"\\begin{{gathered}}\n{body}\n\\end{{gathered}}"
 
 
 def network_json(network: Network) -> dict[str, object]:
@@ -297,7 +390,9 @@ def network_json(network: Network) -> dict[str, object]:
     }
 
 
-def derive_json(d: Derivation, assume: Mapping[str, sympy.Expr]) -> dict[str, object]:
+def derive_json(
+    d: Derivation, assume: Mapping[str, sympy.Expr], resources: Resources | None = None
+) -> dict[str, object]:
     """A derivation as JSON-ready data (docs/json.md)."""
     from complexa import __version__
 
@@ -318,7 +413,26 @@ def derive_json(d: Derivation, assume: Mapping[str, sympy.Expr]) -> dict[str, ob
             n: {"value": json_expr(v), "big_o": json_order(quantities_o[n])} for n, v in d.quantities.items()
         },
         "notes": list(d.notes),
+        **_resources_json(resources, assume),
     }
+
+
+def _resources_json(res: Resources | None, assume: Mapping[str, sympy.Expr]) -> dict[str, object]:
+    if res is None:
+        return {}
+
+    def count(value: sympy.Expr | None) -> dict[str, object] | None:
+        return None if value is None else {"value": json_expr(value), "big_o": json_order(_order_of(value, assume))}
+
+    out: dict[str, object] = {}
+    if res.convention is not None:
+        out["flops"] = {"convention": res.convention, "forward": count(res.forward), "training": count(res.training)}
+    if res.memory is not None:
+        out["memory"] = {
+            "dtype": res.memory.dtype,
+            **{name: count(getattr(res.memory, name)) for name in MEMORY_FIELDS},
+        }
+    return out
 
 
 def latex_document(d: Derivation, assume: Mapping[str, sympy.Expr]) -> str:

@@ -17,6 +17,7 @@ from typing import NoReturn
 import sympy
 
 from complexa import _format
+from complexa._flops import CONVENTIONS, DTYPES
 from complexa._validate import as_size
 from complexa.derivation import MODELS, Derivation, derive
 from complexa.errors import ComplexaError
@@ -132,6 +133,14 @@ def _parser() -> _Parser:
     _add_network(p, symbols=True)
     _add_symbolic(p)
     _option(p, "--format", FORMATS, "text")
+    p.add_argument(
+        "--flops",
+        type=_choice(CONVENTIONS),
+        metavar="{" + ",".join(CONVENTIONS) + "}",
+        help="also the FLOPs in a tool's convention (docs/flops.md)",
+    )
+    p.add_argument("--memory", action="store_true", help="also the memory of a training step, with its big-O")
+    _option(p, "--dtype", tuple(DTYPES), "float64", "bytes per element for --memory (default float64)")
     p.set_defaults(run=_derive)
 
     p = commands.add_parser(
@@ -207,13 +216,16 @@ def _derivation(args: argparse.Namespace) -> tuple[Derivation, dict[str, sympy.E
 
 def _derive(args: argparse.Namespace) -> int:
     d, assume = _derivation(args)
+    resources = None
+    if args.flops or args.memory:
+        resources = _format.Resources.of(d.network, convention=args.flops, dtype=args.dtype, memory=args.memory)
     render: dict[str, Callable[..., object]] = {
         "text": _format.derive_text,
         "markdown": _format.derive_markdown,
         "latex": _format.derive_latex,
         "json": _format.derive_json,
     }
-    _emit(render[args.format](d, assume))
+    _emit(render[args.format](d, assume, resources))
     return 0
 
 

@@ -187,6 +187,8 @@ def _json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, Any]:
         ["derive", "n", "--depth", "L", "--batch", "B", "--iterations", "T", "--assume", "L=n", "T=n", "B=n"],
         ["derive", "784", "h/2 + 1", "10", "--model", "essay"],
         ["derive", "3", "5", "--no-bias", "--activation", "identity"],
+        ["derive", "784", "h", "10", "--batch", "B", "--flops", "torch", "--memory", "--dtype", "float32"],
+        ["derive", "784", "30", "10", "--flops", "ptflops"],
     ],
     ids=lambda argv: " ".join(argv),
 )
@@ -221,6 +223,10 @@ def _derivation_of(argv: list[str]) -> Any:
             options[arg[2:]], i = rest[i + 1], i + 2
         elif arg == "--no-bias":
             options["bias"], i = False, i + 1
+        elif arg in ("--flops", "--dtype"):
+            i += 2
+        elif arg == "--memory":
+            i += 1
         elif arg == "--assume":
             break
         else:
@@ -260,7 +266,11 @@ def test_audit_json_matches_schema(capsys: pytest.CaptureFixture[str]) -> None:
 def test_the_schemas_describe_every_top_level_field(capsys: pytest.CaptureFixture[str]) -> None:
     for name, argv in [("derive.json", ["derive", "2", "3"]), ("measure.json", ["measure", "2", "3"])]:
         doc = _json(capsys, *argv)
-        assert set(doc) == set(SCHEMAS[name]["required"]) == set(SCHEMAS[name]["properties"])
+        assert set(doc) == set(SCHEMAS[name]["required"])
+        optional = set(SCHEMAS[name]["properties"]) - set(SCHEMAS[name]["required"])
+        if optional:  # the tables that --flops and --memory add
+            full = _json(capsys, *argv, "--flops", "exact", "--memory")
+            assert set(full) == set(SCHEMAS[name]["properties"])
 
 
 # --- measure --------------------------------------------------------------------------------------------------------
@@ -308,6 +318,8 @@ ERRORS = [
     (["derive", "784", "h-h"], "sizes[1] = 0: must be a positive integer or a symbol"),
     (["derive", "784"], "sizes = ['784']: a network needs at least two sizes"),
     (["derive", "2", "3", "--format", "xml"], "argument --format: 'xml' must be one of text, latex, json, markdown"),
+    (["derive", "2", "3", "--flops", "thop"], "argument --flops: 'thop' must be one of exact, torch, fvcore, ptflops"),
+    (["derive", "2", "3", "--memory", "--dtype", "int8"], "argument --dtype: 'int8' must be one of float64, float32"),
     (["derive", "2", "3", "--model", "best"], "argument --model: 'best' must be one of exact, essay"),
     (["derive", "2", "3", "--activation", "gelu"], "argument --activation: 'gelu' must be one of"),
     (["derive", "2", "3", "--loss", "bce", "--activation", "relu"], "binary cross-entropy needs sigmoid outputs"),
@@ -401,3 +413,16 @@ def test_the_schema_check_rejects_bad_documents(
     mutate(doc)
     with pytest.raises(AssertionError, match=complaint):
         validate(doc, SCHEMAS["derive.json"], "derive.json")
+
+
+def test_derive_flops_and_memory_tables_are_complexa_flops_and_memory(capsys: pytest.CaptureFixture[str]) -> None:
+    doc = _json(capsys, "derive", "784", "h", "10", "--batch", "B", "--flops", "torch", "--memory")
+    network = Network([784, "h", 10], batch="B")
+    assert _read(doc["flops"]["forward"]["value"]) == complexa.flops(network, convention="torch")
+    assert _read(doc["flops"]["training"]["value"]) == complexa.flops(network, convention="torch", phase="training")
+    m = complexa.memory(network)
+    for name in ("parameters", "activations", "gradients", "deltas", "elements", "bytes"):
+        assert _read(doc["memory"][name]["value"]) == getattr(m, name)
+    assert "flops" not in _json(capsys, "derive", "2", "3")
+    _, out, _ = run(capsys, "derive", "784", "30", "10", "--flops", "fvcore")
+    assert out.splitlines()[-1].split() == ["training", "forward", "only"]

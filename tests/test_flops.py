@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from complexa import ComplexaError, Network, big_o, derive
+from complexa._flops import CONVENTIONS, DTYPES, FLOP_PHASES, Memory, flops, flops_table, memory, params
 from complexa._parse import symbol
-from complexa.flops import CONVENTIONS, DTYPES, FLOP_PHASES, Memory, flops, flops_table, memory, params
 
 B, L, n, h = (symbol(s) for s in ("B", "L", "n", "h"))
 

@@ -17,7 +17,7 @@ from torch import nn  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 from complexa import ACTIVATIONS, Network  # noqa: E402
-from complexa.flops import flops, memory, params  # noqa: E402
+from complexa._flops import flops, memory, params  # noqa: E402
 
 MODULES = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU, "identity": nn.Identity}
 

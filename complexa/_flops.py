@@ -50,7 +50,7 @@ MEMORY_PHASES = ("inference", "training")
 DTYPES = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2}
 """Bytes per element, by dtype name."""
 
-_FORWARD_ONLY = {"fvcore": "fvcore's FlopCountAnalysis", "ptflops": "ptflops' get_model_complexity_info"}
+FORWARD_ONLY = {"fvcore": "fvcore's FlopCountAnalysis", "ptflops": "ptflops' get_model_complexity_info"}
 
 
 def _checked(network: object) -> Network:
@@ -111,9 +111,9 @@ def flops(network: Network, *, convention: str = "exact", phase: str = "forward"
     network = _checked(network)
     convention = as_choice(convention, CONVENTIONS, "convention")
     phase = as_choice(phase, FLOP_PHASES, "phase")
-    if phase == "training" and convention in _FORWARD_ONLY:
+    if phase == "training" and convention in FORWARD_ONLY:
         raise ComplexaError(
-            f"convention = {convention!r} with phase = 'training': {_FORWARD_ONLY[convention]} counts the forward "
+            f"convention = {convention!r} with phase = 'training': {FORWARD_ONLY[convention]} counts the forward "
             "pass only; use phase='forward', or convention 'torch' or 'exact' for a training step"
         )
     layers, B = _setup(network)
@@ -147,7 +147,7 @@ def flops_table(network: Network) -> list[tuple[str, sympy.Expr, sympy.Expr | No
     rows: list[tuple[str, sympy.Expr, sympy.Expr | None]] = []
     for convention in CONVENTIONS:
         forward = flops(network, convention=convention)
-        training = None if convention in _FORWARD_ONLY else flops(network, convention=convention, phase="training")
+        training = None if convention in FORWARD_ONLY else flops(network, convention=convention, phase="training")
         rows.append((convention, forward, training))
     return rows
 
