@@ -7,6 +7,7 @@ from complexa.derivation import MODELS, QUANTITIES, Derivation, Evaluation, Step
 from complexa.errors import ComplexaError
 from complexa.network import ACTIVATIONS, LOSSES, Network
 from complexa.reference import BACKENDS, Measurement, measure
+from complexa.scaling import Fit, ScaleResult, scale
 
 __version__ = "0.1.0"
 
@@ -21,7 +22,9 @@ __all__ = [
     "Measurement",
     "Memory",
     "QUANTITIES",
+    "ScaleResult",
     "ComplexaError",
+    "Fit",
     "Derivation",
     "Evaluation",
     "Network",
@@ -35,4 +38,5 @@ __all__ = [
     "measure",
     "memory",
     "params",
+    "scale",
 ]

@@ -1,4 +1,4 @@
-"""The ``complexa`` command: ``derive``, ``measure``, ``audit`` and ``latex`` (docs/cli.md).
+"""The ``complexa`` command: ``derive``, ``measure``, ``audit``, ``latex`` and ``scale`` (docs/cli.md).
 
 Every mistake a user can make ends the same way: one line on stderr naming the bad argument and the rule, and exit
 status 2; never a traceback. ``measure`` exits with status 1 when a measured count differs from the derived one.
@@ -22,6 +22,7 @@ from complexa._validate import as_size
 from complexa.derivation import MODELS, Derivation, derive
 from complexa.errors import ComplexaError
 from complexa.network import ACTIVATIONS, LOSSES, Network
+from complexa.scaling import add_scale_parser
 
 __all__ = ["main", "FORMATS"]
 
@@ -177,6 +178,8 @@ def _parser() -> _Parser:
     _add_symbolic(p)
     p.add_argument("--fragment", action="store_true", help="only the aligned block, for pasting into a document")
     p.set_defaults(run=_latex)
+
+    add_scale_parser(commands)
     return parser
 
 

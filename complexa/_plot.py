@@ -1,0 +1,142 @@
+"""The figure of a `complexa.scaling.ScaleResult`: log-log panels of the measured values against the derived curves.
+
+matplotlib is optional (``pip install complexa[plot]``) and imported only here, when a figure is asked for. The
+figure is built with `matplotlib.figure.Figure` directly, never through pyplot: no display, no global state, and
+the Agg renderer for PNG.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import sympy
+
+from complexa.errors import ComplexaError
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from complexa.scaling import ScaleResult
+
+__all__ = ["figure", "save", "plot_paths", "require_matplotlib"]
+
+_TITLES = {
+    "forward": "forward operations",
+    "backward": "backward operations",
+    "update": "update operations",
+    "total": "all operations",
+    "seconds": "seconds per run (training steps)",
+}
+
+
+def require_matplotlib() -> None:
+    """Raise `ComplexaError` saying how to install matplotlib, unless it is installed."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise ComplexaError("plotting needs matplotlib: pip install complexa[plot]") from None
+
+
+def _curve(poly: sympy.Poly, n: Any) -> Any:
+    """The polynomial at the float sizes `n`."""
+    return sum(float(Fraction(str(c))) * n**k for (k,), c in poly.terms())
+
+
+def _log_axes(ax: Any, sizes: Any) -> None:
+    """Log-log axes, the x ticks at the swept sizes, labelled as plain integers."""
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xticks(sizes, [str(int(s)) for s in sizes])
+    ax.minorticks_off()
+    ax.tick_params(axis="x", labelsize=8)
+
+
+def figure(result: ScaleResult) -> Figure:
+    """One log-log panel per fitted quantity, and a last one of nanoseconds per counted operation.
+
+    Each panel shows the measured values (for times the median, with bars from the fastest to the slowest repeat),
+    the derived curve scaled by its fitted constant (for a count, the derivation itself), and its leading term
+    alone, C n^d, the big-O with its constant.
+    """
+    require_matplotlib()
+    from matplotlib.figure import Figure
+
+    names = list(result.fits)
+    columns = 3
+    rows = -(-(len(names) + 1) // columns)
+    fig = Figure(figsize=(4.2 * columns, 3.4 * rows), layout="constrained")
+    axes = fig.subplots(rows, columns, squeeze=False).ravel()
+    sizes = np.array(result.sizes, dtype=float)
+    grid = np.geomspace(sizes[0], sizes[-1], 200)
+    n = result.symbol.name
+    label = f"{result.vary} {n}" if result.vary != n else n
+    for ax, name in zip(axes, names):
+        f = result.fits[name]
+        poly = sympy.Poly(result.derived[name], result.symbol)
+        lead = float(Fraction(str(poly.LC())))
+        values = np.array(result.values(name))
+        if name == "seconds":
+            low = values - np.array([min(p.seconds) for p in result.points])
+            high = np.array([max(p.seconds) for p in result.points]) - values
+            ax.errorbar(sizes, values, yerr=[low, high], fmt="o", color="C0", capsize=3, label="measured (median)")
+        else:
+            ax.plot(sizes, values, "o", color="C0", label="measured")
+        ax.plot(grid, f.constant / lead * _curve(poly, grid), "-", color="C1", label="derived x fitted constant")
+        ax.plot(grid, f.constant * grid**f.derived, "--", color="C2", label=f"${f.constant:.3g}\\,{n}^{{{f.derived}}}$")
+        if name == "seconds":
+            ax.plot(
+                grid,
+                result.overhead + result.per_operation * _curve(poly, grid),
+                ":",
+                color="C3",
+                label="overhead + cost per op",
+            )
+        _log_axes(ax, sizes)
+        ax.set_title(
+            f"{_TITLES.get(name, name)}: $O({sympy.latex(f.order.expr)})$\n"
+            f"fitted {f.exponent:.2f} [{f.interval[0]:.2f}, {f.interval[1]:.2f}], {f.verdict}",
+            fontsize=9,
+        )
+        ax.set_xlabel(label)
+        ax.legend(fontsize=7)
+    ns = np.array([1e9 * p.median / p.operations for p in result.points])
+    ax = axes[len(names)]
+    ax.plot(sizes, ns, "o-", color="C4")
+    _log_axes(ax, sizes)
+    ax.set_title("nanoseconds per counted operation\n(the constant big-O hides)", fontsize=9)
+    ax.set_xlabel(label)
+    for ax in axes[len(names) + 1 :]:
+        ax.set_visible(False)
+    fig.suptitle(result.title(), fontsize=10)
+    return fig
+
+
+def plot_paths(path: str | Path) -> tuple[Path, Path]:
+    """The PNG and SVG paths that `save` writes for `path`, checked: ``"scale"``, ``"scale.png"`` and
+    ``"scale.svg"`` all give ``scale.png`` and ``scale.svg``.
+
+    **Raises:** `ComplexaError` for another suffix, a directory that does not exist, or no matplotlib.
+    """
+    require_matplotlib()
+    target = Path(path)
+    if target.suffix.lower() in (".png", ".svg"):
+        target = target.with_suffix("")
+    elif target.suffix:
+        raise ComplexaError(f"plot = {str(path)!r}: give a name ending in .png or .svg, or none; both are written")
+    if not target.parent.is_dir():
+        raise ComplexaError(f"plot = {str(path)!r}: the directory {str(target.parent)!r} does not exist")
+    return target.with_name(target.name + ".png"), target.with_name(target.name + ".svg")
+
+
+def save(fig: Figure, path: str | Path) -> tuple[Path, Path]:
+    """Write `fig` as PNG and SVG at `plot_paths` (`path`).
+
+    **Returns:** the two paths written.
+    """
+    written = plot_paths(path)
+    for out in written:
+        fig.savefig(out, dpi=110)
+    return written

@@ -1,0 +1,556 @@
+"""`scale`: train the reference network over a sweep of one size, and set what it counts and how long it takes
+beside the derived big-O, with fitted exponents, constants and residuals.
+
+Big-O hides constant factors; this shows them, measured. The derived side is one symbolic derivation in which the
+swept size is a symbol, so the big-O of every quantity and its lower-order terms are known exactly; the fits in
+`complexa._fit` use both. The ``complexa scale`` command is `add_scale_parser` and `run_scale`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import sympy
+
+from complexa._fit import TOLERANCE, Fit, affine, fit
+from complexa._sweep import (
+    DEFAULT_SIZES,
+    MAX_OPERATIONS,
+    VARIES,
+    check_memory,
+    check_size,
+    doubling,
+    positive_int,
+    sweep,
+    sweep_sizes,
+)
+from complexa._validate import as_choice
+from complexa.derivation import Derivation, derive
+from complexa.errors import ComplexaError
+from complexa.network import ACTIVATIONS, LOSSES, Network
+from complexa.reference import BACKENDS, measure
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = [
+    "scale",
+    "ScaleResult",
+    "Point",
+    "Fit",
+    "VARIES",
+    "QUANTITIES",
+    "DEFAULT_SIZES",
+    "MAX_OPERATIONS",
+    "doubling",
+    "add_scale_parser",
+    "run_scale",
+]
+
+QUANTITIES = ("forward", "backward", "update", "total", "seconds")
+"""What is fitted: the operations counted in each phase and in all, and the wall time of the training steps."""
+DEFAULT_NETWORK = Network.uniform(64, 4, batch=8)
+"""The base network of ``complexa scale`` without sizes: four layers of 64, a batch of 8."""
+
+PROGRESS_DELAY = 1.0
+"""Seconds a sweep runs before its progress bar appears."""
+
+_PHASES = ("forward", "backward", "update")
+
+
+@dataclass(frozen=True)
+class Point:
+    """One size of a sweep: the network trained there, what it counted, what was derived, and its times.
+
+    **Attributes:** `size`; `network` and `iterations`, what was trained; `counts` (measured) and `derived`, phase ->
+    op -> int, totals over the iterations; `seconds`, the wall time of the training steps in each repeat.
+    """
+
+    size: int
+    network: Network
+    iterations: int
+    counts: dict[str, dict[str, int]] = field(repr=False)
+    derived: dict[str, dict[str, int]] = field(repr=False)
+    seconds: tuple[float, ...] = field(repr=False)
+
+    @property
+    def operations(self) -> int:
+        """Every operation counted at this size, all phases and ops together."""
+        return sum(sum(ops.values()) for ops in self.counts.values())
+
+    @property
+    def agrees(self) -> bool:
+        """Whether every measured count equals the derived one."""
+        return self.counts == self.derived
+
+    @property
+    def median(self) -> float:
+        """The median of `seconds`."""
+        return statistics.median(self.seconds)
+
+    def value(self, quantity: str) -> float:
+        """The measured value of one of `QUANTITIES` at this size (for ``seconds``, the median)."""
+        if quantity == "seconds":
+            return self.median
+        if quantity == "total":
+            return float(self.operations)
+        return float(sum(self.counts[quantity].values()))
+
+
+@dataclass(frozen=True, eq=False)
+class ScaleResult:
+    """A sweep, measured and fitted: made by `scale`.
+
+    Prints as a table of the points and of the fits (``str``); `markdown` and `as_json` give the same; `plot` draws
+    it.
+
+    **Attributes:**
+
+    - `vary`: what was swept (``"width"``, ...), and `symbol`, the symbol standing for it in `network`.
+    - `network`, `iterations`: the swept network and number of training steps, with `symbol` where the size goes.
+    - `backend`, `repeats`: where and how often each size was trained.
+    - `points`: one `Point` per size.
+    - `derived`: quantity -> the derived polynomial in `symbol` (``seconds`` is set against the total count).
+    - `fits`: quantity -> `Fit`, for each of `QUANTITIES` that had three positive points.
+    - `overhead`, `per_operation`: seconds = overhead + per_operation x operations, fitted to the medians: the fixed
+      cost of a call and the cost of a counted operation.
+    - `elapsed`: the wall time of the whole sweep, warm-up included.
+    """
+
+    vary: str
+    symbol: sympy.Symbol
+    network: Network
+    iterations: sympy.Expr
+    backend: str
+    repeats: int
+    points: tuple[Point, ...] = field(repr=False)
+    derived: dict[str, sympy.Expr] = field(repr=False)
+    fits: dict[str, Fit] = field(repr=False)
+    overhead: float
+    per_operation: float
+    elapsed: float
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        """The swept sizes."""
+        return tuple(p.size for p in self.points)
+
+    @property
+    def agrees(self) -> bool:
+        """Whether every measured count, at every size, equals the derived one."""
+        return all(p.agrees for p in self.points)
+
+    def values(self, quantity: str) -> list[float]:
+        """The measured values of one of `QUANTITIES`, one per size."""
+        return [p.value(quantity) for p in self.points]
+
+    def title(self) -> str:
+        """One line saying what was swept, and how."""
+        what = f"{self.vary} sweep"
+        steps = f", iterations = {self.iterations}" if self.iterations != 1 else ""
+        return (
+            f"{what} of {self.network!r}{steps}: {self.symbol} = {self.sizes[0]} .. {self.sizes[-1]} "
+            f"({len(self.points)} sizes), {self.repeats} repeats on {self.backend}, {self.elapsed:.1f} s"
+        )
+
+    def _point_rows(self) -> list[list[str]]:
+        """The points as table rows: size, operations, median seconds with the spread, ns per operation, agreement."""
+        rows = []
+        for p in self.points:
+            spread = f"{_duration(p.median)} ({_duration(min(p.seconds))} - {_duration(max(p.seconds))})"
+            ns = 1e9 * p.median / p.operations
+            rows.append([str(p.size), f"{p.operations:,}", spread, f"{ns:.3g}", "yes" if p.agrees else "NO"])
+        return rows
+
+    def _fit_rows(self) -> list[list[str]]:
+        """The fits as table rows: derived big-O, exponent and interval, upper half, plain slope, constant, residual."""
+        rows = []
+        for name, f in self.fits.items():
+            unit = " s" if name == "seconds" else ""
+            term = "" if f.derived == 0 else f" {self.symbol}" if f.derived == 1 else f" {self.symbol}^{f.derived}"
+            rows.append(
+                [
+                    name,
+                    f"O({sympy.sstr(f.order.expr)})",
+                    f"{f.exponent:.3f} [{f.interval[0]:.3f}, {f.interval[1]:.3f}]",
+                    f"{f.upper:.3f} [{f.upper_interval[0]:.3f}, {f.upper_interval[1]:.3f}]",
+                    f"{f.slope:.3f}",
+                    f"{f.constant:.4g}{unit}{term}",
+                    f"{f.residual:.3g}",
+                    f.verdict,
+                ]
+            )
+        return rows
+
+    def _cost_line(self) -> str:
+        """The fixed cost of a call and the cost of a counted operation, in words."""
+        return (
+            f"seconds = {_duration(self.overhead)} + {1e9 * self.per_operation:.3g} ns x operations "
+            "(a fixed cost per call, and the cost of each counted operation)"
+        )
+
+    def __str__(self) -> str:
+        counts = (
+            "every measured count equals the derived one"
+            if self.agrees
+            else "SOME MEASURED COUNTS DIFFER FROM THE DERIVED ONES"
+        )
+        return "\n".join(
+            [
+                self.title(),
+                counts,
+                "",
+                _text_table(
+                    [self.symbol.name, "operations", "seconds (median, min - max)", "ns/op", "agree"],
+                    self._point_rows(),
+                ),
+                "",
+                _text_table(_FIT_HEADER, self._fit_rows()),
+                "",
+                self._cost_line(),
+                _VERDICTS,
+            ]
+        )
+
+    def markdown(self) -> str:
+        """The same as ``str``, as Markdown tables."""
+        return "\n".join(
+            [
+                f"**{self.title()}**",
+                "",
+                _markdown_table(
+                    [self.symbol.name, "operations", "seconds (median, min - max)", "ns/op", "agree"],
+                    self._point_rows(),
+                ),
+                "",
+                _markdown_table(_FIT_HEADER, self._fit_rows()),
+                "",
+                self._cost_line(),
+            ]
+        )
+
+    def _repr_markdown_(self) -> str:
+        return self.markdown()
+
+    def as_json(self) -> dict[str, object]:
+        """Plain JSON-ready values: the sweep, every point (every repeat's seconds) and every fit."""
+        return {
+            "kind": "scale",
+            "vary": self.vary,
+            "symbol": self.symbol.name,
+            "network": repr(self.network),
+            "iterations": str(self.iterations),
+            "backend": self.backend,
+            "repeats": self.repeats,
+            "elapsed": self.elapsed,
+            "agrees": self.agrees,
+            "derived": {name: str(expr) for name, expr in self.derived.items()},
+            "points": [
+                {
+                    "size": p.size,
+                    "iterations": p.iterations,
+                    "counts": p.counts,
+                    "derived": p.derived,
+                    "seconds": {"median": p.median, "min": min(p.seconds), "max": max(p.seconds), "all": p.seconds},
+                }
+                for p in self.points
+            ],
+            "fits": {name: f.as_dict() for name, f in self.fits.items()},
+            "cost": {"overhead_seconds": self.overhead, "seconds_per_operation": self.per_operation},
+        }
+
+    def plot(self, path: str | Path | None = None) -> Figure:
+        """A log-log figure, one panel per quantity: the measured points, the derived curve with its constant fitted,
+        and the leading term alone; a last panel shows nanoseconds per operation.
+
+        **Arguments:**
+
+        - `path`: where to write it, as PNG and SVG both: ``"scale"`` or ``"scale.png"`` writes ``scale.png`` and
+          ``scale.svg``. None: write nothing.
+
+        **Returns:** the `matplotlib.figure.Figure` (made without pyplot, so no display is needed).
+
+        **Raises:** `ComplexaError` when matplotlib is not installed (``pip install complexa[plot]``).
+        """
+        from complexa._plot import figure, save
+
+        fig = figure(self)
+        if path is not None:
+            save(fig, path)
+        return fig
+
+
+_FIT_HEADER = [
+    "quantity",
+    "derived",
+    "exponent [95%]",
+    "upper half [95%]",
+    "plain slope",
+    "constant",
+    "residual",
+    "verdict",
+]
+_VERDICTS = f"""\
+exponent: the log-log slope once the derived lower-order terms are divided out, with its 95% interval. verdict: the
+  derived class holds where its exponent is in the interval (widened to +-{TOLERANCE}) and its neighbours d +- 1 are
+  not, on the whole sweep or its upper half; inconclusive where a neighbour is in the interval too.
+plain slope: the log-log slope with nothing divided out. constant: C of C n^d r(n), fitted on the upper half.
+residual: rms of log(measured / derived curve) over every point, 0.1 for about 10%."""
+
+
+def _duration(seconds: float) -> str:
+    for unit, scale_ in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
+        if seconds >= scale_:
+            return f"{seconds / scale_:.3g} {unit}"
+    return f"{seconds * 1e9:.3g} ns"
+
+
+def _text_table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(r[k]) for r in [header, *rows]) for k in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in [header, *rows]]
+    return "\n".join(lines)
+
+
+def _markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _operations(d: Derivation) -> dict[str, sympy.Expr]:
+    phases = {phase: sympy.Add(*d.counts[phase].values()) for phase in _PHASES}
+    total = sympy.Add(*phases.values())
+    return {**phases, "total": total, "seconds": total}
+
+
+@contextmanager
+def _progress(total: int, enabled: bool | None, label: str) -> Iterator[Callable[[], object]]:
+    """A tqdm bar on stderr that appears after a second, only on a terminal (always with True, never with False)."""
+    if enabled is False:
+        yield lambda: None
+        return
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        if enabled:
+            raise ComplexaError("progress=True needs tqdm: pip install complexa[plot]") from None
+        yield lambda: None
+        return
+    disable = not sys.stderr.isatty() if enabled is None else False
+    with tqdm(
+        total=total, desc=label, unit="run", delay=PROGRESS_DELAY, disable=disable, leave=False, file=sys.stderr
+    ) as bar:
+        yield lambda: bar.update()
+
+
+def scale(
+    network: Network | Callable[[Any], Network],
+    *,
+    vary: str | None = None,
+    sizes: Sequence[int] | str | None = None,
+    repeats: int = 5,
+    backend: str = "cpu",
+    iterations: int = 1,
+    progress: bool | None = None,
+) -> ScaleResult:
+    """Train the reference network at every size of a sweep; fit the counts and times against the derived big-O.
+
+    Each size is trained `repeats` times, the sizes in turn within each repeat so that drift hits them alike, after
+    one warm-up run that compiles (or loads) the kernels. Counts are exact and the same every repeat; times are the
+    training steps' wall time alone (`complexa.Measurement.seconds`), reported as the median with the spread.
+
+    **Arguments:**
+
+    - `network`: the base `Network`, of which `vary` picks what to sweep; or a factory, a function from a size to a
+      `Network`, which must also accept a sympy symbol (``lambda n: Network([784, n, 10])``) so that the sweep's
+      big-O can be derived.
+    - `vary`: with a `Network`: ``"width"`` or ``"depth"`` (the network must be uniform: `Network.uniform`),
+      ``"batch"``, ``"iterations"``, or the name of the network's one symbol (``Network([784, "h", 10])`` sweeps
+      h); default: that symbol, else ``"width"``. With a factory: the name of its size, default ``"n"``.
+    - `sizes`: the sweep, at least 3 increasing positive ints, or ``"LO..HI"`` (LO doubling up to HI); default
+      `DEFAULT_SIZES`, 4 to 256.
+    - `repeats`: runs per size, a positive int.
+    - `backend`: ``"cpu"`` or ``"cuda"`` (see `complexa.measure`); ``cuda`` times include the copies to the device.
+    - `iterations`: training steps per run, unless `vary` is ``"iterations"``.
+    - `progress`: a progress bar on stderr (with tqdm installed) for sweeps longer than a second: None shows it on
+      a terminal only, True always, False never.
+
+    **Returns:** a `ScaleResult`.
+
+    **Raises:** `ComplexaError` for a bad argument, naming it: an unknown `vary`, a network that does not fit it,
+    sizes that are not increasing, fewer than 3 or too large to measure (`MAX_OPERATIONS`, or memory).
+
+    >>> from complexa import Network
+    >>> r = scale(Network.uniform(4, 2, batch=2), sizes=[4, 8, 16, 32], repeats=1)
+    >>> r.agrees, r.fits["forward"].order, r.fits["forward"].exponent, r.fits["forward"].constant
+    (True, O(n**2, (n, oo)), 2.0, 8.0)
+    >>> r.derived["forward"]
+    8*n**2 + 4*n
+    """
+    started = time.perf_counter()
+    spec = sweep(network, vary, iterations)
+    swept = sweep_sizes(sizes)
+    repeats = positive_int(repeats, "repeats")
+    backend = as_choice(backend, BACKENDS, "backend")
+    if progress is not None and not isinstance(progress, bool):
+        raise ComplexaError(f"progress = {progress!r}: must be True, False or None")
+    d = derive(spec.network, iterations=spec.iterations)
+    polys = _operations(d)
+    check_size(swept, polys["total"], spec.symbol, repeats)
+    at = [spec.at(size) for size in swept]
+    check_memory(*at[-1])
+    derived = [d.evaluate(**{spec.symbol.name: size}).counts for size in swept]
+
+    counts: list[dict[str, dict[str, int]]] = [{} for _ in at]
+    seconds: list[list[float]] = [[] for _ in at]
+    with _progress(1 + len(at) * repeats, progress, f"scale {spec.vary}") as advance:
+        measure(at[0][0], backend=backend)  # warm-up: the first call compiles or loads the kernels
+        advance()
+        for _ in range(repeats):
+            for k, (net, steps) in enumerate(at):
+                m = measure(net, backend=backend, iterations=steps)
+                counts[k] = m.counts
+                seconds[k].append(m.seconds)
+                advance()
+    points = tuple(
+        Point(size, net, steps, counts[k], derived[k], tuple(seconds[k]))
+        for k, (size, (net, steps)) in enumerate(zip(swept, at))
+    )
+    fits = {}
+    for name in QUANTITIES:
+        fitted = fit(name, sympy.Poly(polys[name], spec.symbol), swept, [p.value(name) for p in points])
+        if fitted is not None:
+            fits[name] = fitted
+    overhead, per_operation = affine([p.operations for p in points], [p.median for p in points])
+    return ScaleResult(
+        vary=spec.vary,
+        symbol=spec.symbol,
+        network=spec.network,
+        iterations=spec.iterations,
+        backend=backend,
+        repeats=repeats,
+        points=points,
+        derived=polys,
+        fits=fits,
+        overhead=overhead,
+        per_operation=per_operation,
+        elapsed=time.perf_counter() - started,
+    )
+
+
+# The command line: ``complexa scale``, wired into `complexa.cli` by `add_scale_parser` and `run_scale`.
+
+
+def add_scale_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the ``scale`` command to `subparsers` (from ``ArgumentParser.add_subparsers``); it runs `run_scale`.
+
+    **Returns:** the new parser, whose defaults set ``run=run_scale``.
+    """
+    p: argparse.ArgumentParser = subparsers.add_parser(
+        "scale",
+        help="measured counts and times over a sweep, fitted against the derived big-O",
+        description="Train the reference network over a sweep of one size, measure its counts and the wall time "
+        "of its training steps, fit their log-log exponents with intervals, and set each beside the derived big-O. "
+        "Without SIZE: a uniform network of width 64, depth 4, batch 8. Exit status 1 if a measured count differs "
+        "from the derived one.",
+    )
+    p.add_argument(
+        "sizes", nargs="*", metavar="SIZE", help="layer sizes n_0 .. n_L of the base network; one may be a symbol"
+    )
+    p.add_argument("--depth", metavar="L", help="repeat the one SIZE over L + 1 layers")
+    p.add_argument("--batch", default=None, metavar="B", help="samples per step (default 8 without SIZE, else 1)")
+    p.add_argument("--activation", choices=ACTIVATIONS, default="sigmoid", help="(default sigmoid)")
+    p.add_argument("--loss", choices=LOSSES, default="mse", help="(default mse; bce needs sigmoid)")
+    p.add_argument("--no-bias", action="store_true", help="layers without bias vectors")
+    p.add_argument(
+        "--vary",
+        metavar="WHAT",
+        help="width, depth, batch, iterations, or the base network's symbol (default: that symbol, else width)",
+    )
+    p.add_argument(
+        "--sizes",
+        dest="sweep",
+        nargs="+",
+        metavar="N",
+        help="the sweep: increasing ints, or LO..HI doubling (default 4..256)",
+    )
+    p.add_argument("--repeats", default="5", metavar="R", help="runs per size (default 5)")
+    p.add_argument("--iterations", default="1", metavar="T", help="training steps per run (default 1)")
+    p.add_argument("--backend", choices=BACKENDS, default="cpu", help="(default cpu)")
+    p.add_argument("--plot", metavar="FILE", help="write the figure as FILE.png and FILE.svg")
+    p.add_argument("--format", choices=("text", "markdown", "json"), default="text", help="(default text)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=run_scale)
+    return p
+
+
+def _int_arg(text: str, flag: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise ComplexaError(f"{flag} {text}: must be a positive integer")
+    return int(text)
+
+
+def _cli_network(args: argparse.Namespace) -> Network:
+    options: dict[str, Any] = {"bias": not args.no_bias, "activation": args.activation, "loss": args.loss}
+    if not args.sizes:
+        if args.depth is not None:
+            raise ComplexaError(f"--depth {args.depth} without SIZE: give the width, such as 64 --depth 4")
+        return Network.uniform(DEFAULT_NETWORK.width, DEFAULT_NETWORK.depth, batch=args.batch or 8, **options)
+    batch = args.batch or 1
+    if args.depth is not None:
+        if len(args.sizes) != 1:
+            raise ComplexaError(
+                f"--depth {args.depth} with {len(args.sizes)} sizes: give one size, the width, with --depth"
+            )
+        return Network.uniform(args.sizes[0], args.depth, batch=batch, **options)
+    return Network(args.sizes, batch=batch, **options)
+
+
+def run_scale(args: argparse.Namespace) -> int:
+    """Run ``complexa scale`` with parsed `args`: print the result, write the figure if asked.
+
+    **Returns:** 0, or 1 when a measured count differs from the derived one. **Raises:** `ComplexaError` for a bad
+    argument (the command turns it into one line and exit status 2).
+    """
+    network = _cli_network(args)
+    sweep: object = None
+    if args.sweep is not None:
+        sweep = (
+            args.sweep[0]
+            if len(args.sweep) == 1 and ".." in args.sweep[0]
+            else [_int_arg(text, "--sizes") for text in args.sweep]
+        )
+    if args.plot is not None:
+        from complexa._plot import plot_paths
+
+        plot_paths(args.plot)  # a missing matplotlib or a bad path, before the sweep rather than after it
+    result = scale(
+        network,
+        vary=args.vary,
+        sizes=sweep,  # type: ignore[arg-type]
+        repeats=_int_arg(args.repeats, "--repeats"),
+        backend=args.backend,
+        iterations=_int_arg(args.iterations, "--iterations"),
+        progress=False if args.quiet else None,
+    )
+    if args.format == "json":
+        output = json.dumps(result.as_json(), indent=2)
+    else:
+        output = result.markdown() if args.format == "markdown" else str(result)
+    sys.stdout.write(output + "\n")
+    sys.stdout.flush()
+    if args.plot is not None:
+        from complexa._plot import save
+
+        written = save(result.plot(), args.plot)
+        print(f"wrote {', '.join(map(str, written))}", file=sys.stderr)
+    return 0 if result.agrees else 1

@@ -1,0 +1,349 @@
+"""`scale`: sweeps measured against the derived big-O; the fits; the figure; the command; every bad argument."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sympy
+
+from complexa import ComplexaError, Network, derive, measure
+from complexa._fit import affine, fit
+from complexa.scaling import (
+    DEFAULT_SIZES,
+    QUANTITIES,
+    ScaleResult,
+    add_scale_parser,
+    doubling,
+    run_scale,
+    scale,
+)
+
+BASE = Network.uniform(8, 2, batch=2)
+SWEEP = [8, 16, 32, 64, 128]
+n = sympy.Symbol("n")
+
+# The derived exponent of each count in each sweep of BASE, from counting.md: the weights grow as n^2 with the
+# width, everything as L, B and T with depth, batch and iterations, except the update, which no batch changes.
+EXPONENTS = {
+    "width": {"forward": 2, "backward": 2, "update": 2, "total": 2},
+    "depth": {"forward": 1, "backward": 1, "update": 1, "total": 1},
+    "batch": {"forward": 1, "backward": 1, "update": 0, "total": 1},
+    "iterations": {"forward": 1, "backward": 1, "update": 1, "total": 1},
+}
+
+
+@pytest.fixture(scope="module")
+def sweeps() -> dict[str, ScaleResult]:
+    return {vary: scale(BASE, vary=vary, sizes=SWEEP, repeats=2, progress=False) for vary in EXPONENTS}
+
+
+@pytest.mark.parametrize("vary", list(EXPONENTS))
+def test_counts_fit_the_derived_exponent_from_8_to_128(sweeps: dict[str, ScaleResult], vary: str) -> None:
+    result = sweeps[vary]
+    assert result.agrees
+    assert result.sizes == tuple(SWEEP)
+    for name, derived in EXPONENTS[vary].items():
+        f = result.fits[name]
+        assert f.derived == derived
+        assert abs(f.exponent - derived) <= 0.05
+        assert f.interval[0] <= derived <= f.interval[1]
+        assert f.residual == 0.0
+        assert f.verdict == "holds"
+        # The constant is the derived leading coefficient: the factor big-O leaves out.
+        assert f.constant == pytest.approx(float(sympy.Poly(result.derived[name], result.symbol).LC()), rel=1e-12)
+    assert set(result.fits) == set(QUANTITIES)
+
+
+def test_width_sweep_counts_equal_the_derivation_at_every_size(sweeps: dict[str, ScaleResult]) -> None:
+    result = sweeps["width"]
+    w = result.symbol
+    assert result.derived["forward"] == 8 * w**2 + 4 * w  # 2 B L n^2 mul and add, 2 B L n bias adds and acts
+    for point in result.points:
+        assert point.network == Network.uniform(point.size, 2, batch=2)
+        assert point.counts == derive(point.network).evaluate().counts
+        assert point.operations == sum(sum(ops.values()) for ops in point.counts.values())
+        assert len(point.seconds) == 2
+        assert all(s > 0 for s in point.seconds)
+
+
+def test_a_plain_slope_is_biased_by_lower_terms_and_the_fit_is_not(sweeps: dict[str, ScaleResult]) -> None:
+    f = sweeps["width"].fits["backward"]
+    assert f.exponent == 2.0
+    assert f.slope < 1.98  # lower-order terms with positive coefficients pull a plain slope down
+
+
+def test_the_swept_symbol_and_iterations(sweeps: dict[str, ScaleResult]) -> None:
+    assert [(r.vary, r.symbol.name) for r in sweeps.values()] == [
+        ("width", "n"),
+        ("depth", "L"),
+        ("batch", "B"),
+        ("iterations", "T"),
+    ]
+    iterations = sweeps["iterations"]
+    assert [p.iterations for p in iterations.points] == SWEEP
+    assert str(iterations.iterations) == "T"
+    assert [p.iterations for p in sweeps["width"].points] == [1] * 5
+
+
+def test_a_symbol_of_the_network_is_swept() -> None:
+    result = scale(Network([3, "h", 2], batch=2), sizes=[2, 4, 8], repeats=1, progress=False)
+    assert (result.vary, result.symbol.name) == ("h", "h")
+    assert result.agrees
+    assert result.fits["total"].derived == 1
+    assert result.fits["total"].exponent == 1.0
+
+
+def test_a_factory_is_swept() -> None:
+    result = scale(lambda k: Network([k, 2 * k, 1], batch=2), sizes=[2, 4, 8, 16], repeats=1, progress=False)
+    assert result.vary == "n"
+    assert result.network == Network(["n", "2*n", 1], batch=2)
+    assert result.fits["forward"].derived == 2
+    assert result.fits["forward"].exponent == 2.0
+
+
+def test_times_are_reported_with_their_spread_and_cost(sweeps: dict[str, ScaleResult]) -> None:
+    result = sweeps["iterations"]
+    seconds = result.fits["seconds"]
+    assert seconds.derived == 1
+    assert math.isfinite(seconds.exponent) and seconds.interval[0] <= seconds.exponent <= seconds.interval[1]
+    assert seconds.residual >= 0 and seconds.constant > 0
+    assert result.values("seconds") == [p.median for p in result.points]
+    assert result.per_operation > 0 and result.overhead >= 0
+
+
+def test_measurement_seconds_times_the_training_steps_only() -> None:
+    m = measure(Network([4, 4]), iterations=3)
+    assert 0 < m.seconds < 1
+
+
+# The fits on their own, with data whose answer is known.
+
+
+def test_fit_divides_out_the_derived_lower_order_terms() -> None:
+    sizes = [8, 16, 32, 64, 128]
+    f = fit("count", sympy.Poly(n**2 + 3 * n, n), sizes, [k**2 + 3 * k for k in sizes])
+    assert f is not None
+    assert (f.exponent, f.interval, f.residual, f.constant) == (2.0, (2.0, 2.0), 0.0, 1.0)
+    assert f.slope == pytest.approx(1.9, abs=0.01)
+
+
+def test_fit_tests_the_derived_class_under_noise() -> None:
+    # 10% multiplicative noise on 3 n^2: the derived class holds, and a wrong one (n^3) is rejected, where a fit
+    # that picks a class from residuals alone may pick either.
+    rng = np.random.default_rng(1)
+    sizes = [4, 8, 16, 32, 64, 128, 256]
+    values = [3 * k**2 * math.exp(rng.normal(0, 0.1)) for k in sizes]
+    right = fit("t", sympy.Poly(n**2, n), sizes, values)
+    wrong = fit("t", sympy.Poly(n**3, n), sizes, values)
+    assert right is not None and wrong is not None
+    assert right.holds and right.verdict == "holds"
+    assert right.constant == pytest.approx(3, rel=0.2)
+    assert 0.02 < right.residual < 0.3
+    assert wrong.holds is False and wrong.verdict == "does not hold"
+    assert wrong.exponent == right.exponent  # the data decide the exponent; the derived class is what is tested
+
+
+def test_fit_says_inconclusive_when_the_data_cannot_tell_neighbouring_classes() -> None:
+    # Three points with 30% noise: the interval holds n^1, n^2 and n^3 alike, and the fit says so.
+    sizes = [4, 8, 16]
+    values = [k**2 * f for k, f in zip(sizes, [1.0, 1.35, 0.8])]
+    f = fit("t", sympy.Poly(n**2, n), sizes, values)
+    assert f is not None
+    assert f.interval[0] < 1 and f.interval[1] > 3
+    assert (f.holds, f.holds_upper, f.verdict) == (None, None, "inconclusive")
+
+
+def test_fit_reports_an_overhead_that_bends_the_curve() -> None:
+    # A fixed microsecond per call, then a nanosecond per n^2: flat at first, n^2 only where the work dominates.
+    sizes = [2**k for k in range(2, 13)]
+    values = [1e-6 + 1e-9 * k**2 for k in sizes]
+    f = fit("seconds", sympy.Poly(n**2, n), sizes, values)
+    assert f is not None
+    assert f.holds is False and f.holds_upper is True and f.verdict == "holds on the upper half"
+    assert f.exponent < 1.8 < f.upper
+    assert f.constant == pytest.approx(1e-9, rel=0.05)
+    assert f.residual > 0.5  # the derived curve misses the small sizes by far
+    overhead, per_op = affine([k**2 for k in sizes], values)
+    assert (overhead, per_op) == (pytest.approx(1e-6), pytest.approx(1e-9))
+
+
+def test_fit_needs_three_positive_points() -> None:
+    assert fit("c", sympy.Poly(n, n), [1, 2, 3], [0, 0, 5]) is None
+    assert fit("c", sympy.Poly(sympy.Integer(4), n), [1, 2, 3], [4, 4, 4]) is not None
+
+
+# Output: text, Markdown, JSON, and the figure.
+
+
+def test_text_markdown_and_json(sweeps: dict[str, ScaleResult]) -> None:
+    result = sweeps["width"]
+    text = str(result)
+    assert text.startswith("width sweep of Network([n, n, n], batch=2): n = 8 .. 128 (5 sizes), 2 repeats on cpu")
+    assert "every measured count equals the derived one" in text
+    assert re.search(r"^forward\s+O\(n\*\*2\)\s+2\.000 \[2\.000, 2\.000\]", text, re.M)
+    assert "| forward | O(n**2) | 2.000 [2.000, 2.000]" in result.markdown()
+    data = json.loads(json.dumps(result.as_json()))
+    assert data["kind"] == "scale" and data["symbol"] == "n" and data["agrees"] is True
+    assert [p["size"] for p in data["points"]] == SWEEP
+    assert data["fits"]["total"]["derived"] == 2 and data["fits"]["total"]["verdict"] == "holds"
+    assert len(data["points"][0]["seconds"]["all"]) == 2
+
+
+def test_plot_writes_png_and_svg(sweeps: dict[str, ScaleResult], tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    fig = sweeps["width"].plot(tmp_path / "sweep.png")
+    assert len([ax for ax in fig.axes if ax.get_visible()]) == len(QUANTITIES) + 1
+    assert (tmp_path / "sweep.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert b"<svg" in (tmp_path / "sweep.svg").read_bytes()[:1000]
+    with pytest.raises(ComplexaError, match=r"plot = '.*sweep.pdf': give a name ending in .png or .svg"):
+        sweeps["width"].plot(tmp_path / "sweep.pdf")
+
+
+def test_plot_without_matplotlib_says_how_to_install_it(
+    sweeps: dict[str, ScaleResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    with pytest.raises(ComplexaError, match=r"pip install complexa\[plot\]"):
+        sweeps["width"].plot()
+
+
+def test_progress_bar_only_when_asked_or_on_a_terminal(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("tqdm")
+    import complexa.scaling
+
+    monkeypatch.setattr(complexa.scaling, "PROGRESS_DELAY", 0.0)
+    scale(BASE, sizes=[2, 3, 4], repeats=1)  # stderr is not a terminal here: no bar
+    assert capsys.readouterr().err == ""
+    scale(BASE, sizes=[2, 3, 4], repeats=1, progress=True)
+    assert "scale width" in capsys.readouterr().err
+
+
+# The command line, through its own parser (complexa.cli wires the same two functions).
+
+
+def _cli(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="complexa")
+    add_scale_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["scale", *argv])
+    assert args.run is run_scale
+    return run_scale(args)
+
+
+def test_cli_prints_the_fits_and_writes_the_figure(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert _cli(["8", "--depth", "2", "--batch", "2", "--sizes", "8..32", "--repeats", "1", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("width sweep of Network([n, n, n], batch=2): n = 8 .. 32 (3 sizes), 1 repeats on cpu")
+    assert _cli(["3", "h", "2", "--sizes", "2", "4", "8", "--repeats", "1", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["fits"]["total"]["derived"] == 1
+    if sys.modules.get("matplotlib") is not None or _has("matplotlib"):
+        assert _cli(["--vary", "batch", "--sizes", "1", "2", "4", "--repeats", "1", "--plot", str(tmp_path / "f")]) == 0
+        assert (tmp_path / "f.png").exists() and (tmp_path / "f.svg").exists()
+        assert "wrote" in capsys.readouterr().err
+
+
+def _has(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+def test_cli_main_exits_2_with_one_line_when_wired(capsys: pytest.CaptureFixture[str]) -> None:
+    from complexa.cli import main
+
+    if main(["scale", "--help"]) != 0:
+        pytest.skip("complexa.cli does not have the scale command yet")
+    capsys.readouterr()
+    assert main(["scale", "--sizes", "8", "4", "16"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "must increase strictly" in err
+
+
+# Every bad argument, in one table.
+
+CASES: list[tuple[str, Callable[[], object], str]] = [
+    ("not a network", lambda: scale([8, 8]), r"network = \[8, 8\]: must be a complexa.Network"),  # type: ignore[arg-type]
+    ("unknown vary", lambda: scale(BASE, vary="height"), r"vary = 'height': must be one of 'width', 'depth'"),
+    ("vary not a str", lambda: scale(BASE, vary=3), r"vary = 3: must be one of"),  # type: ignore[arg-type]
+    ("width of a non-uniform network", lambda: scale(Network([2, 3, 1])), r"vary = 'width' with .*needs a uniform"),
+    ("other symbols", lambda: scale(Network.uniform(8, 2, batch="B"), vary="width"), r"has symbols \(B\) besides"),
+    ("two symbols", lambda: scale(Network(["h", "k"]), vary="batch"), r"has symbols \(h, k\) besides the swept"),
+    ("symbol not in network", lambda: scale(Network([2, "h"]), vary="k"), r"vary = 'k': must be one of .*'h'"),
+    ("sizes not increasing", lambda: scale(BASE, sizes=[8, 4, 16]), r"sizes = \[8, 4, 16\]: must increase strictly"),
+    ("sizes repeated", lambda: scale(BASE, sizes=[4, 4, 8]), r"sizes\[1\] = 4 follows 4"),
+    ("size zero", lambda: scale(BASE, sizes=[0, 4, 8]), r"sizes\[0\] = 0: must be a positive int"),
+    ("size float", lambda: scale(BASE, sizes=[2, 4.0, 8]), r"sizes\[1\] = 4.0: must be a positive int"),
+    ("size bool", lambda: scale(BASE, sizes=[True, 4, 8]), r"sizes\[0\] = True: must be a positive int"),
+    ("too few sizes", lambda: scale(BASE, sizes=[4, 8]), r"sizes = \[4, 8\]: a fit needs at least 3 sizes"),
+    ("sizes not a list", lambda: scale(BASE, sizes=16), r"sizes = 16: must be a list"),  # type: ignore[arg-type]
+    ("sizes range text", lambda: scale(BASE, sizes="4-256"), r"sizes = '4-256': must be LO..HI"),
+    ("sizes range short", lambda: scale(BASE, sizes="4..8"), r"sizes = '4..8': LO..HI needs 1 <= LO and HI >= 4 LO"),
+    (
+        "too long",
+        lambda: scale(BASE, vary="iterations", sizes=[1, 2, 10**9]),
+        r"sizes up to T = 1000000000: .*"
+        r"would count 7\.76e\+12 operations .* more than scale measures",
+    ),
+    ("too large", lambda: scale(BASE, sizes=[4, 8, 2**31]), r"sizes up to n = 2147483648: .* operations"),
+    ("too deep", lambda: scale(BASE, vary="depth", sizes=[4, 8, 2**40]), r"sizes up to L = 1099511627776: .*"),
+    (
+        "too large for memory",
+        lambda: scale(BASE, vary="batch", sizes=[1, 2, 2**28], repeats=1),
+        r"batch=268435456\): measuring it needs about [\d,]+ bytes",
+    ),
+    ("repeats zero", lambda: scale(BASE, repeats=0), r"repeats = 0: must be a positive int"),
+    ("repeats float", lambda: scale(BASE, repeats=2.5), r"repeats = 2.5: must be a positive int"),  # type: ignore[arg-type]
+    ("backend", lambda: scale(BASE, backend="gpu"), r"backend = 'gpu': must be one of 'cpu', 'cuda'"),
+    ("iterations zero", lambda: scale(BASE, iterations=0), r"iterations = 0: must be a positive int"),
+    ("iterations swept", lambda: scale(BASE, vary="iterations", iterations=3), r"iterations = 3 with vary"),
+    ("progress", lambda: scale(BASE, progress="yes"), r"progress = 'yes': must be True, False or None"),  # type: ignore[arg-type]
+    ("factory int only", lambda: scale(lambda k: Network([8] * k)), r"factory\(n\) with n a sympy symbol raised"),
+    ("factory returns", lambda: scale(lambda k: [k, k]), r"factory\(n\) = \[n, n\]: a factory must return"),
+    ("factory constant", lambda: scale(lambda k: BASE), r"must depend on n and on no other symbol"),
+    ("factory vary", lambda: scale(lambda k: Network([k, 2]), vary="2*n"), r"vary = '2\*n': with a factory"),
+    (
+        "factory inconsistent",
+        lambda: scale(lambda k: Network([k, 2 if isinstance(k, int) else 3]), sizes=[2, 4, 8]),
+        r"factory\(2\) = Network\(\[2, 2\]\), but factory\(n\) at n = 2 is Network\(\[2, 3\]\)",
+    ),
+    ("half a size", lambda: scale(Network(["h/2", 2]), sizes=[2, 3, 4]), r"at h = 3: sizes\[0\] = h/2 becomes 3/2"),
+]
+
+
+@pytest.mark.parametrize(("case", "call", "message"), CASES, ids=[c[0] for c in CASES])
+def test_bad_arguments_raise_complexa_error(case: str, call: Callable[[], object], message: str) -> None:
+    with pytest.raises(ComplexaError, match=message):
+        call()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--sizes", "4", "x", "16"], r"--sizes x: must be a positive integer"),
+        (["--repeats", "0"], r"--repeats 0: must be a positive integer"),
+        (["--depth", "3"], r"--depth 3 without SIZE"),
+        (["4", "5", "--depth", "3"], r"--depth 3 with 2 sizes"),
+        (["--vary", "h"], r"vary = 'h': must be one of"),
+        (["--plot", "/nonexistent/figure"], r"plot = '/nonexistent/figure': the directory '/nonexistent' does not"),
+        (["--plot", "figure.pdf"], r"plot = 'figure.pdf': give a name ending in .png or .svg"),
+    ],
+)
+def test_bad_command_lines_raise_complexa_error(argv: list[str], message: str) -> None:
+    if "--plot" in argv:
+        pytest.importorskip("matplotlib")
+    with pytest.raises(ComplexaError, match=message):
+        _cli(argv)
+
+
+def test_default_sweep_and_doubling() -> None:
+    assert DEFAULT_SIZES == doubling("4..256") == (4, 8, 16, 32, 64, 128, 256)
+    assert doubling("3..20") == (3, 6, 12, 20)
