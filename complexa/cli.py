@@ -17,6 +17,7 @@ from typing import NoReturn
 import sympy
 
 from complexa import _format
+from complexa._args import choice, option
 from complexa._flops import CONVENTIONS, DTYPES
 from complexa._validate import as_size
 from complexa.derivation import MODELS, Derivation, derive
@@ -64,27 +65,6 @@ def _max_n(text: str) -> int:
     return int(text)
 
 
-def _choice(options: Sequence[str]) -> Callable[[str], str]:
-    """An argparse type for one of `options`, with a message that does not change between Python versions."""
-
-    def choice(text: str) -> str:
-        if text not in options:
-            raise argparse.ArgumentTypeError(f"{text!r} must be one of {', '.join(options)}")
-        return text
-
-    return choice
-
-
-def _option(parser: argparse.ArgumentParser, flag: str, options: Sequence[str], default: str, help: str = "") -> None:
-    parser.add_argument(
-        flag,
-        type=_choice(options),
-        default=default,
-        metavar="{" + ",".join(options) + "}",
-        help=help or f"(default {default})",
-    )
-
-
 def _add_network(parser: argparse.ArgumentParser, *, symbols: bool) -> None:
     kind = "a positive integer or an expression such as h or 2*h" if symbols else "a positive integer"
     parser.add_argument(
@@ -96,13 +76,13 @@ def _add_network(parser: argparse.ArgumentParser, *, symbols: bool) -> None:
         help="repeat the one SIZE over L + 1 layers (L weight matrices)" + ("; L may be a symbol" if symbols else ""),
     )
     parser.add_argument("--batch", default="1", metavar="B", help=f"samples per step, {kind} (default 1)")
-    _option(parser, "--activation", ACTIVATIONS, "sigmoid")
-    _option(parser, "--loss", LOSSES, "mse", "(default mse; bce needs sigmoid)")
+    option(parser, "--activation", ACTIVATIONS, "sigmoid")
+    option(parser, "--loss", LOSSES, "mse", "(default mse; bce needs sigmoid)")
     parser.add_argument("--no-bias", action="store_true", help="layers without bias vectors")
 
 
 def _add_symbolic(parser: argparse.ArgumentParser) -> None:
-    _option(parser, "--model", MODELS, "exact", "cost model (default exact)")
+    option(parser, "--model", MODELS, "exact", "cost model (default exact)")
     parser.add_argument(
         "--iterations", default="1", metavar="T", help="training steps, a positive integer or a symbol (default 1)"
     )
@@ -133,15 +113,15 @@ def _parser() -> _Parser:
     )
     _add_network(p, symbols=True)
     _add_symbolic(p)
-    _option(p, "--format", FORMATS, "text")
+    option(p, "--format", FORMATS, "text")
     p.add_argument(
         "--flops",
-        type=_choice(CONVENTIONS),
+        type=choice(CONVENTIONS),
         metavar="{" + ",".join(CONVENTIONS) + "}",
         help="also the FLOPs in a tool's convention (docs/flops.md)",
     )
     p.add_argument("--memory", action="store_true", help="also the memory of a training step, with its big-O")
-    _option(p, "--dtype", tuple(DTYPES), "float64", "bytes per element for --memory (default float64)")
+    option(p, "--dtype", tuple(DTYPES), "float64", "bytes per element for --memory (default float64)")
     p.set_defaults(run=_derive)
 
     p = commands.add_parser(
@@ -151,10 +131,10 @@ def _parser() -> _Parser:
         "counts beside the derived ones. Exit status 1 if any differs.",
     )
     _add_network(p, symbols=False)
-    _option(p, "--backend", BACKENDS, "cpu")
+    option(p, "--backend", BACKENDS, "cpu")
     p.add_argument("--seed", type=_non_negative_int, default=0, metavar="S", help="seeds the data (default 0)")
     p.add_argument("--iterations", type=_positive_int, default=1, metavar="T", help="training steps (default 1)")
-    _option(p, "--format", FORMATS, "text")
+    option(p, "--format", FORMATS, "text")
     p.set_defaults(run=_measure)
 
     p = commands.add_parser(
@@ -163,9 +143,9 @@ def _parser() -> _Parser:
         description="Check every result of the essay against the exact model (batch 1 and batch n) and the "
         "reference network (measured for n = 2..16), with a verdict per claim.",
     )
-    _option(p, "--format", FORMATS, "text")
+    option(p, "--format", FORMATS, "text")
     p.add_argument("--max-n", type=_max_n, default=16, metavar="N", help="measure n = 2..N (default 16)")
-    _option(p, "--backend", BACKENDS, "cpu")
+    option(p, "--backend", BACKENDS, "cpu")
     p.set_defaults(run=_audit)
 
     p = commands.add_parser(

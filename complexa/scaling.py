@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import sympy
 
+from complexa._args import option
 from complexa._fit import TOLERANCE, Fit, affine, fit
 from complexa._sweep import (
     DEFAULT_SIZES,
@@ -468,8 +469,8 @@ def add_scale_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     p.add_argument("--depth", metavar="L", help="repeat the one SIZE over L + 1 layers")
     p.add_argument("--batch", default=None, metavar="B", help="samples per step (default 8 without SIZE, else 1)")
-    p.add_argument("--activation", choices=ACTIVATIONS, default="sigmoid", help="(default sigmoid)")
-    p.add_argument("--loss", choices=LOSSES, default="mse", help="(default mse; bce needs sigmoid)")
+    option(p, "--activation", ACTIVATIONS, "sigmoid")
+    option(p, "--loss", LOSSES, "mse", "(default mse; bce needs sigmoid)")
     p.add_argument("--no-bias", action="store_true", help="layers without bias vectors")
     p.add_argument(
         "--vary",
@@ -485,9 +486,9 @@ def add_scale_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     p.add_argument("--repeats", default="5", metavar="R", help="runs per size (default 5)")
     p.add_argument("--iterations", default="1", metavar="T", help="training steps per run (default 1)")
-    p.add_argument("--backend", choices=BACKENDS, default="cpu", help="(default cpu)")
+    option(p, "--backend", BACKENDS, "cpu")
     p.add_argument("--plot", metavar="FILE", help="write the figure as FILE.png and FILE.svg")
-    p.add_argument("--format", choices=("text", "markdown", "json"), default="text", help="(default text)")
+    option(p, "--format", ("text", "markdown", "json"), "text")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run_scale)
     return p
