@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import sympy
 
 from complexa.asymptotics import big_o
+from complexa.printing import latex_text
 
 if TYPE_CHECKING:
     from complexa._flops import Memory
@@ -142,29 +143,6 @@ def json_order(order: sympy.Basic | None) -> str | None:
         return None
     inner = order.expr if isinstance(order, sympy.Order) else order
     return sympy.sstr(inner)
-
-
-_TEXT_ESCAPES = {
-    "\\": r"\textbackslash{}",
-    "_": r"\_",
-    "^": r"\^{}",
-    "&": r"\&",
-    "%": r"\%",
-    "#": r"\#",
-    "$": r"\$",
-    "{": r"\{",
-    "}": r"\}",
-    "~": r"\~{}",
-}
-
-
-def latex_text(text: str) -> str:
-    """`text` escaped for LaTeX's text mode.
-
-    >>> latex_text("n_mul & 50%")
-    'n\\\\_mul \\\\& 50\\\\%'
-    """
-    return "".join(_TEXT_ESCAPES.get(c, c) for c in text)
 
 
 def latex_math(expr: sympy.Basic) -> str:

@@ -18,6 +18,7 @@ __all__ = [
     "latex_derivation",
     "latex_expr",
     "latex_step",
+    "latex_text",
     "text_derivation",
     "text_evaluation",
     "text_step",
@@ -53,8 +54,8 @@ def _text_expr(expr: sympy.Basic) -> str:
     return sympy.sstr(expr)
 
 
-def _latex_text(text: str) -> str:
-    # Notes are typeset in text mode, where _ ^ & % # $ { } and \ mean something else.
+def latex_text(text: str) -> str:
+    """`text` for LaTeX's text mode, where _ ^ & % # $ { } ~ and \\ mean something else."""
     return "".join(_TEXT_ESCAPES.get(c, c) for c in text)
 
 
@@ -68,13 +69,14 @@ _TEXT_ESCAPES = {
     "$": r"\$",
     "{": r"\{",
     "}": r"\}",
+    "~": r"\~{}",
 }
 
 
 def latex_step(step: Step) -> str:
     """One line of an ``aligned`` block: ``lhs &= rhs && \\text{note}``."""
     lhs = LATEX_NAMES.get(step.lhs, step.lhs) if step.lhs else ""
-    note = rf" && \text{{{_latex_text(step.note)}}}" if step.note else ""
+    note = rf" && \text{{{latex_text(step.note)}}}" if step.note else ""
     return f"{lhs} &= {latex_expr(step.rhs)}{note}"
 
 

@@ -8,9 +8,14 @@ Every array is float64; a layer's parameters are ``(W, b)`` with ``W`` of shape 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+import pytest
 from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    from complexa import Measurement
 
 Array = NDArray[np.float64]
 Params = list[tuple[Array, Array | None]]
@@ -97,3 +102,35 @@ def train(
         steps.append(step)
         params = step.params
     return steps
+
+
+# --- checks the tests share -------------------------------------------------------------------------------------
+
+
+def assert_params_close(actual: Params, expected: Params) -> None:
+    assert len(actual) == len(expected)
+    for (w, b), (w_expected, b_expected) in zip(actual, expected):
+        # Summation orders differ (BLAS versus the kernels' loops): equal to rounding, so a tiny absolute floor for
+        # entries that cancel to about zero.
+        np.testing.assert_allclose(w, w_expected, rtol=1e-12, atol=1e-14)
+        if b is None or b_expected is None:
+            assert b is None and b_expected is None
+        else:
+            np.testing.assert_allclose(b, b_expected, rtol=1e-12, atol=1e-14)
+
+
+def assert_matches_naive(m: Measurement) -> None:
+    """Outputs, loss, first gradients and final parameters of `m` equal this module's numpy step, to rounding."""
+    steps = train(
+        m.params_before,
+        m.inputs,
+        m.targets,
+        activation=m.network.activation,
+        loss=m.network.loss,
+        lr=m.lr,
+        iterations=m.iterations,
+    )
+    np.testing.assert_allclose(m.outputs, steps[0].outputs, rtol=1e-12, atol=1e-14)
+    assert m.loss == pytest.approx(steps[0].loss, rel=1e-12, abs=1e-14)
+    assert_params_close(m.gradients, steps[0].gradients)
+    assert_params_close(m.params_after, steps[-1].params)

@@ -129,43 +129,15 @@ def test_mismatch_lists_every_difference(monkeypatch: pytest.MonkeyPatch) -> Non
 # --- numerics: against tests/naive.py --------------------------------------------------------------------------
 
 
-def assert_params_close(actual: naive.Params, expected: naive.Params) -> None:
-    assert len(actual) == len(expected)
-    for (w, b), (w_expected, b_expected) in zip(actual, expected):
-        # Summation orders differ (BLAS versus the kernels' loops): equal to rounding, so a tiny absolute floor for
-        # entries that cancel to about zero.
-        np.testing.assert_allclose(w, w_expected, rtol=1e-12, atol=1e-14)
-        if b is None or b_expected is None:
-            assert b is None and b_expected is None
-        else:
-            np.testing.assert_allclose(b, b_expected, rtol=1e-12, atol=1e-14)
-
-
-def assert_matches_naive(m: Measurement) -> None:
-    steps = naive.train(
-        m.params_before,
-        m.inputs,
-        m.targets,
-        activation=m.network.activation,
-        loss=m.network.loss,
-        lr=m.lr,
-        iterations=m.iterations,
-    )
-    np.testing.assert_allclose(m.outputs, steps[0].outputs, rtol=1e-12, atol=1e-14)
-    assert m.loss == pytest.approx(steps[0].loss, rel=1e-12, abs=1e-14)
-    assert_params_close(m.gradients, steps[0].gradients)
-    assert_params_close(m.params_after, steps[-1].params)
-
-
 @settings(max_examples=200, deadline=None)
 @given(networks(), st.integers(1, 3), st.integers(0, 2**32 - 1))
 def test_numerics_match_naive(network: Network, iterations: int, seed: int) -> None:
-    assert_matches_naive(measure(network, iterations=iterations, seed=seed))
+    naive.assert_matches_naive(measure(network, iterations=iterations, seed=seed))
 
 
 @pytest.mark.parametrize("network", OPTIONS, ids=repr)
 def test_options_match_naive(network: Network) -> None:
-    assert_matches_naive(measure(network, iterations=2, lr=0.5))
+    naive.assert_matches_naive(measure(network, iterations=2, lr=0.5))
 
 
 def test_one_weight_by_hand() -> None:

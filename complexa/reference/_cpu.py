@@ -17,7 +17,6 @@ Kernels never validate their arguments: `measure` has, in plain Python, before a
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -25,13 +24,12 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from complexa.reference._layout import Buffers
+from complexa.reference._layout import IDENTITY, Buffers, activate, derivative
 
 __all__ = ["Kernels", "COUNTING", "PLAIN", "CACHED", "train"]
 
 FORWARD, BACKWARD, UPDATE = 0, 1, 2
 MUL, ADD, ACT, ACT_GRAD = 0, 1, 2, 3
-SIGMOID, TANH, RELU, IDENTITY = 0, 1, 2, 3
 MSE, BCE = 0, 1
 
 
@@ -67,26 +65,9 @@ def _fast_jit(function: Callable[..., Any]) -> Any:
     return _jit(function, fastmath={"reassoc", "contract"})
 
 
-@_jit
-def _activate(z: float, activation: int) -> float:
-    if activation == SIGMOID:
-        return 1.0 / (1.0 + math.exp(-z))
-    if activation == TANH:
-        return math.tanh(z)
-    if activation == RELU:
-        return z if z > 0.0 else 0.0
-    return z
-
-
-@_jit
-def _derivative(z: float, a: float, activation: int) -> float:
-    if activation == SIGMOID:
-        return a * (1.0 - a)
-    if activation == TANH:
-        return 1.0 - a * a
-    if activation == RELU:
-        return 1.0 if z > 0.0 else 0.0
-    return 1.0
+# One source for g and g' (complexa.reference._layout), compiled here for the CPU and in _cuda for the device.
+_activate = _jit(activate)
+_derivative = _jit(derivative)
 
 
 class Kernels(NamedTuple):

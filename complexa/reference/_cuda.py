@@ -10,7 +10,6 @@ Importing this module imports numba.cuda; `complexa.reference.measure` does so o
 
 from __future__ import annotations
 
-import math
 import warnings
 
 import numpy as np
@@ -19,13 +18,12 @@ from numba.core.errors import NumbaPerformanceWarning
 from numpy.typing import NDArray
 
 from complexa.errors import ComplexaError
-from complexa.reference._layout import Buffers
+from complexa.reference._layout import IDENTITY, Buffers, activate, derivative
 
 __all__ = ["require_device", "train", "SIMULATOR"]
 
 FORWARD, BACKWARD, UPDATE = 0, 1, 2
 MUL, ADD, ACT, ACT_GRAD = 0, 1, 2, 3
-SIGMOID, TANH, RELU, IDENTITY = 0, 1, 2, 3
 MSE, BCE = 0, 1
 
 SIMULATOR = bool(getattr(config, "ENABLE_CUDASIM", False))
@@ -55,26 +53,9 @@ def require_device(nbytes: int) -> None:
     )
 
 
-@cuda.jit(device=True)
-def _activate(z, activation):
-    if activation == SIGMOID:
-        return 1.0 / (1.0 + math.exp(-z))
-    if activation == TANH:
-        return math.tanh(z)
-    if activation == RELU:
-        return z if z > 0.0 else 0.0
-    return z
-
-
-@cuda.jit(device=True)
-def _derivative(z, a, activation):
-    if activation == SIGMOID:
-        return a * (1.0 - a)
-    if activation == TANH:
-        return 1.0 - a * a
-    if activation == RELU:
-        return 1.0 if z > 0.0 else 0.0
-    return 1.0
+# One source for g and g' (complexa.reference._layout), compiled here for the device and in _cpu for the CPU.
+_activate = cuda.jit(device=True)(activate)
+_derivative = cuda.jit(device=True)(derivative)
 
 
 @cuda.jit

@@ -11,21 +11,58 @@ This module imports numpy only: `measure` sizes and validates with it before any
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Layout", "Buffers", "PHASES", "OPS", "ACTIVATION_CODES", "LOSS_CODES"]
+__all__ = [
+    "IDENTITY",
+    "RELU",
+    "SIGMOID",
+    "TANH",
+    "ACTIVATION_CODES",
+    "LOSS_CODES",
+    "OPS",
+    "PHASES",
+    "Buffers",
+    "Layout",
+    "activate",
+    "derivative",
+]
 
 PHASES = ("forward", "backward", "update")
 """Rows of a counts array, in order."""
 OPS = ("mul", "add", "act", "act_grad")
 """Columns of a counts array, in order."""
-ACTIVATION_CODES = {"sigmoid": 0, "tanh": 1, "relu": 2, "identity": 3}
+SIGMOID, TANH, RELU, IDENTITY = 0, 1, 2, 3
+ACTIVATION_CODES = {"sigmoid": SIGMOID, "tanh": TANH, "relu": RELU, "identity": IDENTITY}
 """What the kernels receive for `Network.activation`."""
 LOSS_CODES = {"mse": 0, "bce": 1}
 """What the kernels receive for `Network.loss`."""
+
+
+def activate(z: float, activation: int) -> float:
+    """g(z) for an activation code; plain Python, compiled by each backend (numba's CPU and CUDA targets)."""
+    if activation == SIGMOID:
+        return 1.0 / (1.0 + math.exp(-z))
+    if activation == TANH:
+        return math.tanh(z)
+    if activation == RELU:
+        return z if z > 0.0 else 0.0
+    return z
+
+
+def derivative(z: float, a: float, activation: int) -> float:
+    """g'(z) from the stored pre-activation z and activation a = g(z); compiled by each backend, one act_grad."""
+    if activation == SIGMOID:
+        return a * (1.0 - a)
+    if activation == TANH:
+        return 1.0 - a * a
+    if activation == RELU:
+        return 1.0 if z > 0.0 else 0.0
+    return 1.0
 
 
 @dataclass(frozen=True)
