@@ -146,21 +146,6 @@ def test_the_docs_page_is_generated_from_the_audit(result: Audit) -> None:
         gen_audit.render("no markers", "")
 
 
-@pytest.mark.parametrize(
-    ("kwargs", "message"),
-    [
-        ({"max_n": 2}, "max_n = 2: must be an int from 3 to 64"),
-        ({"max_n": 65}, "max_n = 65"),
-        ({"max_n": 4.0}, "max_n = 4.0"),
-        ({"max_n": True}, "max_n = True"),
-        ({"backend": "tpu"}, "backend = 'tpu': must be one of 'cpu', 'cuda'"),
-    ],
-)
-def test_bad_arguments(kwargs: dict[str, object], message: str) -> None:
-    with pytest.raises(ComplexaError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        audit(**kwargs)  # type: ignore[arg-type]
-
-
 def test_unknown_row(result: Audit) -> None:
     with pytest.raises(ComplexaError, match="key = 'n_add': the audit has rows n_mul, n_g"):
         result.row("n_add")

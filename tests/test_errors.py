@@ -1,4 +1,5 @@
-"""Every mistake a user can make, in one table: each raises ComplexaError naming the value and the rule."""
+"""Every mistake a user of the Python API can make, in one table: each raises ComplexaError naming the value and the
+rule. (The command line's own table, exit status 2 and one line on stderr, is in test_cli.py.)"""
 
 from __future__ import annotations
 
@@ -9,11 +10,14 @@ import pytest
 import sympy
 
 import complexa
-from complexa import ComplexaError, Network, big_o, derive
+from complexa import ComplexaError, Network, audit, big_o, derive, flops, measure, memory, params, scale
 from complexa._parse import parse
 
 h = sympy.Symbol("h")
 NET = Network([2, "h", 1])
+
+NET22 = Network([2, 2])
+SWEEP = Network.uniform(8, 2, batch=2)
 
 CASES: list[tuple[str, Callable[[], object], str]] = [
     # sizes
@@ -79,7 +83,100 @@ CASES: list[tuple[str, Callable[[], object], str]] = [
     ("big_o negative", lambda: big_o(-(h**2) + 1), r"negative coefficient"),
     ("big_o negative constant", lambda: big_o(sympy.Integer(-3)), r"not a non-negative number"),
     ("big_o string", lambda: big_o("h**2"), r"big_o takes a sympy expression"),  # type: ignore[arg-type]
-]
+    # flops, params, memory
+    ("unknown convention", lambda: flops(NET, convention="thop"), r"convention = 'thop': must be one of 'exact', "),
+    ("convention not a string", lambda: flops(NET, convention=None), r"convention = None: must be one of"),  # type: ignore[arg-type]
+    ("unknown phase", lambda: flops(NET, phase="backward"), r"phase = 'backward': must be one of 'forward', 'tr"),
+    ("memory phase for flops", lambda: flops(NET, phase="inference"), r"phase = 'inference': must be one of"),
+    ("fvcore training", lambda: flops(NET, convention="fvcore", phase="training"),
+     r"convention = 'fvcore' with phase = 'training': fvcore's FlopCountAnalysis counts the forward pass only"),
+    ("ptflops training", lambda: flops(NET, convention="ptflops", phase="training"),
+     r"convention = 'ptflops' with phase = 'training': .*use phase='forward'"),
+    ("flops of a list", lambda: flops([2, 3]), r"network = \[2, 3\]: must be a complexa.Network"),  # type: ignore[arg-type]
+    ("params of a string", lambda: params("2 3"), r"network = '2 3': must be a complexa.Network"),  # type: ignore[arg-type]
+    ("flops phase for memory", lambda: memory(NET, phase="forward"), r"phase = 'forward': must be one of 'inference'"),
+    ("unknown dtype", lambda: memory(NET, dtype="int8"), r"dtype = 'int8': must be one of 'float64', 'float32'"),
+    ("dtype not a string", lambda: memory(NET, dtype=8), r"dtype = 8: must be one of"),  # type: ignore[arg-type]
+    ("memory of None", lambda: memory(None), r"network = None: must be a complexa.Network"),  # type: ignore[arg-type]
+    # measure
+    ("measure symbolic size", lambda: measure(Network(["h", 2])), r"Network\(\[h, 2\]\) has symbols \(h\).*an integer"),
+    ("measure symbolic batch", lambda: measure(Network([2, 2], batch="B")), r"has symbols \(B\)"),
+    ("measure symbolic depth", lambda: measure(Network.uniform(4, "L")), r"has symbols \(L\)"),
+    ("measure a list", lambda: measure([2, 2]), r"network = \[2, 2\]: must be a complexa.Network"),  # type: ignore[arg-type]
+    ("measure iterations zero", lambda: measure(NET22, iterations=0), r"iterations = 0: must be a positive int"),
+    ("measure iterations negative", lambda: measure(NET22, iterations=-3), r"iterations = -3"),
+    ("measure iterations float", lambda: measure(NET22, iterations=1.0), r"iterations = 1.0"),  # type: ignore[arg-type]
+    ("measure iterations bool", lambda: measure(NET22, iterations=True), r"iterations = True"),
+    ("measure backend", lambda: measure(NET22, backend="gpu"), r"backend = 'gpu': must be one of 'cpu', 'cuda'"),
+    ("measure lr nan", lambda: measure(NET22, lr=float("nan")), r"lr = nan: must be a finite real number"),
+    ("measure lr inf", lambda: measure(NET22, lr=float("inf")), r"lr = inf"),
+    ("measure lr string", lambda: measure(NET22, lr="0.1"), r"lr = '0.1'"),  # type: ignore[arg-type]
+    ("measure seed negative", lambda: measure(NET22, seed=-1), r"seed = -1: must be a non-negative int"),
+    ("measure seed float", lambda: measure(NET22, seed=0.5), r"seed = 0.5"),  # type: ignore[arg-type]
+    (
+        "measure int64 overflow",
+        lambda: measure(Network([1000, 1000], batch=1000), iterations=10**12),
+        r"up to 6,018,002,000,000,000,000,000 operations would be counted, more than an int64 counter holds "
+        r"\(9,223,372,036,854,775,807\)",
+    ),
+    (
+        "measure out of memory",
+        lambda: measure(Network([10**9, 10**9, 10**9], batch=10**9)),
+        r"needs about [\d,]+ bytes of arrays, and only [\d,]+ bytes",
+    ),
+    # audit
+    ("audit max_n small", lambda: audit(max_n=2), r"max_n = 2: must be an int from 3 to 64"),
+    ("audit max_n large", lambda: audit(max_n=65), r"max_n = 65"),
+    ("audit max_n float", lambda: audit(max_n=4.0), r"max_n = 4.0"),  # type: ignore[arg-type]
+    ("audit max_n bool", lambda: audit(max_n=True), r"max_n = True"),
+    ("audit backend", lambda: audit(backend="tpu"), r"backend = 'tpu': must be one of 'cpu', 'cuda'"),
+    # scale
+    ("not a network", lambda: scale([8, 8]), r"network = \[8, 8\]: must be a complexa.Network"),  # type: ignore[arg-type]
+    ("unknown vary", lambda: scale(SWEEP, vary="height"), r"vary = 'height': must be one of 'width', 'depth'"),
+    ("vary not a str", lambda: scale(SWEEP, vary=3), r"vary = 3: must be one of"),  # type: ignore[arg-type]
+    ("width of a non-uniform network", lambda: scale(Network([2, 3, 1])), r"vary = 'width' with .*needs a uniform"),
+    ("other symbols", lambda: scale(Network.uniform(8, 2, batch="B"), vary="width"), r"has symbols \(B\) besides"),
+    ("two symbols", lambda: scale(Network(["h", "k"]), vary="batch"), r"has symbols \(h, k\) besides the swept"),
+    ("symbol not in network", lambda: scale(Network([2, "h"]), vary="k"), r"vary = 'k': must be one of .*'h'"),
+    ("sizes not increasing", lambda: scale(SWEEP, sizes=[8, 4, 16]), r"sizes = \[8, 4, 16\]: must increase strictly"),
+    ("sizes repeated", lambda: scale(SWEEP, sizes=[4, 4, 8]), r"sizes\[1\] = 4 follows 4"),
+    ("size zero", lambda: scale(SWEEP, sizes=[0, 4, 8]), r"sizes\[0\] = 0: must be a positive int"),
+    ("size float", lambda: scale(SWEEP, sizes=[2, 4.0, 8]), r"sizes\[1\] = 4.0: must be a positive int"),
+    ("size bool", lambda: scale(SWEEP, sizes=[True, 4, 8]), r"sizes\[0\] = True: must be a positive int"),
+    ("too few sizes", lambda: scale(SWEEP, sizes=[4, 8]), r"sizes = \[4, 8\]: a fit needs at least 3 sizes"),
+    ("sizes not a list", lambda: scale(SWEEP, sizes=16), r"sizes = 16: must be a list"),  # type: ignore[arg-type]
+    ("sizes range text", lambda: scale(SWEEP, sizes="4-256"), r"sizes = '4-256': must be LO..HI"),
+    ("sizes range short", lambda: scale(SWEEP, sizes="4..8"), r"sizes = '4..8': LO..HI needs 1 <= LO and HI >= 4 LO"),
+    (
+        "too long",
+        lambda: scale(SWEEP, vary="iterations", sizes=[1, 2, 10**9]),
+        r"sizes up to T = 1000000000: .*"
+        r"would count 7\.76e\+12 operations .* more than scale measures",
+    ),
+    ("too large", lambda: scale(SWEEP, sizes=[4, 8, 2**31]), r"sizes up to n = 2147483648: .* operations"),
+    ("too deep", lambda: scale(SWEEP, vary="depth", sizes=[4, 8, 2**40]), r"sizes up to L = 1099511627776: .*"),
+    (
+        "too large for memory",
+        lambda: scale(SWEEP, vary="batch", sizes=[1, 2, 2**28], repeats=1),
+        r"batch=268435456\): measuring it needs about [\d,]+ bytes",
+    ),
+    ("repeats zero", lambda: scale(SWEEP, repeats=0), r"repeats = 0: must be a positive int"),
+    ("repeats float", lambda: scale(SWEEP, repeats=2.5), r"repeats = 2.5: must be a positive int"),  # type: ignore[arg-type]
+    ("backend", lambda: scale(SWEEP, backend="gpu"), r"backend = 'gpu': must be one of 'cpu', 'cuda'"),
+    ("iterations zero", lambda: scale(SWEEP, iterations=0), r"iterations = 0: must be a positive int"),
+    ("iterations swept", lambda: scale(SWEEP, vary="iterations", iterations=3), r"iterations = 3 with vary"),
+    ("progress", lambda: scale(SWEEP, progress="yes"), r"progress = 'yes': must be True, False or None"),  # type: ignore[arg-type]
+    ("factory int only", lambda: scale(lambda k: Network([8] * k)), r"factory\(n\) with n a sympy symbol raised"),
+    ("factory returns", lambda: scale(lambda k: [k, k]), r"factory\(n\) = \[n, n\]: a factory must return"),
+    ("factory constant", lambda: scale(lambda k: SWEEP), r"must depend on n and on no other symbol"),
+    ("factory vary", lambda: scale(lambda k: Network([k, 2]), vary="2*n"), r"vary = '2\*n': with a factory"),
+    (
+        "factory inconsistent",
+        lambda: scale(lambda k: Network([k, 2 if isinstance(k, int) else 3]), sizes=[2, 4, 8]),
+        r"factory\(2\) = Network\(\[2, 2\]\), but factory\(n\) at n = 2 is Network\(\[2, 3\]\)",
+    ),
+    ("half a size", lambda: scale(Network(["h/2", 2]), sizes=[2, 3, 4]), r"at h = 3: sizes\[0\] = h/2 becomes 3/2"),
+]  # fmt: skip
 
 
 @pytest.mark.parametrize(("call", "message"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])

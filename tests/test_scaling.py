@@ -7,7 +7,6 @@ import json
 import math
 import re
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -266,63 +265,6 @@ def test_cli_main_exits_2_with_one_line_when_wired(capsys: pytest.CaptureFixture
     assert main(["scale", "--sizes", "8", "4", "16"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "must increase strictly" in err
-
-
-# Every bad argument, in one table.
-
-CASES: list[tuple[str, Callable[[], object], str]] = [
-    ("not a network", lambda: scale([8, 8]), r"network = \[8, 8\]: must be a complexa.Network"),  # type: ignore[arg-type]
-    ("unknown vary", lambda: scale(BASE, vary="height"), r"vary = 'height': must be one of 'width', 'depth'"),
-    ("vary not a str", lambda: scale(BASE, vary=3), r"vary = 3: must be one of"),  # type: ignore[arg-type]
-    ("width of a non-uniform network", lambda: scale(Network([2, 3, 1])), r"vary = 'width' with .*needs a uniform"),
-    ("other symbols", lambda: scale(Network.uniform(8, 2, batch="B"), vary="width"), r"has symbols \(B\) besides"),
-    ("two symbols", lambda: scale(Network(["h", "k"]), vary="batch"), r"has symbols \(h, k\) besides the swept"),
-    ("symbol not in network", lambda: scale(Network([2, "h"]), vary="k"), r"vary = 'k': must be one of .*'h'"),
-    ("sizes not increasing", lambda: scale(BASE, sizes=[8, 4, 16]), r"sizes = \[8, 4, 16\]: must increase strictly"),
-    ("sizes repeated", lambda: scale(BASE, sizes=[4, 4, 8]), r"sizes\[1\] = 4 follows 4"),
-    ("size zero", lambda: scale(BASE, sizes=[0, 4, 8]), r"sizes\[0\] = 0: must be a positive int"),
-    ("size float", lambda: scale(BASE, sizes=[2, 4.0, 8]), r"sizes\[1\] = 4.0: must be a positive int"),
-    ("size bool", lambda: scale(BASE, sizes=[True, 4, 8]), r"sizes\[0\] = True: must be a positive int"),
-    ("too few sizes", lambda: scale(BASE, sizes=[4, 8]), r"sizes = \[4, 8\]: a fit needs at least 3 sizes"),
-    ("sizes not a list", lambda: scale(BASE, sizes=16), r"sizes = 16: must be a list"),  # type: ignore[arg-type]
-    ("sizes range text", lambda: scale(BASE, sizes="4-256"), r"sizes = '4-256': must be LO..HI"),
-    ("sizes range short", lambda: scale(BASE, sizes="4..8"), r"sizes = '4..8': LO..HI needs 1 <= LO and HI >= 4 LO"),
-    (
-        "too long",
-        lambda: scale(BASE, vary="iterations", sizes=[1, 2, 10**9]),
-        r"sizes up to T = 1000000000: .*"
-        r"would count 7\.76e\+12 operations .* more than scale measures",
-    ),
-    ("too large", lambda: scale(BASE, sizes=[4, 8, 2**31]), r"sizes up to n = 2147483648: .* operations"),
-    ("too deep", lambda: scale(BASE, vary="depth", sizes=[4, 8, 2**40]), r"sizes up to L = 1099511627776: .*"),
-    (
-        "too large for memory",
-        lambda: scale(BASE, vary="batch", sizes=[1, 2, 2**28], repeats=1),
-        r"batch=268435456\): measuring it needs about [\d,]+ bytes",
-    ),
-    ("repeats zero", lambda: scale(BASE, repeats=0), r"repeats = 0: must be a positive int"),
-    ("repeats float", lambda: scale(BASE, repeats=2.5), r"repeats = 2.5: must be a positive int"),  # type: ignore[arg-type]
-    ("backend", lambda: scale(BASE, backend="gpu"), r"backend = 'gpu': must be one of 'cpu', 'cuda'"),
-    ("iterations zero", lambda: scale(BASE, iterations=0), r"iterations = 0: must be a positive int"),
-    ("iterations swept", lambda: scale(BASE, vary="iterations", iterations=3), r"iterations = 3 with vary"),
-    ("progress", lambda: scale(BASE, progress="yes"), r"progress = 'yes': must be True, False or None"),  # type: ignore[arg-type]
-    ("factory int only", lambda: scale(lambda k: Network([8] * k)), r"factory\(n\) with n a sympy symbol raised"),
-    ("factory returns", lambda: scale(lambda k: [k, k]), r"factory\(n\) = \[n, n\]: a factory must return"),
-    ("factory constant", lambda: scale(lambda k: BASE), r"must depend on n and on no other symbol"),
-    ("factory vary", lambda: scale(lambda k: Network([k, 2]), vary="2*n"), r"vary = '2\*n': with a factory"),
-    (
-        "factory inconsistent",
-        lambda: scale(lambda k: Network([k, 2 if isinstance(k, int) else 3]), sizes=[2, 4, 8]),
-        r"factory\(2\) = Network\(\[2, 2\]\), but factory\(n\) at n = 2 is Network\(\[2, 3\]\)",
-    ),
-    ("half a size", lambda: scale(Network(["h/2", 2]), sizes=[2, 3, 4]), r"at h = 3: sizes\[0\] = h/2 becomes 3/2"),
-]
-
-
-@pytest.mark.parametrize(("case", "call", "message"), CASES, ids=[c[0] for c in CASES])
-def test_bad_arguments_raise_complexa_error(case: str, call: Callable[[], object], message: str) -> None:
-    with pytest.raises(ComplexaError, match=message):
-        call()
 
 
 @pytest.mark.parametrize(
