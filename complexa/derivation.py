@@ -192,7 +192,9 @@ class Derivation:
         return Evaluation(
             values={k.name: int(v) for k, v in mapping.items()},
             counts={phase: {op: int(v) for op, v in ops.items()} for phase, ops in concrete.counts.items()},
-            quantities={name: int(v) for name, v in concrete.quantities.items()},
+            # Only what this derivation has: sizes that differ here may become equal, and the essay model would then
+            # give the backward quantities it does not give for the symbolic network.
+            quantities={name: int(concrete.quantities[name]) for name in self.quantities},
         )
 
     @cached_property

@@ -106,12 +106,12 @@ def derivation_steps(d: Derivation, general: dict[str, sympy.Expr]) -> tuple[Ste
         form = general[name]
         backward = d.model == "essay" and name not in ("n_mul", "n_g", "time_forward")
         steps.append(Step(name, form, _ESSAY_UNIFORM if backward else _GENERAL_NOTES[d.model]))
-        if sympy.expand(form - value) != 0 if not form.has(sympy.Sum) else True:
+        # The general form has sums over n^(k) unless it is the essay's uniform formula, which this network may equal.
+        if form.has(sympy.Sum) or sympy.expand(form - value) != 0:
             steps.append(Step(None, value, "this network"))
         if d.model == "essay" and name in essay.STATED and width is not None:
             stated, note = essay.STATED[name]
-            n, L = sorted(stated.free_symbols, key=str)[::-1]
-            stated = stated.xreplace({n: width, L: depth})
+            stated = stated.xreplace({essay.N: width, essay.L: depth})
             if sympy.expand(stated - value) != 0:
                 steps.append(Step(name, stated, note))
         if value.free_symbols:
@@ -121,8 +121,7 @@ def derivation_steps(d: Derivation, general: dict[str, sympy.Expr]) -> tuple[Ste
             note = _order_note(d, subs)
             if d.model == "essay" and width is not None and subs and len(width.free_symbols) == 1:
                 (n_symbol,) = width.free_symbols
-                (n,) = essay.CLAIMED_ORDER[name].free_symbols
-                claimed = essay.CLAIMED_ORDER[name].xreplace({n: n_symbol})
+                claimed = essay.CLAIMED_ORDER[name].xreplace({essay.N: n_symbol})
                 agrees = sympy.expand(order.expr - claimed) == 0
                 note += "; as the essay finds" if agrees else f"; the essay claims O({sympy.sstr(claimed)})"
             steps.append(Step(name, order, note))

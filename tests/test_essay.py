@@ -77,3 +77,8 @@ def test_steps_show_the_essays_stated_form_and_claims(uniform) -> None:  # type:
 def test_evaluate_symbolic_depth_matches_the_concrete_network(uniform) -> None:  # type: ignore[no-untyped-def]
     concrete = derive(Network([4] * 6), model="essay", iterations=3).evaluate()
     assert uniform.evaluate(n=4, L=5, T=3).quantities == concrete.quantities
+
+
+def test_evaluate_keeps_the_shape_when_sizes_become_equal() -> None:
+    d = derive(Network(["h", "w"]), model="essay")
+    assert set(d.evaluate(h=3, w=3).quantities) == set(d.quantities) == {"n_mul", "n_g", "time_forward"}

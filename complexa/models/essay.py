@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import sympy
 
+from complexa._parse import symbol
 from complexa.models._layers import Layers, Value
 
 __all__ = ["forward", "backward", "STATED", "CLAIMED_ORDER"]
@@ -39,20 +40,23 @@ def backward(width: Value, depth: Value, iterations: Value) -> dict[str, Value]:
     }
 
 
-_n, _L = sympy.symbols("n L", positive=True, integer=True)
+N = symbol("n")
+"""The essay's n: neurons per layer, in `STATED` and `CLAIMED_ORDER`."""
+L = symbol("L")
+"""The essay's n_layers, in `STATED`."""
 
 STATED: dict[str, tuple[sympy.Expr, str]] = {
-    "n_mul": (_L * _n**3, "as the essay writes it for square matrices, n_layers n^3"),
-    "n_g": (_L * _n, "as the essay writes it, n_layers n"),
+    "n_mul": (L * N**3, "as the essay writes it for square matrices, n_layers n^3"),
+    "n_g": (L * N, "as the essay writes it, n_layers n"),
 }
 """Forms the essay states for n neurons in each of L layers, in the symbols n and L, where they differ from its sums."""
 
 CLAIMED_ORDER: dict[str, sympy.Expr] = {
-    "n_mul": _n**4,
-    "n_g": _n**2,
-    "time_forward": _n**4,
-    "time_error": _n**5,
-    "time_weights": _n**5,
-    "time_gradient_descent": _n**6,
+    "n_mul": N**4,
+    "n_g": N**2,
+    "time_forward": N**4,
+    "time_error": N**5,
+    "time_weights": N**5,
+    "time_gradient_descent": N**6,
 }
 """The big-O the essay claims for each quantity, with n neurons per layer, n layers and n iterations."""
