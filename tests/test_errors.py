@@ -12,6 +12,7 @@ import sympy
 import complexa
 from complexa import ComplexaError, Network, audit, big_o, derive, flops, measure, memory, params, scale
 from complexa._parse import parse
+from complexa.strategies import networks, sizes
 
 h = sympy.Symbol("h")
 NET = Network([2, "h", 1])
@@ -124,6 +125,14 @@ CASES: list[tuple[str, Callable[[], object], str]] = [
         lambda: measure(Network([10**9, 10**9, 10**9], batch=10**9)),
         r"needs about [\d,]+ bytes of arrays, and only [\d,]+ bytes",
     ),
+    # strategies
+    ("strategy max_layers zero", lambda: networks(max_layers=0), r"max_layers = 0: must be a positive int"),
+    ("strategy max_width bool", lambda: sizes(max_width=True), r"max_width = True: must be a positive int"),
+    ("strategy max_batch float", lambda: networks(max_batch=2.0), r"max_batch = 2.0: must be a positive int"),
+    ("strategy unknown activation", lambda: networks(activations=["softmax"]), r"activations = \['softmax'\]"),
+    ("strategy no activation", lambda: networks(activations=[]), r"activations = \[\]"),
+    ("strategy bce without sigmoid", lambda: networks(activations=["relu"], losses=["bce"]), r"no valid pair"),
+    ("strategy bias", lambda: networks(bias="yes"), r"bias = 'yes': must be True, False, or None"),
     # audit
     ("audit max_n small", lambda: audit(max_n=2), r"max_n = 2: must be an int from 3 to 64"),
     ("audit max_n large", lambda: audit(max_n=65), r"max_n = 65"),
