@@ -119,8 +119,13 @@ def test_times_are_reported_with_their_spread_and_cost(sweeps: dict[str, ScaleRe
 
 
 def test_measurement_seconds_times_the_training_steps_only() -> None:
+    import time
+
+    start = time.perf_counter()
     m = measure(Network([4, 4]), iterations=3)
-    assert 0 < m.seconds < 1
+    whole = time.perf_counter() - start
+    # A part of the call, not a speed: data, validation and copies are outside it.
+    assert 0 < m.seconds < whole
 
 
 # The fits on their own, with data whose answer is known.
