@@ -2,6 +2,7 @@
 
 from complexa._audit import Audit, audit
 from complexa._flops import CONVENTIONS, DTYPES, Memory, flops, flops_table, memory, params
+from complexa._parse import parse
 from complexa.asymptotics import big_o
 from complexa.derivation import MODELS, QUANTITIES, Derivation, Evaluation, Step, derive
 from complexa.errors import ComplexaError
@@ -38,5 +39,6 @@ __all__ = [
     "measure",
     "memory",
     "params",
+    "parse",
     "scale",
 ]

@@ -19,11 +19,11 @@ import sympy
 from complexa import _format
 from complexa._args import choice, option
 from complexa._flops import CONVENTIONS, DTYPES
+from complexa._scale_cli import add_scale_parser
 from complexa._validate import as_size
 from complexa.derivation import MODELS, Derivation, derive
 from complexa.errors import ComplexaError
 from complexa.network import ACTIVATIONS, LOSSES, Network
-from complexa.scaling import add_scale_parser
 
 __all__ = ["main", "FORMATS"]
 

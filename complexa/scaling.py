@@ -3,13 +3,11 @@ beside the derived big-O, with fitted exponents, constants and residuals.
 
 Big-O hides constant factors; this shows them, measured. The derived side is one symbolic derivation in which the
 swept size is a symbol, so the big-O of every quantity and its lower-order terms are known exactly; the fits in
-`complexa._fit` use both. The ``complexa scale`` command is `add_scale_parser` and `run_scale`.
+`complexa._fit` use both. The ``complexa scale`` command is in `complexa._scale_cli`.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
 import sys
 import time
@@ -21,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import sympy
 
-from complexa._args import option
 from complexa._fit import TOLERANCE, Fit, affine, fit
+from complexa._format import Table
 from complexa._sweep import (
     DEFAULT_SIZES,
     MAX_OPERATIONS,
@@ -37,7 +35,7 @@ from complexa._sweep import (
 from complexa._validate import as_choice
 from complexa.derivation import Derivation, derive
 from complexa.errors import ComplexaError
-from complexa.network import ACTIVATIONS, LOSSES, Network
+from complexa.network import Network
 from complexa.reference import BACKENDS, measure
 
 if TYPE_CHECKING:
@@ -53,8 +51,6 @@ __all__ = [
     "DEFAULT_SIZES",
     "MAX_OPERATIONS",
     "doubling",
-    "add_scale_parser",
-    "run_scale",
 ]
 
 QUANTITIES = ("forward", "backward", "update", "total", "seconds")
@@ -210,12 +206,12 @@ class ScaleResult:
                 self.title(),
                 counts,
                 "",
-                _text_table(
+                _text(
                     [self.symbol.name, "operations", "seconds (median, min - max)", "ns/op", "agree"],
                     self._point_rows(),
                 ),
                 "",
-                _text_table(_FIT_HEADER, self._fit_rows()),
+                _text(_FIT_HEADER, self._fit_rows()),
                 "",
                 self._cost_line(),
                 _VERDICTS,
@@ -228,12 +224,12 @@ class ScaleResult:
             [
                 f"**{self.title()}**",
                 "",
-                _markdown_table(
+                _markdown(
                     [self.symbol.name, "operations", "seconds (median, min - max)", "ns/op", "agree"],
                     self._point_rows(),
                 ),
                 "",
-                _markdown_table(_FIT_HEADER, self._fit_rows()),
+                _markdown(_FIT_HEADER, self._fit_rows()),
                 "",
                 self._cost_line(),
             ]
@@ -315,16 +311,12 @@ def _duration(seconds: float) -> str:
     return f"{seconds * 1e9:.3g} ns"
 
 
-def _text_table(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(r[k]) for r in [header, *rows]) for k in range(len(header))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in [header, *rows]]
-    return "\n".join(lines)
+def _text(header: list[str], rows: list[list[str]]) -> str:
+    return "\n".join(Table(header, rows).text())
 
 
-def _markdown_table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
+def _markdown(header: list[str], rows: list[list[str]]) -> str:
+    return "\n".join(Table(header, rows).markdown())
 
 
 def _operations(d: Derivation) -> dict[str, sympy.Expr]:
@@ -446,112 +438,3 @@ def scale(
         per_operation=per_operation,
         elapsed=time.perf_counter() - started,
     )
-
-
-# The command line: ``complexa scale``, wired into `complexa.cli` by `add_scale_parser` and `run_scale`.
-
-
-def add_scale_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Add the ``scale`` command to `subparsers` (from ``ArgumentParser.add_subparsers``); it runs `run_scale`.
-
-    **Returns:** the new parser, whose defaults set ``run=run_scale``.
-    """
-    p: argparse.ArgumentParser = subparsers.add_parser(
-        "scale",
-        help="measured counts and times over a sweep, fitted against the derived big-O",
-        description="Train the reference network over a sweep of one size, measure its counts and the wall time "
-        "of its training steps, fit their log-log exponents with intervals, and set each beside the derived big-O. "
-        "Without SIZE: a uniform network of width 64, depth 4, batch 8. Exit status 1 if a measured count differs "
-        "from the derived one.",
-    )
-    p.add_argument(
-        "sizes", nargs="*", metavar="SIZE", help="layer sizes n_0 .. n_L of the base network; one may be a symbol"
-    )
-    p.add_argument("--depth", metavar="L", help="repeat the one SIZE over L + 1 layers")
-    p.add_argument("--batch", default=None, metavar="B", help="samples per step (default 8 without SIZE, else 1)")
-    option(p, "--activation", ACTIVATIONS, "sigmoid")
-    option(p, "--loss", LOSSES, "mse", "(default mse; bce needs sigmoid)")
-    p.add_argument("--no-bias", action="store_true", help="layers without bias vectors")
-    p.add_argument(
-        "--vary",
-        metavar="WHAT",
-        help="width, depth, batch, iterations, or the base network's symbol (default: that symbol, else width)",
-    )
-    p.add_argument(
-        "--sizes",
-        dest="sweep",
-        nargs="+",
-        metavar="N",
-        help="the sweep: increasing ints, or LO..HI doubling (default 4..256)",
-    )
-    p.add_argument("--repeats", default="5", metavar="R", help="runs per size (default 5)")
-    p.add_argument("--iterations", default="1", metavar="T", help="training steps per run (default 1)")
-    option(p, "--backend", BACKENDS, "cpu")
-    p.add_argument("--plot", metavar="FILE", help="write the figure as FILE.png and FILE.svg")
-    option(p, "--format", ("text", "markdown", "json"), "text")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(run=run_scale)
-    return p
-
-
-def _int_arg(text: str, flag: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise ComplexaError(f"{flag} {text}: must be a positive integer")
-    return int(text)
-
-
-def _cli_network(args: argparse.Namespace) -> Network:
-    options: dict[str, Any] = {"bias": not args.no_bias, "activation": args.activation, "loss": args.loss}
-    if not args.sizes:
-        if args.depth is not None:
-            raise ComplexaError(f"--depth {args.depth} without SIZE: give the width, such as 64 --depth 4")
-        return Network.uniform(DEFAULT_NETWORK.width, DEFAULT_NETWORK.depth, batch=args.batch or 8, **options)
-    batch = args.batch or 1
-    if args.depth is not None:
-        if len(args.sizes) != 1:
-            raise ComplexaError(
-                f"--depth {args.depth} with {len(args.sizes)} sizes: give one size, the width, with --depth"
-            )
-        return Network.uniform(args.sizes[0], args.depth, batch=batch, **options)
-    return Network(args.sizes, batch=batch, **options)
-
-
-def run_scale(args: argparse.Namespace) -> int:
-    """Run ``complexa scale`` with parsed `args`: print the result, write the figure if asked.
-
-    **Returns:** 0, or 1 when a measured count differs from the derived one. **Raises:** `ComplexaError` for a bad
-    argument (the command turns it into one line and exit status 2).
-    """
-    network = _cli_network(args)
-    sweep: object = None
-    if args.sweep is not None:
-        sweep = (
-            args.sweep[0]
-            if len(args.sweep) == 1 and ".." in args.sweep[0]
-            else [_int_arg(text, "--sizes") for text in args.sweep]
-        )
-    if args.plot is not None:
-        from complexa._plot import plot_paths
-
-        plot_paths(args.plot)  # a missing matplotlib or a bad path, before the sweep rather than after it
-    result = scale(
-        network,
-        vary=args.vary,
-        sizes=sweep,  # type: ignore[arg-type]
-        repeats=_int_arg(args.repeats, "--repeats"),
-        backend=args.backend,
-        iterations=_int_arg(args.iterations, "--iterations"),
-        progress=False if args.quiet else None,
-    )
-    if args.format == "json":
-        output = json.dumps(result.as_json(), indent=2)
-    else:
-        output = result.markdown() if args.format == "markdown" else str(result)
-    sys.stdout.write(output + "\n")
-    sys.stdout.flush()
-    if args.plot is not None:
-        from complexa._plot import save
-
-        written = save(result.plot(), args.plot)
-        print(f"wrote {', '.join(map(str, written))}", file=sys.stderr)
-    return 0 if result.agrees else 1

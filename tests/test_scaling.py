@@ -15,15 +15,8 @@ import sympy
 
 from complexa import ComplexaError, Network, derive, measure
 from complexa._fit import affine, fit
-from complexa.scaling import (
-    DEFAULT_SIZES,
-    QUANTITIES,
-    ScaleResult,
-    add_scale_parser,
-    doubling,
-    run_scale,
-    scale,
-)
+from complexa._scale_cli import add_scale_parser, run_scale
+from complexa.scaling import DEFAULT_SIZES, QUANTITIES, ScaleResult, doubling, scale
 
 BASE = Network.uniform(8, 2, batch=2)
 SWEEP = [8, 16, 32, 64, 128]
