@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Sequence
 
-__all__ = ["choice", "option"]
+from complexa.errors import ComplexaError
+from complexa.network import Network
+
+__all__ = ["choice", "network", "option"]
 
 
 def choice(options: Sequence[str]) -> Callable[[str], str]:
@@ -28,3 +31,15 @@ def option(parser: argparse.ArgumentParser, flag: str, options: Sequence[str], d
         metavar="{" + ",".join(options) + "}",
         help=help or f"(default {default})",
     )
+
+
+def network(args: argparse.Namespace, batch: object) -> Network:
+    """The network that ``SIZE... [--depth L] [--no-bias] [--activation A] [--loss F]`` describe, with `batch`."""
+    options: dict[str, object] = {"bias": not args.no_bias, "activation": args.activation, "loss": args.loss}
+    if args.depth is not None:
+        if len(args.sizes) != 1:
+            raise ComplexaError(
+                f"--depth {args.depth} with {len(args.sizes)} sizes: give one size, the width, with --depth"
+            )
+        return Network.uniform(args.sizes[0], args.depth, batch=batch, **options)  # type: ignore[arg-type]
+    return Network(args.sizes, batch=batch, **options)  # type: ignore[arg-type]

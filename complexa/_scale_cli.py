@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from complexa._args import option
+from complexa._args import network, option
 from complexa.errors import ComplexaError
 from complexa.network import ACTIVATIONS, LOSSES, Network
 from complexa.reference import BACKENDS
@@ -66,19 +66,12 @@ def _int_arg(text: str, flag: str) -> int:
 
 
 def _cli_network(args: argparse.Namespace) -> Network:
-    options: dict[str, Any] = {"bias": not args.no_bias, "activation": args.activation, "loss": args.loss}
     if not args.sizes:
         if args.depth is not None:
             raise ComplexaError(f"--depth {args.depth} without SIZE: give the width, such as 64 --depth 4")
-        return Network.uniform(DEFAULT_NETWORK.width, DEFAULT_NETWORK.depth, batch=args.batch or 8, **options)
-    batch = args.batch or 1
-    if args.depth is not None:
-        if len(args.sizes) != 1:
-            raise ComplexaError(
-                f"--depth {args.depth} with {len(args.sizes)} sizes: give one size, the width, with --depth"
-            )
-        return Network.uniform(args.sizes[0], args.depth, batch=batch, **options)
-    return Network(args.sizes, batch=batch, **options)
+        args = argparse.Namespace(**{**vars(args), "sizes": [DEFAULT_NETWORK.width], "depth": DEFAULT_NETWORK.depth})
+        return network(args, args.batch or 8)
+    return network(args, args.batch or 1)
 
 
 def run_scale(args: argparse.Namespace) -> int:

@@ -17,7 +17,7 @@ from typing import NoReturn
 import sympy
 
 from complexa import _format
-from complexa._args import choice, option
+from complexa._args import choice, network, option
 from complexa._flops import CONVENTIONS, DTYPES
 from complexa._scale_cli import add_scale_parser
 from complexa._validate import as_size
@@ -164,19 +164,7 @@ def _parser() -> _Parser:
 
 
 def _network(args: argparse.Namespace) -> Network:
-    options: dict[str, object] = {
-        "batch": args.batch,
-        "bias": not args.no_bias,
-        "activation": args.activation,
-        "loss": args.loss,
-    }
-    if args.depth is not None:
-        if len(args.sizes) != 1:
-            raise ComplexaError(
-                f"--depth {args.depth} with {len(args.sizes)} sizes: give one size, the width, with --depth"
-            )
-        return Network.uniform(args.sizes[0], args.depth, **options)  # type: ignore[arg-type]
-    return Network(args.sizes, **options)  # type: ignore[arg-type]
+    return network(args, args.batch)
 
 
 def _derivation(args: argparse.Namespace) -> tuple[Derivation, dict[str, sympy.Expr]]:

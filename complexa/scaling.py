@@ -206,10 +206,7 @@ class ScaleResult:
                 self.title(),
                 counts,
                 "",
-                _text(
-                    [self.symbol.name, "operations", "seconds (median, min - max)", "ns/op", "agree"],
-                    self._point_rows(),
-                ),
+                _text(self._point_header(), self._point_rows()),
                 "",
                 _text(_FIT_HEADER, self._fit_rows()),
                 "",
@@ -224,16 +221,16 @@ class ScaleResult:
             [
                 f"**{self.title()}**",
                 "",
-                _markdown(
-                    [self.symbol.name, "operations", "seconds (median, min - max)", "ns/op", "agree"],
-                    self._point_rows(),
-                ),
+                _markdown(self._point_header(), self._point_rows()),
                 "",
                 _markdown(_FIT_HEADER, self._fit_rows()),
                 "",
                 self._cost_line(),
             ]
         )
+
+    def _point_header(self) -> list[str]:
+        return [self.symbol.name, "operations", "seconds (median, min - max)", "ns/op", "agree"]
 
     def _repr_markdown_(self) -> str:
         return self.markdown()
