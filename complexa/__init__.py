@@ -1,34 +1,63 @@
-"""complexa: the exact, symbolic cost of a feed-forward network, checked against a network that counts its work."""
+"""complexa: the exact, symbolic cost of a feed-forward network, checked against a network that counts its work.
 
-from complexa._audit import Audit, audit
-from complexa._flops import CONVENTIONS, DTYPES, Memory, flops, flops_table, memory, params
-from complexa._parse import parse
-from complexa.asymptotics import big_o
-from complexa.derivation import MODELS, QUANTITIES, Derivation, Evaluation, Step, derive
-from complexa.errors import ComplexaError
-from complexa.network import ACTIVATIONS, LOSSES, Network
-from complexa.reference import BACKENDS, Measurement, measure
-from complexa.scaling import Fit, ScaleResult, scale
+The names below are imported when first used, so that ``import complexa`` (and the command's ``--help``, and a
+Ctrl-C while it starts) costs almost nothing until a name is needed.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+_HOMES = {
+    "ACTIVATIONS": "complexa.network",
+    "Audit": "complexa._audit",
+    "BACKENDS": "complexa.reference",
+    "CONVENTIONS": "complexa._flops",
+    "ComplexaError": "complexa.errors",
+    "DTYPES": "complexa._flops",
+    "Derivation": "complexa.derivation",
+    "Evaluation": "complexa.derivation",
+    "Fit": "complexa.scaling",
+    "LOSSES": "complexa.network",
+    "MODELS": "complexa.derivation",
+    "Measurement": "complexa.reference",
+    "Memory": "complexa._flops",
+    "Network": "complexa.network",
+    "QUANTITIES": "complexa.derivation",
+    "ScaleResult": "complexa.scaling",
+    "Step": "complexa.derivation",
+    "audit": "complexa._audit",
+    "big_o": "complexa.asymptotics",
+    "derive": "complexa.derivation",
+    "flops": "complexa._flops",
+    "flops_table": "complexa._flops",
+    "measure": "complexa.reference",
+    "memory": "complexa._flops",
+    "params": "complexa._flops",
+    "parse": "complexa._parse",
+    "scale": "complexa.scaling",
+}
 
 __all__ = [
     "ACTIVATIONS",
     "Audit",
     "BACKENDS",
     "CONVENTIONS",
+    "ComplexaError",
     "DTYPES",
+    "Derivation",
+    "Evaluation",
+    "Fit",
     "LOSSES",
     "MODELS",
     "Measurement",
     "Memory",
+    "Network",
     "QUANTITIES",
     "ScaleResult",
-    "ComplexaError",
-    "Fit",
-    "Derivation",
-    "Evaluation",
-    "Network",
     "Step",
     "__version__",
     "audit",
@@ -42,3 +71,28 @@ __all__ = [
     "parse",
     "scale",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'complexa' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_HOMES})
+
+
+if TYPE_CHECKING:
+    from complexa._audit import Audit, audit
+    from complexa._flops import CONVENTIONS, DTYPES, Memory, flops, flops_table, memory, params
+    from complexa._parse import parse
+    from complexa.asymptotics import big_o
+    from complexa.derivation import MODELS, QUANTITIES, Derivation, Evaluation, Step, derive
+    from complexa.errors import ComplexaError
+    from complexa.network import ACTIVATIONS, LOSSES, Network
+    from complexa.reference import BACKENDS, Measurement, measure
+    from complexa.scaling import Fit, ScaleResult, scale

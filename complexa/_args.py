@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Sequence
 
+from complexa._limits import MAX_SIZE_DIGITS, show
 from complexa.errors import ComplexaError
 from complexa.network import Network
 
-__all__ = ["choice", "network", "option"]
+__all__ = ["choice", "integer", "network", "option"]
 
 
 def choice(options: Sequence[str]) -> Callable[[str], str]:
@@ -16,10 +17,32 @@ def choice(options: Sequence[str]) -> Callable[[str], str]:
 
     def one_of(text: str) -> str:
         if text not in options:
-            raise argparse.ArgumentTypeError(f"{text!r} must be one of {', '.join(options)}")
+            raise argparse.ArgumentTypeError(f"{show(text)} must be one of {', '.join(options)}")
         return text
 
     return one_of
+
+
+def integer(low: int = 1, high: int | None = None) -> Callable[[str], int]:
+    """An argparse type for an int from `low` to `high`, written in ASCII digits (``int`` would read "٣" as 3)."""
+    rule = (
+        f"an integer from {low} to {high}"
+        if high is not None
+        else "a positive integer"
+        if low == 1
+        else f"an integer of at least {low}"
+        if low
+        else "a non-negative integer"
+    )
+
+    def checked(text: str) -> int:
+        digits = text.strip()
+        value = int(digits) if digits.isascii() and digits.isdigit() and len(digits) <= MAX_SIZE_DIGITS else None
+        if value is None or value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"{show(text)} must be {rule}")
+        return value
+
+    return checked
 
 
 def option(parser: argparse.ArgumentParser, flag: str, options: Sequence[str], default: str, help: str = "") -> None:

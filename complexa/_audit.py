@@ -18,6 +18,7 @@ from typing import TypeAlias
 import sympy
 
 from complexa._format import text_order
+from complexa._limits import show
 from complexa._parse import symbol
 from complexa.asymptotics import big_o
 from complexa.derivation import Derivation, derive
@@ -324,7 +325,7 @@ class Audit:
         for row in self.rows:
             if row.key == key:
                 return row
-        raise ComplexaError(f"key = {key!r}: the audit has rows {', '.join(r.key for r in self.rows)}")
+        raise ComplexaError(f"key = {show(key)}: the audit has rows {', '.join(r.key for r in self.rows)}")
 
     def __str__(self) -> str:
         from complexa._audit_format import audit_text  # the renderers import this module
@@ -352,7 +353,7 @@ class Audit:
 
 def _check_ns(max_n: object) -> tuple[int, ...]:
     if isinstance(max_n, bool) or not isinstance(max_n, int) or not 3 <= max_n <= 64:
-        raise ComplexaError(f"max_n = {max_n!r}: must be an int from 3 to 64 (the audit measures n = 2..max_n)")
+        raise ComplexaError(f"max_n = {show(max_n)}: must be an int from 3 to 64 (the audit measures n = 2..max_n)")
     return tuple(range(2, max_n + 1))
 
 

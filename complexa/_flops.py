@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import sympy
 
+from complexa._limits import show
 from complexa._poly import Converter, add, to_expr
 from complexa._validate import as_choice
 from complexa.asymptotics import big_o as _big_o
@@ -55,7 +56,7 @@ FORWARD_ONLY = {"fvcore": "fvcore's FlopCountAnalysis", "ptflops": "ptflops' get
 
 def _checked(network: object) -> Network:
     if not isinstance(network, Network):
-        raise ComplexaError(f"network = {network!r}: must be a complexa.Network, such as Network([784, 'h', 10])")
+        raise ComplexaError(f"network = {show(network)}: must be a complexa.Network, such as Network([784, 'h', 10])")
     return network
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import sympy
 
+from complexa._printers import latex, sstr
 from complexa.asymptotics import big_o
 from complexa.printing import latex_text
 
@@ -112,7 +113,7 @@ def text_expr(expr: sympy.Basic) -> str:
     """
     if isinstance(expr, sympy.Integer):
         return grouped(int(expr))
-    return sympy.sstr(expr).replace("**", "^")
+    return sstr(expr).replace("**", "^")
 
 
 def text_order(order: sympy.Basic | None) -> str:
@@ -120,7 +121,7 @@ def text_order(order: sympy.Basic | None) -> str:
     if order is None:
         return ""
     inner = order.expr if isinstance(order, sympy.Order) else order
-    return f"O({sympy.sstr(inner).replace('**', '^')})"
+    return f"O({sstr(inner).replace('**', '^')})"
 
 
 def json_expr(expr: sympy.Basic | int) -> int | str:
@@ -134,7 +135,7 @@ def json_expr(expr: sympy.Basic | int) -> int | str:
         return expr
     if isinstance(expr, sympy.Integer):
         return int(expr)
-    return sympy.sstr(expr)
+    return sstr(expr)
 
 
 def json_order(order: sympy.Basic | None) -> str | None:
@@ -142,12 +143,12 @@ def json_order(order: sympy.Basic | None) -> str | None:
     if order is None:
         return None
     inner = order.expr if isinstance(order, sympy.Order) else order
-    return sympy.sstr(inner)
+    return sstr(inner)
 
 
 def latex_math(expr: sympy.Basic) -> str:
     """`expr` in math-mode LaTeX."""
-    return sympy.latex(expr)
+    return latex(expr)
 
 
 def latex_order(order: sympy.Basic | None) -> str:
@@ -155,7 +156,7 @@ def latex_order(order: sympy.Basic | None) -> str:
     if order is None:
         return ""
     inner = order.expr if isinstance(order, sympy.Order) else order
-    return rf"O\left({sympy.latex(inner)}\right)"
+    return rf"O\left({latex(inner)}\right)"
 
 
 # --- derive ---------------------------------------------------------------------------------------------------------
@@ -358,7 +359,7 @@ def derive_latex(d: Derivation, assume: Mapping[str, sympy.Expr], resources: Res
 def network_json(network: Network) -> dict[str, object]:
     """A network as JSON: sizes (null for a symbolic depth), width (null unless uniform), depth, batch, options."""
     return {
-        "sizes": None if network.symbolic_depth else [json_expr(s) for s in network.sizes],
+        "sizes": [json_expr(s) for s in network.sizes] if network.listed else None,
         "width": None if network.width is None else json_expr(network.width),
         "depth": json_expr(network.depth),
         "batch": json_expr(network.batch),

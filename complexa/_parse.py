@@ -2,7 +2,9 @@
 
 User text never reaches `sympify`, `parse_expr` or `eval`: those run Python code, and a restricted namespace does not
 stop ``Symbol.__new__.__globals__`` from escaping or ``9**9**9`` from hanging. This is a small recursive-descent parser
-over a fixed token set, with limits on length, nesting and the size of every number it builds::
+over a fixed token set that computes the expanded polynomial as it reads, refusing any step past the limits in
+`complexa._limits` (length, nesting, degree, digits, terms, and the products of terms an expansion takes) before it
+takes it::
 
     expr   := term (("+" | "-") term)*
     term   := unary (("*" | "/") unary)*
@@ -11,53 +13,52 @@ over a fixed token set, with limits on length, nesting and the size of every num
     atom   := INTEGER | IDENTIFIER | "(" expr ")"
 
 Identifiers become sympy symbols that are positive integers; ``E``, ``I``, ``N``, ``O``, ``S``, ``pi`` and ``oo`` are
-plain symbols like any other name. Exponents must be integer constants from 0 to `MAX_EXPONENT`.
+plain symbols like any other name. Exponents must be integer constants from -`MAX_DEGREE` to `MAX_DEGREE`. A
+division by an expression in symbols, or a negative power, gives a ratio of two polynomials, each expanded (a size must
+be a polynomial; only a printed ratio of counts needs more).
 """
 
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from fractions import Fraction
+from typing import NamedTuple
 
 import sympy
 
+from complexa._limits import MAX_DEGREE, MAX_DEPTH, MAX_DIGITS, MAX_LENGTH, MAX_TERMS, MAX_WORK, show
+from complexa._poly import Expander, Polynomial, symbol, to_expr
 from complexa.errors import ComplexaError
 
-__all__ = ["parse", "symbol", "MAX_LENGTH", "MAX_DEPTH", "MAX_EXPONENT", "MAX_DIGITS"]
+__all__ = ["parse", "symbol", "MAX_LENGTH", "MAX_DEPTH", "MAX_DEGREE", "MAX_DIGITS", "MAX_TERMS", "MAX_WORK"]
 
-MAX_LENGTH = 200
-"""Longest text accepted, in characters."""
-MAX_DEPTH = 32
-"""Deepest nesting of parentheses, signs and powers."""
-MAX_EXPONENT = 64
-"""Largest exponent accepted after ``^`` or ``**``."""
-MAX_DIGITS = 200
-"""Most decimal digits of any number the parser builds, literal or computed."""
-
-_TOKEN = re.compile(r"\s*(?:(\d+)|([A-Za-z][A-Za-z0-9_]*)|(\*\*|[-+*/^()]))")
-
-
-@lru_cache(maxsize=4096)
-def symbol(name: str) -> sympy.Symbol:
-    """The complexa symbol called `name`: a positive integer, the same object for the same name."""
-    return sympy.Symbol(name, positive=True, integer=True)
+# ASCII only: \d would read other scripts' digits ("٣" as 3), \s other scripts' spaces.
+_TOKEN = re.compile(r"[ \t\r\n]*(?:([0-9]+)|([A-Za-z][A-Za-z0-9_]*)|(\*\*|[-+*/^()]))")
 
 
 def _tokenize(text: str) -> list[str]:
     tokens: list[str] = []
     pos = 0
-    stripped_end = len(text.rstrip())
+    stripped_end = len(text.rstrip(" \t\r\n"))
     while pos < stripped_end:
         match = _TOKEN.match(text, pos)
         if match is None:
-            bad = text[pos:].lstrip()[:1]
+            rest = text[pos:].lstrip(" \t\r\n")
             raise ComplexaError(
-                f"{text!r}: unexpected character {bad!r} at position {len(text) - len(text[pos:].lstrip())}; "
+                f"{show(text)}: unexpected character {rest[:1]!r} at position {len(text) - len(rest)}; "
                 "a size expression may hold integers, names, + - * / ^ ** and parentheses"
             )
         tokens.append(match.group(match.lastindex or 0))
         pos = match.end()
     return tokens
+
+
+class _Fraction(NamedTuple):
+    """A value of the grammar: a polynomial over a polynomial (the denominator is 1 but after a division by an
+    expression in symbols, which only a printed ratio of counts needs; a size must be a polynomial)."""
+
+    num: Polynomial
+    den: Polynomial
 
 
 class _Parser:
@@ -66,9 +67,12 @@ class _Parser:
         self.tokens = tokens
         self.pos = 0
         self.depth = 0
+        names = {token for token in tokens if token[0].isalpha()}
+        self.math = Expander([symbol(name) for name in names], self.fail)
+        self.one = self.math.number(1)
 
     def fail(self, why: str) -> ComplexaError:
-        return ComplexaError(f"{self.text!r}: {why}")
+        return ComplexaError(f"{show(self.text)}: {why}")
 
     def peek(self) -> str | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
@@ -83,44 +87,51 @@ class _Parser:
         if self.depth > MAX_DEPTH:
             raise self.fail(f"nested more than {MAX_DEPTH} levels deep")
 
-    def checked(self, value: sympy.Expr) -> sympy.Expr:
-        # Bound every constant the parser builds, so that no input makes it compute a huge number.
-        for atom in value.atoms(sympy.Rational):
-            for part in (atom.p, atom.q):
-                if len(str(abs(part))) > MAX_DIGITS:
-                    raise self.fail(f"a number has more than {MAX_DIGITS} digits")
-        return value
-
-    def expr(self) -> sympy.Expr:
+    def expr(self) -> _Fraction:
         self.enter()
-        value = self.term()
+        terms = [self.term()]
         while self.peek() in ("+", "-"):
             op = self.take()
             right = self.term()
-            value = self.checked(value + right if op == "+" else value - right)
+            terms.append(right if op == "+" else _Fraction(-right.num, right.den))
         self.depth -= 1
+        return self.sum(terms)
+
+    def sum(self, terms: list[_Fraction]) -> _Fraction:
+        whole = [t for t in terms if t.den.constant() == 1]
+        # One sum of the polynomial terms: adding them one by one would copy the running total each time.
+        value = _Fraction(self.math.total([t.num for t in whole]) if whole else self.math.number(0), self.one)
+        for t in terms:
+            if t.den.constant() != 1:
+                num = self.math.total([self.math.mul(value.num, t.den), self.math.mul(t.num, value.den)])
+                value = _Fraction(num, self.math.mul(value.den, t.den))
         return value
 
-    def term(self) -> sympy.Expr:
+    def term(self) -> _Fraction:
         value = self.unary()
         while self.peek() in ("*", "/"):
             op = self.take()
             right = self.unary()
-            if op == "/" and right == 0:
+            if op == "*":
+                value = _Fraction(self.math.mul(value.num, right.num), self.math.mul(value.den, right.den))
+            elif right.num.constant() == 0:
                 raise self.fail("division by zero")
-            value = self.checked(value * right if op == "*" else value / right)
+            elif right.num.constant() is not None and right.den.constant() == 1:
+                value = _Fraction(self.math.div(value.num, right.num), value.den)
+            else:
+                value = _Fraction(self.math.mul(value.num, right.den), self.math.mul(value.den, right.num))
         return value
 
-    def unary(self) -> sympy.Expr:
+    def unary(self) -> _Fraction:
         if self.peek() in ("+", "-"):
             self.enter()
             op = self.take()
             value = self.unary()
             self.depth -= 1
-            return -value if op == "-" else value
+            return _Fraction(-value.num, value.den) if op == "-" else value
         return self.power()
 
-    def power(self) -> sympy.Expr:
+    def power(self) -> _Fraction:
         base = self.atom()
         if self.peek() not in ("^", "**"):
             return base
@@ -128,13 +139,21 @@ class _Parser:
         self.enter()
         exponent = self.unary()
         self.depth -= 1
-        if not (exponent.is_Integer and 0 <= int(exponent) <= MAX_EXPONENT):
-            raise self.fail(f"an exponent must be an integer constant from 0 to {MAX_EXPONENT}, not {exponent}")
-        if base.is_Rational and max(len(str(abs(base.p))), len(str(base.q))) * int(exponent) > MAX_DIGITS:
-            raise self.fail(f"a number has more than {MAX_DIGITS} digits")
-        return self.checked(base ** int(exponent))
+        num, den = exponent.num.constant(), exponent.den.constant()
+        value = None if num is None or den is None else Fraction(num) / den
+        if value is None or value.denominator != 1 or abs(value) > MAX_DEGREE:
+            shown = "an expression in symbols" if value is None else show(value)
+            raise self.fail(f"an exponent must be an integer constant from -{MAX_DEGREE} to {MAX_DEGREE}, not {shown}")
+        power = abs(int(value))
+        raised = _Fraction(self.math.power(base.num, power), self.math.power(base.den, power))
+        if value >= 0:
+            return raised
+        # A negative power is a division, as sympy prints one: h**(-2) is 1/h**2.
+        if raised.num.constant() == 0:
+            raise self.fail("division by zero")
+        return _Fraction(raised.den, raised.num)
 
-    def atom(self) -> sympy.Expr:
+    def atom(self) -> _Fraction:
         token = self.peek()
         if token is None:
             raise self.fail("ends too early; expected a number, a name or '('")
@@ -148,12 +167,18 @@ class _Parser:
         if token[0].isdigit():
             if len(token) > MAX_DIGITS:
                 raise self.fail(f"a number has more than {MAX_DIGITS} digits")
-            return sympy.Integer(int(token))
+            return _Fraction(self.math.number(int(token)), self.one)
         if token[0].isalpha():
             if self.peek() == "(":
                 raise self.fail(f"{token}(...) looks like a function call; only arithmetic is allowed")
-            return symbol(token)
+            return _Fraction(self.math.variable(token), self.one)
         raise self.fail(f"unexpected {token!r}; expected a number, a name or '('")
+
+    def result(self, value: _Fraction) -> sympy.Expr:
+        divisor = value.den.constant()
+        if divisor is not None:
+            return to_expr(self.math.div(value.num, value.den))
+        return sympy.Mul(to_expr(value.num), sympy.Pow(to_expr(value.den), -1))
 
 
 def parse(text: str) -> sympy.Expr:
@@ -173,16 +198,16 @@ def parse(text: str) -> sympy.Expr:
     8*n_0
     """
     if not isinstance(text, str):
-        raise ComplexaError(f"{text!r}: a size expression must be a string")
+        raise ComplexaError(f"{show(text)}: a size expression must be a string")
     if len(text) > MAX_LENGTH:
-        raise ComplexaError(f"{text[:40]!r}...: a size expression is limited to {MAX_LENGTH} characters")
+        raise ComplexaError(f"{show(text)}: a size expression is limited to {MAX_LENGTH:,} characters")
     tokens = _tokenize(text)
     if not tokens:
-        raise ComplexaError(f"{text!r}: an empty string is not a size expression")
+        raise ComplexaError(f"{show(text)}: an empty string is not a size expression")
     parser = _Parser(text, tokens)
     value = parser.expr()
     if parser.peek() is not None:
         token = parser.peek()
         hint = "; write 2*h, not 2h" if token and (token[0].isalnum() or token == "(") else ""
         raise parser.fail(f"unexpected {token!r} after a complete expression{hint}")
-    return value
+    return parser.result(value)

@@ -7,6 +7,7 @@ the Agg renderer for PNG.
 
 from __future__ import annotations
 
+import os
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import sympy
 
+from complexa._limits import show
+from complexa._printers import latex
 from complexa.errors import ComplexaError
 
 if TYPE_CHECKING:
@@ -96,7 +99,7 @@ def figure(result: ScaleResult) -> Figure:
             )
         _log_axes(ax, sizes)
         ax.set_title(
-            f"{_TITLES.get(name, name)}: $O({sympy.latex(f.order.expr)})$\n"
+            f"{_TITLES.get(name, name)}: $O({latex(f.order.expr)})$\n"
             f"fitted {f.exponent:.2f} [{f.interval[0]:.2f}, {f.interval[1]:.2f}], {f.verdict}",
             fontsize=9,
         )
@@ -115,20 +118,52 @@ def figure(result: ScaleResult) -> Figure:
 
 
 def plot_paths(path: str | Path) -> tuple[Path, Path]:
-    """The PNG and SVG paths that `save` writes for `path`, checked: ``"scale"``, ``"scale.png"`` and
-    ``"scale.svg"`` all give ``scale.png`` and ``scale.svg``.
+    """The PNG and SVG paths that `save` writes for `path`, checked by opening both for writing (and removing what
+    the check created), so that a sweep never runs only to fail at the end: ``"scale"``, ``"scale.png"`` and
+    ``"scale.svg"`` all give ``scale.png`` and ``scale.svg``; a directory (``"out/"``) gets them inside it.
 
-    **Raises:** `ComplexaError` for another suffix, a directory that does not exist, or no matplotlib.
+    **Raises:** `ComplexaError` for an empty name, another suffix, a directory that does not exist, a file that
+    cannot be written (permissions, a name too long, a directory in the way), or no matplotlib.
     """
     require_matplotlib()
-    target = Path(path)
+    text = str(path)
+    if not text.strip():
+        raise ComplexaError("plot = '': give a file name, such as scale.png")
+    try:
+        return _checked_paths(text)
+    except OSError as error:  # a name too long, say, which even asking whether it is a directory refuses
+        raise ComplexaError(f"plot = {show(text, 300)}: {error.strerror}") from None
+
+
+def _checked_paths(text: str) -> tuple[Path, Path]:
+    target = Path(text)
+    if target.is_dir():
+        target = target / "scale"
+    elif text.endswith(("/", os.sep)):
+        raise ComplexaError(f"plot = {show(text, 300)}: the directory does not exist")
     if target.suffix.lower() in (".png", ".svg"):
         target = target.with_suffix("")
     elif target.suffix:
-        raise ComplexaError(f"plot = {str(path)!r}: give a name ending in .png or .svg, or none; both are written")
+        raise ComplexaError(f"plot = {show(text, 300)}: give a name ending in .png or .svg, or none; both are written")
     if not target.parent.is_dir():
-        raise ComplexaError(f"plot = {str(path)!r}: the directory {str(target.parent)!r} does not exist")
-    return target.with_name(target.name + ".png"), target.with_name(target.name + ".svg")
+        raise ComplexaError(f"plot = {show(text, 300)}: the directory {show(str(target.parent), 300)} does not exist")
+    written = target.with_name(target.name + ".png"), target.with_name(target.name + ".svg")
+    for out in written:
+        _check_writable(out, text)
+    return written
+
+
+def _check_writable(out: Path, given: str) -> None:
+    existed = out.exists()
+    try:
+        with open(out, "ab"):
+            pass
+    except OSError as error:
+        raise ComplexaError(
+            f"plot = {show(given, 300)}: cannot write {show(str(out), 300)}: {error.strerror}"
+        ) from None
+    if not existed:
+        out.unlink()
 
 
 def save(fig: Figure, path: str | Path) -> tuple[Path, Path]:
@@ -138,5 +173,10 @@ def save(fig: Figure, path: str | Path) -> tuple[Path, Path]:
     """
     written = plot_paths(path)
     for out in written:
-        fig.savefig(out, dpi=110)
+        try:
+            fig.savefig(out, dpi=110)
+        except OSError as error:  # the disk filled up during the sweep, say
+            raise ComplexaError(
+                f"plot = {show(str(path), 300)}: cannot write {show(str(out), 300)}: {error.strerror}"
+            ) from None
     return written

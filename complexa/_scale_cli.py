@@ -7,7 +7,8 @@ import json
 import sys
 from typing import Any
 
-from complexa._args import network, option
+from complexa._args import integer, network, option
+from complexa._limits import show
 from complexa.errors import ComplexaError
 from complexa.network import ACTIVATIONS, LOSSES, Network
 from complexa.reference import BACKENDS
@@ -60,9 +61,10 @@ def add_scale_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def _int_arg(text: str, flag: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise ComplexaError(f"{flag} {text}: must be a positive integer")
-    return int(text)
+    try:
+        return integer(1)(text)
+    except argparse.ArgumentTypeError:
+        raise ComplexaError(f"{flag} {show(text)}: must be a positive integer") from None
 
 
 def _cli_network(args: argparse.Namespace) -> Network:

@@ -13,6 +13,7 @@ from typing import Any
 
 import sympy
 
+from complexa._limits import scientific, show
 from complexa._parse import symbol
 from complexa._validate import as_expr
 from complexa.errors import ComplexaError
@@ -72,7 +73,7 @@ class Sweep:
 def positive_int(value: object, where: str) -> int:
     """`value` if it is a positive int (not a bool)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ComplexaError(f"{where} = {value!r}: must be a positive int")
+        raise ComplexaError(f"{where} = {show(value)}: must be a positive int")
     return int(value)
 
 
@@ -89,7 +90,7 @@ def sweep(network: object, vary: object, iterations: object) -> Sweep:
         return _factory_sweep(network, "n" if vary is None else vary, T)
     if not isinstance(network, Network):
         raise ComplexaError(
-            f"network = {network!r}: must be a complexa.Network, such as Network.uniform(64, 4, batch=8), or a "
+            f"network = {show(network)}: must be a complexa.Network, such as Network.uniform(64, 4, batch=8), or a "
             "function from a size to a Network"
         )
     own = sorted(s.name for s in network.free_symbols)
@@ -99,7 +100,7 @@ def sweep(network: object, vary: object, iterations: object) -> Sweep:
         sym = symbol(_SYMBOLS[str(vary)])
         if vary in ("width", "depth") and not network.is_uniform:
             raise ComplexaError(
-                f"vary = {vary!r} with {network!r}: a width or depth sweep needs a uniform network, such as "
+                f"vary = {show(vary)} with {network!r}: a width or depth sweep needs a uniform network, such as "
                 "Network.uniform(64, 4, batch=8); to sweep another size, put a symbol where it goes and vary that"
             )
         if vary == "width":
@@ -109,7 +110,7 @@ def sweep(network: object, vary: object, iterations: object) -> Sweep:
         elif vary == "batch":
             swept = (
                 _uniform(network.width, network.depth, network, sym)
-                if network.symbolic_depth
+                if network.width is not None
                 else Network(
                     list(network.sizes), batch=sym, bias=network.bias, activation=network.activation, loss=network.loss
                 )
@@ -125,7 +126,7 @@ def sweep(network: object, vary: object, iterations: object) -> Sweep:
         swept = network
     else:
         options = ", ".join(map(repr, [*VARIES, *own]))
-        raise ComplexaError(f"vary = {vary!r}: must be one of {options}")
+        raise ComplexaError(f"vary = {show(vary)}: must be one of {options}")
     extra = sorted(s.name for s in swept.free_symbols - {sym})
     if extra:
         raise ComplexaError(
@@ -138,7 +139,7 @@ def sweep(network: object, vary: object, iterations: object) -> Sweep:
 def _factory_sweep(factory: Callable[[Any], object], name: object, T: sympy.Expr) -> Sweep:
     sym = as_expr(name, "vary") if isinstance(name, str) else None
     if not isinstance(sym, sympy.Symbol):
-        raise ComplexaError(f"vary = {name!r}: with a factory, vary names its size, such as 'n'")
+        raise ComplexaError(f"vary = {show(name)}: with a factory, vary names its size, such as 'n'")
     try:
         made = factory(sym)
     except ComplexaError as error:
@@ -149,11 +150,11 @@ def _factory_sweep(factory: Callable[[Any], object], name: object, T: sympy.Expr
             f"sweep's big-O from factory({sym}), so build the network from {sym} with Network or Network.uniform"
         ) from None
     if not isinstance(made, Network):
-        raise ComplexaError(f"factory({sym}) = {made!r}: a factory must return a complexa.Network")
+        raise ComplexaError(f"factory({sym}) = {show(made)}: a factory must return a complexa.Network")
     extra = sorted(s.name for s in made.free_symbols - {sym})
     if extra or sym not in made.free_symbols:
         raise ComplexaError(
-            f"factory({sym}) = {made!r}: the network must depend on {sym} and on no other symbol "
+            f"factory({sym}) = {show(made)}: the network must depend on {sym} and on no other symbol "
             f"(it has: {', '.join(sorted(s.name for s in made.free_symbols)) or 'none'})"
         )
     return Sweep(sym.name, sym, made, T, factory)
@@ -166,7 +167,7 @@ def sweep_sizes(sizes: object) -> tuple[int, ...]:
     if isinstance(sizes, str):
         return doubling(sizes)
     if not isinstance(sizes, Sequence):
-        raise ComplexaError(f"sizes = {sizes!r}: must be a list of increasing ints, such as [8, 16, 32, 64]")
+        raise ComplexaError(f"sizes = {show(sizes)}: must be a list of increasing ints, such as [8, 16, 32, 64]")
     checked = tuple(positive_int(s, f"sizes[{k}]") for k, s in enumerate(sizes))
     if len(checked) < 3:
         raise ComplexaError(f"sizes = {list(checked)}: a fit needs at least 3 sizes, such as [8, 16, 32, 64, 128]")
@@ -187,11 +188,11 @@ def doubling(text: str) -> tuple[int, ...]:
     (8, 16, 32, 64, 100)
     """
     lo, dots, hi = text.partition("..")
-    if not dots or not lo.strip().isdigit() or not hi.strip().isdigit():
-        raise ComplexaError(f"sizes = {text!r}: must be LO..HI, such as 4..256, or a list of ints")
+    if not dots or not all(t.strip().isascii() and t.strip().isdigit() and len(t.strip()) < 30 for t in (lo, hi)):
+        raise ComplexaError(f"sizes = {show(text)}: must be LO..HI, such as 4..256, or a list of ints")
     low, high = int(lo), int(hi)
     if low < 1 or high < 4 * low:
-        raise ComplexaError(f"sizes = {text!r}: LO..HI needs 1 <= LO and HI >= 4 LO, for at least 3 sizes doubling")
+        raise ComplexaError(f"sizes = {show(text)}: LO..HI needs 1 <= LO and HI >= 4 LO, for at least 3 sizes doubling")
     out = [low]
     while 2 * out[-1] <= high:
         out.append(2 * out[-1])
@@ -209,12 +210,12 @@ def check_size(sizes: Sequence[int], total: sympy.Expr, symbol_: sympy.Symbol, r
     operations = repeats * sum(per_size)
     if operations > MAX_OPERATIONS:
         raise ComplexaError(
-            f"sizes up to {symbol_} = {sizes[-1]}: the sweep would count {operations:.3g} operations "
-            f"({per_size[-1]:.3g} at {symbol_} = {sizes[-1]}, {repeats} repeats), more than scale measures "
-            f"({MAX_OPERATIONS:.0e}); use smaller sizes, fewer repeats or a smaller network"
+            f"sizes up to {symbol_} = {show(sizes[-1])}: the sweep would count {scientific(operations)} operations "
+            f"({scientific(per_size[-1])} at {symbol_} = {show(sizes[-1])}, {repeats} repeats), more than scale "
+            f"measures ({MAX_OPERATIONS:.0e}); use smaller sizes, fewer repeats or a smaller network"
         )
 
 
 def check_memory(network: Network, iterations: int) -> None:
     """Refuse, before measuring anything, the largest network of a sweep if its arrays or counters would not fit."""
-    _check_fits(network, [int(s) for s in network.sizes], int(network.batch), iterations)
+    _check_fits(network, int(network.batch), iterations)

@@ -8,6 +8,7 @@ from functools import cached_property
 
 import sympy
 
+from complexa._limits import show
 from complexa._poly import Converter, to_expr
 from complexa._validate import as_choice, as_size, as_values
 from complexa.asymptotics import big_o as _big_o
@@ -49,8 +50,8 @@ class Step:
 
 
 def _layers(network: Network, convert: Converter) -> Layers:
-    if network.symbolic_depth:
-        assert network.width is not None
+    if network.width is not None:
+        # Every layer of one width: the closed form, as quick for a depth of 10**18 (or a symbol) as for 3.
         return UniformLayers(convert(network.width), convert(network.depth))
     return ConcreteLayers([convert(size) for size in network.sizes])
 
@@ -183,7 +184,7 @@ class Derivation:
             raise ComplexaError(f"evaluate: give a value for every symbol; missing {', '.join(missing)}")
         still = [k for k, v in mapping.items() if not v.is_Integer]
         if still:
-            raise ComplexaError(f"evaluate: {still[0].name}={values[still[0].name]!r} must be a positive integer")
+            raise ComplexaError(f"evaluate: {still[0].name}={show(values[still[0].name])} must be a positive integer")
         network = self.network.xreplace(mapping)
         iterations = self.iterations.xreplace(mapping)
         # The counts are polynomials in the sizes, so deriving the concrete network again is the substitution, done in
@@ -285,7 +286,7 @@ def derive(network: Network, *, model: str = "exact", iterations: object = 1) ->
     L*n**3 - n**3 + n**2
     """
     if not isinstance(network, Network):
-        raise ComplexaError(f"network = {network!r}: must be a complexa.Network, such as Network([784, 'h', 10])")
+        raise ComplexaError(f"network = {show(network)}: must be a complexa.Network, such as Network([784, 'h', 10])")
     model = as_choice(model, MODELS, "model")
     T = as_size(iterations, "iterations")
     if model == "essay" and network.batch != 1:

@@ -6,10 +6,14 @@ from collections.abc import Mapping, Sequence
 
 import sympy
 
+from complexa._limits import show
 from complexa._validate import as_choice, as_flag, as_size
 from complexa.errors import ComplexaError
 
-__all__ = ["Network", "ACTIVATIONS", "LOSSES"]
+__all__ = ["Network", "ACTIVATIONS", "LOSSES", "MAX_LISTED_LAYERS"]
+
+MAX_LISTED_LAYERS = 10**6
+"""Deepest uniform network whose sizes `Network.sizes` lists; deeper ones (and symbolic depths) stay in closed form."""
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "identity")
 """Activation functions; ``identity`` has no activation to evaluate and a derivative of 1 to multiply by."""
@@ -58,10 +62,12 @@ class Network:
         loss: str = "mse",
     ) -> None:
         if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence):
-            raise ComplexaError(f"sizes = {sizes!r}: must be a list of layer sizes n_0..n_L, such as [784, 'h', 10]")
+            raise ComplexaError(
+                f"sizes = {show(sizes)}: must be a list of layer sizes n_0..n_L, such as [784, 'h', 10]"
+            )
         if len(sizes) < 2:
             raise ComplexaError(
-                f"sizes = {list(sizes)!r}: a network needs at least two sizes, the input and the output layer"
+                f"sizes = {show(list(sizes))}: a network needs at least two sizes, the input and the output layer"
             )
         checked = tuple(as_size(size, f"sizes[{k}]") for k, size in enumerate(sizes))
         self._init(checked, None, sympy.Integer(len(checked) - 1), batch, bias, activation, loss)
@@ -111,21 +117,34 @@ class Network:
         network = cls.__new__(cls)
         width_expr = as_size(width, "width")
         depth_expr = as_size(depth, "depth")
-        sizes = (width_expr,) * (int(depth_expr) + 1) if depth_expr.is_Integer else None
-        network._init(sizes, width_expr, depth_expr, batch, bias, activation, loss)
+        # Kept in closed form whatever the depth: a depth of 10**18 is as quick to derive as a symbolic one.
+        network._init(None, width_expr, depth_expr, batch, bias, activation, loss)
         return network
 
     @property
     def sizes(self) -> tuple[sympy.Expr, ...]:
-        """n_0..n_L; raises `ComplexaError` when the depth is a symbol."""
-        if self._sizes is None:
+        """n_0..n_L; raises `ComplexaError` when the depth is a symbol or above `MAX_LISTED_LAYERS`."""
+        if self._sizes is not None:
+            return self._sizes
+        if self.symbolic_depth:
             raise ComplexaError(f"depth = {self.depth}: the sizes of a network of symbolic depth are not a list")
-        return self._sizes
+        if self.depth > MAX_LISTED_LAYERS:
+            raise ComplexaError(
+                f"depth = {self.depth}: a uniform network deeper than {MAX_LISTED_LAYERS:,} layers is kept in closed "
+                "form; its sizes are not listed"
+            )
+        assert self.width is not None
+        return (self.width,) * (int(self.depth) + 1)
+
+    @property
+    def listed(self) -> bool:
+        """Whether `sizes` is a list: the depth is an integer of at most `MAX_LISTED_LAYERS`."""
+        return not self.symbolic_depth and self.depth <= MAX_LISTED_LAYERS
 
     @property
     def symbolic_depth(self) -> bool:
         """Whether the number of layers is a symbol."""
-        return self._sizes is None
+        return not self.depth.is_Integer
 
     @property
     def is_uniform(self) -> bool:
@@ -167,12 +186,13 @@ class Network:
         return hash(self._key())
 
     def _key(self) -> tuple[object, ...]:
-        return (self._sizes, self.width, self.depth, self.batch, self.bias, self.activation, self.loss)
+        shape = (self.width, self.depth) if self.width is not None else self._sizes
+        return (shape, self.batch, self.bias, self.activation, self.loss)
 
     def __repr__(self) -> str:
         defaults = {"batch": sympy.Integer(1), "bias": True, "activation": "sigmoid", "loss": "mse"}
         extra = "".join(f", {k}={v!r}" for k, v in self.options().items() if v != defaults[k])
-        if self.width is not None and (self._sizes is None or len(self._sizes) > 8):
+        if self.width is not None and (self.symbolic_depth or self.depth > 7):
             return f"Network.uniform({self.width}, {self.depth}{extra})"
         return f"Network([{', '.join(map(str, self.sizes))}]{extra})"
 

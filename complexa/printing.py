@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import sympy
 
+from complexa._printers import latex, sstr
 from complexa.asymptotics import big_o
 from complexa.models import essay
 
@@ -44,14 +45,14 @@ _ESSAY_UNIFORM = "the essay, for n neurons in each of L layers"
 def latex_expr(expr: sympy.Basic) -> str:
     """`expr` in LaTeX; a big-O as the essay writes it, ``O(n^{4})``, without its limit point."""
     if isinstance(expr, sympy.Order):
-        return rf"O\left({sympy.latex(expr.expr)}\right)"
-    return sympy.latex(expr)
+        return rf"O\left({latex(expr.expr)}\right)"
+    return latex(expr)
 
 
 def _text_expr(expr: sympy.Basic) -> str:
     if isinstance(expr, sympy.Order):
-        return f"O({sympy.sstr(expr.expr)})"
-    return sympy.sstr(expr)
+        return f"O({sstr(expr.expr)})"
+    return sstr(expr)
 
 
 def latex_text(text: str) -> str:
@@ -123,7 +124,7 @@ def derivation_steps(d: Derivation, general: dict[str, sympy.Expr]) -> tuple[Ste
                 (n_symbol,) = width.free_symbols
                 claimed = essay.CLAIMED_ORDER[name].xreplace({essay.N: n_symbol})
                 agrees = sympy.expand(order.expr - claimed) == 0
-                note += "; as the essay finds" if agrees else f"; the essay claims O({sympy.sstr(claimed)})"
+                note += "; as the essay finds" if agrees else f"; the essay claims O({sstr(claimed)})"
             steps.append(Step(name, order, note))
     return tuple(steps)
 
@@ -145,11 +146,11 @@ def text_derivation(d: Derivation) -> str:
     lines.append("counts (totals over all steps):")
     for phase, ops in d.counts.items():
         for op, value in ops.items():
-            lines.append(f"  {phase:>8} {op:<9} {sympy.sstr(value)}")
+            lines.append(f"  {phase:>8} {op:<9} {sstr(value)}")
     lines.append("quantities:")
     orders = d.big_o(**d.assumptions)
     for name, value in d.quantities.items():
-        lines.append(f"  {name:<22} {sympy.sstr(value)}")
+        lines.append(f"  {name:<22} {sstr(value)}")
         if value.free_symbols:
             lines.append(f"  {'':<22} {_text_expr(orders[name])}")
     lines.extend(f"note: {note}" for note in d.notes)

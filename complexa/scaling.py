@@ -21,6 +21,8 @@ import sympy
 
 from complexa._fit import TOLERANCE, Fit, affine, fit
 from complexa._format import Table
+from complexa._limits import show
+from complexa._printers import sstr
 from complexa._sweep import (
     DEFAULT_SIZES,
     MAX_OPERATIONS,
@@ -177,7 +179,7 @@ class ScaleResult:
             rows.append(
                 [
                     name,
-                    f"O({sympy.sstr(f.order.expr)})",
+                    f"O({sstr(f.order.expr)})",
                     f"{f.exponent:.3f} [{f.interval[0]:.3f}, {f.interval[1]:.3f}]",
                     f"{f.upper:.3f} [{f.upper_interval[0]:.3f}, {f.upper_interval[1]:.3f}]",
                     f"{f.slope:.3f}",
@@ -392,7 +394,7 @@ def scale(
     repeats = positive_int(repeats, "repeats")
     backend = as_choice(backend, BACKENDS, "backend")
     if progress is not None and not isinstance(progress, bool):
-        raise ComplexaError(f"progress = {progress!r}: must be True, False or None")
+        raise ComplexaError(f"progress = {show(progress)}: must be True, False or None")
     d = derive(spec.network, iterations=spec.iterations)
     polys = _operations(d)
     check_size(swept, polys["total"], spec.symbol, repeats)

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from hypothesis import strategies as st
 
+from complexa._limits import show
 from complexa.errors import ComplexaError
 from complexa.network import ACTIVATIONS, LOSSES, Network
 
@@ -45,19 +46,23 @@ def networks(
     *,
     max_layers: int = 4,
     max_width: int = 8,
-    max_batch: int = 4,
+    max_batch: int = 33,
     activations: Sequence[str] = ACTIVATIONS,
     losses: Sequence[str] = LOSSES,
     bias: bool | None = None,
 ) -> st.SearchStrategy[Network]:
     """Concrete `Network`s: integer sizes and batch, and an activation, loss and bias drawn from those allowed.
 
-    Only valid networks are drawn: ``bce`` comes only with ``sigmoid``.
+    Only valid networks are drawn: ``bce`` comes only with ``sigmoid``. Shrinks towards fewer, narrower layers and a
+    batch of 1.
 
     **Arguments:**
 
     - `max_layers`, `max_width`: as for `sizes`.
-    - `max_batch`: the largest batch, B; a positive int.
+    - `max_batch`: the largest batch, B; a positive int. The default, 33, reaches every path of the reference
+      kernels: they take four samples at a time (the forward pass from sample 0, the gradient sums from sample 1)
+      and the samples left over one at a time, so batches 1..33 give every remainder 0..3 after none, one and up to
+      eight groups of four.
     - `activations`: those to draw from, a non-empty subset of `complexa.network.ACTIVATIONS`.
     - `losses`: those to draw from, a non-empty subset of `complexa.network.LOSSES`.
     - `bias`: True or False to fix it; None draws both.
@@ -72,6 +77,7 @@ def networks(
     ... @given(networks(max_layers=2, activations=["relu", "tanh"], bias=False))
     ... def test_options(network):
     ...     assert network.loss == "mse" and not network.bias and network.is_concrete
+    ...     assert 1 <= network.batch <= 33
     >>> test_options()
     """
     size_lists = sizes(max_layers=max_layers, max_width=max_width)
@@ -85,7 +91,7 @@ def networks(
             f"since 'bce' needs 'sigmoid'; add 'sigmoid' to activations or 'mse' to losses"
         )
     if bias is not None and not isinstance(bias, bool):
-        raise ComplexaError(f"bias = {bias!r}: must be True, False, or None for both")
+        raise ComplexaError(f"bias = {show(bias)}: must be True, False, or None for both")
     biases = st.just(bias) if bias is not None else st.booleans()
     return st.builds(
         lambda drawn, batch, pair, with_bias: Network(
@@ -100,14 +106,14 @@ def networks(
 
 def _positive_int(value: object, where: str) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ComplexaError(f"{where} = {value!r}: must be a positive int")
+        raise ComplexaError(f"{where} = {show(value)}: must be a positive int")
     return int(value)
 
 
 def _subset(values: object, allowed: tuple[str, ...], where: str) -> tuple[str, ...]:
     if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not values:
-        raise ComplexaError(f"{where} = {values!r}: must be a non-empty list drawn from {list(allowed)!r}")
+        raise ComplexaError(f"{where} = {show(values)}: must be a non-empty list drawn from {list(allowed)!r}")
     unknown = [v for v in values if v not in allowed]
     if unknown:
-        raise ComplexaError(f"{where} = {list(values)!r}: {unknown[0]!r} is not one of {list(allowed)!r}")
+        raise ComplexaError(f"{where} = {show(list(values))}: {unknown[0]!r} is not one of {list(allowed)!r}")
     return tuple(dict.fromkeys(values))

@@ -193,6 +193,11 @@ def _json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, Any]:
     ids=lambda argv: " ".join(argv),
 )
 def test_derive_json_matches_schema_and_reads_back(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
+    """The JSON validates against docs/schema/derive.json and holds what `derive` computes for the same network.
+
+    The comparison with `derive` tests the serialisation only: the command calls `derive` itself, so a wrong count
+    would be wrong on both sides. test_derive_json_by_hand checks values worked out by hand.
+    """
     doc = _json(capsys, *argv)
     validate(doc, SCHEMAS["derive.json"], "derive.json")
     assert doc["complexa"] == complexa.__version__
@@ -206,6 +211,44 @@ def test_derive_json_matches_schema_and_reads_back(capsys: pytest.CaptureFixture
         assert _read(doc["quantities"][name]["value"]) == value
         if doc["quantities"][name]["big_o"] is not None:
             assert parse(doc["quantities"][name]["big_o"]).free_symbols <= value.free_symbols | {parse("n")}
+
+
+# [2, 3, 1], B = 3, T = 4, sigmoid, mse, biases: 9 weights, 13 parameters. Per step: forward 3 * 9 mul and add,
+# 3 * 4 act; error: output 3 add, 3 mul, 3 act_grad, hidden 3 * 3 * (1 + 1) mul and 3 * 3 act_grad; gradients
+# 3 * 9 mul, 2 * 13 add; update 13 mul, 13 add. Over 4 steps: backward mul 4 * (3 + 18 + 27) = 192, add
+# 4 * (3 + 26) = 116, act_grad 4 * (3 + 9) = 48. Quantities per step: time_forward 27 + 27 + 12 = 66,
+# time_error 21 + 3 + 12 = 36, time_weights 36 + 27 + 26 = 89; time_gradient_descent 4 * (66 + 89 + 26) = 724.
+BY_HAND: list[tuple[list[str], dict[str, Any], dict[str, Any]]] = [
+    (
+        ["derive", "2", "3", "1", "--iterations", "4", "--batch", "3"],
+        {
+            "forward": {"mul": 108, "add": 108, "act": 48, "act_grad": 0},
+            "backward": {"mul": 192, "add": 116, "act": 0, "act_grad": 48},
+            "update": {"mul": 52, "add": 52, "act": 0, "act_grad": 0},
+        },
+        {"n_mul": 27, "n_g": 12, "time_forward": 66, "time_error": 36, "time_weights": 89,
+         "time_gradient_descent": 724},
+    ),
+    # The essay's formulas for n neurons in L + 1 layers, as docs/essay.md quotes them: n_mul = (L - 1) n^3 + n^2,
+    # n_g = L n, time_error = n^2 + n^4 (L - 1), time_weights = time_error + n^3, time_gradient_descent = T
+    # time_weights.
+    (
+        ["derive", "n", "--depth", "L", "--model", "essay", "--iterations", "T"],
+        {"forward": {"mul": "L*n**3 - n**3 + n**2", "act": "L*n"}},
+        {"n_mul": "L*n**3 - n**3 + n**2", "n_g": "L*n", "time_forward": "L*n**3 + L*n - n**3 + n**2",
+         "time_error": "L*n**4 - n**4 + n**2", "time_weights": "L*n**4 - n**4 + n**3 + n**2",
+         "time_gradient_descent": "L*T*n**4 - T*n**4 + T*n**3 + T*n**2"},
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("argv", "counts", "quantities"), BY_HAND, ids=[" ".join(argv) for argv, _, _ in BY_HAND])
+def test_derive_json_by_hand(
+    capsys: pytest.CaptureFixture[str], argv: list[str], counts: dict[str, Any], quantities: dict[str, Any]
+) -> None:
+    doc = _json(capsys, *argv)
+    assert {phase: {op: entry["value"] for op, entry in ops.items()} for phase, ops in doc["counts"].items()} == counts
+    assert {name: entry["value"] for name, entry in doc["quantities"].items()} == quantities
 
 
 def _derivation_of(argv: list[str]) -> Any:
@@ -344,7 +387,11 @@ ERRORS = [
     (["audit", "--max-n", "65"], "argument --max-n: '65' must be an integer from 3 to 64"),
     (["audit", "--format", "yaml"], "argument --format: 'yaml' must be one of"),
     (["latex", "2", "0"], "complexa latex: error: sizes[1] = 0"),
-    (["latex", "2", "3", "--fragment", "--iterations", "x^65"], "an exponent must be an integer constant from 0 to 64"),
+    (
+        ["latex", "2", "3", "--fragment", "--iterations", "x^17"],
+        "iterations = x**17: a size has a degree of at most 16",
+    ),
+    (["latex", "2", "3", "--iterations", "x^4097"], "an exponent must be an integer constant from -4096 to 4096"),
 ]
 
 

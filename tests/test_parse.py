@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
+from fractions import Fraction
+
 import pytest
 import sympy
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from complexa import ComplexaError, Network
-from complexa._parse import MAX_LENGTH, parse, symbol
+from complexa._parse import MAX_DEGREE, MAX_DEPTH, MAX_DIGITS, MAX_LENGTH, MAX_TERMS, MAX_WORK, parse, symbol
+from complexa._printers import sstr
 
 
 @pytest.mark.parametrize(
@@ -58,19 +62,123 @@ def test_numpy_integers_are_sizes() -> None:
     assert Network([np.int64(3), np.int32(4)]).sizes == (3, 4)
 
 
-@given(st.text(max_size=MAX_LENGTH))
+def _same_when_printed(value: sympy.Expr) -> None:
+    """What the grammar reads prints in a form it reads back as the same expression."""
+    assert parse(sstr(value)) == value
+
+
+@settings(max_examples=200)
+@given(st.text(max_size=400))
 def test_any_text_parses_or_raises_complexa_error(text: str) -> None:
+    try:
+        value = parse(text)
+    except ComplexaError as error:
+        assert "\n" not in str(error)  # one line, whatever the text
+        return
+    assert all(isinstance(s, sympy.Symbol) and s.is_integer and s.is_positive for s in value.free_symbols)
+    if value.is_polynomial():
+        _same_when_printed(value)
+
+
+def _python_value(text: str, h: int, w: int) -> Fraction:
+    """The value Python's own arithmetic gives `text` (exact, with ** for ^), for texts of digits, h, w and operators
+    only: the test's reference for precedence and associativity."""
+    python = re.sub(r"[0-9]+", lambda m: f"F('{m.group()}')", text.replace("^", "**"))
+    python = python.replace("h", f"F({h})").replace("w", f"F({w})")
+    return eval(python, {"F": Fraction, "__builtins__": {}})  # type: ignore[no-any-return]
+
+
+@settings(max_examples=300)
+@given(st.text(alphabet="0123456789hw+-*/^() ", max_size=40))
+def test_arithmetic_is_pythons(text: str) -> None:
+    # Whatever the grammar reads has the value Python's arithmetic gives the same text, at any h and w.
     try:
         value = parse(text)
     except ComplexaError:
         return
-    assert isinstance(value, sympy.Expr)
-    assert all(isinstance(s, sympy.Symbol) and s.is_integer for s in value.free_symbols)
+    if value.free_symbols - {symbol("h"), symbol("w")}:  # names such as h0 or hw, which Python reads otherwise
+        return
+    for h, w in ((5, 7), (3, 11)):
+        try:
+            expected = _python_value(text, h, w)
+        except ZeroDivisionError:  # a divisor in symbols that is 0 at these values
+            continue
+        got = value.xreplace({symbol("h"): h, symbol("w"): w})
+        assert got == sympy.Rational(expected.numerator, expected.denominator), (text, got, expected)
 
 
-@given(st.text(alphabet="0123456789hw+-*/^() ", max_size=60))
-def test_arithmetic_text_parses_or_raises_complexa_error(text: str) -> None:
-    try:
-        parse(text)
-    except ComplexaError:
-        pass
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("10-3-2", 5),
+        ("10-2+3", 11),
+        ("12/3/2", 2),
+        ("100/10*2", 20),
+        ("2*3/4*8", 12),
+        ("2^3^2", 512),
+        ("-2^2", -4),
+        ("2^-3^2*512", 1),
+        ("2 - -3", 5),
+        ("--2", 2),
+    ],
+)
+def test_associativity_and_precedence(text: str, value: int) -> None:
+    assert parse(text) == value
+
+
+# --- every limit at its edge: exactly the limit is accepted, one past is refused --------------------------------
+
+
+def _nested(levels: int) -> str:
+    return "(" * levels + "h" + ")" * levels
+
+
+@pytest.mark.parametrize(
+    ("accepted", "refused", "message"),
+    [
+        # each "(" is one level, and the whole text one more
+        (_nested(MAX_DEPTH - 1), _nested(MAX_DEPTH), f"nested more than {MAX_DEPTH} levels deep"),
+        ("-" * (MAX_DEPTH - 1) + "h", "-" * MAX_DEPTH + "h", f"nested more than {MAX_DEPTH} levels deep"),
+        (f"h^{MAX_DEGREE}", f"h^{MAX_DEGREE + 1}", "an exponent must be an integer constant from"),
+        (f"h^{MAX_DEGREE // 2}*h^{MAX_DEGREE // 2}", f"h^{MAX_DEGREE // 2}*h^{MAX_DEGREE // 2 + 1}", "a degree above"),
+        (f"h^-{MAX_DEGREE}", f"h^-{MAX_DEGREE + 1}", "an exponent must be an integer constant from"),
+        ("9" * MAX_DIGITS, "9" * (MAX_DIGITS + 1), f"a number has more than {MAX_DIGITS} digits"),
+        (f"10^{MAX_DIGITS - 1}", f"10^{MAX_DIGITS}", f"a number has more than {MAX_DIGITS} digits"),
+        ("9" * 2000 + "*" + "9" * 2000, "9" * 2000 + "*" + "9" * 2000 + "*10", "a number has more than"),
+        ("1" + " " * (MAX_LENGTH - 1), "1" + " " * MAX_LENGTH, f"limited to {MAX_LENGTH:,} characters"),
+        # (a + b)^e by repeated products: 2 (k + 1) products for the k-th power, (e - 1)(e + 2) in all
+        ("(a+b)^499", "(a+b)^500", f"more than {MAX_WORK:,} products of terms"),
+    ],
+    ids=["parentheses", "signs", "exponent", "degree", "negative exponent", "digits", "computed digits", "product",
+         "length", "work"],
+)  # fmt: skip
+def test_grammar_limits_at_the_edge(accepted: str, refused: str, message: str) -> None:
+    parse(accepted)
+    with pytest.raises(ComplexaError, match=re.escape(message)):
+        parse(refused)
+
+
+def test_terms_limit_at_the_edge() -> None:
+    # (a + b + c)^e has C(e + 2, 2) terms: 99,681 at e = 445 and 100,128 at e = 446, against MAX_TERMS = 100,000;
+    # the products of terms stay under MAX_WORK only for a sum of many symbols, so count them with a sum of squares.
+    names = [f"x{k}" for k in range(317)]
+    square = "(" + "+".join(names) + ")^2"  # 317 * 318 / 2 = 50,403 terms
+    assert len(sympy.Add.make_args(parse(square))) == 50_403
+    with pytest.raises(ComplexaError, match=f"more than {MAX_TERMS:,} terms"):
+        parse(square + "+" + "(" + "+".join(f"y{k}" for k in range(317)) + ")^2")
+
+
+@pytest.mark.parametrize(
+    ("accepted", "refused", "message"),
+    [
+        ("h^16", "h^17", "a size has a degree of at most 16"),
+        ("(a+b+c+d+e)^2+f", "(a+b+c+d+e)^2+f+g", "a size expands to at most 16 terms, not 17"),
+        ("9" * 100, "1" + "0" * 100, "a size has at most 100 digits"),
+        ("h/" + "9" * 100, "h/1" + "0" * 100, "a size's numbers have at most 100 digits"),
+    ],
+    ids=["degree", "terms", "digits", "coefficient digits"],
+)
+def test_size_limits_at_the_edge(accepted: str, refused: str, message: str) -> None:
+    Network([accepted, 2])
+    with pytest.raises(ComplexaError, match=re.escape(message)):
+        Network([refused, 2])

@@ -254,12 +254,12 @@ def _has(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
-def test_cli_main_exits_2_with_one_line_when_wired(capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_main_has_the_command_and_exits_2_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     from complexa.cli import main
 
-    if main(["scale", "--help"]) != 0:
-        pytest.skip("complexa.cli does not have the scale command yet")
-    capsys.readouterr()
+    # A missing or broken command fails here rather than skipping: main returns 2 for an unknown command.
+    assert main(["scale", "--help"]) == 0
+    assert capsys.readouterr().out.startswith("usage: complexa scale")
     assert main(["scale", "--sizes", "8", "4", "16"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "must increase strictly" in err
@@ -268,8 +268,8 @@ def test_cli_main_exits_2_with_one_line_when_wired(capsys: pytest.CaptureFixture
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--sizes", "4", "x", "16"], r"--sizes x: must be a positive integer"),
-        (["--repeats", "0"], r"--repeats 0: must be a positive integer"),
+        (["--sizes", "4", "x", "16"], r"--sizes 'x': must be a positive integer"),
+        (["--repeats", "0"], r"--repeats '0': must be a positive integer"),
         (["--depth", "3"], r"--depth 3 without SIZE"),
         (["4", "5", "--depth", "3"], r"--depth 3 with 2 sizes"),
         (["--vary", "h"], r"vary = 'h': must be one of"),

@@ -30,17 +30,20 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from complexa._limits import scientific, show
 from complexa._validate import as_choice
 from complexa.errors import ComplexaError
 from complexa.network import Network
 from complexa.reference._layout import OPS, PHASES, Buffers, Layout
 
-__all__ = ["measure", "Measurement", "BACKENDS", "Params"]
+__all__ = ["measure", "Measurement", "BACKENDS", "MAX_OPERATIONS", "Params"]
 
 BACKENDS = ("cpu", "cuda")
 """Where `measure` can train: numba's CPU target, or a CUDA device (or numba's CUDA simulator)."""
 
-INT64_MAX = 2**63 - 1
+MAX_OPERATIONS = 10**12
+"""The most operations `measure` performs in one call (hours on one core); it keeps every int64 counter far from
+overflow too."""
 
 Params = list[tuple[NDArray[np.float64], NDArray[np.float64] | None]]
 """(W_k, b_k) for k = 1..L: W_k of shape (n_k, n_{k-1}), b_k of shape (n_k,), or None when the network has no bias."""
@@ -124,8 +127,9 @@ def measure(
     >>> m.outputs.shape
     (2, 1)
     """
-    sizes, batch, iterations, seed, lr, backend = _checked(network, backend, iterations, seed, lr)
-    _check_fits(network, sizes, batch, iterations)
+    batch, iterations, seed, lr, backend = _checked(network, backend, iterations, seed, lr)
+    _check_fits(network, batch, iterations)
+    sizes = [int(size) for size in network.sizes]
     layout = Layout.of(sizes, network.bias)
     if backend == "cuda":
         from complexa.reference import _cuda as kernels  # numba.cuda, only for this backend
@@ -180,9 +184,9 @@ def measure(
 
 def _checked(
     network: object, backend: object, iterations: object, seed: object, lr: object
-) -> tuple[list[int], int, int, int, float, str]:
+) -> tuple[int, int, int, float, str]:
     if not isinstance(network, Network):
-        raise ComplexaError(f"network = {network!r}: must be a complexa.Network, such as Network([784, 30, 10])")
+        raise ComplexaError(f"network = {show(network)}: must be a complexa.Network, such as Network([784, 30, 10])")
     if not network.is_concrete:
         names = ", ".join(sorted(str(s) for s in network.free_symbols))
         raise ComplexaError(
@@ -191,47 +195,113 @@ def _checked(
         )
     backend = as_choice(backend, BACKENDS, "backend")
     if isinstance(iterations, bool) or not isinstance(iterations, numbers.Integral) or iterations < 1:
-        raise ComplexaError(f"iterations = {iterations!r}: must be a positive int")
+        raise ComplexaError(f"iterations = {show(iterations)}: must be a positive int")
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ComplexaError(f"seed = {seed!r}: must be a non-negative int")
-    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not math.isfinite(lr):
-        raise ComplexaError(f"lr = {lr!r}: must be a finite real number, such as 0.1")
+        raise ComplexaError(f"seed = {show(seed)}: must be a non-negative int")
+    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not _finite(lr):
+        raise ComplexaError(f"lr = {show(lr)}: must be a finite real number, such as 0.1")
+    return int(network.batch), int(iterations), int(seed), float(lr), backend
+
+
+def _finite(value: numbers.Real) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        return False
+
+
+def _totals(network: Network) -> tuple[int, int, int, int]:
+    """(weights, units, parameters, largest layer) in exact ints, in closed form for a uniform network: a guard must
+    not list a million layers to find out that they do not fit."""
+    if network.width is not None:
+        width, depth = int(network.width), int(network.depth)
+        n_weights, n_units, largest = depth * width * width, (depth + 1) * width, width
+        n_params = n_weights + (depth * width if network.bias else 0)
+        return n_weights, n_units, n_params, largest
     sizes = [int(size) for size in network.sizes]
-    return sizes, int(network.batch), int(iterations), int(seed), float(lr), backend
+    n_weights = sum(n * m for m, n in itertools.pairwise(sizes))
+    n_units = sum(sizes)
+    n_params = n_weights + (n_units - sizes[0] if network.bias else 0)
+    return n_weights, n_units, n_params, max(sizes)
 
 
-def _check_fits(network: Network, sizes: list[int], batch: int, iterations: int) -> None:
+def _check_fits(network: Network, batch: int, iterations: int) -> None:
     """Refuse, before allocating anything, a network too big to measure; the figures go in the message.
 
     Everything here is an exact Python int: the sizes may be far beyond int64 when a user substitutes huge values.
     """
-    n_weights = sum(n * m for m, n in itertools.pairwise(sizes))
-    n_units = sum(sizes)
-    n_params = n_weights + (n_units - sizes[0] if network.bias else 0)
+    n_weights, n_units, n_params, largest = _totals(network)
+    # A bound on the sum of all counters over all steps (so on every counter), in exact integers: it guards the
+    # int64 counters and the time a run takes; it is not the measurement.
+    bound = iterations * (6 * batch * n_weights + 8 * batch * n_units + 2 * n_params)
+    if bound > MAX_OPERATIONS:
+        raise ComplexaError(
+            f"{network!r} with iterations = {show(iterations)}: up to {_figure(bound)} operations would be counted, "
+            f"more than measure performs ({MAX_OPERATIONS:.0e}, hours of work); use fewer iterations or smaller sizes"
+        )
     # Float64 arrays alive at once: parameters, gradients, their copies before, after and for the first step, and
     # the (B, U) activations, the (B, U - n_0) pre-activations and deltas, plus inputs, targets and outputs.
-    needed = 8 * (5 * n_params + 3 * batch * n_units + 3 * batch * max(sizes))
+    needed = 8 * (5 * n_params + 3 * batch * n_units + 3 * batch * largest)
     available = _available_memory()
     if available is not None and needed > available:
         raise ComplexaError(
-            f"{network!r}: measuring it needs about {needed:,} bytes of arrays, and only {available:,} bytes of "
+            f"{network!r}: measuring it needs about {_figure(needed)} bytes of arrays, and only {available:,} bytes of "
             f"memory are available; use smaller sizes or a smaller batch"
         )
-    # A bound on the sum of all counters over all steps (so on every counter), in exact integers: it guards the
-    # int64 counters, it is not the measurement.
-    bound = iterations * (6 * batch * n_weights + 8 * batch * n_units + 2 * n_params)
-    if bound > INT64_MAX:
-        raise ComplexaError(
-            f"{network!r} with iterations = {iterations}: up to {bound:,} operations would be counted, more than an "
-            f"int64 counter holds ({INT64_MAX:,}); use fewer iterations or smaller sizes"
-        )
+
+
+def _figure(number: int) -> str:
+    """`number` with thousands separators, or in scientific notation when it is too long to read."""
+    return f"{number:,}" if number < 10**24 else scientific(number)
 
 
 def _available_memory() -> int | None:
-    """Free physical memory in bytes, or None where the platform does not say (the guard is then skipped)."""
+    """The bytes this process may still allocate: the least of free physical memory, what is left under its
+    address-space limit (``ulimit -v``) and what is left under its cgroup's memory limit; None where none is known
+    (the guard is then skipped)."""
+    limits = [_free_physical(), _address_space_left(), _cgroup_left()]
+    known = [limit for limit in limits if limit is not None]
+    return min(known) if known else None
+
+
+def _free_physical() -> int | None:
     try:
         return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _address_space_left() -> int | None:
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return None
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if soft == resource.RLIM_INFINITY:
+        return None
+    used = _read_number("/proc/self/statm", field=0)  # pages of virtual memory in use
+    return max(0, soft - used * os.sysconf("SC_PAGE_SIZE")) if used is not None else soft
+
+
+def _cgroup_left() -> int | None:
+    # cgroup v2 first, then v1; "max" (v2) or a huge number (v1) means no limit.
+    for limit_file, usage_file in (
+        ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+        ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes"),
+    ):
+        limit = _read_number(limit_file)
+        if limit is not None and limit < 2**60:
+            usage = _read_number(usage_file) or 0
+            return max(0, limit - usage)
+    return None
+
+
+def _read_number(path: str, field: int = 0) -> int | None:
+    try:
+        with open(path) as file:
+            text = file.read().split()
+        return int(text[field])
+    except (OSError, ValueError, IndexError):
         return None
 
 

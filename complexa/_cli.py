@@ -1,0 +1,262 @@
+"""The ``complexa`` command's parser and subcommands; `complexa.cli.main` runs them inside its handlers.
+
+The symbolic commands never import numba: ``measure`` and ``audit`` import the reference network when they run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import NoReturn
+
+import sympy
+
+from complexa import _format
+from complexa._args import choice, integer, network, option
+from complexa._flops import CONVENTIONS, DTYPES
+from complexa._limits import show
+from complexa._scale_cli import add_scale_parser
+from complexa._validate import as_size
+from complexa.derivation import MODELS, Derivation, derive
+from complexa.errors import ComplexaError
+from complexa.network import ACTIVATIONS, LOSSES, Network
+
+__all__ = ["run", "FORMATS"]
+
+FORMATS = ("text", "latex", "json", "markdown")
+"""What ``--format`` accepts."""
+BACKENDS = ("cpu", "cuda")
+"""What ``--backend`` accepts (as `complexa.reference.BACKENDS`, which this module does not import)."""
+
+
+class _UsageError(Exception):
+    """A bad command line; `main` prints it as one line and exits with status 2."""
+
+    def __init__(self, prog: str, message: str) -> None:
+        super().__init__(f"{prog}: error: {message}")
+
+
+class _Parser(argparse.ArgumentParser):
+    """An `argparse.ArgumentParser` whose errors are one line, with no usage block, raised rather than exited."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(self.prog, message)
+
+
+def _add_network(parser: argparse.ArgumentParser, *, symbols: bool) -> None:
+    kind = "a positive integer or an expression such as h or 2*h" if symbols else "a positive integer"
+    parser.add_argument(
+        "sizes", nargs="+", metavar="SIZE", help=f"layer sizes n_0 .. n_L, input to output; each {kind}"
+    )
+    parser.add_argument(
+        "--depth",
+        metavar="L",
+        help="repeat the one SIZE over L + 1 layers (L weight matrices)" + ("; L may be a symbol" if symbols else ""),
+    )
+    parser.add_argument("--batch", default="1", metavar="B", help=f"samples per step, {kind} (default 1)")
+    option(parser, "--activation", ACTIVATIONS, "sigmoid")
+    option(parser, "--loss", LOSSES, "mse", "(default mse; bce needs sigmoid)")
+    parser.add_argument("--no-bias", action="store_true", help="layers without bias vectors")
+
+
+def _add_symbolic(parser: argparse.ArgumentParser) -> None:
+    option(parser, "--model", MODELS, "exact", "cost model (default exact)")
+    parser.add_argument(
+        "--iterations", default="1", metavar="T", help="training steps, a positive integer or a symbol (default 1)"
+    )
+    parser.add_argument(
+        "--assume",
+        nargs="*",
+        metavar="NAME=EXPR",
+        help="substitutions for the big-O, such as L=n T=n; default: the essay's (depth and iterations equal to the "
+        "width) where they apply; --assume alone: none",
+    )
+
+
+def _parser() -> _Parser:
+    from complexa import __version__
+
+    parser = _Parser(
+        prog="complexa",
+        description="Exact operation counts of dense feed-forward networks, their big-O, and the essay they check.",
+    )
+    parser.add_argument("--version", action="version", version=f"complexa {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = commands.add_parser(
+        "derive",
+        help="counts per phase and op, the six quantities, and their big-O",
+        description="Derive a network's operation counts per phase and op, the essay's six quantities, and their "
+        "big-O. Sizes may be symbols: complexa derive 784 h h 10.",
+    )
+    _add_network(p, symbols=True)
+    _add_symbolic(p)
+    option(p, "--format", FORMATS, "text")
+    p.add_argument(
+        "--flops",
+        type=choice(CONVENTIONS),
+        metavar="{" + ",".join(CONVENTIONS) + "}",
+        help="also the FLOPs in a tool's convention (docs/flops.md)",
+    )
+    p.add_argument("--memory", action="store_true", help="also the memory of a training step, with its big-O")
+    option(p, "--dtype", tuple(DTYPES), "float64", "bytes per element for --memory (default float64)")
+    p.set_defaults(run=_derive)
+
+    p = commands.add_parser(
+        "measure",
+        help="train the reference network and compare its counts with the derived ones",
+        description="Train the reference network, which counts every operation it performs, and print the measured "
+        "counts beside the derived ones. Exit status 1 if any differs.",
+    )
+    _add_network(p, symbols=False)
+    option(p, "--backend", BACKENDS, "cpu")
+    p.add_argument("--seed", type=integer(0), default=0, metavar="S", help="seeds the data (default 0)")
+    p.add_argument("--iterations", type=integer(1), default=1, metavar="T", help="training steps (default 1)")
+    option(p, "--format", FORMATS, "text")
+    p.set_defaults(run=_measure)
+
+    p = commands.add_parser(
+        "audit",
+        help="the essay's claims, checked",
+        description="Check every result of the essay against the exact model (batch 1 and batch n) and the "
+        "reference network (measured for n = 2..16), with a verdict per claim.",
+    )
+    option(p, "--format", FORMATS, "text")
+    p.add_argument("--max-n", type=integer(3, 64), default=16, metavar="N", help="measure n = 2..N (default 16)")
+    option(p, "--backend", BACKENDS, "cpu")
+    p.set_defaults(run=_audit)
+
+    p = commands.add_parser(
+        "latex",
+        help="a LaTeX document of the derivation",
+        description="Print a complete LaTeX document of the derivation: counts, quantities and every step; with "
+        "--fragment, the bare aligned block of steps.",
+    )
+    _add_network(p, symbols=True)
+    _add_symbolic(p)
+    p.add_argument("--fragment", action="store_true", help="only the aligned block, for pasting into a document")
+    p.set_defaults(run=_latex)
+
+    add_scale_parser(commands)
+    return parser
+
+
+def _network(args: argparse.Namespace) -> Network:
+    return network(args, args.batch)
+
+
+def _derivation(args: argparse.Namespace) -> tuple[Derivation, dict[str, sympy.Expr]]:
+    d = derive(_network(args), model=args.model, iterations=args.iterations)
+    if args.assume is None:
+        return d, dict(d.assumptions)
+    have = {s.name for s in d.free_symbols}
+    assume: dict[str, sympy.Expr] = {}
+    for item in args.assume:
+        name, equals, value = item.partition("=")
+        name = name.strip()
+        if not equals or not name or not value.strip():
+            raise ComplexaError(f"--assume {show(item)}: must be NAME=EXPR, such as L=n")
+        if name in assume:
+            raise ComplexaError(
+                f"--assume {show(item)}: {name} is already assumed ({name}={assume[name]}); give each once"
+            )
+        if name not in have:
+            symbols = ", ".join(sorted(have)) or "none"
+            raise ComplexaError(f"--assume {show(item)}: {name} is not a symbol of this derivation (it has: {symbols})")
+        assume[name] = as_size(value.strip(), f"--assume {show(item)}")
+    return d, assume
+
+
+def _derive(args: argparse.Namespace) -> int:
+    d, assume = _derivation(args)
+    resources = None
+    if args.flops or args.memory:
+        resources = _format.Resources.of(d.network, convention=args.flops, dtype=args.dtype, memory=args.memory)
+    render: dict[str, Callable[..., object]] = {
+        "text": _format.derive_text,
+        "markdown": _format.derive_markdown,
+        "latex": _format.derive_latex,
+        "json": _format.derive_json,
+    }
+    _emit(render[args.format](d, assume, resources))
+    return 0
+
+
+def _latex(args: argparse.Namespace) -> int:
+    d, assume = _derivation(args)
+    _emit(d.latex() if args.fragment else _format.latex_document(d, assume))
+    return 0
+
+
+def _measure(args: argparse.Namespace) -> int:
+    network = _network(args)
+    if not network.is_concrete:
+        where = next(
+            (f"sizes[{k}] = {s}" for k, s in enumerate(network.sizes) if s.free_symbols), f"batch = {network.batch}"
+        )
+        raise ComplexaError(f"{where}: measure trains a real network, so every size and the batch must be an integer")
+    from complexa.reference import measure  # numba only now
+
+    measured = measure(network, backend=args.backend, iterations=args.iterations, seed=args.seed)
+    derived = derive(network, iterations=args.iterations).evaluate().counts
+    render: dict[str, Callable[..., object]] = {
+        "text": _format.measure_text,
+        "markdown": _format.measure_markdown,
+        "latex": _format.measure_latex,
+        "json": _format.measure_json,
+    }
+    _emit(render[args.format](measured, derived))
+    return 0 if measured.counts == derived else 1
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from complexa._audit import audit
+
+    result = audit(max_n=args.max_n, backend=args.backend)
+    render: dict[str, Callable[[], object]] = {
+        "text": result.__str__,
+        "markdown": result.markdown,
+        "latex": result.latex,
+        "json": result.as_json,
+    }
+    _emit(render[args.format]())
+    return 0
+
+
+def _emit(output: object) -> None:
+    text = json.dumps(output, indent=2) if isinstance(output, dict) else str(output)
+    try:
+        if sys.stdout is None:  # started with stdout closed
+            raise OSError(errno.EBADF, "standard output is closed")
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+    except OSError as error:
+        error.complexa_output = True  # type: ignore[attr-defined]  # for complexa.cli.main: an output error
+        raise
+
+
+def _one_line(message: str) -> str:
+    return " ".join(line.strip() for line in message.splitlines())
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Parse `argv` and run the subcommand; bad input ends as one line on stderr and status 2 (see `complexa.cli`)."""
+    parser = _parser()
+    args: argparse.Namespace | None = None
+    try:
+        args, extra = parser.parse_known_args(argv)
+        if extra:
+            raise _UsageError(f"complexa {args.command}", f"unrecognized arguments: {' '.join(extra)}")
+        return int(args.run(args))
+    except _UsageError as error:
+        print(_one_line(str(error)), file=sys.stderr)
+        return 2
+    except ComplexaError as error:
+        prog = f"complexa {args.command}" if args is not None else "complexa"
+        print(_one_line(f"{prog}: error: {error}"), file=sys.stderr)
+        return 2
+    except SystemExit as stop:  # --help and --version
+        return stop.code if isinstance(stop.code, int) else 0

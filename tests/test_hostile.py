@@ -1,0 +1,290 @@
+"""Inputs a hostile or careless user gives: each ends quickly, in a correct result or in one line and exit status 2.
+
+Every case here once hung complexa, exhausted memory or ended in a traceback (docs/limits.md lists the limits that
+stop them). The time budget is generous, for a loaded CI machine: it catches a hang, it does not measure speed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import sympy
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from complexa import ComplexaError, parse
+from complexa._limits import MAX_DEGREE
+from complexa._printers import sstr
+from complexa.cli import main
+
+BUDGET = 30.0
+"""Seconds any one case may take: minutes or gigabytes were what these inputs took before."""
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(argv: list[str]) -> tuple[int, str, str, float]:
+    out, err = io.StringIO(), io.StringIO()
+    start = time.perf_counter()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main(argv)
+    return status, out.getvalue(), err.getvalue(), time.perf_counter() - start
+
+
+SYMBOLS_400 = [f"h{k}" for k in range(1, 401)]
+SYMBOLS_1000 = [f"h{k}" for k in range(1, 1001)]
+
+REFUSED = [
+    # expressions that expand past every limit
+    (["derive", "(a+b+c+d)^64", "3"], "expands to more than 250,000 products of terms"),
+    (["derive", "(((h+1)^64)^64)^64", "3"], "expands to more than 250,000 products of terms"),
+    (["derive", "((((((h^64)^64)^64)^64)^64)^64)^64", "3"], "has a degree above 4096"),
+    (["derive", "(a+b)^500", "3"], "expands to more than 250,000 products of terms"),
+    (["derive", "h^17", "3"], "a size has a degree of at most 16"),
+    (["derive", "(h+1)^17", "3"], "a size expands to at most 16 terms, not 18"),
+    (["derive", "(a+b+c+d+e+f)^2", "3"], "a size expands to at most 16 terms, not 21"),
+    (["derive", "2", "3", "--iterations", "(T+1)^64^64"], "an exponent must be an integer constant from -4096 to"),
+    (["derive", "2", "3", "--iterations", "(T+1)^64^2"], "expands to more than 250,000 products of terms"),
+    (["derive", "2", "3", "--iterations", "T^64^2*T"], "has a degree above 4096"),
+    (["derive", "h", "3", "--assume", "h=(a+b+c)^40"], "a size"),
+    (["derive", "h", "3", "--batch", "9^9^9"], "an exponent must be an integer constant from -4096 to 4096"),
+    (["derive", "h", "3", "--batch", "10^4000"], "a number has more than 4000 digits"),
+    # huge integers, quoted short
+    (["derive", "1" + "0" * 150, "3"], r"sizes[0] = 1000000000...0 (a 151-digit integer): a size has at most 100"),
+    (["derive", "-" + "9" * 5000, "3"], "a number has more than 4000 digits"),
+    (["measure", "3", "3", "--iterations", "1000000000000"], "more than measure performs (1e+12, hours of work)"),
+    (["measure", "3", "3", "--iterations", "9" * 5000], "must be a positive integer"),
+    (["measure", "3", "3", "--seed", "9" * 200], "must be a non-negative integer"),
+    (["measure", "3", "--depth", "10000000000"], "more than measure performs"),
+    # text that is not ASCII digits or not an expression
+    (["measure", "3", "٣"], "unexpected character '٣'"),
+    (["derive", "3", "３"], "unexpected character '３'"),
+    (["measure", "3", "3", "--iterations", "٣"], "'٣' must be a positive integer"),
+    (["scale", "--sizes", "4..٣٢"], "must be LO..HI"),
+    (["derive", "h", "3", "--assume", "h=x", "h=y"], "h is already assumed (h=x); give each once"),
+    (["derive", "h" * 300, "3"], None),  # a long name is a name: accepted
+    (["derive", "h+" * 10 + "(", "3"], "ends too early; expected a number, a name or '('"),
+    (["derive", "(h+1", "3"], "a '(' is never closed"),
+    (["derive", "(" * 40 + "h" + ")" * 40, "3"], "nested more than 32 levels deep"),
+]
+
+
+@pytest.mark.parametrize(("argv", "message"), REFUSED, ids=[" ".join(c[0])[:60] for c in REFUSED])
+def test_refused_quickly_in_one_line(argv: list[str], message: str | None) -> None:
+    status, _, err, seconds = run(argv)
+    assert seconds < BUDGET
+    assert "Traceback" not in err
+    if message is None:
+        assert status == 0 and err == ""
+        return
+    assert status == 2, err
+    assert len(err.splitlines()) == 1, err
+    assert message in err
+
+
+ANSWERED = [
+    # a concrete depth has the closed form a symbolic one has, and no list of a billion layers
+    (["derive", "3", "--depth", "10000000"], "90,000,000"),
+    (["derive", "3", "--depth", "1000000000"], "9,000,000,000"),
+    (["derive", "3", "--depth", "99999999999999999999", "--format", "json"], "899999999999999999991"),
+    # many symbols: roughly linear, no recursion limit
+    (["derive", *SYMBOLS_400], "h399*h400"),
+    (["derive", *SYMBOLS_1000], "h1000*h999"),
+    (["derive", *SYMBOLS_1000, "--format", "json"], "h1000*h999"),
+    (["latex", *SYMBOLS_1000], r"h_{1000} h_{999}"),
+    # expanded before it is judged: this batch is 1, which the essay model accepts
+    (["derive", "3", "3", "--model", "essay", "--batch", "(h+1)^2 - h^2 - 2*h"], "essay model of"),
+    (["derive", "(a+b)^2", "c"], "a^2*c + 2*a*b*c + b^2*c"),
+]
+
+
+@pytest.mark.parametrize(("argv", "expected"), ANSWERED, ids=[" ".join(c[0])[:60] for c in ANSWERED])
+def test_answered_quickly(argv: list[str], expected: str) -> None:
+    status, out, err, seconds = run(argv)
+    assert seconds < BUDGET
+    assert (status, err) == (0, "")
+    assert expected in out
+
+
+def _strings(doc: object) -> list[str]:
+    if isinstance(doc, dict):
+        return [s for v in doc.values() for s in _strings(v)]
+    if isinstance(doc, list):
+        return [s for v in doc for s in _strings(v)]
+    return [doc] if isinstance(doc, str) else []
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["derive", "a", "b", "c", "d", "e", "f", "g", "--batch", "B", "--iterations", "T", "--flops", "torch"],
+        ["derive", "h^16", "h^16", "--memory"],
+        ["derive", "10^99", "h", "--batch", "10^99", "--iterations", "10^99"],
+        ["derive", *SYMBOLS_400, "--batch", "B"],
+    ],
+    ids=["seven symbols", "degree 16", "100 digits", "400 symbols"],
+)
+def test_every_expression_printed_reads_back(argv: list[str]) -> None:
+    status, out, _, _ = run([*argv, "--format", "json"])
+    assert status == 0
+    doc = json.loads(out)
+    expressions = [s for key in ("counts", "quantities", "flops", "memory") for s in _strings(doc.get(key))]
+    assert len(expressions) > 20
+    for text in expressions:
+        value = parse(text)
+        assert sstr(value) == text  # the same text back, so the same expression
+
+
+def test_plot_path_is_checked_before_the_sweep(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("matplotlib")
+    monkeypatch.chdir(tmp_path)
+    sweep = ["scale", "--sizes", "4", "8", "16", "--repeats", "1", "--quiet"]
+    (tmp_path / "taken.png").mkdir()
+    for plot, message in [
+        ("", "plot = '': give a file name"),
+        ("missing/", "plot = 'missing/': the directory does not exist"),
+        ("missing/x", "the directory 'missing' does not exist"),
+        ("x" * 300, "File name too long"),
+        ("taken", "cannot write"),
+        ("x.pdf", "give a name ending in .png or .svg"),
+    ]:
+        status, out, err, seconds = run([*sweep, "--plot", plot])
+        assert (status, out, len(err.splitlines())) == (2, "", 1), (plot, err)
+        assert message in err and seconds < BUDGET
+    (tmp_path / "out").mkdir()
+    status, _, err, _ = run([*sweep, "--plot", "out/"])
+    assert status == 0 and sorted(p.name for p in (tmp_path / "out").iterdir()) == ["scale.png", "scale.svg"]
+    status, _, err, _ = run([*sweep, "--plot", "."])
+    assert status == 0 and (tmp_path / "scale.png").is_file()
+
+
+# --- the process itself: streams, signals, memory limits -------------------------------------------------------
+
+
+def _command(*argv: str) -> list[str]:
+    return [sys.executable, "-m", "complexa", *argv]
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+def test_output_to_a_full_device_is_one_line_and_status_1() -> None:
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full on this platform")
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(_command("derive", "3", "3"), stdout=full, stderr=subprocess.PIPE, text=True, env=_env())
+    assert done.returncode == 1
+    assert done.stderr == "complexa: error: cannot write the output: No space left on device\n"
+
+
+def test_a_closed_stdout_is_one_line_and_status_1() -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import os, sys; os.close(1); from complexa.cli import main; sys.exit(main(['derive', '3', '3']))",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(),
+    )
+    assert done.returncode == 1
+    assert done.stderr.startswith("complexa: error: cannot write the output") and done.stderr.count("\n") == 1
+
+
+def test_a_reader_that_goes_away_ends_it_quietly() -> None:
+    proc = subprocess.Popen(
+        _command("derive", "3", "h", "3"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env()
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # before complexa has written a byte
+    with proc.stderr:
+        err = proc.stderr.read()
+    assert proc.wait(timeout=BUDGET) == 1
+    assert err == b""
+
+
+@pytest.mark.parametrize("after", [0.15, 0.4, 1.0])
+def test_ctrl_c_at_any_moment_is_status_130_and_one_line(after: float) -> None:
+    # 0.15 s: sympy and numpy are being imported; 1 s: the sweep runs.
+    proc = subprocess.Popen(
+        _command("scale", "--vary", "width", "--quiet"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env()
+    )
+    time.sleep(after)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=BUDGET)
+    if proc.returncode == 0:  # the sweep ended before the signal: nothing to check
+        pytest.skip("finished before Ctrl-C")
+    assert (proc.returncode, err) == (130, b"complexa: interrupted\n")
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS and /proc are Linux's")
+def test_the_memory_guard_sees_an_address_space_limit() -> None:
+    # 12 GB of arrays against a 6 GB address space: refused before numpy tries, whatever memory is free.
+    code = (
+        "import resource, sys\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (6 * 2**30, 6 * 2**30))\n"
+        "from complexa.cli import main\n"
+        "sys.exit(main(['measure', '2', '3', '--batch', '100000000']))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True, env=_env())
+    assert done.returncode == 2, done.stderr
+    assert "bytes of arrays, and only" in done.stderr and done.stderr.count("\n") == 1
+
+
+# --- the grammar, fuzzed --------------------------------------------------------------------------------------
+
+TOKENS = st.sampled_from(
+    ["h", "n", "B", "x_1", "0", "1", "2", "7", "64", "65", "4096", "99999", "+", "-", "*", "/", "^", "**", "(", ")"] * 2
+    + [" ", "(", ")", "^", "."]  # some tokens drawn more often, and a character outside the grammar
+)
+
+
+def _check_grammar(text: str) -> None:
+    start = time.perf_counter()
+    try:
+        value = parse(text)
+    except ComplexaError as error:
+        assert "\n" not in str(error)
+    else:
+        again = parse(sstr(value))  # whatever is read prints in a form that reads back
+        if value.is_polynomial():
+            assert again == value  # the very expression
+        elif sympy.total_degree(sympy.fraction(value)[1]) < 64:
+            assert sympy.cancel(again - value) == 0  # a ratio reads back as an equal one
+    assert time.perf_counter() - start < BUDGET
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(TOKENS, max_size=40).map("".join))
+def test_token_soup_reads_or_is_refused(text: str) -> None:
+    _check_grammar(text)
+
+
+def _expressions() -> st.SearchStrategy[str]:
+    leaves = st.sampled_from(["h", "n", "a", "b", "1", "2", "3", "10"])
+    return st.recursive(
+        leaves,
+        lambda inner: st.one_of(
+            st.tuples(inner, st.sampled_from("+-*/"), inner).map(lambda t: f"({t[0]}{t[1]}{t[2]})"),
+            st.tuples(inner, st.integers(0, MAX_DEGREE + 8)).map(lambda t: f"({t[0]})^{t[1]}"),
+            inner.map(lambda e: f"-{e}"),
+        ),
+        max_leaves=24,
+    )
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_expressions())
+def test_deep_and_long_expressions_read_or_are_refused(text: str) -> None:
+    _check_grammar(text)
