@@ -319,9 +319,7 @@ class Expander:
 
     def _charge(self, products: int) -> None:
         if products > self.work:
-            raise self.fail(
-                f"expands to more than {MAX_WORK:,} products of terms; write a smaller expression"
-            )
+            raise self.fail(f"expands to more than {MAX_WORK:,} products of terms; write a smaller expression")
         self.work -= products
 
     def _checked(self, value: Polynomial) -> Polynomial:

@@ -14,6 +14,8 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
+from complexa import Network
+
 if TYPE_CHECKING:
     from complexa import Measurement
 
@@ -104,7 +106,27 @@ def train(
     return steps
 
 
-# --- checks the tests share -------------------------------------------------------------------------------------
+# --- networks and checks the tests share -------------------------------------------------------------------------
+
+# The CPU kernels take four samples at a time and the rest one at a time: the forward pass from sample 0 (B // 4
+# groups, then B % 4 samples left over), the gradient sums from sample 1, since sample 0 starts each sum
+# ((B - 1) // 4 groups, then (B - 1) % 4 left over). These batches reach every remainder 0..3 of both loops after
+# one group and after many: B = 4 is one forward group and no gradient group, 5 one of each, 32 and 33 eight. Under
+# the CUDA simulator, whose launches have 16 threads, the larger batches also take the grid-stride loops round
+# several times.
+KERNEL_BATCHES = [4, 5, 6, 7, 8, 9, 32, 33]
+
+
+def kernel_paths(batch: int) -> list[Network]:
+    """Networks of `batch` samples: every activation, both losses, with and without biases, and an input of 33 units,
+    wider than a vectorised loop along a row of weights."""
+    return [
+        Network([3, 5, 4, 2], batch=batch),
+        Network([3, 5, 4, 2], batch=batch, activation="tanh", bias=False),
+        Network([33, 9, 2], batch=batch, activation="relu"),
+        Network([2, 6, 1], batch=batch, loss="bce"),
+        Network([4, 1, 3], batch=batch, activation="identity"),
+    ]
 
 
 def assert_params_close(actual: Params, expected: Params) -> None:

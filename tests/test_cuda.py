@@ -32,19 +32,31 @@ def test_no_device_is_refused() -> None:
 
 @needs_cuda
 def test_hand_counted() -> None:
-    # The [2, 3, 1], B = 2 network of test_reference.HAND_COUNTED.
+    # The [2, 3, 1] networks of test_reference.HAND_COUNTED, B = 2 and B = 9.
     assert measure(Network([2, 3, 1], batch=2), backend="cuda").counts == {
         "forward": {"mul": 18, "add": 18, "act": 8, "act_grad": 0},
         "backward": {"mul": 32, "add": 15, "act": 0, "act_grad": 8},
         "update": {"mul": 13, "add": 13, "act": 0, "act_grad": 0},
     }
+    assert measure(Network([2, 3, 1], batch=9), backend="cuda").counts == {
+        "forward": {"mul": 81, "add": 81, "act": 36, "act_grad": 0},
+        "backward": {"mul": 144, "add": 113, "act": 0, "act_grad": 36},
+        "update": {"mul": 13, "add": 13, "act": 0, "act_grad": 0},
+    }
 
 
 @needs_cuda
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(networks(), st.integers(1, 2))
 def test_counts_and_numerics(network: Network, iterations: int) -> None:
     naive.assert_matches_naive(assert_counts_match(network, backend="cuda", iterations=iterations))
+
+
+@needs_cuda
+@pytest.mark.parametrize("batch", naive.KERNEL_BATCHES)
+def test_every_kernel_path(batch: int) -> None:
+    for network in naive.kernel_paths(batch):
+        naive.assert_matches_naive(assert_counts_match(network, backend="cuda", iterations=2))
 
 
 @needs_cuda
@@ -73,5 +85,6 @@ def test_device_tests_pass_under_the_simulator() -> None:
         timeout=600,
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    # The three device tests: the hand-counted network, the 25-network property, the CPU comparison.
-    assert result.stdout.splitlines()[-1].startswith("3 passed, 2 skipped"), result.stdout[-2000:]
+    # The eleven device tests: the hand-counted networks, the 50-network property, the eight batches of
+    # naive.KERNEL_BATCHES, the CPU comparison.
+    assert result.stdout.splitlines()[-1].startswith("11 passed, 2 skipped"), result.stdout[-2000:]

@@ -1,6 +1,6 @@
 """FLOP conventions, parameters and memory: hand-computed values, agreement with the exact model, symbolic forms
-that evaluate to the concrete ones, and one table of bad inputs. The comparison with PyTorch itself is in
-tests/test_torch_crosscheck.py."""
+that evaluate to the concrete ones. The bad inputs are in the one table of tests/test_errors.py, the comparison with
+PyTorch itself in tests/test_torch_crosscheck.py."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from complexa import Network, big_o, derive
+from complexa import ComplexaError, Network, big_o, derive
 from complexa._flops import CONVENTIONS, DTYPES, FLOP_PHASES, Memory, flops, flops_table, memory, params
 from complexa._parse import symbol
 
@@ -78,10 +78,23 @@ def test_exact_is_every_counted_operation_of_derive(network: Network) -> None:
     assert flops(network, phase="training") == sympy.expand(every)
 
 
-@pytest.mark.parametrize("network", NETWORKS, ids=repr)
-def test_params_are_the_update_count(network: Network) -> None:
-    # The update is one multiplication per parameter (docs/counting.md).
-    assert params(network) == derive(network).counts["update"]["mul"]
+n_0, n_1, n_2 = (symbol(f"n_{k}") for k in range(3))
+PARAMS = [
+    13,  # 3 * (2 + 1) + 1 * (3 + 1)
+    h**2 + 796 * h + 10,  # h * (784 + 1) + h * (h + 1) + 10 * (h + 1)
+    n_0 * n_1 + n_1 * n_2,  # no biases
+    12 * h + 8,  # (2h + 1) * (3 + 1) + 2 * (2h + 1 + 1)
+    10 * h + 4,  # h * (5 + 1) + 4 * (h + 1)
+    L * n**2 + L * n,  # L layers of n * (n + 1)
+    L * n**2,  # no biases
+]
+
+
+@pytest.mark.parametrize(("network", "expected"), list(zip(NETWORKS, PARAMS)), ids=[repr(net) for net in NETWORKS])
+def test_params_by_hand_are_the_update_count(network: Network, expected: sympy.Expr) -> None:
+    assert params(network) == expected
+    # The update is one multiplication and one addition per parameter (docs/counting.md).
+    assert derive(network).counts["update"] == {"mul": expected, "add": expected, "act": 0, "act_grad": 0}
 
 
 # --- symbolic forms ---------------------------------------------------------------------------------------------
@@ -104,6 +117,10 @@ def test_uniform_closed_forms() -> None:
 @pytest.mark.parametrize("phase", FLOP_PHASES)
 def test_symbolic_depth_agrees_with_every_concrete_depth(convention: str, phase: str) -> None:
     if phase == "training" and convention in ("fvcore", "ptflops"):
+        # Forward-only tools: refused alike for a symbolic and a concrete depth.
+        for network in (Network.uniform("n", "L", batch="B"), Network(["n"] * 3, batch="B")):
+            with pytest.raises(ComplexaError, match=f"convention = '{convention}' with phase = 'training'"):
+                flops(network, convention=convention, phase=phase)
         return
     general = flops(Network.uniform("n", "L", batch="B"), convention=convention, phase=phase)
     for depth in (1, 2, 5):
@@ -153,11 +170,27 @@ def test_memory_by_hand() -> None:
     assert (m.parameters, m.activations, m.gradients, m.deltas, m.elements, m.bytes) == (9, 12, 0, 0, 21, 42)
 
 
+# [784, h, 10], batch B, training: parameters h (784 + 1) + 10 (h + 1) = 795 h + 10, as many gradients;
+# activations B (784 + 2 (h + 10)) = 2 B h + 804 B; deltas B (h + 10). Elements: 3 B h + 814 B + 1590 h + 20.
+BYTES = {
+    "float64": 24 * B * h + 6512 * B + 12720 * h + 160,  # 8 bytes an element
+    "float32": 12 * B * h + 3256 * B + 6360 * h + 80,
+    "float16": 6 * B * h + 1628 * B + 3180 * h + 40,
+    "bfloat16": 6 * B * h + 1628 * B + 3180 * h + 40,
+}
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_bytes_are_elements_times_the_dtype_size(dtype: str) -> None:
+def test_bytes_by_hand(dtype: str) -> None:
     m = memory(Network([784, "h", 10], batch="B"), dtype=dtype)
-    assert m.bytes == sympy.expand(DTYPES[dtype] * m.elements)
-    assert m.elements == sympy.expand(m.parameters + m.activations + m.gradients + m.deltas)
+    assert (m.parameters, m.activations, m.gradients, m.deltas) == (
+        795 * h + 10,
+        2 * B * h + 804 * B,
+        795 * h + 10,
+        B * h + 10 * B,
+    )
+    assert m.elements == 3 * B * h + 814 * B + 1590 * h + 20
+    assert m.bytes == BYTES[dtype]
 
 
 def test_memory_big_o_and_str() -> None:
@@ -189,8 +222,3 @@ def test_memory_matches_what_the_reference_allocates(network: Network) -> None:
         "gradients": m.gradients,
         "deltas": m.deltas,
     }
-
-
-# --- every bad input, one table ---------------------------------------------------------------------------------
-
-NET = Network([2, "h", 1])

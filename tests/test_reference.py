@@ -65,6 +65,12 @@ HAND_COUNTED = [
     # tanh [2, 1, 2], B = 1: forward 1*2 + 2*1 mul, (1 + 1) + 2 * (0 + 1) add, 3 act; backward output 2 add, 2 mul,
     # 2 act_grad, hidden 1 unit: dot of length 2 (2 mul, 1 add) then 1 mul, 1 act_grad; weights 4 mul; biases 0 add.
     (Network([2, 1, 2], activation="tanh"), counts((4, 4, 3), (9, 3, 3), (7, 7))),
+    # [2, 3, 1] again at B = 6 and B = 9, past the kernels' groups of four samples (see naive.KERNEL_BATCHES). Forward:
+    # B * 9 mul, B * 9 add, B * 4 act. Backward: output B add, B mul, B act_grad; hidden B * (3 + 3) mul, B * 3
+    # act_grad; weights 9 * B mul and 9 * (B - 1) add; biases 4 * (B - 1) add. B = 6: mul 6 + 36 + 54 = 96, add
+    # 6 + 45 + 20 = 71, act_grad 6 + 18 = 24. B = 9: mul 9 + 54 + 81 = 144, add 9 + 72 + 32 = 113, act_grad 36.
+    (Network([2, 3, 1], batch=6), counts((54, 54, 24), (96, 71, 24), (13, 13))),
+    (Network([2, 3, 1], batch=9), counts((81, 81, 36), (144, 113, 36), (13, 13))),
 ]
 
 
@@ -110,6 +116,12 @@ def test_every_count_matches_derivation(network: Network, iterations: int) -> No
     assert_counts_match(network, iterations=iterations)
 
 
+@pytest.mark.parametrize("batch", naive.KERNEL_BATCHES)
+def test_every_kernel_path_counts_what_it_does(batch: int) -> None:
+    for network in naive.kernel_paths(batch):
+        assert_counts_match(network, iterations=2)
+
+
 def test_mismatch_lists_every_difference(monkeypatch: pytest.MonkeyPatch) -> None:
     network = Network([2, 3, 1], batch=2)
     right = complexa.derive(network, iterations=1).evaluate()
@@ -138,6 +150,12 @@ def test_numerics_match_naive(network: Network, iterations: int, seed: int) -> N
 @pytest.mark.parametrize("network", OPTIONS, ids=repr)
 def test_options_match_naive(network: Network) -> None:
     naive.assert_matches_naive(measure(network, iterations=2, lr=0.5))
+
+
+@pytest.mark.parametrize("batch", naive.KERNEL_BATCHES)
+def test_every_kernel_path_computes_the_naive_step(batch: int) -> None:
+    for network in naive.kernel_paths(batch):
+        naive.assert_matches_naive(measure(network, iterations=2, lr=0.5, seed=batch))
 
 
 def test_one_weight_by_hand() -> None:
@@ -189,7 +207,13 @@ def test_measurement_contents() -> None:
     assert [(w.shape, None if b is None else b.shape) for w, b in m.params_before] == [((4, 3), (4,)), ((2, 4), (2,))]
     assert [w.dtype for w, _ in m.params_after] == [np.float64, np.float64]
     assert not np.array_equal(m.params_before[0][0], m.params_after[0][0])
-    assert m.total == sum(sum(ops.values()) for ops in m.counts.values())
+    # [3, 4, 2], B = 5, sigmoid, mse, biases: 20 weights, 26 parameters. Forward: 5 * 20 mul, 5 * (4*3 + 2*4) add,
+    # 5 * 6 act: 230. Backward: the output delta 5 * 2 add, mul and act_grad (30); the hidden dots 5 * 4 * (2 mul
+    # + 1 add) (60) and g' 5 * 4 mul and act_grad (40); weight gradients 5 * 20 mul, 4 * 20 add (180); bias
+    # gradients 4 * 6 add (24): 334, of which mul 10 + 40 + 20 + 100 = 170, add 10 + 20 + 80 + 24 = 134, act_grad
+    # 10 + 20 = 30. Update 26 mul, 26 add: 52. Two steps: 2 * (230 + 334 + 52) = 1232.
+    assert m.counts["backward"] == {"mul": 2 * 170, "add": 2 * 134, "act": 0, "act_grad": 2 * 30}
+    assert m.total == 1232
     assert "counts=" in repr(m) and "inputs" not in repr(m)
 
 

@@ -1,5 +1,5 @@
 """complexa's conventions against the tools themselves, on random MLPs: PyTorch's FlopCounterMode and parameter
-counts (torch is in CI), and, where they are installed, fvcore and ptflops. Skipped cleanly without torch."""
+counts and ptflops (all three in CI), and fvcore where it is installed. Skipped cleanly without torch."""
 
 from __future__ import annotations
 
@@ -112,7 +112,7 @@ def test_torch_keeps_every_activation_but_no_pre_activation(network: Network) ->
     assert training - sum(saved.values()) == network.batch * sum(network.sizes[1:])
 
 
-# --- fvcore and ptflops: not in CI; run where they are installed ---------------------------------------------------
+# --- fvcore (by hand) and ptflops (in CI): run where they are installed -----------------------------------------
 
 FIXED = [
     Network([2, 3, 1]),
