@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import sympy
 
 from complexa._printers import latex, sstr
-from complexa.asymptotics import big_o
+from complexa.asymptotics import order_under
 from complexa.printing import latex_text
 
 if TYPE_CHECKING:
@@ -168,14 +168,8 @@ _Orders = tuple[dict[str, dict[str, "sympy.Order | None"]], dict[str, "sympy.Ord
 def _orders(d: Derivation, assume: Mapping[str, sympy.Expr]) -> _Orders:
     """The big-O of every count and quantity of `d` under `assume`; None for a number."""
 
-    def order(expr: sympy.Expr) -> sympy.Order | None:
-        if not expr.free_symbols:
-            return None
-        present = {s.name for s in expr.free_symbols if isinstance(s, sympy.Symbol)}
-        return big_o(expr, **{k: v for k, v in assume.items() if k in present})
-
-    counts = {phase: {op: order(v) for op, v in ops.items()} for phase, ops in d.counts.items()}
-    quantities = {name: order(v) for name, v in d.quantities.items()}
+    counts = {phase: {op: order_under(v, assume) for op, v in ops.items()} for phase, ops in d.counts.items()}
+    quantities = {name: order_under(v, assume) for name, v in d.quantities.items()}
     return counts, quantities
 
 
@@ -259,10 +253,7 @@ MEMORY_FIELDS = ("parameters", "activations", "gradients", "deltas", "elements",
 
 
 def _order_of(expr: sympy.Expr | None, assume: Mapping[str, sympy.Expr]) -> sympy.Order | None:
-    if expr is None or not expr.free_symbols:
-        return None
-    present = {s.name for s in expr.free_symbols if isinstance(s, sympy.Symbol)}
-    return big_o(expr, **{k: v for k, v in assume.items() if k in present})
+    return None if expr is None else order_under(expr, assume)
 
 
 def _resource_tables(

@@ -53,14 +53,20 @@ def _ordered(expr: sympy.Add) -> list[sympy.Expr] | None:
     """The terms of `expr` in the order sympy prints them, or None when a term is not a monomial."""
     keyed = []
     for term in expr.args:
-        split = _split(term)
-        if split is None:
+        key = _order_key(term)
+        if key is None:
             return None
-        # sympy sorts the symbols by name and the monomials by descending exponents, lexicographically: as these keys
-        # do, an absent symbol ranking below any present one.
-        keyed.append(((*((0, name, -e) for name, e in split[1]), (1,)), term))
+        keyed.append((key, term))
     keyed.sort(key=lambda item: item[0])
     return [term for _, term in keyed]
+
+
+@lru_cache(maxsize=65536)
+def _order_key(term: sympy.Expr) -> tuple[tuple[Any, ...], ...] | None:
+    # sympy sorts the symbols by name and the monomials by descending exponents, lexicographically: as these keys do,
+    # an absent symbol ranking below any present one.
+    split = _split(term)
+    return None if split is None else (*((0, name, -e) for name, e in split[1]), (1,))
 
 
 class _Fast:

@@ -8,6 +8,9 @@ exact big-O class, ``O(L*n**2 + n**3)`` when neither term dominates the other.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from functools import lru_cache
+
 import sympy
 
 from complexa._limits import show
@@ -15,7 +18,7 @@ from complexa._poly import Expander, Polynomial, recall, to_expr
 from complexa._validate import as_size, as_values
 from complexa.errors import ComplexaError
 
-__all__ = ["big_o", "dominant_terms", "make_order"]
+__all__ = ["big_o", "dominant_terms", "make_order", "order_under", "symbol_names"]
 
 
 def dominant_terms(expr: sympy.Expr) -> sympy.Expr:
@@ -88,7 +91,28 @@ def make_order(dominant: sympy.Expr) -> sympy.Order:
     if not symbols:
         return sympy.Order(sympy.Integer(1))
     # `dominant` is already the canonical sum of maximal monomials; Order's constructor would only redo that, slowly.
-    return sympy.Expr.__new__(sympy.Order, dominant, *[sympy.Tuple(s, sympy.oo) for s in symbols])
+    return sympy.Expr.__new__(sympy.Order, dominant, *[_limit(s) for s in symbols])
+
+
+def symbol_names(expr: sympy.Expr) -> set[str]:
+    """The names of `expr`'s symbols, read off its polynomial when complexa built it (quicker than walking it)."""
+    poly = recall(expr)
+    if poly is not None:
+        return {poly.symbols[i].name for monom in poly.terms for i, _ in monom}
+    return {s.name for s in expr.free_symbols if isinstance(s, sympy.Symbol)}
+
+
+def order_under(expr: sympy.Expr, assume: Mapping[str, object]) -> sympy.Order | None:
+    """`big_o` of `expr` with those of `assume`'s substitutions whose names it has; None for a number."""
+    names = symbol_names(expr)
+    if not names:
+        return None
+    return big_o(expr, **{k: v for k, v in assume.items() if k in names})
+
+
+@lru_cache(maxsize=4096)
+def _limit(s: sympy.Symbol) -> sympy.Tuple:
+    return sympy.Tuple(s, sympy.oo)
 
 
 def big_o(expr: sympy.Expr | int, **substitutions: object) -> sympy.Order:

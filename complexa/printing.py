@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import sympy
 
 from complexa._printers import latex, sstr
-from complexa.asymptotics import big_o
+from complexa.asymptotics import big_o, symbol_names
 from complexa.models import essay
 
 if TYPE_CHECKING:
@@ -115,9 +115,9 @@ def derivation_steps(d: Derivation, general: dict[str, sympy.Expr]) -> tuple[Ste
             stated = stated.xreplace({essay.N: width, essay.L: depth})
             if sympy.expand(stated - value) != 0:
                 steps.append(Step(name, stated, note))
-        if value.free_symbols:
-            have = {s.name for s in value.free_symbols if isinstance(s, sympy.Symbol)}
-            subs = {k: v for k, v in d.assumptions.items() if k in have}
+        names = symbol_names(value)
+        if names:
+            subs = {k: v for k, v in d.assumptions.items() if k in names}
             order = big_o(value, **subs)
             note = _order_note(d, subs)
             if d.model == "essay" and width is not None and subs and len(width.free_symbols) == 1:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import sympy
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from complexa import Network, derive
+from complexa._poly import symbol
+from complexa._printers import latex, sstr
 from complexa.derivation import Step
 from complexa.printing import latex_step
 
@@ -49,3 +53,34 @@ def test_evaluation_prints_a_table_with_thousands_separators() -> None:
     text = str(derive(Network([784, "h", 10])).evaluate(h=100))
     assert text.splitlines()[0] == "evaluated at h=100"
     assert "79,400" in text
+
+
+# --- complexa's printers are sympy's, character for character, only quicker for long sums ------------------------
+
+NAMES = ["a", "b", "B", "T", "h1", "h10", "h2", "x_1", "n_0", "alpha", "Lambda", "x2y", "Ab"]
+COEFFICIENTS = [1, -1, 2, -3, 7, sympy.Rational(1, 2), sympy.Rational(-5, 3), sympy.Rational(3, 2), 10**30]
+
+
+@st.composite
+def polynomials(draw: st.DrawFn) -> sympy.Expr:
+    terms = []
+    for _ in range(draw(st.integers(1, 24))):
+        factors = draw(st.lists(st.tuples(st.sampled_from(NAMES), st.integers(1, 4)), max_size=4))
+        monomial = sympy.Mul(*[symbol(name) ** e for name, e in factors])
+        terms.append(draw(st.sampled_from(COEFFICIENTS)) * monomial)
+    return sympy.Add(*terms)
+
+
+@settings(max_examples=100, deadline=None)
+@given(polynomials())
+def test_printers_are_sympys(expr: sympy.Expr) -> None:
+    assert sstr(expr) == sympy.sstr(expr)
+    assert latex(expr) == sympy.latex(expr)
+    for term in sympy.Add.make_args(expr):
+        assert (sstr(term), latex(term)) == (sympy.sstr(term), sympy.latex(term))
+
+
+def test_printers_fall_back_to_sympy_for_the_rest() -> None:
+    h = symbol("h")
+    for expr in [sympy.Sum(h**2, (h, 1, symbol("L"))), sympy.sin(h) + h + 1, h ** sympy.Rational(1, 2) * 3]:
+        assert (sstr(expr), latex(expr)) == (sympy.sstr(expr), sympy.latex(expr))
