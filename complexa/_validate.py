@@ -51,6 +51,10 @@ def as_expr(value: object, where: str) -> sympy.Expr:
 def as_size(value: object, where: str) -> sympy.Expr:
     """A positive integer, or a polynomial in positive-integer symbols with rational coefficients that is not
     negative everywhere, within a size's limits (`complexa._limits`)."""
+    if type(value) is int or isinstance(value, sympy.Integer):  # the common case, quickly
+        number = int(value)
+        if number > 0 and digits(number) <= MAX_SIZE_DIGITS:
+            return sympy.Integer(number)
     expr = as_expr(value, where)
     if expr.is_number:
         if not expr.is_Integer or expr <= 0:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import cached_property
 
 import sympy
@@ -134,6 +135,8 @@ class Derivation:
         self.counts = {phase: {op: to_expr(v) for op, v in ops.items()} for phase, ops in counts.items()}
         self.quantities = {name: to_expr(quantities[name]) for name in QUANTITIES if name in quantities}
         self.notes = tuple(notes)
+        # The same counts as exact polynomials (or ints), for `evaluate`.
+        self._polynomials = (counts, {name: quantities[name] for name in self.quantities}, convert.symbols)
 
     @property
     def free_symbols(self) -> frozenset[sympy.Symbol]:
@@ -185,17 +188,17 @@ class Derivation:
         still = [k for k, v in mapping.items() if not v.is_Integer]
         if still:
             raise ComplexaError(f"evaluate: {still[0].name}={show(values[still[0].name])} must be a positive integer")
-        network = self.network.xreplace(mapping)
-        iterations = self.iterations.xreplace(mapping)
-        # The counts are polynomials in the sizes, so deriving the concrete network again is the substitution, done in
-        # Python integers instead of through sympy's slow `subs`; `tests/test_derive.py` checks the two agree.
-        concrete = Derivation(network, self.model, iterations)
+        # Every size must still be a positive integer, and every count is a polynomial in the sizes: so checking the
+        # substituted network, then evaluating the polynomials in Python integers, is the substitution, without
+        # sympy's slow `subs`; `tests/test_derive.py` checks the two agree.
+        if mapping:
+            self.network.xreplace(mapping)
+        counts, quantities, symbols = self._polynomials
+        at = {i: int(mapping[s]) for i, s in enumerate(symbols)}
         return Evaluation(
             values={k.name: int(v) for k, v in mapping.items()},
-            counts={phase: {op: int(v) for op, v in ops.items()} for phase, ops in concrete.counts.items()},
-            # Only what this derivation has: sizes that differ here may become equal, and the essay model would then
-            # give the backward quantities it does not give for the symbolic network.
-            quantities={name: int(concrete.quantities[name]) for name in self.quantities},
+            counts={phase: {op: _at(v, at) for op, v in ops.items()} for phase, ops in counts.items()},
+            quantities={name: _at(v, at) for name, v in quantities.items()},
         )
 
     @cached_property
@@ -227,6 +230,23 @@ class Derivation:
 
     def __repr__(self) -> str:
         return f"derive({self.network!r}, model={self.model!r}, iterations={self.iterations})"
+
+
+def _at(value: Value, at: Mapping[int, int]) -> int:
+    """A count (an int or a polynomial over the derivation's symbols) at integer values of its symbols."""
+    if isinstance(value, int):
+        return value
+    whole, parts = 0, Fraction(0)  # integer coefficients in ints, the rare fractions apart: Fractions are slow
+    for monom, coeff in value.terms.items():
+        term = 1
+        for i, e in monom:
+            term *= at[i] if e == 1 else at[i] ** e
+        if isinstance(coeff, int):
+            whole += coeff * term
+        else:
+            parts += coeff * term
+    assert parts.denominator == 1, "a count of a network of integer sizes is an integer"
+    return whole + int(parts)
 
 
 def _general_quantities(d: Derivation) -> dict[str, sympy.Expr]:
