@@ -42,7 +42,7 @@ class Network:
     Network.uniform(n, L)
     """
 
-    __slots__ = ("_sizes", "width", "depth", "batch", "bias", "activation", "loss")
+    __slots__ = ("_sizes", "width", "depth", "batch", "bias", "activation", "loss", "_free_symbols")
 
     _sizes: tuple[sympy.Expr, ...] | None
     width: sympy.Expr | None
@@ -154,8 +154,14 @@ class Network:
     @property
     def free_symbols(self) -> frozenset[sympy.Symbol]:
         """Every symbol in the sizes, the depth and the batch."""
-        exprs = [self.batch, self.depth, *(self._sizes or (self.width,))]
-        return frozenset().union(*(e.free_symbols for e in exprs))
+        try:
+            return self._free_symbols
+        except AttributeError:  # found once: a network never changes
+            exprs = [self.batch, self.depth, *(self._sizes or (self.width,))]
+            self._free_symbols: frozenset[sympy.Symbol] = frozenset().union(
+                *(e.free_symbols for e in exprs if not e.is_Integer)
+            )
+            return self._free_symbols
 
     @property
     def is_concrete(self) -> bool:
