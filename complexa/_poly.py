@@ -158,9 +158,8 @@ def to_expr(value: Any) -> sympy.Expr:
     keyed: list[tuple[tuple[Any, ...], sympy.Expr]] = []
     known = getattr(value.symbols, "parts", None)  # the monomials already built over these symbols
     for monom, coeff in value.terms.items():
-        number = _number(coeff)
         if not monom:
-            numbers.append(number)
+            numbers.append(_number(coeff))
             continue
         parts = known.get(monom) if known is not None else None
         if parts is None:
@@ -168,12 +167,11 @@ def to_expr(value: Any) -> sympy.Expr:
             if known is not None:
                 known[monom] = parts
         args, keys, product = parts
-        if number == 1:
+        if coeff == 1:
             keyed.append((keys[0] if len(args) == 1 else (_MUL, len(args), keys), product))
         else:
-            keyed.append(
-                ((_MUL, len(args) + 1, (_number_key(number), *keys)), sympy.Mul._from_args((number, *args), True))
-            )
+            term = sympy.Mul._from_args((_number(coeff), *args), True)
+            keyed.append(((_MUL, len(args) + 1, (_number_key(coeff), *keys)), term))
     if not keyed:
         return numbers[0] if numbers else sympy.Integer(0)
     # The arguments in sympy's canonical order, as Add(*terms) would sort them, without its slow flattening.
@@ -219,7 +217,7 @@ def _rank(name: str) -> int:
 
 
 _INTEGER, _RATIONAL, _POW, _MUL = _rank("Integer"), _rank("Rational"), _rank("Pow"), _rank("Mul")
-_SPECIAL_NUMBERS = {sympy.S.NegativeOne: _rank("NegativeOne"), sympy.S.Half: _rank("Half")}
+_NEGATIVE_ONE, _HALF = _rank("NegativeOne"), _rank("Half")
 
 
 @lru_cache(maxsize=65536)
@@ -233,10 +231,12 @@ def _power_key(s: sympy.Symbol, exponent: int) -> tuple[Any, ...]:
     return (_POW, 2, (_symbol_key(s), (_INTEGER, 1, (exponent,))))
 
 
-def _number_key(number: sympy.Rational) -> tuple[Any, ...]:
-    rank = _SPECIAL_NUMBERS.get(number, _INTEGER if number.q == 1 else _RATIONAL)
-    content = (number.p,) if number.q == 1 else (number.p, number.q)
-    return (rank, len(content), content)
+def _number_key(number: Scalar) -> tuple[Any, ...]:
+    if isinstance(number, int) or number.denominator == 1:
+        p = int(number)
+        return (_NEGATIVE_ONE if p == -1 else _INTEGER, 1, (p,))
+    p, q = number.numerator, number.denominator
+    return (_HALF if (p, q) == (1, 2) else _RATIONAL, 2, (p, q))
 
 
 class _Symbols(list[sympy.Symbol]):
