@@ -7,7 +7,7 @@ import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from complexa import big_o
+from complexa import ComplexaError, big_o
 from complexa._parse import parse, symbol
 from complexa._poly import Converter, to_expr
 
@@ -84,3 +84,9 @@ def test_fast_polynomials_equal_sympy_expand(texts: list[str]) -> None:
     got = to_expr(value)
     assert got == sympy.expand(expected)
     assert hash(got) == hash(sympy.expand(expected))
+
+
+@pytest.mark.parametrize("text", ["1 - h^2", "h - h^2", "n^3 - L*n^2 + h", "-h", "-1", "2*h - 3*h^2*n - h*n^2"])
+def test_a_negative_dominant_term_is_not_a_count(text: str) -> None:
+    with pytest.raises(ComplexaError, match="a dominant term has a negative coefficient"):
+        big_o(parse(text))

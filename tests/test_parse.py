@@ -33,6 +33,11 @@ from complexa._printers import sstr
         ("  h\t*\nw ", symbol("h") * symbol("w")),
         ("8/4", sympy.Integer(2)),
         ("h^0", sympy.Integer(1)),
+        ("h^-2 * h^3", symbol("h")),
+        ("1/h + 1/h", 2 / symbol("h")),
+        ("h/(h+1) + 1/(h+1)", sympy.Integer(1)),
+        ("1/(2*h) - 1/(4*h)", 1 / (4 * symbol("h"))),
+        ("(h + 1)/(h - 1)", (symbol("h") + 1) / (symbol("h") - 1)),
     ],
 )
 def test_accepted(text: str, expected: sympy.Expr) -> None:
@@ -105,6 +110,22 @@ def test_arithmetic_is_pythons(text: str) -> None:
             continue
         got = value.xreplace({symbol("h"): h, symbol("w"): w})
         assert got == sympy.Rational(expected.numerator, expected.denominator), (text, got, expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("2^(1/2)", "an exponent must be an integer constant from -4096 to 4096, not 1/2"),
+        ("h^(3/2)", "not 3/2"),
+        ("2^h", "not an expression in symbols"),
+        ("h/(h-h)", "division by zero"),
+        ("0^-1", "division by zero"),
+        ("h(2)", "looks like a function call"),
+    ],
+)
+def test_refused(text: str, message: str) -> None:
+    with pytest.raises(ComplexaError, match=re.escape(message)):
+        parse(text)
 
 
 @pytest.mark.parametrize(
