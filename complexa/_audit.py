@@ -117,7 +117,7 @@ _SPECS = (
         claimed=CLAIMED_ORDER["time_error"],
         essay=_quantity("time_error"),
         exact=_quantity("time_error"),
-        measured_what="backward, every op (deltas and gradients)",
+        measured_what="whole backward pass (= time_weights)",
         measured=_step("backward"),
         bound=True,
         note="The reference network counts the deltas and the gradients together, as its backward phase: the "
@@ -131,7 +131,7 @@ _SPECS = (
         claimed=CLAIMED_ORDER["time_weights"],
         essay=_quantity("time_weights"),
         exact=_quantity("time_weights"),
-        measured_what="backward, every op",
+        measured_what="whole backward pass, includes time_error",
         measured=_step("backward"),
     ),
     _Spec(

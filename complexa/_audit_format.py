@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import sympy
 
-from complexa._audit import ASSUMED, BATCHES, Audit, Side
+from complexa._audit import ASSUMED, BATCHES, Audit, AuditRow, Side
 from complexa._format import (
     SCHEMA_VERSION,
     WIDTH,
@@ -32,6 +32,12 @@ def _fit(side: Side, bound: bool, star: str = "*") -> str:
 
 def _value(value: sympy.Rational) -> str:
     return grouped(int(value)) if value.is_Integer else f"{float(value):,.2f}"
+
+
+def _measured(row: AuditRow, star: str = "*") -> str:
+    """What the reference network's count on `row` is, marked as its fit is where it only bounds the quantity: two
+    rows with the same count say so here, in the table itself."""
+    return f"{row.measured_what}{star if row.bound else ''}"
 
 
 def _sample(ns: tuple[int, ...]) -> list[int]:
@@ -80,7 +86,7 @@ def audit_text(a: Audit) -> str:
     lines = [*_wrap(_audit_intro(a)), ""]
     headers = ["the essay's claim", "exact, B=1", "fit", "verdict, B=1", "exact, B=n", "fit", "verdict, B=n"]
     lines += Table(headers, _verdict_rows(a, str), "<<><<><").text()
-    lines += [f"* {row.key}: measured {row.measured_what}, an upper bound" for row in a.rows if row.bound]
+    lines += [f"* {row.key}: an upper bound; measured: {row.measured_what}" for row in a.rows if row.bound]
     lines += ["", "expressions, with L = n and T = n:", ""]
     body = []
     for row in a.rows:
@@ -95,8 +101,11 @@ def audit_text(a: Audit) -> str:
     for row in a.rows:
         for b in BATCHES:
             values = dict(zip(a.ns, row.sides[b].measured))
-            body.append([row.key if b == BATCHES[0] else "", f"B={b}", *(_value(values[n]) for n in sample)])
-    lines += Table(["row", "batch", *(f"n={n}" for n in sample)], body, "<<" + ">" * len(sample)).text()
+            first = b == BATCHES[0]
+            label = [row.key, _measured(row)] if first else ["", ""]
+            body.append([*label, f"B={b}", *(_value(values[n]) for n in sample)])
+    headers = ["row", "measured", "batch", *(f"n={n}" for n in sample)]
+    lines += Table(headers, body, "<<<" + ">" * len(sample)).text()
     lines += ["", *_wrap(_agreement(a)), "", "Where the essay contradicts itself:"]
     for c in a.contradictions:
         lines += _wrap(c, "- ")
@@ -120,7 +129,7 @@ def audit_markdown(a: Audit) -> str:
         "verdict, batch n",
     ]
     lines += Table(headers, _verdict_rows(a, code, "\\*"), "<<><<><").markdown()
-    lines += ["", *(f"\\* {row.key}: measured {row.measured_what}, an upper bound." for row in a.rows if row.bound)]
+    lines += ["", *(f"\\* {row.key}: an upper bound; measured: {row.measured_what}." for row in a.rows if row.bound)]
     lines += ["", "### Expressions", "", "With L = n and T = n; the essay's own expression where it gives one.", ""]
     body = []
     for row in a.rows:
@@ -142,8 +151,10 @@ def audit_markdown(a: Audit) -> str:
     body = []
     for row in a.rows:
         for b in BATCHES:
-            body.append([code(row.key) if b == BATCHES[0] else "", b, *(_value(v) for v in row.sides[b].measured)])
-    lines += Table(["row", "batch", *(f"n={n}" for n in a.ns)], body, "<<" + ">" * len(a.ns)).markdown()
+            label = [code(row.key), _measured(row, "\\*")] if b == BATCHES[0] else ["", ""]
+            body.append([*label, b, *(_value(v) for v in row.sides[b].measured)])
+    headers = ["row", "measured", "batch", *(f"n={n}" for n in a.ns)]
+    lines += Table(headers, body, "<<<" + ">" * len(a.ns)).markdown()
     lines += ["", _agreement(a), "", "### Where the essay contradicts itself", ""]
     lines += [f"- {c}" for c in a.contradictions]
     return "\n".join(lines)
@@ -151,7 +162,7 @@ def audit_markdown(a: Audit) -> str:
 
 def audit_latex(a: Audit) -> str:
     """The verdict table as a LaTeX ``array`` (math mode)."""
-    from complexa.printing import LATEX_NAMES
+    from complexa.printing import LATEX_NAMES, latex_name
 
     def text(s: str) -> str:
         return rf"\text{{{latex_text(s)}}}"
@@ -164,7 +175,7 @@ def audit_latex(a: Audit) -> str:
     headers = [text(h) for h in ("claim", "exact, B=1", "fit", "verdict, B=1", "exact, B=n", "fit", "verdict, B=n")]
     body = []
     for row in a.rows:
-        said = LATEX_NAMES[row.key] + " =" if row.key in LATEX_NAMES else text(row.claim.rsplit("O(", 1)[0])
+        said = latex_name(row.key) + " =" if row.key in LATEX_NAMES else text(row.claim.rsplit("O(", 1)[0])
         cells = [f"{said} {latex_order(row.essay_order)}"]
         for b in BATCHES:
             side = row.sides[b]

@@ -102,7 +102,12 @@ def _parser() -> _Parser:
         help="also the FLOPs in a tool's convention (docs/flops.md)",
     )
     p.add_argument("--memory", action="store_true", help="also the memory of a training step, with its big-O")
-    option(p, "--dtype", tuple(DTYPES), "float64", "bytes per element for --memory (default float64)")
+    p.add_argument(
+        "--dtype",
+        type=choice(tuple(DTYPES)),
+        metavar="{" + ",".join(DTYPES) + "}",
+        help="bytes per element of the memory table (default float64); implies --memory",
+    )
     p.set_defaults(run=_derive)
 
     p = commands.add_parser(
@@ -173,8 +178,9 @@ def _derivation(args: argparse.Namespace) -> tuple[Derivation, dict[str, sympy.E
 def _derive(args: argparse.Namespace) -> int:
     d, assume = _derivation(args)
     resources = None
-    if args.flops or args.memory:
-        resources = _format.Resources.of(d.network, convention=args.flops, dtype=args.dtype, memory=args.memory)
+    memory = args.memory or args.dtype is not None  # a dtype means nothing without the memory table
+    if args.flops or memory:
+        resources = _format.Resources.of(d.network, convention=args.flops, dtype=args.dtype or "float64", memory=memory)
     render: dict[str, Callable[..., object]] = {
         "text": _format.derive_text,
         "markdown": _format.derive_markdown,

@@ -1,9 +1,11 @@
 """Tables and values for the command line: aligned text, Markdown, LaTeX ``array`` blocks and JSON.
 
 One table model serves every format: a header row and body rows of already formatted cells, each column aligned
-left (``"<"``) or right (``">"``). Values are formatted by the helpers here, so that a count reads the same in every
-table: ``h^2 + 794*h`` in text, `` `h**2 + 794*h` `` in Markdown, ``h^{2} + 794 h`` in LaTeX, and in JSON an exact
-integer as a JSON integer and anything else as a string that `complexa._parse.parse` reads back.
+left (``"<"``) or right (``">"``): numbers right, expressions and words left. Values are formatted by the helpers
+here, so that a count reads the same in every table: ``h^2 + 794*h`` in text, `` `h^2 + 794*h` `` in Markdown
+(expressions as code, numbers plain: ``1,234``), ``h^{2} + 794 h`` in LaTeX, and in JSON an exact integer as a JSON
+integer and anything else as a string that `complexa._parse.parse` reads back. A count of bytes also reads in decimal
+SI units beside the exact figure: ``1,761,296 (1.76 MB)``.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ __all__ = [
     "Table",
     "text_expr",
     "text_order",
+    "markdown_expr",
+    "markdown_order",
+    "human_bytes",
     "json_expr",
     "json_order",
     "latex_text",
@@ -124,6 +129,41 @@ def text_order(order: sympy.Basic | None) -> str:
     return f"O({sstr(inner).replace('**', '^')})"
 
 
+def markdown_expr(expr: sympy.Basic) -> str:
+    """`expr` for a Markdown table: a number plain, as in text (``1,234``); any other expression as code.
+
+    >>> from complexa._parse import parse
+    >>> markdown_expr(parse("1234")), markdown_expr(parse("h^2 + h"))
+    ('1,234', '`h^2 + h`')
+    """
+    text = text_expr(expr)
+    return text if isinstance(expr, sympy.Integer) else f"`{text}`"
+
+
+def markdown_order(order: sympy.Basic | None) -> str:
+    """A big-O as code for a Markdown table, `` `O(n^4)` ``; nothing for None."""
+    return f"`{text_order(order)}`" if order is not None else ""
+
+
+_SI_PREFIXES = ("k", "M", "G", "T", "P", "E", "Z", "Y", "R", "Q")
+
+
+def human_bytes(count: int) -> str | None:
+    """`count` bytes in decimal SI units (1 kB = 1,000 bytes) to three significant figures; None below 1 kB, where
+    the exact figure says it all.
+
+    >>> human_bytes(1_761_296), human_bytes(999_999), human_bytes(1000), human_bytes(999)
+    ('1.76 MB', '1 MB', '1 kB', None)
+    """
+    if count < 1000:
+        return None
+    for power, prefix in enumerate(_SI_PREFIXES, start=1):
+        shown = float(f"{count / 1000**power:.3g}")
+        if shown < 1000 or prefix == _SI_PREFIXES[-1]:
+            return f"{shown:g} {prefix}B"
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def json_expr(expr: sympy.Basic | int) -> int | str:
     """An exact integer as a JSON integer, any other expression as sympy's string (``h**2 + 794*h``).
 
@@ -207,7 +247,7 @@ def _derive_tables(
     quantity_rows = [
         [name(q), expr(v), order(quantities_o[q])][: 3 if symbolic else 2] for q, v in d.quantities.items()
     ]
-    align = "<<<<" if symbolic else "<<>"
+    align = "<<<<" if symbolic else "<<>"  # expressions read from the left, numbers from the right
     big = [label("big-O")] if symbolic else []
     counts = Table([label("phase"), label("op"), label("count"), *big], rows, align)
     quantities = Table([label("quantity"), label("count"), *big], quantity_rows, align[1:])
@@ -263,23 +303,31 @@ def _resource_tables(
     label: Callable[[str], str],
     expr: Callable[[sympy.Expr], str],
     order: Callable[[sympy.Order | None], str],
+    units: Callable[[str | None], str],
     symbolic: bool,
 ) -> list[Table]:
-    """The FLOPs table and the memory table of `res`, cells formatted by the callables."""
+    """The FLOPs table and the memory table of `res`, cells formatted by the callables. An exact number of bytes
+    gets `human_bytes` in a column of its own beside it, formatted by `units`, so that the numbers stay aligned."""
     if res is None:
         return []
     titles = {"flops": f"FLOPs ({res.convention})", "memory": f"memory ({res.memory.dtype if res.memory else ''})"}
     tables = []
     for table, title in titles.items():
-        rows = [
-            [label(name), expr(value) if value is not None else label("forward only"), order(_order_of(value, assume))]
-            for kind, name, value in res.rows()
-            if kind == table
-        ]
-        if rows:
-            big = [label("big-O")] if symbolic else []
-            width = 3 if symbolic else 2
-            tables.append(Table([label(title), label("count"), *big], [r[:width] for r in rows], "<<<"[:width]))
+        rows = []
+        for kind, name, value in res.rows():
+            if kind != table:
+                continue
+            cell = expr(value) if value is not None else label("forward only")
+            human = human_bytes(int(value)) if name == "bytes" and isinstance(value, sympy.Integer) else None
+            rows.append([label(name), cell, order(_order_of(value, assume)) if symbolic else units(human)])
+        if not rows:
+            continue
+        if symbolic:  # expressions, read from the left, and their big-O
+            tables.append(Table([label(title), label("count"), label("big-O")], rows, "<<<"))
+        elif any(row[2] for row in rows):  # numbers, right-aligned as in the counts table, and the human figure
+            tables.append(Table([label(title), label("count"), ""], rows, "<><"))
+        else:
+            tables.append(Table([label(title), label("count")], [row[:2] for row in rows], "<>"))
     return tables
 
 
@@ -294,7 +342,13 @@ def derive_text(d: Derivation, assume: Mapping[str, sympy.Expr], resources: Reso
         lines.append(_order_note(assume))
     lines += ["", *counts.text(), "", *quantities.text()]
     for table in _resource_tables(
-        resources, assume, label=str, expr=text_expr, order=text_order, symbolic=bool(d.free_symbols)
+        resources,
+        assume,
+        label=str,
+        expr=text_expr,
+        order=text_order,
+        units=lambda human: f"({human})" if human else "",
+        symbolic=bool(d.free_symbols),
     ):
         lines += ["", *table.text()]
     lines += [f"note: {note}" for note in d.notes]
@@ -302,14 +356,15 @@ def derive_text(d: Derivation, assume: Mapping[str, sympy.Expr], resources: Reso
 
 
 def derive_markdown(d: Derivation, assume: Mapping[str, sympy.Expr], resources: Resources | None = None) -> str:
-    """A derivation as Markdown: a title, then the counts and quantities as pipe tables, expressions as code."""
+    """A derivation as Markdown: a title, then the counts and quantities as pipe tables, expressions and names as
+    code, numbers plain."""
     counts, quantities = _derive_tables(
         d,
         assume,
         label=str,
         name=lambda q: f"`{q}`",
-        expr=lambda e: f"`{text_expr(e)}`",
-        order=lambda o: f"`{text_order(o)}`" if o is not None else "",
+        expr=markdown_expr,
+        order=markdown_order,
         repeat_phase=True,
     )
     lines = [f"**{_title(d)}**", ""]
@@ -320,8 +375,9 @@ def derive_markdown(d: Derivation, assume: Mapping[str, sympy.Expr], resources: 
         resources,
         assume,
         label=str,
-        expr=lambda e: f"`{text_expr(e)}`",
-        order=lambda o: f"`{text_order(o)}`" if o is not None else "",
+        expr=markdown_expr,
+        order=markdown_order,
+        units=lambda human: f"({human})" if human else "",
         symbolic=bool(d.free_symbols),
     ):
         lines += ["", *table.markdown()]
@@ -331,16 +387,28 @@ def derive_markdown(d: Derivation, assume: Mapping[str, sympy.Expr], resources: 
 
 def derive_latex(d: Derivation, assume: Mapping[str, sympy.Expr], resources: Resources | None = None) -> str:
     """The counts and quantities as two LaTeX ``array`` tables in a ``gathered`` block (math mode)."""
-    from complexa.printing import LATEX_NAMES
+    from complexa.printing import latex_name
 
     def label(s: str) -> str:
         return r"\text{big-}O" if s == "big-O" else rf"\text{{{latex_text(s)}}}"
 
     counts, quantities = _derive_tables(
-        d, assume, label=label, name=LATEX_NAMES.__getitem__, expr=latex_math, order=latex_order, repeat_phase=True
+        d,
+        assume,
+        label=label,
+        name=lambda q: latex_name(q, d.model),
+        expr=latex_math,
+        order=latex_order,
+        repeat_phase=True,
     )
     extra = _resource_tables(
-        resources, assume, label=label, expr=latex_math, order=latex_order, symbolic=bool(d.free_symbols)
+        resources,
+        assume,
+        label=label,
+        expr=latex_math,
+        order=latex_order,
+        units=lambda human: rf"\text{{({human})}}" if human else "",
+        symbolic=bool(d.free_symbols),
     )
     tables = [counts, quantities, *extra]
     body = "\n\\\\[1em]\n".join(t.latex() for t in tables)

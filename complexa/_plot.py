@@ -1,6 +1,6 @@
 """The figure of a `complexa.scaling.ScaleResult`: log-log panels of the measured values against the derived curves.
 
-matplotlib is optional (``pip install complexa[plot]``) and imported only here, when a figure is asked for. The
+matplotlib is optional (the ``plot`` extra, `install_hint`) and imported only here, when a figure is asked for. The
 figure is built with `matplotlib.figure.Figure` directly, never through pyplot: no display, no global state, and
 the Agg renderer for PNG.
 """
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from complexa.scaling import ScaleResult
 
-__all__ = ["figure", "save", "plot_paths", "require_matplotlib"]
+__all__ = ["figure", "save", "plot_paths", "require_matplotlib", "install_hint"]
 
 _TITLES = {
     "forward": "forward operations",
@@ -33,6 +33,20 @@ _TITLES = {
     "total": "all operations",
     "seconds": "seconds per run (training steps)",
 }
+_YLABELS = {"seconds": "seconds per run (median)"}
+"""The y-axis label of each panel; a count's is `_COUNTED`."""
+_COUNTED = "operations counted"
+_LEGEND = {"fontsize": 8, "labelspacing": 0.8, "handlelength": 2.4, "borderaxespad": 0.6, "framealpha": 0.9}
+"""Legend settings roomy enough that a label with mathtext (64 n^2) never touches the one above it."""
+
+
+def install_hint(extra: str) -> str:
+    """How to install one of complexa's extras, from PyPI and from a clone of the repository.
+
+    >>> install_hint("plot")
+    'pip install "complexa[plot]", or pip install ".[plot]" in a clone of complexa'
+    """
+    return f'pip install "complexa[{extra}]", or pip install ".[{extra}]" in a clone of complexa'
 
 
 def require_matplotlib() -> None:
@@ -40,7 +54,7 @@ def require_matplotlib() -> None:
     try:
         import matplotlib  # noqa: F401
     except ImportError:
-        raise ComplexaError("plotting needs matplotlib: pip install complexa[plot]") from None
+        raise ComplexaError(f"plotting needs matplotlib: {install_hint('plot')}") from None
 
 
 def _curve(poly: sympy.Poly, n: Any) -> Any:
@@ -48,13 +62,37 @@ def _curve(poly: sympy.Poly, n: Any) -> Any:
     return sum(float(Fraction(str(c))) * n**k for (k,), c in poly.terms())
 
 
+def _math_number(value: float) -> str:
+    """`value` to three significant figures for mathtext: ``64``, ``0.0123``, ``1.82 \\times 10^{-7}``."""
+    if value == 0 or 1e-3 <= abs(value) < 1e5:
+        return f"{value:.3g}"
+    mantissa, exponent = f"{value:.2e}".split("e")
+    return rf"{float(mantissa):.3g} \times 10^{{{int(exponent)}}}"
+
+
 def _log_axes(ax: Any, sizes: Any) -> None:
-    """Log-log axes, the x ticks at the swept sizes, labelled as plain integers."""
+    """Log-log axes, the x ticks at the swept sizes, labelled as plain integers. Where the y axis spans less than three
+    decades, its ticks are at 1, 2 and 5 times each power of ten, so that more than one of them is labelled."""
+    from matplotlib.ticker import FuncFormatter, LogLocator
+
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xticks(sizes, [str(int(s)) for s in sizes])
     ax.minorticks_off()
     ax.tick_params(axis="x", labelsize=8)
+    low, high = ax.get_ylim()
+    if 0 < low and high < 1000 * low:
+        ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _tick(v)))
+
+
+def _tick(value: float) -> str:
+    """A y tick label: 5,000, 0.2, or 5 x 10^-6 in mathtext."""
+    if 1 <= value < 1e7:
+        return f"{value:,.0f}"
+    if 1e-3 <= value < 1:
+        return f"{value:g}"
+    return f"${_math_number(value)}$"
 
 
 def figure(result: ScaleResult) -> Figure:
@@ -87,8 +125,15 @@ def figure(result: ScaleResult) -> Figure:
             ax.errorbar(sizes, values, yerr=[low, high], fmt="o", color="C0", capsize=3, label="measured (median)")
         else:
             ax.plot(sizes, values, "o", color="C0", label="measured")
-        ax.plot(grid, f.constant / lead * _curve(poly, grid), "-", color="C1", label="derived x fitted constant")
-        ax.plot(grid, f.constant * grid**f.derived, "--", color="C2", label=f"${f.constant:.3g}\\,{n}^{{{f.derived}}}$")
+        ax.plot(grid, f.constant / lead * _curve(poly, grid), "-", color="C1", label="derived, constant fitted")
+        term = "" if f.derived == 0 else rf"\,{n}" if f.derived == 1 else rf"\,{n}^{{{f.derived}}}"
+        ax.plot(
+            grid,
+            f.constant * grid**f.derived,
+            "--",
+            color="C2",
+            label=f"leading term ${_math_number(f.constant)}{term}$",
+        )
         if name == "seconds":
             ax.plot(
                 grid,
@@ -104,13 +149,15 @@ def figure(result: ScaleResult) -> Figure:
             fontsize=9,
         )
         ax.set_xlabel(label)
-        ax.legend(fontsize=7)
+        ax.set_ylabel(_YLABELS.get(name, _COUNTED))
+        ax.legend(loc="best", **_LEGEND)
     ns = np.array([1e9 * p.median / p.operations for p in result.points])
     ax = axes[len(names)]
     ax.plot(sizes, ns, "o-", color="C4")
     _log_axes(ax, sizes)
     ax.set_title("nanoseconds per counted operation\n(the constant big-O hides)", fontsize=9)
     ax.set_xlabel(label)
+    ax.set_ylabel("ns per operation (median run)")
     for ax in axes[len(names) + 1 :]:
         ax.set_visible(False)
     fig.suptitle(result.title(), fontsize=10)

@@ -101,7 +101,7 @@ def sweep(network: object, vary: object, iterations: object) -> Sweep:
         if vary in ("width", "depth") and not network.is_uniform:
             raise ComplexaError(
                 f"vary = {show(vary)} with {network!r}: a width or depth sweep needs a uniform network, such as "
-                "Network.uniform(64, 4, batch=8); to sweep another size, put a symbol where it goes and vary that"
+                f"Network.uniform(64, 4, batch=8); {_sweep_instead(own)}"
             )
         if vary == "width":
             swept = _uniform(sym, network.depth, network, network.batch)
@@ -134,6 +134,15 @@ def sweep(network: object, vary: object, iterations: object) -> Sweep:
             "so give them integers"
         )
     return Sweep(str(vary), sym, swept, T)
+
+
+def _sweep_instead(own: list[str]) -> str:
+    """What to vary instead of the width or depth of a network that is not uniform and has the symbols `own`."""
+    if len(own) == 1:  # the user has put the symbol in already: name it
+        return f"to sweep {own[0]}, vary {own[0]!r} (--vary {own[0]})"
+    if own:
+        return f"to sweep one of its symbols ({', '.join(own)}), vary it and give the others integers"
+    return "to sweep another size, put a symbol where it goes and vary that"
 
 
 def _factory_sweep(factory: Callable[[Any], object], name: object, T: sympy.Expr) -> Sweep:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 import sympy
@@ -15,7 +16,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LATEX_NAMES",
+    "ESSAY_LATEX_NAMES",
     "derivation_steps",
+    "latex_name",
+    "latex_note",
     "latex_derivation",
     "latex_expr",
     "latex_step",
@@ -26,14 +30,17 @@ __all__ = [
 ]
 
 LATEX_NAMES = {
-    "n_mul": r"n_{mul}",
-    "n_g": r"n_{g}",
-    "time_forward": r"\text{time}",
+    "n_mul": r"n_{\mathrm{mul}}",
+    "n_g": r"n_{\mathrm{g}}",
+    "time_forward": r"\text{time}_{\text{forward}}",
     "time_error": r"\text{time}_{\text{error}}",
     "time_weights": r"\text{time}_{\text{weights}}",
     "time_gradient_descent": r"\text{time}_{\text{gradient descent}}",
 }
-"""Each quantity's name as the essay typesets it."""
+"""Each quantity's name in LaTeX, as the essay typesets it but for ``time_forward``, which the essay calls plain
+"time": beside time_error and time_weights that reads as the whole of training, so its part is written out."""
+ESSAY_LATEX_NAMES = {**LATEX_NAMES, "time_forward": r"\text{time}"}
+"""The names in the essay model's derivation: the essay's own, "time" for the forward pass included."""
 
 _GENERAL_NOTES = {
     "exact": "for any sizes",
@@ -74,10 +81,48 @@ _TEXT_ESCAPES = {
 }
 
 
-def latex_step(step: Step) -> str:
-    """One line of an ``aligned`` block: ``lhs &= rhs && \\text{note}``."""
-    lhs = LATEX_NAMES.get(step.lhs, step.lhs) if step.lhs else ""
-    note = rf" && \text{{{latex_text(step.note)}}}" if step.note else ""
+def latex_name(name: str, model: str = "exact") -> str:
+    """A quantity's name in LaTeX: `LATEX_NAMES`, or `ESSAY_LATEX_NAMES` for the essay `model`; another name as is.
+
+    >>> print(latex_name("n_mul"), latex_name("time_forward"), latex_name("time_forward", "essay"))
+    n_{\\mathrm{mul}} \\text{time}_{\\text{forward}} \\text{time}
+    """
+    return (ESSAY_LATEX_NAMES if model == "essay" else LATEX_NAMES).get(name, name)
+
+
+# A formula in the essay's notation inside a note, such as "n_layers n^3": set as math, not as text.
+_ESSAY_FORMULA = re.compile(r"\bn_layers(?: n(?:\^(\d+))?)?")
+
+
+def _essay_formula(match: re.Match[str]) -> str:
+    power = match.group(1)
+    tail = "" if " n" not in match.group(0) else f" n^{{{power}}}" if power else " n"
+    return r"n_{\mathrm{layers}}" + tail
+
+
+def latex_note(note: str) -> str:
+    """A step's note in LaTeX: its words in text mode, escaped, and a formula in the essay's notation as math.
+
+    >>> print(latex_note("as the essay writes it for square matrices, n_layers n^3"))
+    \\text{as the essay writes it for square matrices, } n_{\\mathrm{layers}} n^{3}
+    """
+    parts = []
+    at = 0
+    for match in _ESSAY_FORMULA.finditer(note):
+        if match.start() > at:
+            parts.append(rf"\text{{{latex_text(note[at : match.start()])}}}")
+        parts.append(_essay_formula(match))
+        at = match.end()
+    if at < len(note):
+        parts.append(rf"\text{{{latex_text(note[at:])}}}")
+    return " ".join(parts)
+
+
+def latex_step(step: Step, model: str = "exact") -> str:
+    """One line of an ``aligned`` block: ``lhs &= rhs && \\text{note}``, names as `latex_name` gives them for
+    `model`."""
+    lhs = latex_name(step.lhs, model) if step.lhs else ""
+    note = f" && {latex_note(step.note)}" if step.note else ""
     return f"{lhs} &= {latex_expr(step.rhs)}{note}"
 
 
@@ -131,7 +176,7 @@ def derivation_steps(d: Derivation, general: dict[str, sympy.Expr]) -> tuple[Ste
 
 def latex_derivation(d: Derivation) -> str:
     """Every step of `d` in one LaTeX ``aligned`` block, one line per step."""
-    lines = " \\\\\n".join(latex_step(step) for step in d.steps)
+    lines = " \\\\\n".join(latex_step(step, d.model) for step in d.steps)
     return f"\\begin{{aligned}}\n{lines}\n\\end{{aligned}}"
 
 

@@ -22,6 +22,7 @@ import sympy
 from complexa._fit import TOLERANCE, Fit, affine, fit
 from complexa._format import Table
 from complexa._limits import show
+from complexa._plot import install_hint
 from complexa._printers import sstr
 from complexa._sweep import (
     DEFAULT_SIZES,
@@ -62,6 +63,9 @@ DEFAULT_NETWORK = Network.uniform(64, 4, batch=8)
 
 PROGRESS_DELAY = 1.0
 """Seconds a sweep runs before its progress bar appears."""
+
+_KERNELS_LOADED: set[str] = set()
+"""The backends whose kernels a sweep has run in this process: numba imported, kernels loaded or compiled."""
 
 _PHASES = ("forward", "backward", "update")
 
@@ -122,7 +126,9 @@ class ScaleResult:
     - `fits`: quantity -> `Fit`, for each of `QUANTITIES` that had three positive points.
     - `overhead`, `per_operation`: seconds = overhead + per_operation x operations, fitted to the medians: the fixed
       cost of a call and the cost of a counted operation.
-    - `elapsed`: the wall time of the whole sweep, warm-up included.
+    - `elapsed`: the seconds spent measuring: the wall time of every run of the sweep, the warm-up runs of each size
+      included; not the process's start-up, the loading or compiling of the kernels, the derivation nor the fits.
+      ``str`` shows it as "2.8 s measuring".
     """
 
     vary: str
@@ -158,7 +164,8 @@ class ScaleResult:
         steps = f", iterations = {self.iterations}" if self.iterations != 1 else ""
         return (
             f"{what} of {self.network!r}{steps}: {self.symbol} = {self.sizes[0]} .. {self.sizes[-1]} "
-            f"({len(self.points)} sizes), {self.repeats} repeats on {self.backend}, {self.elapsed:.1f} s"
+            f"({len(self.points)} sizes), {self.repeats} {'repeat' if self.repeats == 1 else 'repeats'} on "
+            f"{self.backend}, {_duration(self.elapsed)} measuring"
         )
 
     def _point_rows(self) -> list[list[str]]:
@@ -170,16 +177,18 @@ class ScaleResult:
             rows.append([str(p.size), f"{p.operations:,}", spread, f"{ns:.3g}", "yes" if p.agrees else "NO"])
         return rows
 
-    def _fit_rows(self) -> list[list[str]]:
-        """The fits as table rows: derived big-O, exponent and interval, upper half, plain slope, constant, residual."""
+    def _fit_rows(self, markdown: bool = False) -> list[list[str]]:
+        """The fits as table rows: derived big-O, exponent and interval, upper half, plain slope, constant, residual;
+        for Markdown, the big-O as code, as every expression in complexa's Markdown."""
         rows = []
         for name, f in self.fits.items():
             unit = " s" if name == "seconds" else ""
             term = "" if f.derived == 0 else f" {self.symbol}" if f.derived == 1 else f" {self.symbol}^{f.derived}"
+            order = f"O({sstr(f.order.expr)})"
             rows.append(
                 [
                     name,
-                    f"O({sstr(f.order.expr)})",
+                    f"`{order}`" if markdown else order,
                     f"{f.exponent:.3f} [{f.interval[0]:.3f}, {f.interval[1]:.3f}]",
                     f"{f.upper:.3f} [{f.upper_interval[0]:.3f}, {f.upper_interval[1]:.3f}]",
                     f"{f.slope:.3f}",
@@ -208,9 +217,9 @@ class ScaleResult:
                 self.title(),
                 counts,
                 "",
-                _text(self._point_header(), self._point_rows()),
+                _text(self._point_header(), self._point_rows(), _POINT_ALIGN),
                 "",
-                _text(_FIT_HEADER, self._fit_rows()),
+                _text(_FIT_HEADER, self._fit_rows(), _FIT_ALIGN),
                 "",
                 self._cost_line(),
                 _VERDICTS,
@@ -223,9 +232,9 @@ class ScaleResult:
             [
                 f"**{self.title()}**",
                 "",
-                _markdown(self._point_header(), self._point_rows()),
+                _markdown(self._point_header(), self._point_rows(), _POINT_ALIGN),
                 "",
-                _markdown(_FIT_HEADER, self._fit_rows()),
+                _markdown(_FIT_HEADER, self._fit_rows(markdown=True), _FIT_ALIGN),
                 "",
                 self._cost_line(),
             ]
@@ -275,7 +284,8 @@ class ScaleResult:
 
         **Returns:** the `matplotlib.figure.Figure` (made without pyplot, so no display is needed).
 
-        **Raises:** `ComplexaError` when matplotlib is not installed (``pip install complexa[plot]``).
+        **Raises:** `ComplexaError` when matplotlib is not installed (``pip install "complexa[plot]"``, or
+        ``pip install ".[plot]"`` in a clone of the repository).
         """
         from complexa._plot import figure, save
 
@@ -295,6 +305,10 @@ _FIT_HEADER = [
     "residual",
     "verdict",
 ]
+# Numbers right-aligned, as in every complexa table; the seconds with their spread, the constant (64 n^2) and the
+# words left.
+_POINT_ALIGN = ">><><"
+_FIT_ALIGN = "<<>>><><"
 _VERDICTS = f"""\
 exponent: the log-log slope once the derived lower-order terms are divided out, with its 95% interval. verdict: the
   derived class holds where its exponent is in the interval (widened to +-{TOLERANCE}) and its neighbours d +- 1 are
@@ -310,12 +324,12 @@ def _duration(seconds: float) -> str:
     return f"{seconds * 1e9:.3g} ns"
 
 
-def _text(header: list[str], rows: list[list[str]]) -> str:
-    return "\n".join(Table(header, rows).text())
+def _text(header: list[str], rows: list[list[str]], align: str) -> str:
+    return "\n".join(Table(header, rows, align).text())
 
 
-def _markdown(header: list[str], rows: list[list[str]]) -> str:
-    return "\n".join(Table(header, rows).markdown())
+def _markdown(header: list[str], rows: list[list[str]], align: str) -> str:
+    return "\n".join(Table(header, rows, align).markdown())
 
 
 def _operations(d: Derivation) -> dict[str, sympy.Expr]:
@@ -334,7 +348,7 @@ def _progress(total: int, enabled: bool | None, label: str) -> Iterator[Callable
         from tqdm import tqdm
     except ImportError:
         if enabled:
-            raise ComplexaError("progress=True needs tqdm: pip install complexa[plot]") from None
+            raise ComplexaError(f"progress=True needs tqdm: {install_hint('plot')}") from None
         yield lambda: None
         return
     disable = not sys.stderr.isatty() if enabled is None else False
@@ -356,9 +370,12 @@ def scale(
 ) -> ScaleResult:
     """Train the reference network at every size of a sweep; fit the counts and times against the derived big-O.
 
-    Each size is trained `repeats` times, the sizes in turn within each repeat so that drift hits them alike, after
-    one warm-up run that compiles (or loads) the kernels. Counts are exact and the same every repeat; times are the
-    training steps' wall time alone (`complexa.Measurement.seconds`), reported as the median with the spread.
+    Each size is trained `repeats` times, the sizes in turn within each repeat so that drift hits them alike. Untimed
+    warm-up runs come first: once per process, one that imports numba and loads (or compiles) the kernels; then one
+    run of every size; and one of the first size at the start of every repeat, which would otherwise follow the
+    largest network, whose arrays evicted everything from the caches, and run about twice as slowly as it does warm.
+    Counts are exact and the same every repeat; times are the training steps' wall time alone
+    (`complexa.Measurement.seconds`), reported as the median with the spread.
 
     **Arguments:**
 
@@ -388,7 +405,6 @@ def scale(
     >>> r.derived["forward"]
     8*n**2 + 4*n
     """
-    started = time.perf_counter()
     spec = sweep(network, vary, iterations)
     swept = sweep_sizes(sizes)
     repeats = positive_int(repeats, "repeats")
@@ -404,15 +420,24 @@ def scale(
 
     counts: list[dict[str, dict[str, int]]] = [{} for _ in at]
     seconds: list[list[float]] = [[] for _ in at]
-    with _progress(1 + len(at) * repeats, progress, f"scale {spec.vary}") as advance:
-        measure(at[0][0], backend=backend)  # warm-up: the first call compiles or loads the kernels
+    with _progress(1 + len(at) + repeats * (1 + len(at)), progress, f"scale {spec.vary}") as advance:
+        if backend not in _KERNELS_LOADED:  # numba's import and the kernels' loading or compiling, once per process
+            measure(at[0][0], backend=backend)
+            _KERNELS_LOADED.add(backend)
         advance()
+        started = time.perf_counter()
+        for net, steps in at:  # warm-up, untimed: see the docstring
+            measure(net, backend=backend, iterations=steps)
+            advance()
         for _ in range(repeats):
+            measure(at[0][0], backend=backend, iterations=at[0][1])  # untimed: the last run was the largest
+            advance()
             for k, (net, steps) in enumerate(at):
                 m = measure(net, backend=backend, iterations=steps)
                 counts[k] = m.counts
                 seconds[k].append(m.seconds)
                 advance()
+    elapsed = time.perf_counter() - started
     points = tuple(
         Point(size, net, steps, counts[k], derived[k], tuple(seconds[k]))
         for k, (size, (net, steps)) in enumerate(zip(swept, at))
@@ -435,5 +460,5 @@ def scale(
         fits=fits,
         overhead=overhead,
         per_operation=per_operation,
-        elapsed=time.perf_counter() - started,
+        elapsed=elapsed,
     )

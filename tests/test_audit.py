@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -132,12 +133,33 @@ def test_latex_and_markdown(result: Audit) -> None:
     latex = result.latex().splitlines()
     assert latex[0] == "\\begin{array}{llrllrl}"
     assert latex[2].startswith(
-        r"n_{mul} = O\left(n^{4}\right) & O\left(n^{3}\right) & \text{3.00} & \text{overcounts by } n &"
+        r"n_{\mathrm{mul}} = O\left(n^{4}\right) & O\left(n^{3}\right) & \text{3.00} & \text{overcounts by } n &"
     )
+    assert latex[4].startswith(r"\text{time}_{\text{forward}} = O\left(n^{4}\right) &")
     assert latex[-2].startswith(r"\text{learning / inference = } O\left(n^{3}\right)")
     markdown = result.markdown()
     assert "| n_mul = O(n^4) | `O(n^3)` | 3.00 | overcounts by n | `O(n^4)` | 4.00 | holds |" in markdown
     assert "### Where the essay contradicts itself" in markdown
+
+
+def test_the_measured_tables_say_what_each_row_measured(result: Audit) -> None:
+    # time_error's measured count is the whole backward pass, time_weights' own: the two rows are equal, and the
+    # tables themselves say so, not only a note under them.
+    error, weights = result.row("time_error"), result.row("time_weights")
+    assert error.sides["1"].measured == weights.sides["1"].measured
+    assert error.measured_what == "whole backward pass (= time_weights)"
+    assert weights.measured_what == "whole backward pass, includes time_error"
+    lines = str(result).splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("row") and "measured" in line)
+    assert lines[header].split()[:3] == ["row", "measured", "batch"]
+    rows = {line.split()[0]: line for line in lines[header + 1 :] if line[:1].strip()}
+    assert re.search(r"^time_error +whole backward pass \(= time_weights\)\* +B=1 ", rows["time_error"])
+    assert re.search(r"^time_weights +whole backward pass, includes time_error +B=1 ", rows["time_weights"])
+    assert "* time_error: an upper bound; measured: whole backward pass (= time_weights)" in lines
+    markdown = result.markdown()
+    assert "| `time_error` | whole backward pass (= time_weights)\\* | 1 | 24 | 78 |" in markdown
+    assert "| `time_weights` | whole backward pass, includes time_error | 1 | 24 | 78 |" in markdown
+    assert "| `n_mul` | forward mul | 1 | 8 | 27 | 64 |" in markdown
 
 
 def test_the_docs_page_is_generated_from_the_audit(result: Audit) -> None:

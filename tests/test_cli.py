@@ -407,7 +407,7 @@ def test_error_is_one_line_and_status_2(capsys: pytest.CaptureFixture[str], argv
 
 
 def test_help_on_every_command(capsys: pytest.CaptureFixture[str]) -> None:
-    for command in ["", "derive", "measure", "audit", "latex"]:
+    for command in ["", "derive", "measure", "audit", "latex", "scale"]:
         status, out, err = run(capsys, *filter(None, [command, "--help"]))
         assert status == 0 and err == ""
         assert out.startswith(f"usage: complexa {command}".rstrip())
@@ -460,6 +460,55 @@ def test_the_schema_check_rejects_bad_documents(
     mutate(doc)
     with pytest.raises(AssertionError, match=complaint):
         validate(doc, SCHEMAS["derive.json"], "derive.json")
+
+
+def test_dtype_implies_memory(capsys: pytest.CaptureFixture[str]) -> None:
+    # --dtype means nothing without the memory table, so it brings the table rather than being silently ignored.
+    _, with_dtype, _ = run(capsys, "derive", "784", "128", "10", "--dtype", "float32")
+    _, both, _ = run(capsys, "derive", "784", "128", "10", "--memory", "--dtype", "float32")
+    assert with_dtype == both
+    assert "memory (float32)" in with_dtype
+    # [784, 128, 10] with biases: 101,770 parameters and as many gradients, 2 * 138 + 784 activations (z and a, and
+    # the input), 138 deltas: 204,738 elements of 4 bytes.
+    assert with_dtype.splitlines()[-1].split() == ["bytes", "818,952", "(819", "kB)"]
+    _, plain, _ = run(capsys, "derive", "784", "128", "10")
+    assert "memory" not in plain
+    _, default, _ = run(capsys, "derive", "784", "128", "10", "--memory")
+    assert "memory (float64)" in default and "1,637,904  (1.64 MB)" in default
+    _, out, _ = run(capsys, "derive", "--help")
+    assert "implies --memory" in " ".join(out.split())
+    # [2, 3] in float16: 9 parameters, 9 gradients, 2 + 2 * 3 activations, 3 deltas, of 2 bytes each.
+    assert _json(capsys, "derive", "2", "3", "--dtype", "float16")["memory"]["bytes"]["value"] == 2 * (9 + 9 + 8 + 3)
+
+
+def test_numbers_are_right_aligned_and_bytes_read_in_si_units(capsys: pytest.CaptureFixture[str]) -> None:
+    _, out, _ = run(capsys, "derive", "784", "128", "10", "--flops", "torch", "--memory")
+    lines = out.splitlines()
+    flops = lines.index("FLOPs (torch)    count")
+    assert lines[flops + 1 : flops + 3] == ["forward        203,264", "training       409,088"]
+    memory = lines.index("memory (float64)      count")
+    assert lines[memory + 1] == "parameters          101,770"
+    assert lines[memory + 4] == "deltas                  138"
+    assert lines[memory + 6] == "bytes             1,637,904  (1.64 MB)"
+    # Every table of a concrete network ends its numbers in one column.
+    counts = [line for line in lines if re.match(r"^(forward|backward|update|\s)+ +\w+ +[\d,]+$", line)]
+    assert len(counts) == 12 and len({len(line) for line in counts}) == 1
+    # A symbolic network's counts are expressions, read from the left, and have no SI figure.
+    _, out, _ = run(capsys, "derive", "784", "h", "10", "--memory")
+    assert out.splitlines()[-1].split() == ["bytes", "12744*h", "+", "6672", "O(h)"]
+
+
+def test_markdown_numbers_are_plain_and_expressions_code_in_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    _, derived, _ = run(capsys, "derive", "784", "128", "10", "--memory", "--format", "markdown")
+    assert "| forward | mul | 101,632 |" in derived
+    assert "| `n_mul` | 101,632 |" in derived
+    assert "| bytes | 1,637,904 | (1.64 MB) |" in derived
+    assert "`" not in "".join(line for line in derived.splitlines() if not line.startswith("| `"))
+    _, measured, _ = run(capsys, "measure", "784", "128", "10", "--format", "markdown")
+    assert "| forward | mul | 101,632 | 101,632 |  |" in measured
+    _, symbolic, _ = run(capsys, "derive", "784", "h", "10", "--format", "markdown")
+    assert "| forward | mul | `794*h` | `O(h)` |" in symbolic
+    assert "| forward | act_grad | 0 |  |" in symbolic
 
 
 def test_derive_flops_and_memory_tables_are_complexa_flops_and_memory(capsys: pytest.CaptureFixture[str]) -> None:

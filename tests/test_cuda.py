@@ -26,7 +26,10 @@ needs_cuda = pytest.mark.skipif(not HAVE_CUDA, reason="no CUDA GPU, and NUMBA_EN
 
 @pytest.mark.skipif(HAVE_CUDA, reason="a CUDA GPU or the simulator is available")
 def test_no_device_is_refused() -> None:
-    with pytest.raises(ComplexaError, match=r"pip install complexa\[cuda\].*NUMBA_ENABLE_CUDASIM=1"):
+    with pytest.raises(
+        ComplexaError,
+        match=r"pip install '\.\[cuda\]' in a clone, or pip install 'complexa\[cuda\]'.*NUMBA_ENABLE_CUDASIM=1",
+    ):
         measure(Network([2, 2]), backend="cuda")
 
 

@@ -45,6 +45,8 @@ FRAGMENTS = [
     ["derive", "784", "h", "h", "10", "--format", "latex"],
     ["derive", "n", "--depth", "L", "--batch", "n", "--iterations", "T", "--format", "latex"],
     ["derive", "2", "3", "1", "--format", "latex"],
+    ["derive", "784", "128", "10", "--dtype", "float32", "--flops", "torch", "--format", "latex"],  # bytes in SI units
+    ["derive", "n", "--depth", "L", "--model", "essay", "--iterations", "T", "--format", "latex"],
     ["measure", "3", "4", "2", "--format", "latex"],
     ["audit", "--max-n", "4", "--format", "latex"],
 ]

@@ -10,7 +10,7 @@ from complexa import Network, derive
 from complexa._poly import symbol
 from complexa._printers import latex, sstr
 from complexa.derivation import Step
-from complexa.printing import latex_step
+from complexa.printing import latex_note, latex_step
 
 
 def test_latex_is_an_aligned_block_with_one_line_per_step() -> None:
@@ -18,8 +18,33 @@ def test_latex_is_an_aligned_block_with_one_line_per_step() -> None:
     text = d.latex()
     assert text.startswith("\\begin{aligned}\n") and text.endswith("\n\\end{aligned}")
     assert text.count("\\\\\n") == len(d.steps) - 1
-    assert r"n_{mul} &= n^{(0)} n^{(1)} + \sum_{k=2}^{L} n^{(k)} n^{(k - 2)} n^{(k - 1)}" in text
+    assert r"n_{\mathrm{mul}} &= n^{(0)} n^{(1)} + \sum_{k=2}^{L} n^{(k)} n^{(k - 2)} n^{(k - 1)}" in text
     assert r"\text{time}_{\text{gradient descent}} &= O\left(n^{6}\right)" in text
+
+
+def test_names_are_upright_and_the_exact_models_forward_time_says_so() -> None:
+    # Multi-letter subscripts are words, set upright. The essay calls the forward pass's time plain "time", and the
+    # essay model's derivation keeps it; the exact model names the part, as time_error and time_weights do.
+    essay = derive(Network.uniform("n", "L"), model="essay", iterations="T").latex()
+    exact = derive(Network.uniform("n", "L"), iterations="T").latex()
+    for text in (essay, exact):
+        assert "n_{mul}" not in text and "n_{g}" not in text
+        assert r"n_{\mathrm{g}} &= " in text
+    assert "\n\\text{time} &= " in essay and r"\text{time}_{\text{forward}}" not in essay
+    assert "\n\\text{time}_{\\text{forward}} &= " in exact and "\n\\text{time} &= " not in exact
+
+
+def test_the_essays_formula_in_a_note_is_math() -> None:
+    # The essay model's step "n_mul = L n^3" says where it comes from in the essay's notation: as math, not as the
+    # literal text "n_layers n^3".
+    text = derive(Network.uniform("n", "L"), model="essay").latex()
+    assert (
+        r"n_{\mathrm{mul}} &= L n^{3} && \text{as the essay writes it for square matrices, } n_{\mathrm{layers}} n^{3}"
+        in text
+    )
+    assert "n\\_layers" not in text
+    assert latex_note("as the essay writes it, n_layers n") == r"\text{as the essay writes it, } n_{\mathrm{layers}} n"
+    assert latex_note("n_layers of 100%") == r"n_{\mathrm{layers}} \text{ of 100\%}"
 
 
 def test_sympy_printing_protocol_and_jupyter() -> None:
@@ -45,8 +70,8 @@ def test_concrete_networks_have_no_big_o_step() -> None:
 
 
 def test_notes_are_escaped_for_text_mode() -> None:
-    line = latex_step(Step("n_mul", sympy.Integer(3), "n_layers ^ 100% & #1 {x} $"))
-    assert line == r"n_{mul} &= 3 && \text{n\_layers \^{} 100\% \& \#1 \{x\} \$}"
+    line = latex_step(Step("n_mul", sympy.Integer(3), "n_k ^ 100% & #1 {x} $ ~ \\"))
+    assert line == r"n_{\mathrm{mul}} &= 3 && \text{n\_k \^{} 100\% \& \#1 \{x\} \$ \~{} \textbackslash{}}"
 
 
 def test_evaluation_prints_a_table_with_thousands_separators() -> None:

@@ -186,7 +186,7 @@ def test_text_markdown_and_json(sweeps: dict[str, ScaleResult]) -> None:
     assert text.startswith("width sweep of Network([n, n, n], batch=2): n = 8 .. 128 (5 sizes), 2 repeats on cpu")
     assert "every measured count equals the derived one" in text
     assert re.search(r"^forward\s+O\(n\*\*2\)\s+2\.000 \[2\.000, 2\.000\]", text, re.M)
-    assert "| forward | O(n**2) | 2.000 [2.000, 2.000]" in result.markdown()
+    assert "| forward | `O(n**2)` | 2.000 [2.000, 2.000]" in result.markdown()
     data = json.loads(json.dumps(result.as_json()))
     assert data["kind"] == "scale" and data["symbol"] == "n" and data["agrees"] is True
     assert [p["size"] for p in data["points"]] == SWEEP
@@ -204,12 +204,104 @@ def test_plot_writes_png_and_svg(sweeps: dict[str, ScaleResult], tmp_path: Path)
         sweeps["width"].plot(tmp_path / "sweep.pdf")
 
 
+def test_the_header_says_its_time_is_the_measuring(sweeps: dict[str, ScaleResult]) -> None:
+    # The figure leaves out the start-up, which can be most of a command's run: the header says what it is.
+    result = sweeps["width"]
+    title = result.title()
+    assert re.fullmatch(
+        r"width sweep of Network\(\[n, n, n\], batch=2\): n = 8 \.\. 128 \(5 sizes\), 2 repeats on cpu, "
+        r"[\d.]+ (s|ms|us) measuring",
+        title,
+    ), title
+    assert str(result).splitlines()[0] == title
+    assert result.markdown().splitlines()[0] == f"**{title}**"
+    if _has("matplotlib"):
+        assert result.plot()._suptitle.get_text() == title  # type: ignore[attr-defined]
+    data = result.as_json()
+    assert data["elapsed"] == result.elapsed
+    # The measuring holds every timed run (and the warm-ups besides).
+    assert result.elapsed > sum(sum(p.seconds) for p in result.points)
+
+
+def test_points_table_right_aligns_its_numbers(sweeps: dict[str, ScaleResult]) -> None:
+    lines = str(sweeps["width"]).splitlines()
+    header = lines.index(next(line for line in lines if line.lstrip().startswith("n  operations")))
+    rows = lines[header + 1 : header + 6]
+    # 22 n^2 + 18 n operations: forward 8 n^2 + 4 n, backward 10 n^2 + 10 n, update 4 n^2 + 4 n.
+    assert [row.split()[:2] for row in rows] == [["8", "1,552"], ["16", "5,920"], ["32", "23,104"], ["64", "91,264"],
+                                                 ["128", "362,752"]]  # fmt: skip
+    assert {row.index(row.split()[1]) + len(row.split()[1]) for row in rows} == {
+        len(lines[header].split("  seconds")[0])
+    }
+
+
+def test_the_first_size_is_warm_when_timed(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every size runs once untimed before its timed runs, and the first size of each repeat, which follows the
+    # largest network, runs once more just before it is timed: the sequence of runs, not their speed, is tested.
+    import complexa.scaling
+
+    runs: list[int] = []
+
+    def recording(network: Network, **kwargs: object) -> object:
+        runs.append(int(network.sizes[0]))
+        return measure(network, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(complexa.scaling, "measure", recording)
+    monkeypatch.setattr(complexa.scaling, "_KERNELS_LOADED", set())
+    scale(BASE, sizes=[2, 4, 8], repeats=2, progress=False)
+    assert runs == [2] + [2, 4, 8] + [2, 2, 4, 8] * 2  # kernels, warm-up, then each repeat
+    runs.clear()
+    scale(BASE, sizes=[2, 4, 8], repeats=2, progress=False)
+    assert runs == [2, 4, 8] + [2, 2, 4, 8] * 2  # the kernels are loaded once per process
+
+
+def test_a_width_sweep_of_a_network_with_one_symbol_names_it(capsys: pytest.CaptureFixture[str]) -> None:
+    # The user has put the symbol where it goes already: the message names it rather than asking for one.
+    with pytest.raises(ComplexaError) as raised:
+        scale(Network([784, "h", 10]), vary="width")
+    assert str(raised.value) == (
+        "vary = 'width' with Network([784, h, 10]): a width or depth sweep needs a uniform network, such as "
+        "Network.uniform(64, 4, batch=8); to sweep h, vary 'h' (--vary h)"
+    )
+    with pytest.raises(ComplexaError, match=r"; to sweep one of its symbols \(a, b\), vary it and give the others"):
+        scale(Network([3, "a", "b", 2]), vary="depth")
+    with pytest.raises(ComplexaError, match=r"; to sweep another size, put a symbol where it goes and vary that$"):
+        scale(Network([3, 4, 2]), vary="width")
+    from complexa.cli import main
+
+    assert main(["scale", "784", "h", "10", "--vary", "width"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.endswith("to sweep h, vary 'h' (--vary h)\n")
+
+
+def test_plot_labels_its_axes_and_legends(sweeps: dict[str, ScaleResult]) -> None:
+    pytest.importorskip("matplotlib")
+    fig = sweeps["width"].plot()
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_ylabel() for ax in panels] == ["operations counted"] * 4 + [
+        "seconds per run (median)",
+        "ns per operation (median run)",
+    ]
+    assert all(ax.get_xlabel() == "width n" for ax in panels)
+    legends = [ax.get_legend() for ax in panels[:5]]
+    assert all(legend is not None for legend in legends)
+    forward = [text.get_text() for text in legends[0].get_texts()]  # type: ignore[union-attr]
+    assert forward == ["measured", "derived, constant fitted", "leading term $8\\,n^{2}$"]
+    seconds = [text.get_text() for text in legends[4].get_texts()]  # type: ignore[union-attr]
+    assert seconds[0] == "derived, constant fitted" and seconds[2:] == ["overhead + cost per op", "measured (median)"]
+    # A constant of seconds per n^2 reads as 3.1 x 10^-8, not 3.1e-08.
+    assert re.fullmatch(r"leading term \$[\d.]+ \\times 10\^\{-\d+\}\\,n\^\{2\}\$", seconds[1]), seconds[1]
+
+
 def test_plot_without_matplotlib_says_how_to_install_it(
     sweeps: dict[str, ScaleResult], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(sys.modules, "matplotlib", None)
-    with pytest.raises(ComplexaError, match=r"pip install complexa\[plot\]"):
+    with pytest.raises(ComplexaError) as raised:
         sweeps["width"].plot()
+    assert str(raised.value) == (
+        'plotting needs matplotlib: pip install "complexa[plot]", or pip install ".[plot]" in a clone of complexa'
+    )
 
 
 def test_progress_bar_only_when_asked_or_on_a_terminal(
@@ -239,7 +331,7 @@ def _cli(argv: list[str]) -> int:
 def test_cli_prints_the_fits_and_writes_the_figure(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert _cli(["8", "--depth", "2", "--batch", "2", "--sizes", "8..32", "--repeats", "1", "--quiet"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("width sweep of Network([n, n, n], batch=2): n = 8 .. 32 (3 sizes), 1 repeats on cpu")
+    assert out.startswith("width sweep of Network([n, n, n], batch=2): n = 8 .. 32 (3 sizes), 1 repeat on cpu, ")
     assert _cli(["3", "h", "2", "--sizes", "2", "4", "8", "--repeats", "1", "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["fits"]["total"]["derived"] == 1
     if sys.modules.get("matplotlib") is not None or _has("matplotlib"):

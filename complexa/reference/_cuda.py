@@ -47,9 +47,9 @@ def require_device(nbytes: int) -> None:
             )
         return
     raise ComplexaError(
-        "backend = 'cuda': numba finds no CUDA GPU. Install the cuda extra (pip install complexa[cuda], which "
-        "installs NVIDIA's numba-cuda) on a machine with an NVIDIA GPU and driver, or set NUMBA_ENABLE_CUDASIM=1 "
-        "before Python starts to run the kernels in numba's CUDA simulator"
+        "backend = 'cuda': numba finds no CUDA GPU. Install the cuda extra (pip install '.[cuda]' in a clone, or "
+        "pip install 'complexa[cuda]'; it installs NVIDIA's numba-cuda) on a machine with an NVIDIA GPU and driver, "
+        "or set NUMBA_ENABLE_CUDASIM=1 before Python starts to run the kernels in numba's CUDA simulator"
     )
 
 
