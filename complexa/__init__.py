@@ -14,17 +14,17 @@ TYPE_CHECKING = False
 __version__ = "0.1.0"
 
 _HOMES = {
-    "ACTIVATIONS": "complexa.network",
+    "ACTIVATIONS": "complexa._choices",
     "Audit": "complexa._audit",
-    "BACKENDS": "complexa.reference",
-    "CONVENTIONS": "complexa._flops",
+    "BACKENDS": "complexa._choices",
+    "CONVENTIONS": "complexa._choices",
     "ComplexaError": "complexa.errors",
-    "DTYPES": "complexa._flops",
+    "DTYPES": "complexa._choices",
     "Derivation": "complexa.derivation",
     "Evaluation": "complexa.derivation",
     "Fit": "complexa.scaling",
-    "LOSSES": "complexa.network",
-    "MODELS": "complexa.derivation",
+    "LOSSES": "complexa._choices",
+    "MODELS": "complexa._choices",
     "Measurement": "complexa.reference",
     "Memory": "complexa._flops",
     "Network": "complexa.network",
@@ -92,11 +92,12 @@ if TYPE_CHECKING:
     from typing import Any
 
     from complexa._audit import Audit, audit
-    from complexa._flops import CONVENTIONS, DTYPES, Memory, flops, flops_table, memory, params
+    from complexa._choices import ACTIVATIONS, BACKENDS, CONVENTIONS, DTYPES, LOSSES, MODELS
+    from complexa._flops import Memory, flops, flops_table, memory, params
     from complexa._parse import parse
     from complexa.asymptotics import big_o
-    from complexa.derivation import MODELS, QUANTITIES, Derivation, Evaluation, Step, derive
+    from complexa.derivation import QUANTITIES, Derivation, Evaluation, Step, derive
     from complexa.errors import ComplexaError
-    from complexa.network import ACTIVATIONS, LOSSES, Network
-    from complexa.reference import BACKENDS, Measurement, measure
+    from complexa.network import Network
+    from complexa.reference import Measurement, measure
     from complexa.scaling import Fit, ScaleResult, scale

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from complexa._limits import MAX_SIZE_DIGITS, show
 from complexa.errors import ComplexaError
-from complexa.network import Network
+
+if TYPE_CHECKING:
+    from complexa.network import Network
 
 __all__ = ["choice", "integer", "network", "option"]
 
@@ -58,6 +61,8 @@ def option(parser: argparse.ArgumentParser, flag: str, options: Sequence[str], d
 
 def network(args: argparse.Namespace, batch: object) -> Network:
     """The network that ``SIZE... [--depth L] [--no-bias] [--activation A] [--loss F]`` describe, with `batch`."""
+    from complexa.network import Network  # sympy only now, not for --help
+
     options: dict[str, object] = {"bias": not args.no_bias, "activation": args.activation, "loss": args.loss}
     if args.depth is not None:
         if len(args.sizes) != 1:

@@ -10,26 +10,21 @@ import errno
 import json
 import sys
 from collections.abc import Callable, Sequence
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
-import sympy
-
-from complexa import _format
 from complexa._args import choice, integer, network, option
-from complexa._flops import CONVENTIONS, DTYPES
+from complexa._choices import ACTIVATIONS, BACKENDS, CONVENTIONS, DTYPES, FORMATS, LOSSES, MODELS
 from complexa._limits import show
 from complexa._scale_cli import add_scale_parser
-from complexa._validate import as_size
-from complexa.derivation import MODELS, Derivation, derive
 from complexa.errors import ComplexaError
-from complexa.network import ACTIVATIONS, LOSSES, Network
+
+if TYPE_CHECKING:
+    import sympy
+
+    from complexa.derivation import Derivation
+    from complexa.network import Network
 
 __all__ = ["run", "FORMATS"]
-
-FORMATS = ("text", "latex", "json", "markdown")
-"""What ``--format`` accepts."""
-BACKENDS = ("cpu", "cuda")
-"""What ``--backend`` accepts (as `complexa.reference.BACKENDS`, which this module does not import)."""
 
 
 class _UsageError(Exception):
@@ -154,6 +149,10 @@ def _network(args: argparse.Namespace) -> Network:
 
 
 def _derivation(args: argparse.Namespace) -> tuple[Derivation, dict[str, sympy.Expr]]:
+    # sympy only now: --help and a mistyped option answer without it.
+    from complexa._validate import as_size
+    from complexa.derivation import derive
+
     d = derive(_network(args), model=args.model, iterations=args.iterations)
     if args.assume is None:
         return d, dict(d.assumptions)
@@ -176,6 +175,8 @@ def _derivation(args: argparse.Namespace) -> tuple[Derivation, dict[str, sympy.E
 
 
 def _derive(args: argparse.Namespace) -> int:
+    from complexa import _format
+
     d, assume = _derivation(args)
     resources = None
     memory = args.memory or args.dtype is not None  # a dtype means nothing without the memory table
@@ -192,6 +193,8 @@ def _derive(args: argparse.Namespace) -> int:
 
 
 def _latex(args: argparse.Namespace) -> int:
+    from complexa import _format
+
     d, assume = _derivation(args)
     _emit(d.latex() if args.fragment else _format.latex_document(d, assume))
     return 0
@@ -204,6 +207,8 @@ def _measure(args: argparse.Namespace) -> int:
             (f"sizes[{k}] = {s}" for k, s in enumerate(network.sizes) if s.free_symbols), f"batch = {network.batch}"
         )
         raise ComplexaError(f"{where}: measure trains a real network, so every size and the batch must be an integer")
+    from complexa import _format
+    from complexa.derivation import derive
     from complexa.reference import measure  # numba only now
 
     measured = measure(network, backend=args.backend, iterations=args.iterations, seed=args.seed)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import sympy
 
+from complexa._choices import CONVENTIONS, DTYPES
 from complexa._limits import show
 from complexa._poly import Converter, add, to_expr
 from complexa._validate import as_choice
@@ -35,21 +36,10 @@ __all__ = [
     "params",
 ]
 
-CONVENTIONS = ("exact", "torch", "fvcore", "ptflops")
-"""How `flops` counts, for the dense layers z = W a + b of a batch of B samples (docs/flops.md):
-
-- ``exact``: every scalar operation of complexa's exact model (docs/counting.md): mul + add + act + act_grad.
-- ``torch``: PyTorch's ``FlopCounterMode``: 2 m n k per matrix product; the bias, activations, loss and optimizer
-  step are free; backward computes no gradient for the network's input.
-- ``fvcore``: ``fvcore.nn.FlopCountAnalysis``: one per multiply-add of a matrix product, bias ignored; forward only.
-- ``ptflops``: ptflops' ``nn.Linear`` rule, in MACs: one per multiply-add plus one per bias addition; forward only.
-"""
 FLOP_PHASES = ("forward", "training")
 """``forward``: one forward pass of the batch. ``training``: one training step (what the convention counts of it)."""
 MEMORY_PHASES = ("inference", "training")
 """``inference``: parameters and every layer's activation. ``training``: also pre-activations and gradients."""
-DTYPES = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2}
-"""Bytes per element, by dtype name."""
 
 FORWARD_ONLY = {"fvcore": "fvcore's FlopCountAnalysis", "ptflops": "ptflops' get_model_complexity_info"}
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from complexa._args import integer, network, option
+from complexa._choices import ACTIVATIONS, BACKENDS, LOSSES
 from complexa._limits import show
 from complexa.errors import ComplexaError
-from complexa.network import ACTIVATIONS, LOSSES, Network
-from complexa.reference import BACKENDS
-from complexa.scaling import DEFAULT_NETWORK, scale
+
+if TYPE_CHECKING:
+    from complexa.network import Network
 
 __all__ = ["add_scale_parser", "run_scale"]
 
@@ -68,6 +69,8 @@ def _int_arg(text: str, flag: str) -> int:
 
 
 def _cli_network(args: argparse.Namespace) -> Network:
+    from complexa.scaling import DEFAULT_NETWORK  # numpy and numba only now, not for --help
+
     if not args.sizes:
         if args.depth is not None:
             raise ComplexaError(f"--depth {args.depth} without SIZE: give the width, such as 64 --depth 4")
@@ -82,7 +85,6 @@ def run_scale(args: argparse.Namespace) -> int:
     **Returns:** 0, or 1 when a measured count differs from the derived one. **Raises:** `ComplexaError` for a bad
     argument (the command turns it into one line and exit status 2).
     """
-    network = _cli_network(args)
     sweep: object = None
     if args.sweep is not None:
         sweep = (
@@ -90,6 +92,10 @@ def run_scale(args: argparse.Namespace) -> int:
             if len(args.sweep) == 1 and ".." in args.sweep[0]
             else [_int_arg(text, "--sizes") for text in args.sweep]
         )
+    repeats, iterations = _int_arg(args.repeats, "--repeats"), _int_arg(args.iterations, "--iterations")
+    from complexa.scaling import scale  # numpy and numba only now, after the arguments are checked
+
+    network = _cli_network(args)
     if args.plot is not None:
         from complexa._plot import plot_paths
 
@@ -98,9 +104,9 @@ def run_scale(args: argparse.Namespace) -> int:
         network,
         vary=args.vary,
         sizes=sweep,  # type: ignore[arg-type]
-        repeats=_int_arg(args.repeats, "--repeats"),
+        repeats=repeats,
         backend=args.backend,
-        iterations=_int_arg(args.iterations, "--iterations"),
+        iterations=iterations,
         progress=False if args.quiet else None,
     )
     if args.format == "json":

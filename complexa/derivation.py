@@ -9,6 +9,7 @@ from functools import cached_property
 
 import sympy
 
+from complexa._choices import MODELS
 from complexa._limits import show
 from complexa._poly import Converter, to_expr
 from complexa._validate import as_choice, as_size, as_values
@@ -20,8 +21,6 @@ from complexa.network import Network
 
 __all__ = ["derive", "Derivation", "Evaluation", "Step", "MODELS", "QUANTITIES"]
 
-MODELS = ("exact", "essay")
-"""``exact``: what a dense network performs (docs/counting.md). ``essay``: the essay's own formulas."""
 QUANTITIES = ("n_mul", "n_g", "time_forward", "time_error", "time_weights", "time_gradient_descent")
 """The essay's six quantities, in its order."""
 

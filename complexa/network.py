@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 
 import sympy
 
+from complexa._choices import ACTIVATIONS, LOSSES
 from complexa._limits import show
 from complexa._validate import as_choice, as_flag, as_size
 from complexa.errors import ComplexaError
@@ -14,11 +15,6 @@ __all__ = ["Network", "ACTIVATIONS", "LOSSES", "MAX_LISTED_LAYERS"]
 
 MAX_LISTED_LAYERS = 10**6
 """Deepest uniform network whose sizes `Network.sizes` lists; deeper ones (and symbolic depths) stay in closed form."""
-
-ACTIVATIONS = ("sigmoid", "tanh", "relu", "identity")
-"""Activation functions; ``identity`` has no activation to evaluate and a derivative of 1 to multiply by."""
-LOSSES = ("mse", "bce")
-"""``mse``: 1/2 sum (a_L - y)^2. ``bce``: binary cross-entropy on sigmoid outputs, whose output delta is a_L - y."""
 
 
 class Network:

@@ -443,6 +443,24 @@ def test_derive_never_imports_numba() -> None:
     assert result.returncode == 0, result.stderr
 
 
+def test_help_and_argument_errors_import_neither_sympy_nor_numpy() -> None:
+    # They answer at once: the parser is built from complexa._choices, and sympy and numpy come with the work.
+    code = (
+        "import contextlib, io, sys\n"
+        "from complexa.cli import main\n"
+        "quiet = contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO())\n"
+        "with quiet[0], quiet[1]:\n"
+        "    statuses = [main(['--help']), main(['derive', '--help']), main(['scale', '--help']),\n"
+        "                main(['derive', '3', '--format', 'xml']), main(['scale', '--sizes', 'x']),\n"
+        "                main(['measure', '3', '3', '--iterations', '0']), main(['audit', '--max-n', '2'])]\n"
+        "assert statuses == [0, 0, 0, 2, 2, 2, 2], statuses\n"
+        "assert 'sympy' not in sys.modules and 'numpy' not in sys.modules, 'imported'\n"
+        "assert main(['derive', '2', '3']) == 0 and 'sympy' in sys.modules\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
 @pytest.mark.parametrize(
     ("mutate", "complaint"),
     [

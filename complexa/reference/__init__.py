@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from complexa._choices import BACKENDS
 from complexa._limits import scientific, show
 from complexa._validate import as_choice
 from complexa.errors import ComplexaError
@@ -38,8 +39,6 @@ from complexa.reference._layout import OPS, PHASES, Buffers, Layout
 
 __all__ = ["measure", "Measurement", "BACKENDS", "MAX_OPERATIONS", "Params"]
 
-BACKENDS = ("cpu", "cuda")
-"""Where `measure` can train: numba's CPU target, or a CUDA device (or numba's CUDA simulator)."""
 
 MAX_OPERATIONS = 10**12
 """The most operations `measure` performs in one call (hours on one core); it keeps every int64 counter far from
