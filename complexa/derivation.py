@@ -104,8 +104,6 @@ class Derivation:
     network: Network
     model: str
     iterations: sympy.Expr
-    counts: Counts
-    quantities: dict[str, sympy.Expr]
     notes: tuple[str, ...]
 
     def __init__(self, network: Network, model: str, iterations: sympy.Expr) -> None:
@@ -131,11 +129,24 @@ class Derivation:
                     "The essay gives time_error, time_weights and time_gradient_descent only for n neurons in every "
                     "layer; this network's sizes differ, so the essay model has none of them."
                 )
-        self.counts = {phase: {op: to_expr(v) for op, v in ops.items()} for phase, ops in counts.items()}
-        self.quantities = {name: to_expr(quantities[name]) for name in QUANTITIES if name in quantities}
         self.notes = tuple(notes)
-        # The same counts as exact polynomials (or ints), for `evaluate`.
-        self._polynomials = (counts, {name: quantities[name] for name in self.quantities}, convert.symbols)
+        # The counts as exact polynomials (or ints): `evaluate` reads them at integers, and the sympy expressions of
+        # `counts` and `quantities` are built from them when first asked for.
+        self._polynomials = (
+            counts,
+            {name: quantities[name] for name in QUANTITIES if name in quantities},
+            convert.symbols,
+        )
+
+    @cached_property
+    def counts(self) -> Counts:
+        """phase -> op -> sympy expression, totals over `iterations` training steps (see `derive`)."""
+        return {phase: {op: to_expr(v) for op, v in ops.items()} for phase, ops in self._polynomials[0].items()}
+
+    @cached_property
+    def quantities(self) -> dict[str, sympy.Expr]:
+        """The essay's quantities by name (`QUANTITIES`), sympy expressions."""
+        return {name: to_expr(value) for name, value in self._polynomials[1].items()}
 
     @property
     def free_symbols(self) -> frozenset[sympy.Symbol]:
