@@ -64,7 +64,7 @@ class ConcreteLayers(Layers):
         self.depth = len(sizes) - 1
 
     def n(self, k: Value) -> Value:
-        return self.sizes[int(k)]
+        return self.sizes[k]  # k is an int here: the sums run over range()
 
     def total(self, lo: int, hi: int, term: Callable[[Value], Value]) -> Value:
         return add([term(k) for k in range(lo, int(self.depth) + hi + 1)])
