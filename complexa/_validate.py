@@ -9,16 +9,10 @@ import sympy
 
 from complexa._limits import MAX_DIGITS, MAX_SIZE_DEGREE, MAX_SIZE_DIGITS, MAX_SIZE_TERMS, digits, show
 from complexa._parse import parse
-from complexa._poly import Expander, symbol, to_expr
+from complexa._poly import Expander, to_expr
 from complexa.errors import ComplexaError
 
-__all__ = ["as_expr", "as_size", "as_choice", "as_flag", "as_values", "normalize_symbols"]
-
-
-def normalize_symbols(expr: sympy.Expr) -> sympy.Expr:
-    """`expr` with every symbol replaced by complexa's symbol of the same name (a positive integer)."""
-    mapping = {s: symbol(s.name) for s in expr.free_symbols if isinstance(s, sympy.Symbol) and s != symbol(s.name)}
-    return expr.xreplace(mapping) if mapping else expr
+__all__ = ["as_expr", "as_size", "as_choice", "as_flag", "as_values"]
 
 
 def as_expr(value: object, where: str) -> sympy.Expr:
