@@ -341,7 +341,27 @@ class Expander:
             raise self.fail(f"is nested more than {MAX_DEPTH} levels deep") from None
 
     def _monomial(self, expr: sympy.Mul) -> Polynomial | None:
-        return _monomial_of(self, expr)
+        """A number times symbols to non-negative integer powers, read off directly (most terms of a count are);
+        None for any other product."""
+        coeff: Scalar = 1
+        exps: dict[int, int] = {}
+        for i, factor in enumerate(expr.args):
+            if i == 0 and isinstance(factor, sympy.Rational):
+                coeff = int(factor.p) if factor.q == 1 else Fraction(int(factor.p), int(factor.q))
+                continue
+            base, exponent = (factor.base, factor.exp) if isinstance(factor, sympy.Pow) else (factor, sympy.S.One)
+            if not (
+                isinstance(base, sympy.Symbol)
+                and not isinstance(base, (sympy.Dummy, sympy.Wild))
+                and isinstance(exponent, sympy.Integer)
+                and exponent.p >= 0
+            ):
+                return None
+            index = self._register(base.name)
+            exps[index] = exps.get(index, 0) + int(exponent)
+        if sum(exps.values()) > MAX_DEGREE:
+            raise self.fail(f"has a degree above {MAX_DEGREE}")
+        return self.number(coeff) * Polynomial(self.symbols, {tuple(sorted(exps.items())): 1})
 
     def _expand(self, expr: sympy.Basic) -> Polynomial:
         if isinstance(expr, sympy.Rational):
@@ -368,30 +388,6 @@ class Expander:
                 return self.div(self.number(1), self.power(base, -int(expr.exp)))
         kind = "the float " if isinstance(expr, sympy.Float) else ""
         raise self.fail(f"must be a polynomial with rational coefficients (it holds {kind}{show(expr)})")
-
-
-def _monomial_of(expander: Expander, expr: sympy.Mul) -> Polynomial | None:
-    """A number times symbols to non-negative integer powers, read off directly (most terms of a count are); None for
-    any other product."""
-    coeff: Scalar = 1
-    exps: dict[int, int] = {}
-    for i, factor in enumerate(expr.args):
-        if i == 0 and isinstance(factor, sympy.Rational):
-            coeff = int(factor.p) if factor.q == 1 else Fraction(int(factor.p), int(factor.q))
-            continue
-        base, exponent = (factor.base, factor.exp) if isinstance(factor, sympy.Pow) else (factor, sympy.S.One)
-        if not (
-            isinstance(base, sympy.Symbol)
-            and not isinstance(base, (sympy.Dummy, sympy.Wild))
-            and isinstance(exponent, sympy.Integer)
-            and exponent.p >= 0
-        ):
-            return None
-        index = expander._register(base.name)
-        exps[index] = exps.get(index, 0) + int(exponent)
-    if sum(exps.values()) > MAX_DEGREE:
-        raise expander.fail(f"has a degree above {MAX_DEGREE}")
-    return expander.number(coeff) * Polynomial(expander.symbols, {tuple(sorted(exps.items())): 1})
 
 
 def _digits(value: Scalar) -> int:
