@@ -69,13 +69,19 @@ __all__ = [
     "flops_table",
     "measure",
     "memory",
+    "nn",
     "params",
     "parse",
     "scale",
 ]
 
 
+_SUBMODULES = ("nn", "strategies", "testing")
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"complexa.{name}")
     home = _HOMES.get(name)
     if home is None:
         raise AttributeError(f"module 'complexa' has no attribute {name!r}")
@@ -85,7 +91,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_HOMES})
+    return sorted({*globals(), *_HOMES, *_SUBMODULES})
 
 
 if TYPE_CHECKING:

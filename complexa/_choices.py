@@ -7,8 +7,9 @@ __all__ = ["ACTIVATIONS", "BACKENDS", "CONVENTIONS", "DTYPES", "FORMATS", "LOSSE
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "identity")
 """Activation functions; ``identity`` has no activation to evaluate and a derivative of 1 to multiply by."""
-LOSSES = ("mse", "bce")
-"""``mse``: 1/2 sum (a_L - y)^2. ``bce``: binary cross-entropy on sigmoid outputs, whose output delta is a_L - y."""
+LOSSES = ("mse", "bce", "cross_entropy")
+"""``mse``: 1/2 sum (a_L - y)^2. ``bce``: binary cross-entropy on sigmoid outputs, whose output delta is a_L - y.
+``cross_entropy``: softmax over the outputs and the negative log-likelihood of integer class targets."""
 MODELS = ("exact", "essay")
 """``exact``: what a dense network performs (docs/counting.md). ``essay``: the essay's own formulas."""
 CONVENTIONS = ("exact", "torch", "fvcore", "ptflops")

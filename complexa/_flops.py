@@ -61,10 +61,37 @@ def _weights(layers: Layers, lo: int = 1) -> Value:
     return layers.total(lo, 0, lambda k: n(k) * n(k - 1))
 
 
-def _exact(network: Network, layers: Layers, batch: Value, phase: str) -> Value:
-    secs = exact.sections(layers, batch, bias=network.bias, activation=network.activation, loss=network.loss)
-    names = ("forward",) if phase == "forward" else exact.SECTIONS
-    return add([secs[name][op] for name in names for op in exact.OPS])
+def _exact(network: Network, phase: str) -> sympy.Expr:
+    from complexa.derivation import derive
+
+    counts = derive(network).counts
+    phases = ("forward",) if phase == "forward" else exact.PHASES
+    return sympy.Add(*(value for name in phases for value in counts[name].values()))
+
+
+def _stack_flops(network: Network, convention: str, phase: str) -> Value:
+    """A stack's count in `convention`: its Linear layers' matrix products (and fvcore's LayerNorm rule)."""
+    from complexa.nn import LayerNorm, Linear
+    from complexa.nn._stack import walk
+
+    convert = Converter(network.free_symbols)
+    B = convert(network.batch)
+    terms: list[Value] = []
+    for row in walk(network.layers, network.input_width):
+        layer = row.layer
+        if isinstance(layer, Linear):
+            m, n = convert(layer.in_features), convert(layer.out_features)
+            if convention == "torch":
+                products = 1 if phase == "forward" else 2 + int(row.input_grad)
+                terms.append(2 * B * m * n * products)
+            elif convention == "fvcore":
+                terms.append(B * m * n)
+            else:
+                terms.append(B * n * (m + int(layer.bias)))
+        elif isinstance(layer, LayerNorm) and convention == "fvcore":
+            # fvcore's norm_flop_counter for aten::layer_norm: 5 per element with the affine parameters, else 4.
+            terms.append(B * convert(layer.normalized_shape) * (5 if layer.elementwise_affine else 4))
+    return add(terms)
 
 
 def flops(network: Network, *, convention: str = "exact", phase: str = "forward") -> sympy.Expr:
@@ -107,11 +134,13 @@ def flops(network: Network, *, convention: str = "exact", phase: str = "forward"
             f"convention = {convention!r} with phase = 'training': {FORWARD_ONLY[convention]} counts the forward "
             "pass only; use phase='forward', or convention 'torch' or 'exact' for a training step"
         )
+    if convention == "exact":
+        return _exact(network, phase)
+    if network.is_stack:
+        return to_expr(_stack_flops(network, convention, phase))
     layers, B = _setup(network)
     value: Value
-    if convention == "exact":
-        value = _exact(network, layers, B, phase)
-    elif convention == "torch":
+    if convention == "torch":
         # Forward: one matrix product per layer. Backward: the weight gradient of every layer, and the gradient
         # with respect to the layer's input for every layer but the first, each a product of the same size.
         value = 2 * B * _weights(layers)
@@ -153,7 +182,11 @@ def params(network: Network) -> sympy.Expr:
     >>> params(Network.uniform("n", "L", bias=False))
     L*n**2
     """
-    layers, _ = _setup(_checked(network))
+    network = _checked(network)
+    if network.is_stack:
+        rows = exact.stack(network, Converter(network.free_symbols), 1)
+        return to_expr(add([row[2] for row in rows]))
+    layers, _ = _setup(network)
     return to_expr(exact.parameters(layers, bias=network.bias))
 
 
@@ -227,6 +260,11 @@ def memory(network: Network, *, phase: str = "training", dtype: str = "float64")
     network = _checked(network)
     phase = as_choice(phase, MEMORY_PHASES, "phase")
     dtype = as_choice(dtype, DTYPES, "dtype")
+    if network.is_stack:
+        raise ComplexaError(
+            "memory: a network given as layers is not modelled yet; give a dense network by its sizes, such as "
+            "Network([784, 'h', 10])"
+        )
     layers, B = _setup(network)
     n = layers.n
     parameters = exact.parameters(layers, bias=network.bias)

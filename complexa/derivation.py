@@ -11,13 +11,14 @@ import sympy
 
 from complexa._choices import MODELS
 from complexa._limits import show
-from complexa._poly import Converter, to_expr
+from complexa._poly import Converter, add, to_expr
 from complexa._validate import as_choice, as_size, as_values
 from complexa.asymptotics import big_o as _big_o
 from complexa.errors import ComplexaError
 from complexa.models import essay, exact
 from complexa.models._layers import ConcreteLayers, GeneralLayers, Layers, UniformLayers, Value
 from complexa.network import Network
+from complexa.nn._base import merge
 
 __all__ = ["derive", "Derivation", "Evaluation", "Step", "MODELS", "QUANTITIES"]
 
@@ -56,35 +57,58 @@ def _layers(network: Network, convert: Converter) -> Layers:
     return ConcreteLayers([convert(size) for size in network.sizes])
 
 
-def _sections(network: Network, layers: Layers, batch: Value) -> dict[str, dict[str, Value]]:
-    return exact.sections(layers, batch, bias=network.bias, activation=network.activation, loss=network.loss)
-
-
 def _plain(value: sympy.Expr) -> Value:
     return int(value) if value.is_Integer else value
 
 
-def _exact_quantities(secs: Mapping[str, Mapping[str, Value]], iterations: Value) -> dict[str, Value]:
-    def ops(section: str) -> Value:
-        return sum(secs[section].values())  # four terms: the built-in sum is fine here
+def _exact(network: Network, layers: Layers | None, convert: Converter, batch: Value, iterations: Value) -> tuple[
+    dict[str, dict[str, Value]], dict[str, Value], list[exact.Row] | None
+]:
+    """Per-step sections, the update's totals over `iterations` and, for a stack, its rows."""
+    optimizer = exact.optimizer_of(network)
+    if network.is_stack:
+        rows = exact.stack(network, convert, batch)
+        secs = merge([row[1] for row in rows])
+        elements, tensors = add([row[2] for row in rows]), add([row[3] for row in rows])
+    else:
+        assert layers is not None
+        rows = None
+        secs = exact.sections(layers, batch, bias=network.bias, activation=network.activation, loss=network.loss)
+        elements, tensors = exact.parameters(layers, bias=network.bias), exact.tensors(layers, bias=network.bias)
+    return secs, optimizer.update(elements, tensors, iterations), rows
 
-    time_forward = ops("forward")
-    time_error = ops("error")
-    time_weights = time_error + ops("gradients")
+
+def _total(ops: Mapping[str, Value]) -> Value:
+    return add(list(ops.values()))
+
+
+def _exact_quantities(
+    secs: Mapping[str, Mapping[str, Value]], update: Mapping[str, Value], iterations: Value
+) -> dict[str, Value]:
+    time_forward = _total(secs["forward"])
+    time_error = _total(secs["error"])
+    time_weights = time_error + _total(secs["gradients"])
     return {
-        "n_mul": secs["forward"]["mul"],
-        "n_g": secs["forward"]["act"],
+        "n_mul": secs["forward"].get("mul", 0),
+        "n_g": secs["forward"].get("act", 0),
         "time_forward": time_forward,
         "time_error": time_error,
         "time_weights": time_weights,
-        "time_gradient_descent": iterations * (time_forward + time_weights + ops("update")),
+        "time_gradient_descent": iterations * (time_forward + time_weights) + _total(update),
     }
 
 
-def _phases(secs: Mapping[str, Mapping[str, Value]], iterations: Value) -> dict[str, dict[str, Value]]:
-    backward = {op: secs["error"][op] + secs["gradients"][op] for op in exact.OPS}
-    per_step = {"forward": secs["forward"], "backward": backward, "update": secs["update"]}
-    return {phase: {op: iterations * per_step[phase][op] for op in exact.OPS} for phase in exact.PHASES}
+def _phases(
+    secs: Mapping[str, Mapping[str, Value]], update: Mapping[str, Value], iterations: Value, ops: tuple[str, ...]
+) -> dict[str, dict[str, Value]]:
+    def per_step(*names: str) -> dict[str, Value]:
+        return {op: iterations * add([secs[name].get(op, 0) for name in names]) for op in ops}
+
+    return {
+        "forward": per_step("forward"),
+        "backward": per_step("error", "gradients"),
+        "update": {op: update.get(op, 0) for op in ops},
+    }
 
 
 class Derivation:
@@ -111,14 +135,17 @@ class Derivation:
         self.model = model
         self.iterations = iterations
         convert = Converter(network.free_symbols | iterations.free_symbols)
-        layers = _layers(network, convert)
+        layers = None if network.is_stack else _layers(network, convert)
         T = convert(iterations)
         notes: list[str] = []
+        self._convert = convert
         if model == "exact":
-            secs = _sections(network, layers, convert(network.batch))
-            counts = _phases(secs, T)
-            quantities = _exact_quantities(secs, T)
+            secs, update, rows = _exact(network, layers, convert, convert(network.batch), T)
+            counts = _phases(secs, update, T, exact.ops_of(network))
+            quantities = _exact_quantities(secs, update, T)
+            self._rows = rows
         else:
+            assert layers is not None
             quantities = essay.forward(layers)
             counts = {"forward": {"mul": quantities["n_mul"], "act": quantities["n_g"]}}
             if network.is_uniform:
@@ -142,6 +169,61 @@ class Derivation:
     def counts(self) -> Counts:
         """phase -> op -> sympy expression, totals over `iterations` training steps (see `derive`)."""
         return {phase: {op: to_expr(v) for op, v in ops.items()} for phase, ops in self._polynomials[0].items()}
+
+    @cached_property
+    def by_layer(self) -> dict[str, Counts]:
+        """One row per layer, named by its torch module path (``"0"``, ``"3.0"``), and ``"loss"``: phase -> op ->
+        sympy expression, totals over `iterations` steps, each layer's update included. A Residual's row holds its
+        own addition only: its body's layers have rows of their own, so the rows add up to `counts`. A dense network
+        of symbolic depth has rows ``"2k"`` (its Linear layers) and ``"2k+1"`` (their activations), each summed over
+        k = 0..L-1.
+
+        >>> from complexa import nn
+        >>> d = derive(Network([nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1)]))
+        >>> d.by_layer["2"]["backward"]
+        {'mul': 6, 'add': 0, 'act': 0, 'act_grad': 0}
+        """
+        if self.model != "exact":
+            raise ComplexaError("by_layer: the essay model counts whole networks, not layers; use model='exact'")
+        ops = tuple(next(iter(self.counts.values())))
+        T = self._convert(self.iterations)
+        optimizer = exact.optimizer_of(self.network)
+        out: dict[str, Counts] = {}
+        for path, cost, elements, tensors in self._layer_rows():
+            update = optimizer.update(elements, tensors, T) if tensors else {}
+            phases = _phases(cost, update, T, ops)
+            out[path] = {phase: {op: to_expr(v) for op, v in row.items()} for phase, row in phases.items()}
+        return out
+
+    def _layer_rows(self) -> list[exact.Row]:
+        network, convert = self.network, self._convert
+        B = convert(network.batch)
+        if self._rows is not None:
+            return self._rows
+        if network.listed:
+            stack = Network(list(network.layers), batch=network.batch, loss=network.loss, optimizer=network.optimizer)
+            return exact.stack(stack, convert, B)
+        # A uniform network of symbolic (or huge) depth: its Linear layers and its activations, each summed.
+        assert network.width is not None
+        layers = _layers(network, convert)
+        n = layers.n
+        linear_rule = exact.sections(layers, B, bias=network.bias, activation="identity", loss="mse")
+        linear_rule["error"] = {
+            op: v - exact._losses.error("mse", n(layers.depth), B).get(op, 0) for op, v in linear_rule["error"].items()
+        }
+        full = exact.sections(layers, B, bias=network.bias, activation=network.activation, loss=network.loss)
+        loss = exact._losses.error(network.loss, n(layers.depth), B)
+        acts = {
+            name: {op: v - linear_rule[name].get(op, 0) - (loss.get(op, 0) if name == "error" else 0)
+                   for op, v in full[name].items()}
+            for name in full
+        }
+        elements, tensors = exact.parameters(layers, bias=network.bias), exact.tensors(layers, bias=network.bias)
+        return [
+            ("2k", linear_rule, elements, tensors),
+            ("2k+1", acts, 0, 0),
+            ("loss", {"forward": {}, "error": loss, "gradients": {}}, 0, 0),
+        ]
 
     @cached_property
     def quantities(self) -> dict[str, sympy.Expr]:
@@ -261,15 +343,38 @@ def _at(value: Value, at: Mapping[int, int]) -> int:
 
 def _general_quantities(d: Derivation) -> dict[str, sympy.Expr]:
     """The quantities in the general form: n^{(k)} sizes and sums with symbolic bounds (the essay's uniform
-    formulas, in n and L, for its backpropagation results)."""
+    formulas, in n and L, for its backpropagation results); for a stack of layers, the sum of its layers' terms."""
     general = GeneralLayers()
     T = d.iterations
+    if d.model == "exact" and d.network.is_stack:
+        return _per_layer_quantities(d)
     if d.model == "exact":
-        secs = _sections(d.network, general, _plain(d.network.batch))
-        return _exact_quantities(secs, _plain(T))
+        network, B = d.network, _plain(d.network.batch)
+        secs = exact.sections(general, B, bias=network.bias, activation=network.activation, loss=network.loss)
+        optimizer = exact.optimizer_of(network)
+        update = optimizer.update(
+            exact.parameters(general, bias=network.bias), exact.tensors(general, bias=network.bias), _plain(T)
+        )
+        return _exact_quantities(secs, update, _plain(T))
     out = essay.forward(general)
     n, L = sympy.symbols("n L", positive=True, integer=True)
     out.update(essay.backward(n, L, _plain(T)))
+    return out
+
+
+def _per_layer_quantities(d: Derivation) -> dict[str, sympy.Expr]:
+    """Each quantity as the unevaluated sum of its layers' terms, in layer order."""
+    T = d._convert(d.iterations)
+    optimizer = exact.optimizer_of(d.network)
+    per_row = []
+    for _, cost, elements, tensors in d._layer_rows():
+        update = optimizer.update(elements, tensors, T) if tensors else {}
+        per_row.append(_exact_quantities(merge([cost]), update, T))
+    out: dict[str, sympy.Expr] = {}
+    for name in QUANTITIES:
+        terms = [to_expr(q[name]) for q in per_row]
+        terms = [t for t in terms if t != 0]
+        out[name] = sympy.Add(*terms, evaluate=False) if len(terms) > 1 else (terms[0] if terms else sympy.Integer(0))
     return out
 
 
@@ -319,6 +424,11 @@ def derive(network: Network, *, model: str = "exact", iterations: object = 1) ->
         raise ComplexaError(f"network = {show(network)}: must be a complexa.Network, such as Network([784, 'h', 10])")
     model = as_choice(model, MODELS, "model")
     T = as_size(iterations, "iterations")
+    if model == "essay" and network.is_stack:
+        raise ComplexaError(
+            "model = 'essay' with a network given as layers: the essay models dense networks only; give the sizes, "
+            "Network([784, 'h', 10]), or use the exact model"
+        )
     if model == "essay" and network.batch != 1:
         raise ComplexaError(
             f"batch = {network.batch} with model = 'essay': the essay counts one input vector; use batch=1, or the "

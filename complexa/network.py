@@ -1,7 +1,9 @@
-"""`Network`: the layer sizes, batch and options of a dense feed-forward network, validated once."""
+"""`Network`: a stack of layers (or the layer sizes of a dense network), a batch, a loss and an optimizer, validated
+once."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 
 import sympy
@@ -11,34 +13,61 @@ from complexa._limits import show
 from complexa._validate import as_choice, as_flag, as_size
 from complexa.errors import ComplexaError
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from complexa.nn import Layer
+
 __all__ = ["Network", "ACTIVATIONS", "LOSSES", "MAX_LISTED_LAYERS"]
+
+_UNSET: object = object()
 
 MAX_LISTED_LAYERS = 10**6
 """Deepest uniform network whose sizes `Network.sizes` lists; deeper ones (and symbolic depths) stay in closed form."""
 
 
 class Network:
-    """A dense feed-forward network: sizes n_0..n_L (input to output), a batch size and options.
+    """A feed-forward network: a stack of layers, or the sizes n_0..n_L of a dense one; a batch size and options.
 
     **Arguments:**
 
-    - `sizes`: n_0, ..., n_L, at least two. Each is a positive int, a sympy expression, or a string in complexa's
-      grammar such as ``"h"``, ``"2*h"`` or ``"h/2 + 1"``. Symbols are positive integers. Sizes count neurons without a
-      bias unit: the bias is a separate vector (see `bias`).
+    - `layers`: either layers of `complexa.nn` (``[nn.Linear(784, "h"), nn.ReLU(), nn.Linear("h", 10)]``), their
+      widths checked against each other; or sizes n_0, ..., n_L, at least two, for a dense network: Linear layers
+      n_{k-1} -> n_k, each followed by `activation`. A size is a positive int, a sympy expression, or a string in
+      complexa's grammar such as ``"h"``, ``"2*h"`` or ``"h/2 + 1"``. Symbols are positive integers. Sizes count
+      neurons without a bias unit: the bias is a separate vector (see `bias`).
     - `batch`: samples per step, B; a positive int or a symbol.
-    - `bias`: whether every layer adds a bias vector.
-    - `activation`: one of `ACTIVATIONS`, applied in every layer, the output layer included.
-    - `loss`: one of `LOSSES`; ``"bce"`` needs ``activation="sigmoid"``.
+    - `bias`: whether every layer adds a bias vector (sizes only).
+    - `activation`: one of `ACTIVATIONS`, applied in every layer, the output layer included (sizes only).
+    - `loss`: one of `LOSSES`; ``"bce"`` needs a final sigmoid.
+    - `optimizer`: ``"sgd"`` (plain SGD, whose learning rate `measure` takes), or `complexa.nn.SGD` or
+      `complexa.nn.Adam` with their hyperparameters.
 
-    **Raises:** `ComplexaError` naming the bad argument.
+    **Raises:** `ComplexaError` naming the bad argument, or the layers that do not fit.
 
     >>> Network([784, "h", "h", 10])
     Network([784, h, h, 10])
     >>> Network.uniform("n", "L")
     Network.uniform(n, L)
+    >>> from complexa import nn
+    >>> Network([nn.Linear(784, "h"), nn.ReLU(), nn.Linear("g", 10)])
+    Traceback (most recent call last):
+    ...
+    complexa.errors.ComplexaError: layer 2 (Linear(g, 10)) takes g inputs, but layer 1 (ReLU()) gives h
     """
 
-    __slots__ = ("_sizes", "width", "depth", "batch", "bias", "activation", "loss", "_free_symbols")
+    __slots__ = (
+        "_sizes",
+        "_layers",
+        "_widths",
+        "width",
+        "depth",
+        "batch",
+        "bias",
+        "activation",
+        "loss",
+        "optimizer",
+        "_free_symbols",
+    )
 
     _sizes: tuple[sympy.Expr, ...] | None
     width: sympy.Expr | None
@@ -53,20 +82,56 @@ class Network:
         sizes: Sequence[object],
         *,
         batch: object = 1,
-        bias: bool = True,
-        activation: str = "sigmoid",
+        bias: bool = _UNSET,  # type: ignore[assignment]
+        activation: str = _UNSET,  # type: ignore[assignment]
         loss: str = "mse",
+        optimizer: object = "sgd",
     ) -> None:
+        from complexa.nn import Layer
+
         if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence):
             raise ComplexaError(
-                f"sizes = {show(sizes)}: must be a list of layer sizes n_0..n_L, such as [784, 'h', 10]"
+                f"sizes = {show(sizes)}: must be a list of layer sizes n_0..n_L, such as [784, 'h', 10], or a list of "
+                "layers of complexa.nn"
             )
+        if any(isinstance(item, Layer) for item in sizes):
+            for name, value in (("bias", bias), ("activation", activation)):
+                if value is not _UNSET:
+                    raise ComplexaError(
+                        f"{name} = {show(value)}: applies to a network given by its sizes; a stack of layers says "
+                        f"it in its layers (nn.Linear(..., bias=False), nn.ReLU(), ...)"
+                    )
+            self._init_stack(sizes, batch, loss, optimizer)
+            return
         if len(sizes) < 2:
             raise ComplexaError(
                 f"sizes = {show(list(sizes))}: a network needs at least two sizes, the input and the output layer"
             )
         checked = tuple(as_size(size, f"sizes[{k}]") for k, size in enumerate(sizes))
-        self._init(checked, None, sympy.Integer(len(checked) - 1), batch, bias, activation, loss)
+        bias = True if bias is _UNSET else bias
+        activation = "sigmoid" if activation is _UNSET else activation
+        self._init(checked, None, sympy.Integer(len(checked) - 1), batch, bias, activation, loss, optimizer)
+
+    def _init_stack(self, layers: Sequence[object], batch: object, loss: object, optimizer: object) -> None:
+        from complexa.nn import Sigmoid
+        from complexa.nn._stack import check
+
+        checked, first, last = check(layers)
+        self._layers = checked
+        self._widths = (first, last)
+        self._sizes = None
+        self.width = None
+        self.depth = sympy.Integer(len(checked))
+        self.batch = as_size(batch, "batch")
+        self.bias = any(getattr(layer, "bias", False) for layer in checked)
+        self.activation = ""
+        self.loss = as_choice(loss, LOSSES, "loss")
+        self.optimizer = _optimizer(optimizer)
+        if self.loss == "bce" and not isinstance(checked[-1], Sigmoid):
+            raise ComplexaError(
+                f"loss = 'bce' after layer {len(checked) - 1} ({checked[-1]!r}): binary cross-entropy needs sigmoid "
+                "outputs; end the stack with nn.Sigmoid()"
+            )
 
     def _init(
         self,
@@ -77,8 +142,10 @@ class Network:
         bias: object,
         activation: object,
         loss: object,
+        optimizer: object = "sgd",
     ) -> None:
         self._sizes = sizes
+        self._layers = None
         if width is None and sizes is not None and all(size == sizes[0] for size in sizes):
             width = sizes[0]
         self.width = width
@@ -87,6 +154,7 @@ class Network:
         self.bias = as_flag(bias, "bias")
         self.activation = as_choice(activation, ACTIVATIONS, "activation")
         self.loss = as_choice(loss, LOSSES, "loss")
+        self.optimizer = _optimizer(optimizer)
         if self.loss == "bce" and self.activation != "sigmoid":
             raise ComplexaError(
                 f"loss = 'bce' with activation = {self.activation!r}: binary cross-entropy needs sigmoid outputs"
@@ -102,6 +170,7 @@ class Network:
         bias: bool = True,
         activation: str = "sigmoid",
         loss: str = "mse",
+        optimizer: object = "sgd",
     ) -> Network:
         """The essay's network: `depth` layers of weights between `depth` + 1 layers of `width` neurons.
 
@@ -114,16 +183,56 @@ class Network:
         width_expr = as_size(width, "width")
         depth_expr = as_size(depth, "depth")
         # Kept in closed form whatever the depth: a depth of 10**18 is as quick to derive as a symbolic one.
-        network._init(None, width_expr, depth_expr, batch, bias, activation, loss)
+        network._init(None, width_expr, depth_expr, batch, bias, activation, loss, optimizer)
         return network
 
     @property
+    def is_stack(self) -> bool:
+        """Whether the network was given as layers of `complexa.nn` rather than as the sizes of a dense network."""
+        return self._layers is not None
+
+    @property
+    def layers(self) -> tuple[Layer, ...]:
+        """The layers of `complexa.nn` the network is: for a dense network, Linear n_{k-1} -> n_k and its activation
+        for k = 1..L; raises `ComplexaError` when the depth is a symbol or above `MAX_LISTED_LAYERS`."""
+        if self._layers is not None:
+            return self._layers
+        from complexa.nn import Linear
+        from complexa.nn.activations import BY_NAME
+
+        act = BY_NAME[self.activation]
+        sizes = self.sizes
+        out: list[Layer] = []
+        for m, n in itertools.pairwise(sizes):
+            out += [Linear(m, n, self.bias), act()]
+        return tuple(out)
+
+    @property
+    def input_width(self) -> sympy.Expr:
+        """n_0, the features of one input sample."""
+        if self._layers is not None:
+            return self._widths[0]
+        return self._sizes[0] if self._sizes is not None else self.width  # type: ignore[return-value]
+
+    @property
+    def output_width(self) -> sympy.Expr:
+        """The features of the last layer's output."""
+        if self._layers is not None:
+            return self._widths[1]
+        return self._sizes[-1] if self._sizes is not None else self.width  # type: ignore[return-value]
+
+    @property
     def sizes(self) -> tuple[sympy.Expr, ...]:
-        """n_0..n_L; raises `ComplexaError` when the depth is a symbol or above `MAX_LISTED_LAYERS`."""
+        """n_0..n_L; raises `ComplexaError` when the depth is a symbol or above `MAX_LISTED_LAYERS`, or for a stack
+        of layers (see `layers`)."""
         if self._sizes is not None:
             return self._sizes
+        if self._layers is not None:
+            raise ComplexaError(
+                "a network given as layers has no list of sizes n_0..n_L; its layers are Network.layers"
+            )
         if self.symbolic_depth:
-            raise ComplexaError(f"depth = {self.depth}: the sizes of a network of symbolic depth are not a list")
+            raise ComplexaError(f"depth = {self.depth}: the layers of a network of symbolic depth are not a list")
         if self.depth > MAX_LISTED_LAYERS:
             raise ComplexaError(
                 f"depth = {self.depth}: a uniform network deeper than {MAX_LISTED_LAYERS:,} layers is kept in closed "
@@ -153,10 +262,11 @@ class Network:
         try:
             return self._free_symbols
         except AttributeError:  # found once: a network never changes
-            exprs = [self.batch, self.depth, *(self._sizes or (self.width,))]
-            self._free_symbols: frozenset[sympy.Symbol] = frozenset().union(
-                *(e.free_symbols for e in exprs if not e.is_Integer)
-            )
+            exprs = [self.batch, self.depth, *(self._sizes or (self.width,) if self._layers is None else ())]
+            found: frozenset[sympy.Symbol] = frozenset().union(*(e.free_symbols for e in exprs if not e.is_Integer))
+            for layer in self._layers or ():
+                found |= layer.free_symbols
+            self._free_symbols: frozenset[sympy.Symbol] = found
             return self._free_symbols
 
     @property
@@ -166,12 +276,22 @@ class Network:
 
     def options(self) -> dict[str, object]:
         """The keyword options, as `Network` takes them."""
-        return {"batch": self.batch, "bias": self.bias, "activation": self.activation, "loss": self.loss}
+        if self._layers is not None:
+            return {"batch": self.batch, "loss": self.loss, "optimizer": self.optimizer}
+        return {
+            "batch": self.batch,
+            "bias": self.bias,
+            "activation": self.activation,
+            "loss": self.loss,
+            "optimizer": self.optimizer,
+        }
 
     def xreplace(self, mapping: Mapping[sympy.Symbol, sympy.Expr]) -> Network:
         """This network with symbols replaced; each new size must still be a positive integer or a symbol."""
         options = self.options()
         options["batch"] = _replaced(self.batch, mapping, "batch")
+        if self._layers is not None:
+            return Network([layer.xreplace(mapping) for layer in self._layers], **options)  # type: ignore[arg-type]
         if self._sizes is None:
             assert self.width is not None
             depth = _replaced(self.depth, mapping, "depth")
@@ -188,15 +308,26 @@ class Network:
         return hash(self._key())
 
     def _key(self) -> tuple[object, ...]:
-        shape = (self.width, self.depth) if self.width is not None else self._sizes
-        return (shape, self.batch, self.bias, self.activation, self.loss)
+        shape = (self.width, self.depth) if self.width is not None else self._sizes or self._layers
+        return (shape, self.batch, self.bias, self.activation, self.loss, self.optimizer)
 
     def __repr__(self) -> str:
-        defaults = {"batch": sympy.Integer(1), "bias": True, "activation": "sigmoid", "loss": "mse"}
+        defaults = {"batch": sympy.Integer(1), "bias": True, "activation": "sigmoid", "loss": "mse", "optimizer": "sgd"}
         extra = "".join(f", {k}={v!r}" for k, v in self.options().items() if v != defaults[k])
+        if self._layers is not None:
+            return f"Network([{', '.join(map(repr, self._layers))}]{extra})"
         if self.width is not None and (self.symbolic_depth or self.depth > 7):
             return f"Network.uniform({self.width}, {self.depth}{extra})"
         return f"Network([{', '.join(map(str, self.sizes))}]{extra})"
+
+
+def _optimizer(value: object) -> object:
+    """``"sgd"`` as it is (`measure`'s `lr` sets its rate), or an optimizer of `complexa.nn`."""
+    if isinstance(value, str) and value == "sgd":
+        return value
+    from complexa.nn.optim import as_optimizer
+
+    return as_optimizer(value)
 
 
 def _replaced(expr: sympy.Expr, mapping: Mapping[sympy.Symbol, sympy.Expr], where: str) -> sympy.Expr:

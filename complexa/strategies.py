@@ -74,7 +74,7 @@ def networks(
 
     >>> from hypothesis import given, settings
     >>> @settings(max_examples=20)
-    ... @given(networks(max_layers=2, activations=["relu", "tanh"], bias=False))
+    ... @given(networks(max_layers=2, activations=["relu", "tanh"], losses=["mse"], bias=False))
     ... def test_options(network):
     ...     assert network.loss == "mse" and not network.bias and network.is_concrete
     ...     assert 1 <= network.batch <= 33

@@ -57,6 +57,10 @@ class Layers:
         """The sum of ``term(k)`` for k = `lo` .. L + `hi` (`hi` is 0 or negative)."""
         raise NotImplementedError
 
+    def totals(self, lo: int, hi: int, rule: Callable[[Value], dict[str, Value]]) -> dict[str, Value]:
+        """Op by op, the sum of ``rule(k)`` for k = `lo` .. L + `hi`: a kind's cost rule summed over layers."""
+        raise NotImplementedError
+
 
 class ConcreteLayers(Layers):
     def __init__(self, sizes: Sequence[Value]) -> None:
@@ -68,6 +72,14 @@ class ConcreteLayers(Layers):
 
     def total(self, lo: int, hi: int, term: Callable[[Value], Value]) -> Value:
         return add([term(k) for k in range(lo, int(self.depth) + hi + 1)])
+
+    def totals(self, lo: int, hi: int, rule: Callable[[Value], dict[str, Value]]) -> dict[str, Value]:
+        # One call of the rule per layer, its ops gathered as it goes: a 10,000-layer network is 10,000 calls.
+        columns: dict[str, list[Value]] = {}
+        for k in range(lo, int(self.depth) + hi + 1):
+            for op, value in rule(k).items():
+                columns.setdefault(op, []).append(value)
+        return {op: add(values) for op, values in columns.items()}
 
 
 class UniformLayers(Layers):
@@ -82,6 +94,10 @@ class UniformLayers(Layers):
         # The summand does not depend on k; the number of terms, L + hi - lo + 1, is never negative for L >= 1.
         return (self.depth + (hi - lo + 1)) * term(K)
 
+    def totals(self, lo: int, hi: int, rule: Callable[[Value], dict[str, Value]]) -> dict[str, Value]:
+        count = self.depth + (hi - lo + 1)
+        return {op: count * value for op, value in rule(K).items()}
+
 
 class GeneralLayers(Layers):
     def __init__(self, depth: sympy.Expr = L_SYMBOL) -> None:
@@ -91,4 +107,9 @@ class GeneralLayers(Layers):
         return LayerSize(k)
 
     def total(self, lo: int, hi: int, term: Callable[[Value], Value]) -> Value:
-        return sympy.Sum(term(K), (K, lo, self.depth + hi))
+        # Factors that do not depend on k (the batch, say) stand before the sum, as one writes it.
+        outside, inside = sympy.sympify(term(K)).as_independent(K, as_Add=False)
+        return outside * sympy.Sum(inside, (K, lo, self.depth + hi))
+
+    def totals(self, lo: int, hi: int, rule: Callable[[Value], dict[str, Value]]) -> dict[str, Value]:
+        return {op: self.total(lo, hi, lambda k, value=value: value) for op, value in rule(K).items()}

@@ -1,69 +1,110 @@
-"""The exact model: every scalar operation a dense network performs in one training step (docs/counting.md).
+"""The exact model: every scalar operation a network performs in one training step (docs/counting.md).
 
-For a batch of B samples and layers k = 1..L, with b = 1 when the layers have biases and g = 1 unless the activation
-is the identity (which has nothing to evaluate and a derivative of 1 to multiply by):
-
-- forward: z = W a + b, a = g(z). A dot product of length m is m mul and m - 1 add; the bias 1 add; g 1 act per unit.
-- error: the output delta (a_L - y) * g'(z_L) is 1 add, 1 mul and 1 act_grad per output unit (``bce``: a_L - y,
-  1 add); a hidden delta (W^T delta) * g'(z_k), k = L-1..1, is the dot products, then 1 mul and 1 act_grad per unit.
-- gradients: the weight gradient sums delta_k a_{k-1}^T over the batch (B mul, B - 1 add per weight), the bias
-  gradient sums delta_k (B - 1 add per bias).
-- update: W -= lr * grad, 1 mul and 1 add per parameter.
+Every count comes from the cost rules of the layer kinds (`complexa.nn`), the loss and the optimizer. A network
+given as layers is walked layer by layer (`stack`); a dense network given by its sizes is the same rules summed over
+its layers with `Layers` (`sections`), so that a symbolic depth, a uniform network of any depth and the textbook
+form with n^{(k)} and sums all come from one source: Linear n_{k-1} -> n_k and the activation, for k = 1..L, whose
+first Linear computes no gradient for the network's input.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import sympy
+
 from complexa.models._layers import Layers, Value
+from complexa.nn import activations, linear
+from complexa.nn import losses as _losses
+from complexa.nn._base import BASE_OPS, OPS, SECTIONS, Cost, merge
+from complexa.nn._stack import walk
+from complexa.nn.optim import SGD, Optimizer
 
-__all__ = ["OPS", "PHASES", "SECTIONS", "sections", "parameters"]
+__all__ = ["OPS", "PHASES", "SECTIONS", "sections", "parameters", "tensors", "stack", "ops_of", "optimizer_of", "Row"]
 
-OPS = ("mul", "add", "act", "act_grad")
-"""The operations counted: multiplications, additions (subtractions included), activations and their derivatives."""
 PHASES = ("forward", "backward", "update")
 """The phases of a training step; ``backward`` is the ``error`` and ``gradients`` sections together."""
-SECTIONS = ("forward", "error", "gradients", "update")
-"""The finer split that the essay's quantities need."""
+
+Row = tuple[str, Cost, Value, Value]
+"""(torch path, per-step cost, parameter elements, parameter tensors) of one layer, or of the loss."""
+
+
+def optimizer_of(network: object) -> Optimizer:
+    """The network's optimizer; ``"sgd"`` is plain SGD."""
+    value = network.optimizer  # type: ignore[attr-defined]
+    return SGD() if isinstance(value, str) else value  # type: ignore[no-any-return]
+
+
+def ops_of(network: object) -> tuple[str, ...]:
+    """The ops the network's counts list: `BASE_OPS` and any its kinds, loss and optimizer use, in `OPS` order."""
+    used = set(BASE_OPS) | set(_losses.USES[network.loss]) | set(optimizer_of(network).uses)  # type: ignore[attr-defined]
+    if network.is_stack:  # type: ignore[attr-defined]
+        for row in walk(network.layers, network.input_width):  # type: ignore[attr-defined]
+            used |= set(row.layer.uses)
+    return tuple(op for op in OPS if op in used)
 
 
 def parameters(layers: Layers, *, bias: bool) -> Value:
-    """The number of weights and biases: sum over k of n_k n_{k-1} (+ n_k)."""
+    """The number of weights and biases of a dense network: sum over k of n_k n_{k-1} (+ n_k)."""
     n, b = layers.n, int(bias)
     return layers.total(1, 0, lambda k: n(k) * (n(k - 1) + b))
 
 
-def sections(layers: Layers, batch: Value, *, bias: bool, activation: str, loss: str) -> dict[str, dict[str, Value]]:
-    """Operation counts of one training step, by section and operation.
+def tensors(layers: Layers, *, bias: bool) -> Value:
+    """The number of parameter tensors of a dense network: a weight matrix (and a bias vector) per layer."""
+    return layers.total(1, 0, lambda k: 1 + int(bias))
 
-    **Arguments:**
 
-    - `layers`: the sizes (concrete, uniform or general).
-    - `batch`: B.
-    - `bias`, `activation`, `loss`: as in `Network`.
+def sections(layers: Layers, batch: Value, *, bias: bool, activation: str, loss: str) -> Cost:
+    """What one training step of a dense network computes, by section (`SECTIONS`) and op; absent ops are zero.
 
-    **Returns:** section -> op -> count, sections as in `SECTIONS`, ops as in `OPS`.
+    **Arguments:** `layers` (concrete, uniform or general sizes), `batch` (B), and `bias`, `activation`, `loss` as in
+    `Network`.
     """
     n, L, B = layers.n, layers.depth, batch
-    b = int(bias)
-    g = int(activation != "identity")
-    # With sigmoid outputs, binary cross-entropy's delta is a_L - y: no g'(z_L) to evaluate or multiply by.
-    out = g if loss == "mse" else 0
-    weights = layers.total(1, 0, lambda k: n(k) * n(k - 1))
-    params = parameters(layers, bias=bias)
-    units = layers.total(1, 0, lambda k: n(k))
-    hidden = layers.total(1, -1, lambda k: n(k))
-    back_products = layers.total(1, -1, lambda k: n(k) * n(k + 1))
-    forward = {
-        "mul": B * weights,
-        "add": B * layers.total(1, 0, lambda k: n(k) * (n(k - 1) - 1 + b)),
-        "act": g * B * units,
-        "act_grad": 0,
-    }
-    error = {
-        "mul": B * (out * n(L) + back_products + g * hidden),
-        "add": B * (n(L) + layers.total(1, -1, lambda k: n(k) * (n(k + 1) - 1))),
-        "act": 0,
-        "act_grad": B * (out * n(L) + g * hidden),
-    }
-    gradients = {"mul": B * weights, "add": (B - 1) * params, "act": 0, "act_grad": 0}
-    update = {"mul": params, "add": params, "act": 0, "act_grad": 0}
-    return {"forward": forward, "error": error, "gradients": gradients, "update": update}
+    act = activations.BY_NAME[activation]
+    g = act is not activations.Identity
+    parts: list[Cost] = [
+        {"forward": layers.totals(1, 0, lambda k: linear.forward(n(k - 1), n(k), B, bias))},
+        {"error": _losses.error(loss, n(L), B)},
+        # The gradient for a layer's input: every Linear's but the first's.
+        {"error": layers.totals(2, 0, lambda k: linear.error(n(k - 1), n(k), B))},
+        {"gradients": layers.totals(1, 0, lambda k: linear.gradients(n(k - 1), n(k), B, bias))},
+    ]
+    if g:
+        parts.append({"forward": layers.totals(1, 0, lambda k: activations.forward(n(k), B))})
+        # Every activation's backward; the output layer's is taken in by a loss that fuses it (bce).
+        parts.append({"error": layers.totals(1, -1, lambda k: activations.error(n(k), B))})
+        if not _losses.FUSES[loss]:
+            parts.append({"error": activations.error(n(L), B)})
+    return merge(parts)
+
+
+def stack(network: object, convert: Callable[[sympy.Expr], Value], batch: Value) -> list[Row]:
+    """One row per layer of a network given as layers (its torch path, its per-step cost, its parameters), and the
+    loss's row (``"loss"``)."""
+    from complexa.nn._base import cost
+
+    layers = network.layers  # type: ignore[attr-defined]
+    rows = walk(layers, network.input_width)  # type: ignore[attr-defined]
+    out: list[Row] = []
+    fused = _losses.FUSES[network.loss]  # type: ignore[attr-defined]
+    last = str(len(layers) - 1)
+    for row in rows:
+        c = row.layer.cost(convert(row.width), batch, row.input_grad, convert)
+        if fused and row.path == last:
+            c = cost(c["forward"], None, c["gradients"])  # the loss computes this sigmoid's gradient
+        shapes = row.layer.parameters(row.width)
+        elements: Value = 0
+        for _, shape in shapes:
+            numel: Value = 1
+            for extent in shape:
+                numel = numel * convert(extent)
+            elements = elements + numel
+        out.append((row.path, c, elements, len(shapes)))
+    width = convert(network.output_width)  # type: ignore[attr-defined]
+    out.append(("loss", {"forward": {}, "error": _losses.error(network.loss, width, batch), "gradients": {}}, 0, 0))  # type: ignore[attr-defined]
+    return out
+
+
+__all__ += ["SECTIONS"]

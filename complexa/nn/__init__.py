@@ -1,0 +1,36 @@
+"""Layer kinds, losses and optimizers, named and parametrised as in `torch.nn` and `torch.optim`.
+
+>>> from complexa import Network, nn, derive
+>>> net = Network([nn.Linear(784, "h"), nn.ReLU(), nn.Linear("h", 10)], loss="cross_entropy")
+>>> derive(net).counts["forward"]["mul"]
+794*h
+
+Each kind's spec and cost rules live in its own module here (docs/counting.md has their tables); its kernels live in
+`complexa.reference`; `KINDS` ties the names to the kinds.
+"""
+
+from complexa.nn._base import BASE_OPS, KINDS, OPS, Layer
+from complexa.nn.activations import GELU, Activation, Identity, ReLU, Sigmoid, Tanh
+from complexa.nn.linear import Linear
+from complexa.nn.norm import LayerNorm
+from complexa.nn.optim import SGD, Adam, Optimizer
+from complexa.nn.residual import Residual
+
+__all__ = [
+    "BASE_OPS",
+    "GELU",
+    "KINDS",
+    "OPS",
+    "SGD",
+    "Activation",
+    "Adam",
+    "Identity",
+    "Layer",
+    "LayerNorm",
+    "Linear",
+    "Optimizer",
+    "ReLU",
+    "Residual",
+    "Sigmoid",
+    "Tanh",
+]

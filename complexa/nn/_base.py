@@ -1,0 +1,164 @@
+"""What every layer kind is: its spec (sizes, parameters, the torch module it stands for) and its cost rules.
+
+A kind's cost rules give, per training step, what it computes in three sections, each op -> count:
+
+- ``forward``: its output from its input;
+- ``error``: the gradient with respect to its input, from the gradient with respect to its output; performed only
+  when something before it has parameters (torch's autograd computes no gradient for the network's input either);
+- ``gradients``: the gradients of its parameters, summed over the batch.
+
+The ``update`` of its parameters is the optimizer's (`complexa.nn.optim`). Counts are Values (`complexa.models.
+_layers.Value`): Python ints, polynomials or sympy expressions; each rule is written once and serves all three.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
+
+import sympy
+
+from complexa._limits import show
+from complexa._validate import as_size
+from complexa.errors import ComplexaError
+from complexa.models._layers import Value
+
+__all__ = ["OPS", "BASE_OPS", "SECTIONS", "Cost", "Layer", "Width", "merge", "scaled", "KINDS"]
+
+OPS = ("mul", "add", "div", "sqrt", "exp", "cmp", "act", "act_grad")
+"""Every operation counted, in the order counts list them (docs/counting.md defines each)."""
+BASE_OPS = ("mul", "add", "act", "act_grad")
+"""The operations every network's counts list; the others appear only where a kind, loss or optimizer uses them."""
+SECTIONS = ("forward", "error", "gradients")
+"""The sections of a training step a layer's rules give; the update is the optimizer's."""
+
+Cost = dict[str, dict[str, Value]]
+"""section -> op -> count; absent ops are zero."""
+
+Convert = Callable[[sympy.Expr], Value]
+
+KINDS: dict[str, type[Layer]] = {}
+"""The registry: torch class name -> kind, filled as each kind's module defines it."""
+
+
+def cost(forward: Mapping[str, Value] | None = None, error: Mapping[str, Value] | None = None,
+         gradients: Mapping[str, Value] | None = None) -> Cost:
+    """A cost from its sections, zero entries dropped."""
+    out: Cost = {}
+    for name, ops in (("forward", forward), ("error", error), ("gradients", gradients)):
+        out[name] = {op: v for op, v in (ops or {}).items() if not (isinstance(v, int) and v == 0)}
+    return out
+
+
+def merge(costs: list[Cost]) -> Cost:
+    """The sum of `costs`, section by section and op by op."""
+    out: Cost = {name: {} for name in SECTIONS}
+    for c in costs:
+        for name, ops in c.items():
+            into = out.setdefault(name, {})
+            for op, v in ops.items():
+                into[op] = into[op] + v if op in into else v
+    return out
+
+
+def scaled(c: Cost, factor: Value) -> Cost:
+    """`c` with every count multiplied by `factor`."""
+    return {name: {op: factor * v for op, v in ops.items()} for name, ops in c.items()}
+
+
+class Width:
+    """A width flowing through a stack, with the layer that gave it (for error messages)."""
+
+    __slots__ = ("size", "source")
+
+    def __init__(self, size: sympy.Expr, source: str) -> None:
+        self.size = size
+        self.source = source
+
+
+class Layer:
+    """A kind of layer. Subclasses set `kind` (the torch class name), `uses` (ops beyond `BASE_OPS`) and implement
+    the methods below; `__init_subclass__` registers them in `KINDS`."""
+
+    kind: ClassVar[str] = ""
+    uses: ClassVar[tuple[str, ...]] = ()
+    _fields: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.kind:
+            KINDS[cls.kind] = cls
+
+    # --- the spec ---------------------------------------------------------------------------------------------------
+    def output(self, width: Width | None, path: str) -> Width:
+        """The width this layer gives for `width` coming in (None at the start of a stack); raises `ComplexaError`
+        when the two do not fit. Elementwise kinds keep the width."""
+        if width is None:
+            raise ComplexaError(
+                f"layer {path} ({self!r}): a network cannot start with {self.kind}, whose width is whatever comes in; "
+                "start it with a layer that fixes its input width, such as Linear"
+            )
+        return Width(width.size, f"layer {path} ({self!r})")
+
+    def parameters(self, width: sympy.Expr) -> list[tuple[str, tuple[sympy.Expr, ...]]]:
+        """(name, shape) of each parameter tensor, in torch's ``state_dict()`` order, for input `width`."""
+        return []
+
+    def children(self) -> tuple[Layer, ...]:
+        """The layers inside this one (a `Residual`'s body)."""
+        return ()
+
+    @property
+    def has_parameters(self) -> bool:
+        return False
+
+    # --- the rules ------------------------------------------------------------------------------------------------
+    def cost(self, width: Value, batch: Value, input_grad: bool, convert: Convert) -> Cost:
+        """What one training step of this layer computes, for input `width` and `batch` samples; `input_grad` says
+        whether the gradient with respect to its input is computed (the ``error`` section)."""
+        raise NotImplementedError
+
+    # --- the rest -------------------------------------------------------------------------------------------------
+    def _values(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in self._fields)
+
+    def xreplace(self, mapping: Mapping[sympy.Symbol, sympy.Expr]) -> Layer:
+        """This layer with symbols replaced in its sizes."""
+        return self
+
+    @property
+    def free_symbols(self) -> frozenset[sympy.Symbol]:
+        out: frozenset[sympy.Symbol] = frozenset()
+        for value in self._values():
+            if isinstance(value, sympy.Basic):
+                out |= value.free_symbols  # type: ignore[assignment]
+        for child in self.children():
+            out |= child.free_symbols
+        return out
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and self._values() == other._values()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self._values()))
+
+    def __repr__(self) -> str:
+        return f"{self.kind}({', '.join(_show(v) for v in self._values())})"
+
+
+def _show(value: object) -> str:
+    if isinstance(value, (Layer, sympy.Basic)):
+        return str(value) if isinstance(value, sympy.Basic) else repr(value)
+    return repr(value)
+
+
+def size(value: object, kind: str, name: str) -> sympy.Expr:
+    """A layer's size argument, checked, the error naming the kind and the argument."""
+    return as_size(value, f"{kind}({name})")
+
+
+def replaced(expr: sympy.Expr, mapping: Mapping[sympy.Symbol, sympy.Expr], where: str) -> sympy.Expr:
+    value = expr.xreplace(mapping)
+    if value.is_number and not (value.is_Integer and value > 0):
+        raise ComplexaError(f"{where} = {expr} becomes {show(value)}, which is not a positive integer")
+    return value

@@ -1,0 +1,99 @@
+"""`LayerNorm(normalized_shape, eps=1e-5, elementwise_affine=True)` over the last dimension, as `torch.nn.LayerNorm`.
+
+Per sample of n features, as the kernels compute it (docs/counting.md has the table):
+
+- forward: mean = (sum x) / n (n - 1 add, 1 div); xc = x - mean (n add); var = (sum xc^2) / n (n mul, n - 1 add,
+  1 div); rstd = 1 / sqrt(var + eps) (1 add, 1 sqrt, 1 div); xhat = xc rstd (n mul); with the affine parameters
+  y = xhat w + b (n mul, n add). xhat and rstd are kept for the backward pass.
+- error: g = dy w (n mul, affine only); s1 = sum g (n - 1 add), s2 = sum g xhat (n mul, n - 1 add); m1 = s1 / n,
+  m2 = s2 / n (2 div); dx = (g - m1 - xhat m2) rstd (2 n mul, 2 n add).
+- gradients (affine only): dw = sum over the batch of dy xhat (B n mul, (B - 1) n add), db = sum of dy
+  ((B - 1) n add).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Mapping
+
+import sympy
+
+from complexa._limits import show
+from complexa._validate import as_flag
+from complexa.errors import ComplexaError
+from complexa.models._layers import Value
+from complexa.nn._base import Convert, Cost, Layer, Width, cost, replaced, size
+
+__all__ = ["LayerNorm", "forward", "error", "gradients"]
+
+
+def forward(n: Value, batch: Value, affine: bool) -> dict[str, Value]:
+    a = int(affine)
+    return {"mul": batch * (2 + a) * n, "add": batch * ((3 + a) * n - 1), "div": 2 * batch, "sqrt": batch}
+
+
+def error(n: Value, batch: Value, affine: bool) -> dict[str, Value]:
+    return {"mul": batch * (3 + int(affine)) * n, "add": batch * (4 * n - 2), "div": 2 * batch}
+
+
+def gradients(n: Value, batch: Value, affine: bool) -> dict[str, Value]:
+    if not affine:
+        return {}
+    return {"mul": batch * n, "add": 2 * (batch - 1) * n}
+
+
+class LayerNorm(Layer):
+    """Normalisation over the last dimension, as `torch.nn.LayerNorm` with one normalized dimension.
+
+    >>> LayerNorm("h")
+    LayerNorm(h)
+    """
+
+    kind = "LayerNorm"
+    uses = ("div", "sqrt")
+    _fields = ("normalized_shape", "eps", "elementwise_affine")
+
+    def __init__(self, normalized_shape: object, eps: float = 1e-5, elementwise_affine: bool = True) -> None:
+        if isinstance(normalized_shape, (tuple, list)):
+            if len(normalized_shape) != 1:
+                raise ComplexaError(
+                    f"LayerNorm(normalized_shape) = {show(normalized_shape)}: complexa normalises over the last "
+                    "dimension only; give one size"
+                )
+            (normalized_shape,) = normalized_shape
+        self.normalized_shape = size(normalized_shape, "LayerNorm", "normalized_shape")
+        if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not (math.isfinite(eps) and eps > 0):
+            raise ComplexaError(f"LayerNorm(eps) = {show(eps)}: must be a positive finite number, such as 1e-5")
+        self.eps = float(eps)
+        self.elementwise_affine = as_flag(elementwise_affine, "LayerNorm(elementwise_affine)")
+
+    def output(self, width: Width | None, path: str) -> Width:
+        if width is not None and sympy.expand(width.size - self.normalized_shape) != 0:
+            raise ComplexaError(
+                f"layer {path} ({self!r}) normalises {self.normalized_shape} features, but {width.source} gives "
+                f"{width.size}"
+            )
+        return Width(self.normalized_shape, f"layer {path} ({self!r})")
+
+    def parameters(self, width: sympy.Expr) -> list[tuple[str, tuple[sympy.Expr, ...]]]:
+        if not self.elementwise_affine:
+            return []
+        return [("weight", (self.normalized_shape,)), ("bias", (self.normalized_shape,))]
+
+    @property
+    def has_parameters(self) -> bool:
+        return self.elementwise_affine
+
+    def cost(self, width: Value, batch: Value, input_grad: bool, convert: Convert) -> Cost:
+        n, a = convert(self.normalized_shape), self.elementwise_affine
+        return cost(forward(n, batch, a), error(n, batch, a) if input_grad else None, gradients(n, batch, a))
+
+    def xreplace(self, mapping: Mapping[sympy.Symbol, sympy.Expr]) -> LayerNorm:
+        shape = replaced(self.normalized_shape, mapping, "LayerNorm(normalized_shape)")
+        return LayerNorm(shape, self.eps, self.elementwise_affine)
+
+    def __repr__(self) -> str:
+        extra = "" if self.eps == 1e-5 else f", eps={self.eps!r}"
+        extra += "" if self.elementwise_affine else ", elementwise_affine=False"
+        return f"LayerNorm({self.normalized_shape}{extra})"
