@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import sympy
 
@@ -273,6 +274,14 @@ class Network:
     def is_concrete(self) -> bool:
         """Whether every size and the batch are integers."""
         return not self.free_symbols
+
+    def to_torch(self) -> Any:
+        """The equivalent ``torch.nn.Sequential`` (float64), its ``state_dict()`` names and layouts those of
+        `complexa.measure`'s states; a Residual is an ``nn.Sequential`` of its layers whose forward adds its input.
+        Needs PyTorch (``pip install torch``); raises `ComplexaError` without it."""
+        from complexa.nn._torch import to_torch
+
+        return to_torch(self)
 
     def options(self) -> dict[str, object]:
         """The keyword options, as `Network` takes them."""
