@@ -61,9 +61,9 @@ def _plain(value: sympy.Expr) -> Value:
     return int(value) if value.is_Integer else value
 
 
-def _exact(network: Network, layers: Layers | None, convert: Converter, batch: Value, iterations: Value) -> tuple[
-    dict[str, dict[str, Value]], dict[str, Value], list[exact.Row] | None
-]:
+def _exact(
+    network: Network, layers: Layers | None, convert: Converter, batch: Value, iterations: Value
+) -> tuple[dict[str, dict[str, Value]], dict[str, Value], list[exact.Row] | None]:
     """Per-step sections, the update's totals over `iterations` and, for a stack, its rows."""
     optimizer = exact.optimizer_of(network)
     if network.is_stack:
@@ -214,8 +214,10 @@ class Derivation:
         full = exact.sections(layers, B, bias=network.bias, activation=network.activation, loss=network.loss)
         loss = exact._losses.error(network.loss, n(layers.depth), B)
         acts = {
-            name: {op: v - linear_rule[name].get(op, 0) - (loss.get(op, 0) if name == "error" else 0)
-                   for op, v in full[name].items()}
+            name: {
+                op: v - linear_rule[name].get(op, 0) - (loss.get(op, 0) if name == "error" else 0)
+                for op, v in full[name].items()
+            }
             for name in full
         }
         elements, tensors = exact.parameters(layers, bias=network.bias), exact.tensors(layers, bias=network.bias)

@@ -154,5 +154,5 @@ def assert_matches_naive(m: Measurement) -> None:
     )
     np.testing.assert_allclose(m.outputs, steps[0].outputs, rtol=1e-12, atol=1e-14)
     assert m.loss == pytest.approx(steps[0].loss, rel=1e-12, abs=1e-14)
-    assert_params_close(m.gradients, steps[0].gradients)
+    assert_params_close(m.param_gradients, steps[0].gradients)
     assert_params_close(m.params_after, steps[-1].params)

@@ -41,8 +41,11 @@ KINDS: dict[str, type[Layer]] = {}
 """The registry: torch class name -> kind, filled as each kind's module defines it."""
 
 
-def cost(forward: Mapping[str, Value] | None = None, error: Mapping[str, Value] | None = None,
-         gradients: Mapping[str, Value] | None = None) -> Cost:
+def cost(
+    forward: Mapping[str, Value] | None = None,
+    error: Mapping[str, Value] | None = None,
+    gradients: Mapping[str, Value] | None = None,
+) -> Cost:
     """A cost from its sections, zero entries dropped."""
     out: Cost = {}
     for name, ops in (("forward", forward), ("error", error), ("gradients", gradients)):
@@ -158,7 +161,7 @@ def size(value: object, kind: str, name: str) -> sympy.Expr:
 
 
 def replaced(expr: sympy.Expr, mapping: Mapping[sympy.Symbol, sympy.Expr], where: str) -> sympy.Expr:
-    value = expr.xreplace(mapping)
+    value = sympy.sympify(expr.xreplace(mapping))
     if value.is_number and not (value.is_Integer and value > 0):
         raise ComplexaError(f"{where} = {expr} becomes {show(value)}, which is not a positive integer")
     return value

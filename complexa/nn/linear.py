@@ -14,10 +14,10 @@ from collections.abc import Mapping
 
 import sympy
 
-from complexa.errors import ComplexaError
-from complexa.nn._base import Convert, Cost, Layer, Width, cost, replaced, size
 from complexa._validate import as_flag
+from complexa.errors import ComplexaError
 from complexa.models._layers import Value
+from complexa.nn._base import Convert, Cost, Layer, Width, cost, replaced, size
 
 __all__ = ["Linear", "forward", "error", "gradients"]
 

@@ -30,7 +30,7 @@ __all__ = ["LayerNorm", "forward", "error", "gradients"]
 
 def forward(n: Value, batch: Value, affine: bool) -> dict[str, Value]:
     a = int(affine)
-    return {"mul": batch * (2 + a) * n, "add": batch * ((3 + a) * n - 1), "div": 2 * batch, "sqrt": batch}
+    return {"mul": batch * (2 + a) * n, "add": batch * ((3 + a) * n - 1), "div": 3 * batch, "sqrt": batch}
 
 
 def error(n: Value, batch: Value, affine: bool) -> dict[str, Value]:

@@ -26,6 +26,7 @@ import numbers
 import os
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -35,7 +36,10 @@ from complexa._limits import scientific, show
 from complexa._validate import as_choice
 from complexa.errors import ComplexaError
 from complexa.network import Network
-from complexa.reference._layout import OPS, PHASES, Buffers, Layout
+from complexa.nn import OPS
+
+PHASES = ("forward", "backward", "update")
+"""Rows of a counts array, in order."""
 
 __all__ = ["measure", "Measurement", "BACKENDS", "MAX_OPERATIONS", "Params"]
 
@@ -45,19 +49,33 @@ MAX_OPERATIONS = 10**12
 overflow too."""
 
 Params = list[tuple[NDArray[np.float64], NDArray[np.float64] | None]]
-"""(W_k, b_k) for k = 1..L: W_k of shape (n_k, n_{k-1}), b_k of shape (n_k,), or None when the network has no bias."""
+"""(W_k, b_k) for each Linear layer, in order: W_k of shape (n_k, n_{k-1}), b_k of shape (n_k,), or None without a
+bias."""
+State = dict[str, NDArray[np.float64]]
+"""Parameter tensors by the ``state_dict()`` name of the equivalent torch module (`Network.to_torch`)."""
+
+
+def _linear_params(state: State, network: Network) -> Params:
+    from complexa.nn import Linear
+    from complexa.nn._stack import walk
+
+    out: Params = []
+    for row in walk(network.layers, network.input_width):
+        if isinstance(row.layer, Linear):
+            out.append((state[f"{row.path}.weight"], state.get(f"{row.path}.bias")))
+    return out
 
 
 @dataclass(frozen=True, eq=False)
 class Measurement:
     """What `measure` observed: the counted operations, and the arrays that let the numerics be checked.
 
-    Without biases every b_k in `params_before`, `params_after` and `gradients` is None: there is no bias vector,
-    rather than a zero one that an update would leave at zero.
+    The states are named as the equivalent torch module's ``state_dict()`` (`Network.to_torch`), with its layouts;
+    `params_before`, `params_after` and `param_gradients` list the Linear layers' (W, b), b None without a bias.
 
     >>> from complexa import Network
     >>> m = measure(Network([2, 2]), iterations=3)
-    >>> m.counts["update"], m.params_after[0][0].shape
+    >>> m.counts["update"], m.state_after["0.weight"].shape
     ({'mul': 18, 'add': 18, 'act': 0, 'act_grad': 0}, (2, 2))
     """
 
@@ -70,16 +88,16 @@ class Measurement:
     """phase -> op -> count, summed over all `iterations` steps; phases and ops as in `complexa.derive`."""
     inputs: NDArray[np.float64] = field(repr=False)
     """(B, n_0), uniform in [-1, 1]."""
-    targets: NDArray[np.float64] = field(repr=False)
-    """(B, n_L), uniform in [0.05, 0.95], so that ``bce`` applies."""
+    targets: NDArray[Any] = field(repr=False)
+    """(B, n_out) uniform in [0.05, 0.95], so that ``bce`` applies; for ``cross_entropy`` (B,) int64 classes."""
     outputs: NDArray[np.float64] = field(repr=False)
-    """(B, n_L): a_L of the first step, before any update."""
+    """(B, n_out): the last layer's output in the first step, before any update (and before the loss)."""
     loss: float
     """The loss of the first step, before any update, summed over the batch; not counted."""
-    gradients: Params = field(repr=False)
-    """The gradients of the first step (summed over the batch)."""
-    params_before: Params = field(repr=False)
-    params_after: Params = field(repr=False)
+    gradients: State = field(repr=False)
+    """The gradients of the first step (summed over the batch), by parameter name."""
+    state_before: State = field(repr=False)
+    state_after: State = field(repr=False)
     """The parameters after all `iterations` updates."""
     seconds: float
     """Wall time of the `iterations` training steps alone (the kernels' calls; for ``cuda`` with the copies to and
@@ -87,23 +105,41 @@ class Measurement:
 
     allocated: dict[str, int] = field(default_factory=dict)
     """Float64 elements of the training buffers, as allocated: ``parameters``, ``gradients``, ``activations`` (the
-    (B, U) activations a_0..a_L and the (B, U - n_0) pre-activations z_1..z_L) and ``deltas`` (B, U - n_0);
-    `complexa.memory` derives the same figures."""
+    inputs, every layer's output and what a layer keeps for its backward pass), ``deltas`` (every gradient with
+    respect to a layer's output or input) and ``optimizer`` (its state); for a dense network `complexa.memory` derives
+    the first four."""
 
     @property
     def total(self) -> int:
         """Every counted operation, all phases and ops together."""
         return sum(sum(ops.values()) for ops in self.counts.values())
 
+    @property
+    def params_before(self) -> Params:
+        """The Linear layers' (W, b) before training."""
+        return _linear_params(self.state_before, self.network)
+
+    @property
+    def params_after(self) -> Params:
+        """The Linear layers' (W, b) after all `iterations` updates."""
+        return _linear_params(self.state_after, self.network)
+
+    @property
+    def param_gradients(self) -> Params:
+        """The Linear layers' (dW, db) of the first step."""
+        return _linear_params(self.gradients, self.network)
+
 
 def measure(
     network: Network, *, backend: str = "cpu", iterations: int = 1, seed: int = 0, lr: float = 0.1
 ) -> Measurement:
-    """Train `network` for `iterations` SGD steps on one random batch, counting every operation it performs.
+    """Train `network` for `iterations` steps on one random batch, counting every operation it performs.
 
-    Each step is a forward pass, a backward pass and an update, on the same inputs and targets. The data, all from
-    ``numpy.random.default_rng(seed)`` in this order: weights W_k uniform in [-1, 1] / sqrt(n_{k-1}) and biases
-    uniform in [-0.1, 0.1], layer by layer; inputs uniform in [-1, 1]; targets uniform in [0.05, 0.95].
+    Each step is a forward pass, a backward pass and an update by the network's optimizer, on the same inputs and
+    targets. The data, all from ``numpy.random.default_rng(seed)`` in this order: each parameter tensor in
+    ``state_dict()`` order (a Linear's weight uniform in [-1, 1] / sqrt(in_features), its bias uniform in [-0.1, 0.1];
+    a LayerNorm's weight uniform in [0.5, 1.5], its bias uniform in [-0.1, 0.1]); inputs uniform in [-1, 1]; targets
+    uniform in [0.05, 0.95], or for ``cross_entropy`` classes uniform in 0..n_out - 1.
 
     **Arguments:**
 
@@ -112,7 +148,8 @@ def measure(
       ``NUMBA_ENABLE_CUDASIM=1``).
     - `iterations`: training steps, a positive int; the counts are their total.
     - `seed`: seeds the data, a non-negative int.
-    - `lr`: the learning rate, a finite real number.
+    - `lr`: the learning rate of the default optimizer, ``"sgd"``, a finite real number (an optimizer of
+      `complexa.nn` brings its own).
 
     **Returns:** a `Measurement`.
 
@@ -126,58 +163,69 @@ def measure(
     >>> m.outputs.shape
     (2, 1)
     """
+    from complexa.models.exact import ops_of
+    from complexa.reference._runtime import CpuBackend, Trainer, plan
+
     batch, iterations, seed, lr, backend = _checked(network, backend, iterations, seed, lr)
     _check_fits(network, batch, iterations)
-    sizes = [int(size) for size in network.sizes]
-    layout = Layout.of(sizes, network.bias)
+    layout = plan(network)
     if backend == "cuda":
-        from complexa.reference import _cuda as kernels  # numba.cuda, only for this backend
+        from complexa.reference import _cuda  # numba.cuda, only for this backend
 
-        # On the device: parameters, gradients, the three (B, U) buffers and the targets.
-        kernels.require_device(8 * (2 * layout.n_params + 3 * batch * layout.n_units + batch * sizes[-1]))
+        elements = layout.elements()
+        _cuda.require_device(8 * (sum(elements.values()) + 2 * layout.n_params))
+        device: Any = _cuda.CudaBackend()
     else:
-        from complexa.reference import _cpu as kernels  # type: ignore[no-redef]  # numba only now
+        device = CpuBackend()
 
     rng = np.random.default_rng(seed)
     params = _initial_params(rng, layout)
-    inputs = rng.uniform(-1.0, 1.0, (batch, sizes[0]))
-    targets = rng.uniform(0.05, 0.95, (batch, sizes[-1]))
-    buffers = Buffers.start(layout, params, inputs, targets, activation=network.activation, loss=network.loss, lr=lr)
-    params_before = layout.unflatten(params)
-    counts = np.zeros((len(PHASES), len(OPS)), dtype=np.int64)
+    inputs = rng.uniform(-1.0, 1.0, (batch, int(network.input_width)))
+    n_out = int(network.output_width)
+    if network.loss == "cross_entropy":
+        targets: NDArray[Any] = rng.integers(0, n_out, batch).astype(np.int64)
+    else:
+        targets = rng.uniform(0.05, 0.95, (batch, n_out))
+    trainer = Trainer(layout, device, params, inputs, targets, lr)
+    state_before = trainer.state_dict(trainer.params)
+    counts = device.counts()
 
-    # The first step alone, to keep what it saw before its update; then the rest in one call.
+    # The first step alone, to keep what it saw before its update; then the rest.
     start = time.perf_counter()
-    kernels.train(buffers, 1, counts)
+    trainer.step(counts)
+    device.synchronize()
     seconds = time.perf_counter() - start
-    outputs = layout.layer(buffers.acts, len(sizes) - 1)
-    gradients = layout.unflatten(buffers.grads)
+    outputs = device.host(layout.nodes[-1].output())
+    gradients = trainer.state_dict(trainer.grads)
     if iterations > 1:
         start = time.perf_counter()
-        kernels.train(buffers, iterations - 1, counts)
+        for _ in range(iterations - 1):
+            trainer.step(counts)
+        device.synchronize()
         seconds += time.perf_counter() - start
 
+    measured = device.host(counts)
+    ops = list(ops_of(network))
+    ops += [op for o, op in enumerate(OPS) if op not in ops and measured[:, o].any()]  # never hide a stray count
+    ops.sort(key=OPS.index)
+    allocated = layout.elements()
+    allocated["optimizer"] = sum(int(np.size(s)) for s in trainer.state)
     return Measurement(
         network=network,
         backend=backend,
         iterations=iterations,
         lr=lr,
         seed=seed,
-        counts={phase: {op: int(counts[p, o]) for o, op in enumerate(OPS)} for p, phase in enumerate(PHASES)},
+        counts={phase: {op: int(measured[p, OPS.index(op)]) for op in ops} for p, phase in enumerate(PHASES)},
         inputs=inputs,
         targets=targets,
         outputs=outputs,
         loss=_loss(outputs, targets, network.loss),
         gradients=gradients,
-        params_before=params_before,
-        params_after=layout.unflatten(buffers.params),
+        state_before=state_before,
+        state_after=trainer.state_dict(trainer.params),
         seconds=seconds,
-        allocated={
-            "parameters": buffers.params.size,
-            "activations": buffers.acts.size + buffers.zs.size,
-            "gradients": buffers.grads.size,
-            "deltas": buffers.deltas.size,
-        },
+        allocated=allocated,
     )
 
 
@@ -211,7 +259,29 @@ def _finite(value: numbers.Real) -> bool:
 
 def _totals(network: Network) -> tuple[int, int, int, int]:
     """(weights, units, parameters, largest layer) in exact ints, in closed form for a uniform network: a guard must
-    not list a million layers to find out that they do not fit."""
+    not list a million layers to find out that they do not fit. For a stack, its weights count every Linear weight
+    and LayerNorm element, and its units every layer's output."""
+    if network.is_stack:
+        from complexa.nn import LayerNorm, Linear
+        from complexa.nn._stack import walk
+
+        rows = walk(network.layers, network.input_width)
+        weights = units = params = 0
+        largest = int(network.input_width)
+        for row in rows:
+            width = int(row.width)
+            largest = max(largest, width)
+            units += width
+            if isinstance(row.layer, Linear):
+                m, n = int(row.layer.in_features), int(row.layer.out_features)
+                weights += m * n
+                params += m * n + (n if row.layer.bias else 0)
+                largest = max(largest, n)
+                units += n
+            elif isinstance(row.layer, LayerNorm):
+                weights += width
+                params += 2 * width if row.layer.elementwise_affine else 0
+        return weights, units, params, largest
     if network.width is not None:
         width, depth = int(network.width), int(network.depth)
         n_weights, n_units, largest = depth * width * width, (depth + 1) * width, width
@@ -232,7 +302,10 @@ def _check_fits(network: Network, batch: int, iterations: int) -> None:
     n_weights, n_units, n_params, largest = _totals(network)
     # A bound on the sum of all counters over all steps (so on every counter), in exact integers: it guards the
     # int64 counters and the time a run takes; it is not the measurement.
-    bound = iterations * (6 * batch * n_weights + 8 * batch * n_units + 2 * n_params)
+    # Per unit: a dense network's activations and derivatives; LayerNorm, softmax and Adam do more, and a stack's
+    # units are every layer's outputs, so its bound takes more per unit and per parameter.
+    per_unit, per_param = (8, 2) if not network.is_stack else (24, 16)
+    bound = iterations * (6 * batch * n_weights + per_unit * batch * n_units + per_param * n_params)
     if bound > MAX_OPERATIONS:
         raise ComplexaError(
             f"{network!r} with iterations = {show(iterations)}: up to {_figure(bound)} operations would be counted, "
@@ -304,20 +377,26 @@ def _read_number(path: str, field: int = 0) -> int | None:
         return None
 
 
-def _initial_params(rng: np.random.Generator, layout: Layout) -> NDArray[np.float64]:
+def _initial_params(rng: np.random.Generator, layout: Any) -> NDArray[np.float64]:
     params = np.empty(layout.n_params)
-    for k in range(1, len(layout.sizes)):
-        n, m = int(layout.sizes[k]), int(layout.sizes[k - 1])
-        w, b = int(layout.weight_offsets[k]), int(layout.bias_offsets[k])
-        params[w : w + n * m] = (rng.uniform(-1.0, 1.0, (n, m)) / math.sqrt(m)).ravel()
-        if layout.bias:
-            params[b : b + n] = rng.uniform(-0.1, 0.1, n)
+    for tensor in layout.tensors:
+        part = params[tensor.offset : tensor.offset + tensor.size]
+        if tensor.name.endswith(".bias"):
+            part[:] = rng.uniform(-0.1, 0.1, tensor.size)
+        elif len(tensor.shape) == 2:  # a Linear's weight
+            part[:] = (rng.uniform(-1.0, 1.0, tensor.shape) / math.sqrt(tensor.shape[1])).ravel()
+        else:  # a LayerNorm's weight
+            part[:] = rng.uniform(0.5, 1.5, tensor.size)
     return params
 
 
-def _loss(outputs: NDArray[np.float64], targets: NDArray[np.float64], loss: str) -> float:
+def _loss(outputs: NDArray[np.float64], targets: NDArray[Any], loss: str) -> float:
     """The loss summed over the batch, for reporting; a saturated sigmoid makes bce infinite, not an error."""
     with np.errstate(divide="ignore", invalid="ignore"):
+        if loss == "cross_entropy":
+            top = outputs.max(axis=1, keepdims=True)
+            log_total = np.log(np.exp(outputs - top).sum(axis=1)) + top[:, 0]
+            return float(np.sum(log_total - outputs[np.arange(len(targets)), targets]))
         if loss == "mse":
             return float(0.5 * np.sum((outputs - targets) ** 2))
         return float(-np.sum(targets * np.log(outputs) + (1.0 - targets) * np.log(1.0 - outputs)))

@@ -1,0 +1,157 @@
+"""A `Network` as PyTorch writes it, and what a training step in PyTorch needs besides: its states, loss and optimizer.
+
+`to_torch` builds the float64 ``torch.nn.Sequential``; `load_state` copies numpy arrays into it by ``state_dict()``
+name; `torch_loss` and `torch_optimizer` give the network's loss (summed over the batch) and optimizer. torch is
+imported when one of them is called, and only then: this module is where complexa's kinds meet torch's classes.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import numpy as np
+
+from complexa.errors import ComplexaError
+from complexa.network import Network
+from complexa.nn.activations import GELU, Identity, ReLU, Sigmoid, Tanh
+from complexa.nn.linear import Linear
+from complexa.nn.norm import LayerNorm
+from complexa.nn.optim import SGD, Adam
+from complexa.nn.residual import Residual
+
+__all__ = ["to_torch", "load_state", "torch_loss", "torch_optimizer"]
+
+
+def _torch() -> Any:
+    """The torch module, or a one-line `ComplexaError` saying what to install."""
+    try:
+        import torch
+    except ImportError:
+        raise ComplexaError("PyTorch is not installed; complexa needs it here: pip install torch") from None
+    return torch
+
+
+@functools.cache
+def _residual_type() -> type:
+    """`torch.nn.Sequential` whose forward adds its input: a `Residual`'s body, its parameters named like a
+    Sequential's (``"3.0.weight"``). Made once torch is imported; `__getattr__` below names it for pickle."""
+    sequential: Any = _torch().nn.Sequential
+
+    class TorchResidual(sequential):
+        """x + layers(x)."""
+
+        def forward(self, x: Any) -> Any:
+            return x + super().forward(x)
+
+    TorchResidual.__module__, TorchResidual.__qualname__ = __name__, "TorchResidual"
+    return TorchResidual
+
+
+def __getattr__(name: str) -> Any:
+    if name == "TorchResidual":
+        return _residual_type()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# kind -> its torch module, given torch.nn and the layer (a Residual's body is built by `_module`).
+_MODULES: dict[type, Callable[[Any, Any], Any]] = {
+    Linear: lambda nn, layer: nn.Linear(int(layer.in_features), int(layer.out_features), bias=layer.bias),
+    Sigmoid: lambda nn, layer: nn.Sigmoid(),
+    Tanh: lambda nn, layer: nn.Tanh(),
+    ReLU: lambda nn, layer: nn.ReLU(),
+    GELU: lambda nn, layer: nn.GELU(approximate=layer.approximate),
+    Identity: lambda nn, layer: nn.Identity(),
+    LayerNorm: lambda nn, layer: nn.LayerNorm(
+        int(layer.normalized_shape), eps=layer.eps, elementwise_affine=layer.elementwise_affine
+    ),
+}
+
+
+def _module(torch: Any, layer: object) -> Any:
+    if isinstance(layer, Residual):
+        return _residual_type()(*(_module(torch, child) for child in layer.layers))
+    make = _MODULES.get(type(layer))
+    if make is None:
+        raise ComplexaError(f"{layer!r}: to_torch has no torch module for this kind of layer")
+    return make(torch.nn, layer)
+
+
+def to_torch(network: Network) -> Any:
+    """The float64 ``torch.nn.Sequential`` that `network` stands for, with torch's own initial parameters.
+
+    Each layer is the torch module of the same name and arguments; a `Residual` is a ``torch.nn.Sequential`` of its
+    body whose forward adds its input, so that its parameters are named like ``"3.0.weight"``. The batch is no part
+    of a module and may be a symbol.
+
+    **Arguments:**
+
+    - `network`: a `Network` whose layer sizes are integers.
+
+    **Returns:** a ``torch.nn.Sequential`` of float64 parameters.
+
+    **Raises:** `ComplexaError` when a layer size is a symbol (name them with `Network.xreplace`), or when PyTorch is
+    not installed.
+    """
+    torch = _torch()
+    symbols = _symbols(network)
+    if symbols:
+        names = ", ".join(sorted(str(s) for s in symbols))
+        raise ComplexaError(
+            f"{network!r} has symbols in its layers ({names}): a torch module needs every size an integer; substitute "
+            "integers for them first, with Network.xreplace"
+        )
+    return torch.nn.Sequential(*(_module(torch, layer) for layer in network.layers)).double()
+
+
+def _symbols(network: Network) -> frozenset[Any]:
+    """The symbols in `network`'s layer sizes and depth, not its batch's."""
+    if network.is_stack:
+        return frozenset().union(*(layer.free_symbols for layer in network.layers))
+    shape = [network.width] if network.width is not None else list(network.sizes)
+    return frozenset().union(*(expr.free_symbols for expr in (network.depth, *shape)))
+
+
+def load_state(module: Any, state: Mapping[str, Any]) -> None:
+    """Copy `state` (``state_dict()`` name -> float64 array) into `module`'s parameters, in place.
+
+    **Raises:** `ComplexaError` when the names are not exactly the module's, or an array's shape is not its tensor's.
+    """
+    torch = _torch()
+    tensors = module.state_dict()
+    if set(state) != set(tensors):
+        raise ComplexaError(f"state names {sorted(state)}: the module's are {sorted(tensors)}")
+    with torch.no_grad():
+        for name, tensor in tensors.items():
+            array = np.asarray(state[name], dtype=np.float64)
+            if array.shape != tuple(tensor.shape):
+                raise ComplexaError(
+                    f"state[{name!r}] has shape {array.shape}: the module's tensor has {tuple(tensor.shape)}"
+                )
+            tensor.copy_(torch.tensor(array))
+
+
+def torch_loss(network: Network) -> Callable[[Any, Any], Any]:
+    """`network`'s loss in torch, summed over the batch: (outputs, targets) -> a scalar tensor. ``mse`` is
+    1/2 sum (outputs - targets)^2; ``bce`` takes sigmoid outputs; ``cross_entropy`` takes logits and int64 classes."""
+    torch = _torch()
+    functional = torch.nn.functional
+    if network.loss == "mse":
+        return lambda outputs, targets: 0.5 * ((outputs - targets) ** 2).sum()
+    if network.loss == "bce":
+        return lambda outputs, targets: functional.binary_cross_entropy(outputs, targets, reduction="sum")
+    return lambda outputs, targets: functional.cross_entropy(outputs, targets, reduction="sum")
+
+
+def torch_optimizer(network: Network, params: Iterable[Any], lr: float) -> Any:
+    """`network`'s optimizer in torch over `params`: ``"sgd"`` at the learning rate `lr`, or `complexa.nn.SGD` or
+    `complexa.nn.Adam` at their own hyperparameters (`lr` unused)."""
+    torch = _torch()
+    optimizer = network.optimizer
+    if isinstance(optimizer, SGD):
+        return torch.optim.SGD(params, lr=optimizer.lr, momentum=optimizer.momentum)
+    if isinstance(optimizer, Adam):
+        # One tensor at a time, as complexa counts it; the result is the same as foreach's.
+        return torch.optim.Adam(params, lr=optimizer.lr, betas=optimizer.betas, eps=optimizer.eps, foreach=False)
+    return torch.optim.SGD(params, lr=lr)
