@@ -15,7 +15,10 @@ from complexa._limits import show
 from complexa.errors import ComplexaError
 from complexa.network import ACTIVATIONS, LOSSES, Network
 
-__all__ = ["networks", "sizes"]
+__all__ = ["networks", "sizes", "layer_stacks", "OPTIMIZERS"]
+
+OPTIMIZERS = ("sgd", "momentum", "adam")
+"""What `layer_stacks` draws optimizers from: plain ``"sgd"``, `complexa.nn.SGD` with momentum, `complexa.nn.Adam`."""
 
 
 def sizes(*, max_layers: int = 4, max_width: int = 8) -> st.SearchStrategy[list[int]]:
@@ -102,6 +105,102 @@ def networks(
         st.sampled_from(pairs),
         biases,
     )
+
+
+def layer_stacks(
+    *,
+    max_layers: int = 6,
+    max_width: int = 6,
+    max_batch: int = 33,
+    losses: Sequence[str] = LOSSES,
+    optimizers: Sequence[str] = OPTIMIZERS,
+) -> st.SearchStrategy[Network]:
+    """Concrete `Network`s given as stacks of `complexa.nn` layers: every kind (Linear with and without a bias, every
+    activation, LayerNorm with and without its affine parameters, Residual around width-keeping layers), a loss and
+    an optimizer drawn from those allowed.
+
+    A stack starts with a Linear or a LayerNorm (something must fix the input width); ``bce`` gets a final Sigmoid.
+    Shrinks towards fewer, narrower layers, a batch of 1 and plain SGD.
+
+    **Arguments:**
+
+    - `max_layers`: the most layers of the stack, before a final Sigmoid; at least 1.
+    - `max_width`: the widest layer; a positive int.
+    - `max_batch`: the largest batch; the default, 33, reaches every path of the kernels (see `networks`).
+    - `losses`: a non-empty subset of `complexa.network.LOSSES`.
+    - `optimizers`: a non-empty subset of `OPTIMIZERS`.
+
+    **Returns:** a strategy for `Network`.
+
+    >>> from hypothesis import given, settings
+    >>> @settings(max_examples=20)
+    ... @given(layer_stacks(max_layers=3, losses=["cross_entropy"], optimizers=["adam"]))
+    ... def test_stacks(network):
+    ...     assert network.is_stack and network.is_concrete and network.loss == "cross_entropy"
+    >>> test_stacks()
+    """
+    max_layers = _positive_int(max_layers, "max_layers")
+    max_width = _positive_int(max_width, "max_width")
+    max_batch = _positive_int(max_batch, "max_batch")
+    chosen_losses = _subset(losses, LOSSES, "losses")
+    chosen_optimizers = _subset(optimizers, OPTIMIZERS, "optimizers")
+    return _stacks(max_layers, max_width, max_batch, chosen_losses, chosen_optimizers)
+
+
+@st.composite
+def _stacks(
+    draw: st.DrawFn,
+    max_layers: int,
+    max_width: int,
+    max_batch: int,
+    losses: tuple[str, ...],
+    optimizers: tuple[str, ...],
+) -> Network:
+    from complexa import nn
+
+    widths = st.integers(1, max_width)
+    activations = st.sampled_from(
+        [nn.ReLU(), nn.Sigmoid(), nn.Tanh(), nn.GELU(), nn.GELU(approximate="tanh"), nn.Identity()]
+    )
+
+    def linear(width: int) -> nn.Linear:
+        return nn.Linear(width, draw(widths), bias=draw(st.booleans()))
+
+    def norm(width: int) -> nn.LayerNorm:
+        return nn.LayerNorm(width, elementwise_affine=draw(st.booleans()))
+
+    def keeping(width: int) -> nn.Layer:
+        choice = draw(st.sampled_from(["linear", "activation", "norm"]))
+        if choice == "linear":
+            return nn.Linear(width, width, bias=draw(st.booleans()))
+        return draw(activations) if choice == "activation" else norm(width)
+
+    width = draw(widths)
+    first = linear(width) if draw(st.booleans()) else norm(width)
+    layers: list[nn.Layer] = [first]
+    width = int(first.output(None, "0").size)
+    for _ in range(draw(st.integers(0, max_layers - 1))):
+        choice = draw(st.sampled_from(["linear", "activation", "norm", "residual"]))
+        if choice == "linear":
+            layer: nn.Layer = linear(width)
+            width = int(layer.out_features)  # type: ignore[attr-defined]
+        elif choice == "activation":
+            layer = draw(activations)
+        elif choice == "norm":
+            layer = norm(width)
+        else:
+            layer = nn.Residual(*(keeping(width) for _ in range(draw(st.integers(1, 3)))))
+        layers.append(layer)
+    loss = draw(st.sampled_from(losses))
+    if loss == "bce":
+        layers.append(nn.Sigmoid())
+    kind = draw(st.sampled_from(optimizers))
+    optimizer: object = "sgd"
+    if kind == "momentum":
+        optimizer = nn.SGD(lr=draw(st.sampled_from([0.01, 0.1])), momentum=draw(st.sampled_from([0.5, 0.9])))
+    elif kind == "adam":
+        optimizer = nn.Adam(lr=draw(st.sampled_from([1e-3, 1e-2])))
+    return Network(layers, batch=draw(st.integers(1, max_batch)), loss=loss, optimizer=optimizer)
 
 
 def _positive_int(value: object, where: str) -> int:

@@ -143,6 +143,9 @@ def assert_params_close(actual: Params, expected: Params) -> None:
 
 def assert_matches_naive(m: Measurement) -> None:
     """Outputs, loss, first gradients and final parameters of `m` equal this module's numpy step, to rounding."""
+    if m.network.loss == "cross_entropy":  # the textbook dense step above knows mse and bce only
+        assert_stack_matches_naive(m)
+        return
     steps = train(
         m.params_before,
         m.inputs,
@@ -156,3 +159,158 @@ def assert_matches_naive(m: Measurement) -> None:
     assert m.loss == pytest.approx(steps[0].loss, rel=1e-12, abs=1e-14)
     assert_params_close(m.param_gradients, steps[0].gradients)
     assert_params_close(m.params_after, steps[-1].params)
+
+
+# --- stacks of complexa.nn layers ----------------------------------------------------------------------------------
+# The same oracle for any stack: each kind's forward and backward written from its equations with numpy's whole-array
+# operations, the losses, and torch.optim's SGD (with momentum) and Adam. States are dicts named as state_dict().
+
+State = dict[str, Array]
+
+
+def _gelu(z: Array, approximate: str) -> tuple[Array, Array]:
+    """GELU and its derivative."""
+    from math import erf, pi, sqrt
+
+    if approximate == "tanh":
+        c = sqrt(2.0 / pi)
+        t = np.tanh(c * (z + 0.044715 * z**3))
+        return 0.5 * z * (1.0 + t), 0.5 * (1.0 + t) + 0.5 * z * (1.0 - t**2) * c * (1.0 + 3 * 0.044715 * z**2)
+    phi = 0.5 * (1.0 + np.vectorize(erf)(z / sqrt(2.0)))
+    return z * phi, phi + z * np.exp(-0.5 * z**2) / sqrt(2.0 * pi)
+
+
+def _forward(layers: list[object], prefix: str, x: Array, state: State, tape: list[tuple[object, ...]]) -> Array:
+    from complexa import nn
+
+    for k, layer in enumerate(layers):
+        name = f"{prefix}{k}"
+        if isinstance(layer, nn.Linear):
+            y = x @ state[f"{name}.weight"].T + (state[f"{name}.bias"] if layer.bias else 0.0)
+            tape.append(("linear", name, layer, x))
+        elif isinstance(layer, nn.GELU):
+            y, slope = _gelu(x, layer.approximate)
+            tape.append(("act", name, slope))
+        elif isinstance(layer, nn.Activation):
+            kind = layer.kind
+            if kind == "Sigmoid":
+                y = 1.0 / (1.0 + np.exp(-x))
+                slope = y * (1.0 - y)
+            elif kind == "Tanh":
+                y = np.tanh(x)
+                slope = 1.0 - y * y
+            elif kind == "ReLU":
+                y = np.maximum(x, 0.0)
+                slope = (x > 0).astype(np.float64)
+            else:
+                y, slope = x.copy(), np.ones_like(x)
+            tape.append(("act", name, slope))
+        elif isinstance(layer, nn.LayerNorm):
+            mean = x.mean(axis=1, keepdims=True)
+            var = ((x - mean) ** 2).mean(axis=1, keepdims=True)
+            rstd = 1.0 / np.sqrt(var + layer.eps)
+            xhat = (x - mean) * rstd
+            y = xhat * state[f"{name}.weight"] + state[f"{name}.bias"] if layer.elementwise_affine else xhat
+            tape.append(("norm", name, layer, xhat, rstd))
+        else:  # Residual
+            start = len(tape)
+            y = x + _forward(list(layer.layers), f"{name}.", x, state, tape)
+            tape.insert(start, ("residual", name))
+        x = y
+    return x
+
+
+def _run_backward(
+    layers: list[object], prefix: str, tape: dict[str, tuple[object, ...]], d: Array, state: State, grads: State
+) -> Array:
+    from complexa import nn
+
+    for k in reversed(range(len(layers))):
+        layer, name = layers[k], f"{prefix}{k}"
+        entry = tape.get(name, ())
+        if isinstance(layer, nn.Linear):
+            x = entry[3]
+            grads[f"{name}.weight"] = d.T @ x
+            if layer.bias:
+                grads[f"{name}.bias"] = d.sum(axis=0)
+            d = d @ state[f"{name}.weight"]
+        elif isinstance(layer, nn.Activation):
+            d = d * entry[2]
+        elif isinstance(layer, nn.LayerNorm):
+            xhat, rstd = entry[3], entry[4]
+            g = d * state[f"{name}.weight"] if layer.elementwise_affine else d
+            if layer.elementwise_affine:
+                grads[f"{name}.weight"] = (d * xhat).sum(axis=0)
+                grads[f"{name}.bias"] = d.sum(axis=0)
+            d = (g - g.mean(axis=1, keepdims=True) - xhat * (g * xhat).mean(axis=1, keepdims=True)) * rstd
+        else:
+            d = d + _run_backward(list(layer.layers), f"{name}.", tape, d, state, grads)
+    return d
+
+
+def stack_step(network: Network, state: State, inputs: Array, targets: Array) -> tuple[Array, float, State]:
+    """The outputs, loss and gradients of one step of a stack."""
+    tape_list: list[tuple[object, ...]] = []
+    outputs = _forward(list(network.layers), "", inputs, state, tape_list)
+    tape = {entry[1]: entry for entry in tape_list if entry[0] != "residual"}
+    if network.loss == "cross_entropy":
+        shifted = outputs - outputs.max(axis=1, keepdims=True)
+        p = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+        rows = np.arange(len(targets))
+        loss = float(-np.sum(np.log(p[rows, targets])))
+        d = p.copy()
+        d[rows, targets] -= 1.0
+    elif network.loss == "bce":
+        loss = float(-np.sum(targets * np.log(outputs) + (1.0 - targets) * np.log(1.0 - outputs)))
+        d = (outputs - targets) / (outputs * (1.0 - outputs))  # through the final sigmoid: outputs - targets
+    else:
+        loss = float(0.5 * np.sum((outputs - targets) ** 2))
+        d = outputs - targets
+    grads: State = {}
+    _run_backward(list(network.layers), "", tape, d, state, grads)
+    return outputs, loss, grads
+
+
+def train_stack(
+    network: Network, state: State, inputs: Array, targets: Array, lr: float, iterations: int
+) -> tuple[Array, float, State, State]:
+    """`iterations` steps with the network's optimizer: the first step's outputs, loss and gradients, and the final
+    state."""
+    from complexa import nn
+
+    optimizer = network.optimizer
+    state = {k: v.copy() for k, v in state.items()}
+    first: tuple[Array, float, State] | None = None
+    buffers: State = {}
+    m: State = {k: np.zeros_like(v) for k, v in state.items()}
+    v2: State = {k: np.zeros_like(v) for k, v in state.items()}
+    for t in range(1, iterations + 1):
+        outputs, loss, grads = stack_step(network, state, inputs, targets)
+        first = first or (outputs, loss, grads)
+        for name, g in grads.items():
+            if isinstance(optimizer, nn.Adam):
+                b1, b2 = optimizer.betas
+                m[name] = b1 * m[name] + (1 - b1) * g
+                v2[name] = b2 * v2[name] + (1 - b2) * g * g
+                m_hat, v_hat = m[name] / (1 - b1**t), v2[name] / (1 - b2**t)
+                state[name] = state[name] - optimizer.lr * m_hat / (np.sqrt(v_hat) + optimizer.eps)
+            elif isinstance(optimizer, nn.SGD) and optimizer.momentum:
+                buffers[name] = g.copy() if t == 1 else optimizer.momentum * buffers[name] + g
+                state[name] = state[name] - optimizer.lr * buffers[name]
+            else:
+                rate = optimizer.lr if isinstance(optimizer, nn.SGD) else lr
+                state[name] = state[name] - rate * g
+    assert first is not None
+    return first[0], first[1], first[2], state
+
+
+def assert_stack_matches_naive(m: Measurement) -> None:
+    """Outputs, loss, first gradients and final state of `m` equal the textbook numpy steps of its stack."""
+    outputs, loss, grads, state = train_stack(m.network, m.state_before, m.inputs, m.targets, m.lr, m.iterations)
+    np.testing.assert_allclose(m.outputs, outputs, rtol=1e-10, atol=1e-12)
+    assert m.loss == pytest.approx(loss, rel=1e-10, abs=1e-12)
+    assert grads.keys() == m.gradients.keys()
+    for name in grads:
+        np.testing.assert_allclose(m.gradients[name], grads[name], rtol=1e-9, atol=1e-11)
+    for name in state:
+        np.testing.assert_allclose(m.state_after[name], state[name], rtol=1e-9, atol=1e-11)

@@ -19,8 +19,7 @@ from hypothesis import strategies as st
 
 import complexa
 from complexa import ComplexaError, Network
-from complexa.reference import Measurement, measure
-from complexa.reference._layout import Buffers, Layout
+from complexa.reference import measure
 from complexa.strategies import networks
 from complexa.testing import assert_counts_match
 
@@ -165,35 +164,27 @@ def test_one_weight_by_hand() -> None:
     a = w * x
     assert m.outputs[0, 0] == a
     assert m.loss == 0.5 * (a - y) ** 2
-    assert m.gradients[0][0][0, 0] == (a - y) * x
+    assert m.param_gradients[0][0][0, 0] == (a - y) * x
     assert m.params_after[0][0][0, 0] == w - 0.25 * ((a - y) * x)
 
 
 def test_counting_does_not_change_the_numbers() -> None:
-    from complexa.reference import _cpu
+    from complexa.reference._runtime import CpuBackend, Trainer, plan
 
-    base = measure(Network([4, 6, 6, 3], batch=3, activation="tanh"), iterations=1)
+    m = measure(Network([4, 6, 6, 3], batch=3, activation="tanh"), iterations=1)
     results = []
     for count in (True, False):
-        m = measure(base.network)
-        buffers = _fresh_buffers(m)
-        _cpu.train(buffers, 3, np.zeros((3, 4), dtype=np.int64), count=count)
-        results.append((buffers.params.copy(), buffers.grads.copy(), buffers.acts.copy()))
-    for counted, plain in zip(*results):
+        layout = plan(m.network)
+        flat = np.concatenate([m.state_before[t.name].ravel() for t in layout.tensors])
+        backend = CpuBackend(count=count)
+        trainer = Trainer(layout, backend, flat, m.inputs, m.targets, m.lr)
+        counts = backend.counts()
+        for _ in range(3):
+            trainer.step(counts)
+        results.append((trainer.params.copy(), trainer.grads.copy(), layout.nodes[-1].output().copy(), counts))
+    for counted, plain in zip(results[0][:3], results[1][:3]):
         np.testing.assert_array_equal(counted, plain)
-
-
-def _fresh_buffers(m: Measurement) -> Buffers:
-    layout = Layout.of([int(n) for n in m.network.sizes], m.network.bias)
-    return Buffers.start(
-        layout,
-        layout.flatten(m.params_before),
-        m.inputs,
-        m.targets,
-        activation=m.network.activation,
-        loss=m.network.loss,
-        lr=m.lr,
-    )
+    assert results[0][3].sum() > 0 and results[1][3].sum() == 0  # the plain kernels count nothing
 
 
 # --- what a Measurement holds ----------------------------------------------------------------------------------
@@ -219,7 +210,7 @@ def test_measurement_contents() -> None:
 
 def test_no_bias_is_none() -> None:
     m = measure(Network([3, 4, 2], bias=False))
-    assert all(b is None for _, b in m.params_before + m.params_after + m.gradients)
+    assert all(b is None for _, b in m.params_before + m.params_after + m.param_gradients)
 
 
 def test_seed_makes_it_reproducible() -> None:
@@ -273,7 +264,7 @@ def test_import_complexa_imports_neither_numba_nor_hypothesis() -> None:
         """
         import sys
         import complexa
-        heavy = [name for name in ("numba", "hypothesis", "complexa.strategies", "complexa.reference._cpu")
+        heavy = [name for name in ("numba", "hypothesis", "complexa.strategies", "complexa.reference.kinds")
                  if name in sys.modules]
         assert not heavy, heavy
         """
@@ -283,9 +274,9 @@ def test_import_complexa_imports_neither_numba_nor_hypothesis() -> None:
 
 MEASURE_UNCACHED = """
     import complexa
-    from complexa.reference import _cpu, measure
+    from complexa.reference import kinds, measure
     m = measure(complexa.Network([2, 3, 1], batch=2))
-    print(_cpu.CACHED, _cpu.__file__, m.counts["forward"]["mul"])
+    print(kinds.CACHED, kinds.__file__, m.counts["forward"]["mul"])
 """
 
 
@@ -300,7 +291,7 @@ def test_no_cache_locator_falls_back(tmp_path: Path) -> None:
     # No writable __pycache__ (here a file stands in its place: as root, permissions would not stop a write) and a
     # HOME under which no cache directory can be made: numba finds no locator and raises at decoration.
     shutil.copytree(ROOT / "complexa", tmp_path / "complexa", ignore=shutil.ignore_patterns("__pycache__"))
-    (tmp_path / "complexa" / "reference" / "__pycache__").write_text("not a directory")
+    (tmp_path / "complexa" / "reference" / "kinds" / "__pycache__").write_text("not a directory")
     home = tmp_path / "home"
     home.write_text("not a directory")
     result = run_python(MEASURE_UNCACHED, cwd=tmp_path, PYTHONPATH=str(tmp_path), HOME=str(home))
