@@ -11,182 +11,19 @@ the exact one.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TypeAlias
 
 import sympy
 
+from complexa._audit_claims import ASSUMED, BATCHES, SPECS, Counts, L, N, T, Value
 from complexa._format import text_order
 from complexa._limits import show
-from complexa._parse import symbol
 from complexa.asymptotics import big_o
 from complexa.derivation import Derivation, derive
 from complexa.errors import ComplexaError
-from complexa.models.essay import CLAIMED_ORDER
 from complexa.network import Network
 
 __all__ = ["audit", "Audit", "AuditRow", "Side", "Verdict", "BATCHES"]
-
-N, L, T = symbol("n"), symbol("L"), symbol("T")
-ASSUMED = {L: N, T: N}
-"""The essay's assumptions: n layers, n gradient iterations."""
-BATCHES = ("1", "n")
-"""The two readings of the essay: one input vector, or a batch of n (its matrix-shaped activations)."""
-
-Counts = Mapping[str, Mapping[str, int]]
-Value: TypeAlias = sympy.Rational  # an exact count, or for the learning/inference row an exact ratio of counts
-
-
-def _ops(counts: Counts, phase: str | None = None) -> int:
-    phases = [phase] if phase else list(counts)
-    return sum(sum(counts[p].values()) for p in phases)
-
-
-@dataclass(frozen=True)
-class _Spec:
-    key: str
-    section: str
-    claim: str
-    quote: str
-    claimed: sympy.Expr
-    essay: Callable[[Derivation], sympy.Expr | None]
-    exact: Callable[[Derivation], sympy.Expr]
-    measured_what: str
-    measured: Callable[[Counts, Counts], Value]
-    """(counts of one step, counts of n steps) -> the measured value."""
-    ratio: bool = False
-    bound: bool = False
-    note: str = ""
-
-
-def _quantity(name: str) -> Callable[[Derivation], sympy.Expr]:
-    return lambda d: d.quantities[name]
-
-
-def _learning(d: Derivation) -> sympy.Expr:
-    return d.quantities["time_gradient_descent"] / d.quantities["time_forward"]
-
-
-def _step(phase: str, op: str | None = None) -> Callable[[Counts, Counts], Value]:
-    """The measured count of `phase` (one op, or every op) in one training step."""
-    if op is None:
-        return lambda step, run: sympy.Integer(_ops(step, phase))
-    return lambda step, run: sympy.Integer(step[phase][op])
-
-
-_SPECS = (
-    _Spec(
-        key="n_mul",
-        section="forward propagation",
-        claim="n_mul = O(n^4)",
-        quote="n_mul = O(n * n^3) = O(n^4)",
-        claimed=CLAIMED_ORDER["n_mul"],
-        essay=_quantity("n_mul"),
-        exact=_quantity("n_mul"),
-        measured_what="forward mul",
-        measured=_step("forward", "mul"),
-    ),
-    _Spec(
-        key="n_g",
-        section="forward propagation",
-        claim="n_g = O(n^2)",
-        quote="n_g = n_layers * n = O(n^2)",
-        claimed=CLAIMED_ORDER["n_g"],
-        essay=_quantity("n_g"),
-        exact=_quantity("n_g"),
-        measured_what="forward act",
-        measured=_step("forward", "act"),
-    ),
-    _Spec(
-        key="time_forward",
-        section="forward propagation",
-        claim="time_forward = O(n^4)",
-        quote="O(n^4 + n^2) <=> O(n^4)",
-        claimed=CLAIMED_ORDER["time_forward"],
-        essay=_quantity("time_forward"),
-        exact=_quantity("time_forward"),
-        measured_what="forward, every op",
-        measured=_step("forward"),
-    ),
-    _Spec(
-        key="time_error",
-        section="backpropagation",
-        claim="time_error = O(n^5)",
-        quote="O(time_error) = n^5",
-        claimed=CLAIMED_ORDER["time_error"],
-        essay=_quantity("time_error"),
-        exact=_quantity("time_error"),
-        measured_what="whole backward pass (= time_weights)",
-        measured=_step("backward"),
-        bound=True,
-        note="The reference network counts the deltas and the gradients together, as its backward phase: the "
-        "measured count is time_weights, an upper bound on time_error, and its fitted exponent bounds time_error's.",
-    ),
-    _Spec(
-        key="time_weights",
-        section="backpropagation",
-        claim="time_weights = O(n^5)",
-        quote="O(time_weights) = O(time_error) + n^3 = n^5",
-        claimed=CLAIMED_ORDER["time_weights"],
-        essay=_quantity("time_weights"),
-        exact=_quantity("time_weights"),
-        measured_what="whole backward pass, includes time_error",
-        measured=_step("backward"),
-    ),
-    _Spec(
-        key="time_gradient_descent",
-        section="backpropagation",
-        claim="time_gradient_descent = O(n^6)",
-        quote="O(time_gradient descent) = n * n^5 = n^6",
-        claimed=CLAIMED_ORDER["time_gradient_descent"],
-        essay=_quantity("time_gradient_descent"),
-        exact=_quantity("time_gradient_descent"),
-        measured_what="n steps, every phase and op",
-        measured=lambda step, run: sympy.Integer(_ops(run)),
-        note="The exact model's time_gradient_descent counts whole steps: forward pass, backward pass and update; "
-        "the essay's counts the backward pass only. The row conclusion_backpropagation compares like with like.",
-    ),
-    _Spec(
-        key="conclusion_forward",
-        section="conclusion",
-        claim="forward is O(n^3)",
-        quote="backpropagation, O(n^6), is much slower than the forward propagation, O(n^3)",
-        claimed=N**3,
-        essay=lambda d: None,
-        exact=_quantity("time_forward"),
-        measured_what="forward, every op",
-        measured=_step("forward"),
-        note="The essay's derivation gives forward propagation O(n^4) (row time_forward), its conclusion O(n^3).",
-    ),
-    _Spec(
-        key="conclusion_backpropagation",
-        section="conclusion",
-        claim="backpropagation is O(n^6)",
-        quote="we find the total run-time of backpropagation to be O(n^6)",
-        claimed=N**6,
-        essay=_quantity("time_gradient_descent"),
-        exact=lambda d: sympy.Add(*d.counts["backward"].values()),
-        measured_what="backward, every op, over n steps",
-        measured=lambda step, run: sympy.Integer(_ops(run, "backward")),
-        note="As the essay defines it: the backward passes of n gradient iterations (T time_weights), without the "
-        "forward passes and updates.",
-    ),
-    _Spec(
-        key="conclusion_learning",
-        section="conclusion",
-        claim="learning / inference = O(n^3)",
-        quote="the learning phase (backpropagation) is slower than the inference phase (forward propagation)",
-        claimed=N**6 / N**3,
-        essay=lambda d: None,
-        exact=_learning,
-        measured_what="n steps, every op, over one forward pass",
-        measured=lambda step, run: sympy.Rational(_ops(run), _ops(step, "forward")),
-        ratio=True,
-        note="The essay's conclusion sets O(n^6) against O(n^3). Learning is slower, but by n, not n^3: n training "
-        "steps against one forward pass. One training step against one forward pass is a constant factor.",
-    ),
-)
 
 
 @dataclass(frozen=True)
@@ -437,7 +274,7 @@ def audit(*, max_n: int = 16, backend: str = "cpu") -> Audit:
     exact = {b: derive(Network.uniform(N, L, batch=1 if b == "1" else N), iterations=T) for b in BATCHES}
     measured, agree = _measure_all(ns, backend)
     rows: dict[str, AuditRow] = {}
-    for spec in _SPECS:
+    for spec in SPECS:
         essay_exponent = _exponent(spec.claimed)
         sides = {}
         for b in BATCHES:

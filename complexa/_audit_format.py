@@ -7,7 +7,8 @@ from collections.abc import Callable
 
 import sympy
 
-from complexa._audit import ASSUMED, BATCHES, Audit, AuditRow, Side
+from complexa._audit import Audit, AuditRow, Side
+from complexa._audit_claims import ASSUMED, BATCHES
 from complexa._format import (
     SCHEMA_VERSION,
     WIDTH,
