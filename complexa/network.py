@@ -71,6 +71,9 @@ class Network:
     )
 
     _sizes: tuple[sympy.Expr, ...] | None
+    _layers: tuple[Layer, ...] | None
+    _widths: tuple[sympy.Expr, sympy.Expr]
+    optimizer: object
     width: sympy.Expr | None
     depth: sympy.Expr
     batch: sympy.Expr
@@ -213,14 +216,14 @@ class Network:
         """n_0, the features of one input sample."""
         if self._layers is not None:
             return self._widths[0]
-        return self._sizes[0] if self._sizes is not None else self.width  # type: ignore[return-value]
+        return self._sizes[0] if self._sizes is not None else self.width
 
     @property
     def output_width(self) -> sympy.Expr:
         """The features of the last layer's output."""
         if self._layers is not None:
             return self._widths[1]
-        return self._sizes[-1] if self._sizes is not None else self.width  # type: ignore[return-value]
+        return self._sizes[-1] if self._sizes is not None else self.width
 
     @property
     def sizes(self) -> tuple[sympy.Expr, ...]:

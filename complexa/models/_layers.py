@@ -112,4 +112,9 @@ class GeneralLayers(Layers):
         return outside * sympy.Sum(inside, (K, lo, self.depth + hi))
 
     def totals(self, lo: int, hi: int, rule: Callable[[Value], dict[str, Value]]) -> dict[str, Value]:
-        return {op: self.total(lo, hi, lambda k, value=value: value) for op, value in rule(K).items()}
+        return {op: self.total(lo, hi, _constant(value)) for op, value in rule(K).items()}
+
+
+def _constant(value: Value) -> Callable[[Value], Value]:
+    """A summand already written in `K`."""
+    return lambda k: value

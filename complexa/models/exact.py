@@ -32,7 +32,7 @@ Row = tuple[str, Cost, Value, Value]
 def optimizer_of(network: object) -> Optimizer:
     """The network's optimizer; ``"sgd"`` is plain SGD."""
     value = network.optimizer  # type: ignore[attr-defined]
-    return SGD() if isinstance(value, str) else value  # type: ignore[no-any-return]
+    return SGD() if isinstance(value, str) else value
 
 
 def ops_of(network: object) -> tuple[str, ...]:

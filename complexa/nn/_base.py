@@ -134,13 +134,13 @@ class Layer:
         out: frozenset[sympy.Symbol] = frozenset()
         for value in self._values():
             if isinstance(value, sympy.Basic):
-                out |= value.free_symbols  # type: ignore[assignment]
+                out |= value.free_symbols
         for child in self.children():
             out |= child.free_symbols
         return out
 
     def __eq__(self, other: object) -> bool:
-        return type(self) is type(other) and self._values() == other._values()  # type: ignore[attr-defined]
+        return type(self) is type(other) and self._values() == other._values()
 
     def __hash__(self) -> int:
         return hash((type(self).__name__, self._values()))

@@ -54,7 +54,7 @@ def _input_width(layer: Layer) -> sympy.Expr:
     for name in ("in_features", "normalized_shape"):
         value = getattr(layer, name, None)
         if value is not None:
-            return value  # type: ignore[no-any-return]
+            return value
     raise AssertionError("check() has refused a stack that starts without a width")
 
 

@@ -60,7 +60,7 @@ class Linear(Layer):
         return Width(self.out_features, f"layer {path} ({self!r})")
 
     def parameters(self, width: sympy.Expr) -> list[tuple[str, tuple[sympy.Expr, ...]]]:
-        out = [("weight", (self.out_features, self.in_features))]
+        out: list[tuple[str, tuple[sympy.Expr, ...]]] = [("weight", (self.out_features, self.in_features))]
         if self.bias:
             out.append(("bias", (self.out_features,)))
         return out

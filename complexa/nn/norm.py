@@ -52,6 +52,9 @@ class LayerNorm(Layer):
 
     kind = "LayerNorm"
     uses = ("div", "sqrt")
+    normalized_shape: sympy.Expr
+    eps: float
+    elementwise_affine: bool
     _fields = ("normalized_shape", "eps", "elementwise_affine")
 
     def __init__(self, normalized_shape: object, eps: float = 1e-5, elementwise_affine: bool = True) -> None:

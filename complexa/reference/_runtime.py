@@ -144,9 +144,10 @@ def plan(network: Any) -> Plan:
             return ActivationNode(path, width, grad, int(layer.code))
         if isinstance(layer, LayerNorm):
             n = int(layer.normalized_shape)
-            w = _tensor(tensors, f"{path}.weight", (n,)) if layer.elementwise_affine else None
-            b = _tensor(tensors, f"{path}.bias", (n,)) if layer.elementwise_affine else None
-            return LayerNormNode(path, width, grad, n, layer.eps, w, b)
+            affine = layer.elementwise_affine
+            scale = _tensor(tensors, f"{path}.weight", (n,)) if affine else None
+            shift = _tensor(tensors, f"{path}.bias", (n,)) if affine else None
+            return LayerNormNode(path, width, grad, n, layer.eps, scale, shift)
         if isinstance(layer, Residual):
             body = [node(f"{path}.{k}", child) for k, child in enumerate(layer.layers)]
             return ResidualNode(path, width, grad, body)
@@ -196,6 +197,15 @@ class Node:
 
     def elements(self, batch: int) -> tuple[int, int]:
         """Float64 elements of its (activations, deltas) buffers."""
+        raise NotImplementedError
+
+    def forward(self, x: Any, counts: Any) -> Any:
+        raise NotImplementedError
+
+    def backward(self, dy: Any, counts: Any) -> Any:
+        raise NotImplementedError
+
+    def output(self) -> Any:
         raise NotImplementedError
 
 
