@@ -298,8 +298,18 @@ class Network:
             "optimizer": self.optimizer,
         }
 
-    def xreplace(self, mapping: Mapping[sympy.Symbol, sympy.Expr]) -> Network:
-        """This network with symbols replaced; each new size must still be a positive integer or a symbol."""
+    def xreplace(self, mapping: Mapping[sympy.Symbol | str, object]) -> Network:
+        """This network with symbols replaced; each new size must still be a positive integer or a symbol. Keys are
+        symbols or their names, values ints, sizes or sympy expressions.
+
+        >>> Network([784, "h", 10], batch="B").xreplace({"h": 128, "B": 4})
+        Network([784, 128, 10], batch=4)
+        """
+        by_name = {s.name: s for s in self.free_symbols}
+        mapping = {
+            (by_name.get(key, sympy.Symbol(key)) if isinstance(key, str) else key): as_size(value, f"xreplace: {key}")
+            for key, value in mapping.items()
+        }
         options = self.options()
         options["batch"] = _replaced(self.batch, mapping, "batch")
         if self._layers is not None:
