@@ -151,9 +151,13 @@ def derivation_steps(d: Derivation, general: dict[str, sympy.Expr]) -> tuple[Ste
     for name, value in d.quantities.items():
         form = general[name]
         backward = d.model == "essay" and name not in ("n_mul", "n_g", "time_forward")
-        steps.append(Step(name, form, _ESSAY_UNIFORM if backward else _GENERAL_NOTES[d.model]))
+        note = _ESSAY_UNIFORM if backward else _GENERAL_NOTES[d.model]
+        if d.network.is_stack:
+            note = "layer by layer, the terms of by_layer"
+        steps.append(Step(name, form, note))
         # The general form has sums over n^(k) unless it is the essay's uniform formula, which this network may equal.
-        if form.has(sympy.Sum) or sympy.expand(form - value) != 0:
+        # A stack's general form is its layers' terms, unevaluated: their total follows.
+        if form.has(sympy.Sum) or (d.network.is_stack and form.is_Add) or sympy.expand(form - value) != 0:
             steps.append(Step(None, value, "this network"))
         if d.model == "essay" and name in essay.STATED and width is not None:
             stated, note = essay.STATED[name]
