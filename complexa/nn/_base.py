@@ -55,13 +55,16 @@ def cost(
 
 def merge(costs: list[Cost]) -> Cost:
     """The sum of `costs`, section by section and op by op."""
-    out: Cost = {name: {} for name in SECTIONS}
+    from complexa._poly import add
+
+    columns: dict[str, dict[str, list[Value]]] = {name: {} for name in SECTIONS}
     for c in costs:
         for name, ops in c.items():
-            into = out.setdefault(name, {})
+            into = columns.setdefault(name, {})
             for op, v in ops.items():
-                into[op] = into[op] + v if op in into else v
-    return out
+                into.setdefault(op, []).append(v)
+    # One sum per column: adding polynomials one at a time would copy the growing total every time.
+    return {name: {op: add(values) for op, values in ops.items()} for name, ops in columns.items()}
 
 
 def scaled(c: Cost, factor: Value) -> Cost:
@@ -70,13 +73,25 @@ def scaled(c: Cost, factor: Value) -> Cost:
 
 
 class Width:
-    """A width flowing through a stack, with the layer that gave it (for error messages)."""
+    """A width flowing through a stack, with the layer that gave it (named only when an error message needs it)."""
 
-    __slots__ = ("size", "source")
+    __slots__ = ("size", "_layer", "_path")
 
-    def __init__(self, size: sympy.Expr, source: str) -> None:
+    def __init__(self, size: sympy.Expr, layer: Layer | None = None, path: str = "") -> None:
         self.size = size
-        self.source = source
+        self._layer = layer
+        self._path = path
+
+    @property
+    def source(self) -> str:
+        """``layer 3 (Linear(h, 10))``."""
+        return f"layer {self._path} ({self._layer!r})"
+
+
+def same(a: sympy.Expr, b: sympy.Expr) -> bool:
+    """Whether two sizes are equal: sizes are expanded polynomials, so equal sizes are almost always equal
+    structurally; `sympy.expand` settles the rest."""
+    return a == b or sympy.expand(a - b) == 0
 
 
 class Layer:
@@ -101,7 +116,7 @@ class Layer:
                 f"layer {path} ({self!r}): a network cannot start with {self.kind}, whose width is whatever comes in; "
                 "start it with a layer that fixes its input width, such as Linear"
             )
-        return Width(width.size, f"layer {path} ({self!r})")
+        return Width(width.size, self, path)
 
     def parameters(self, width: sympy.Expr) -> list[tuple[str, tuple[sympy.Expr, ...]]]:
         """(name, shape) of each parameter tensor, in torch's ``state_dict()`` order, for input `width`."""

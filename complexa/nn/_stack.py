@@ -71,6 +71,6 @@ def _walk(layers: Sequence[Layer], prefix: str, width: sympy.Expr, needs: bool, 
         children = layer.children()
         if children:
             _walk(children, f"{prefix}{k}.", width, needs, False, rows)
-        width = layer.output(Width(width, ""), "").size
+        width = layer.output(Width(width), "").size
         needs = needs or layer.has_parameters
     return needs

@@ -17,7 +17,7 @@ import sympy
 from complexa._validate import as_flag
 from complexa.errors import ComplexaError
 from complexa.models._layers import Value
-from complexa.nn._base import Convert, Cost, Layer, Width, cost, replaced, size
+from complexa.nn._base import Convert, Cost, Layer, Width, cost, replaced, same, size
 
 __all__ = ["Linear", "forward", "error", "gradients"]
 
@@ -53,11 +53,11 @@ class Linear(Layer):
         self.bias = as_flag(bias, "Linear(bias)")
 
     def output(self, width: Width | None, path: str) -> Width:
-        if width is not None and sympy.expand(width.size - self.in_features) != 0:
+        if width is not None and not same(width.size, self.in_features):
             raise ComplexaError(
                 f"layer {path} ({self!r}) takes {self.in_features} inputs, but {width.source} gives {width.size}"
             )
-        return Width(self.out_features, f"layer {path} ({self!r})")
+        return Width(self.out_features, self, path)
 
     def parameters(self, width: sympy.Expr) -> list[tuple[str, tuple[sympy.Expr, ...]]]:
         out: list[tuple[str, tuple[sympy.Expr, ...]]] = [("weight", (self.out_features, self.in_features))]

@@ -23,7 +23,7 @@ from complexa._limits import show
 from complexa._validate import as_flag
 from complexa.errors import ComplexaError
 from complexa.models._layers import Value
-from complexa.nn._base import Convert, Cost, Layer, Width, cost, replaced, size
+from complexa.nn._base import Convert, Cost, Layer, Width, cost, replaced, same, size
 
 __all__ = ["LayerNorm", "forward", "error", "gradients"]
 
@@ -72,12 +72,12 @@ class LayerNorm(Layer):
         self.elementwise_affine = as_flag(elementwise_affine, "LayerNorm(elementwise_affine)")
 
     def output(self, width: Width | None, path: str) -> Width:
-        if width is not None and sympy.expand(width.size - self.normalized_shape) != 0:
+        if width is not None and not same(width.size, self.normalized_shape):
             raise ComplexaError(
                 f"layer {path} ({self!r}) normalises {self.normalized_shape} features, but {width.source} gives "
                 f"{width.size}"
             )
-        return Width(self.normalized_shape, f"layer {path} ({self!r})")
+        return Width(self.normalized_shape, self, path)
 
     def parameters(self, width: sympy.Expr) -> list[tuple[str, tuple[sympy.Expr, ...]]]:
         if not self.elementwise_affine:

@@ -15,7 +15,7 @@ import sympy
 from complexa._limits import show
 from complexa.errors import ComplexaError
 from complexa.models._layers import Value
-from complexa.nn._base import Convert, Cost, Layer, Width, cost
+from complexa.nn._base import Convert, Cost, Layer, Width, cost, same
 
 __all__ = ["Residual", "forward", "error"]
 
@@ -63,12 +63,12 @@ class Residual(Layer):
         inner: Width = width
         for k, layer in enumerate(self.layers):
             inner = layer.output(inner, f"{path}.{k}")
-        if sympy.expand(inner.size - width.size) != 0:
+        if not same(inner.size, width.size):
             raise ComplexaError(
                 f"layer {path} ({self!r}) must keep the width: it takes {width.size} from {width.source}, and its "
                 f"body gives {inner.size}"
             )
-        return Width(width.size, f"layer {path} ({self!r})")
+        return Width(width.size, self, path)
 
     @property
     def has_parameters(self) -> bool:
