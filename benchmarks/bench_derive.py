@@ -1,7 +1,8 @@
 """Speed of the symbolic engine: the figures the derivation issue asks for, as medians over repeats.
 
 Run: ``python benchmarks/bench_derive.py``. sympy's cache is cleared before every repeat, so no repeat profits from
-the one before.
+the one before. The 1,000-layer stacks (Linear, ReLU, LayerNorm, ... Linear) are built before it is cleared, so that
+their lines time derive + evaluate alone; building them is timed on lines of its own.
 """
 
 from __future__ import annotations
@@ -10,21 +11,40 @@ import itertools
 import statistics
 import time
 from collections.abc import Callable
+from typing import Any
 
 from sympy.core.cache import clear_cache
 
 import complexa
-from complexa import Network, derive
+from complexa import Network, derive, nn
 
 
-def median_seconds(work: Callable[[], object], repeats: int = 7) -> tuple[float, float, float]:
+def median_seconds(work: Callable[[], object] | Prepared, repeats: int = 7) -> tuple[float, float, float]:
+    """Median, min and max seconds of `work()`; a `Prepared` work's setup runs before the cache is cleared and the
+    clock starts."""
     times = []
     for _ in range(repeats):
-        clear_cache()
-        start = time.perf_counter()
-        work()
+        if isinstance(work, Prepared):
+            argument = work.setup()
+            clear_cache()
+            start = time.perf_counter()
+            work(argument)
+        else:
+            clear_cache()
+            start = time.perf_counter()
+            work()
         times.append(time.perf_counter() - start)
     return statistics.median(times), min(times), max(times)
+
+
+class Prepared:
+    """Work on what `setup` builds, timed without building it."""
+
+    def __init__(self, setup: Callable[[], Any], work: Callable[[Any], object]) -> None:
+        self.setup, self.work = setup, work
+
+    def __call__(self, argument: object) -> object:
+        return self.work(argument)
 
 
 def concrete_10k() -> object:
@@ -62,12 +82,47 @@ def uniform_latex() -> object:
     return derive(Network.uniform("n", "L"), model="essay", iterations="T").latex()
 
 
-CASES = [
+STACK_BLOCKS = 333
+"""Linear, ReLU, LayerNorm 333 times and a last Linear: 1,000 layers, 334 Linear widths."""
+STACK_SYMBOLS = [f"n_{k}" for k in range(STACK_BLOCKS + 2)]
+STACK_VALUES = {name: 1 + k % 512 for k, name in enumerate(STACK_SYMBOLS)}
+
+
+def stack(width: Callable[[int], object], batch: object) -> Network:
+    """The 1,000-layer stack, `width(k)` the k-th Linear width."""
+    layers: list[nn.Layer] = []
+    for k in range(STACK_BLOCKS):
+        layers += [nn.Linear(width(k), width(k + 1)), nn.ReLU(), nn.LayerNorm(width(k + 1))]
+    layers.append(nn.Linear(width(STACK_BLOCKS), width(STACK_BLOCKS + 1)))
+    return Network(layers, batch=batch)
+
+
+def symbolic_stack() -> Network:
+    return stack(lambda k: STACK_SYMBOLS[k], "B")
+
+
+def concrete_stack() -> Network:
+    return stack(lambda k: 1 + k % 512, 32)
+
+
+def evaluate_symbolic(network: Network) -> object:
+    return derive(network).evaluate(**STACK_VALUES, B=32)
+
+
+def evaluate_concrete(network: Network) -> object:
+    return derive(network).evaluate()
+
+
+CASES: list[tuple[str, Callable[[], object] | Prepared, float | None]] = [
     ("10,000 concrete layers (widths 1..1024): derive + evaluate", concrete_10k, 0.5),
     ("the same counts in bare Python integers (the floor)", bare_10k, None),
     ("1,000 layers, one symbol each: derive + evaluate", symbolic_1000, 1.0),
     ("uniform n x L, both models: derive + big_o of every quantity", uniform_big_o, 0.3),
     ("uniform n x L, essay model: derive + latex", uniform_latex, None),
+    ("1,000-layer stack, a symbol per width: derive + evaluate", Prepared(symbolic_stack, evaluate_symbolic), 0.5),
+    ("1,000-layer stack, concrete widths: derive + evaluate", Prepared(concrete_stack, evaluate_concrete), 0.5),
+    ("building that stack: Network([...]) of its layers, symbolic", symbolic_stack, None),
+    ("building that stack: Network([...]) of its layers, concrete", concrete_stack, None),
 ]
 
 

@@ -1,43 +1,67 @@
 """Benchmarks of the measured side; run ``python benchmarks/bench_reference.py`` from the repository root.
 
-Prints medians over repeats (each repeat times a batch of calls and divides):
+Everything runs on one thread (numba's kernels always do; numpy's BLAS and torch are pinned to one here). Each figure
+is a median over repeats, every repeat timing a batch of calls and dividing; the functions compared in one table are
+timed in turn within each repeat, alternately forwards and backwards, so that drift on a shared machine hits them
+alike, and their ratios are the ratios of those medians. GFLOP/s is complexa's exact count of one step's operations
+(every op `derive` counts: mul, add, div, sqrt, exp, cmp, act, act_grad) over the median seconds of that step, the
+same count for every contender.
 
-1. counting overhead: the CPU training step with counters against the same kernels compiled without them;
-2. one training step of a 4-layer (sizes [64] * 5), batch-8 network: the CPU backend against tests/naive.py (numpy);
-3. a fresh ``python -c "import complexa; complexa.measure(...)"`` with numba's cache warm, and bare imports for
-   comparison.
+1. counting overhead: one training step with the counting kernels against the same kernels compiled without their
+   counters (``CpuBackend(count=False)``), for a dense network and for a stack with every layer kind;
+2. one training step of a dense 4-layer (sizes [64] * 5), batch-8 network: the CPU backend against tests/naive.py
+   (numpy) and torch (float64), and the whole `measure` call;
+3. one training step of a 4-block residual MLP (each block Residual(LayerNorm(256), Linear(256, 256), GELU(),
+   Linear(256, 256)), width 256, batch 32, Adam, cross-entropy over 10 classes) against torch (float64, the same
+   module from `Network.to_torch`) and tests/naive.py;
+4. a fresh ``python -c "import complexa; complexa.measure(...)"`` with numba's cache warm, and bare imports.
+
+No figure is asserted: the targets are printed beside them.
 """
 
 from __future__ import annotations
 
-import statistics
-import subprocess
-import sys
-import time
-from collections.abc import Callable
-from pathlib import Path
+import os
 
-import numpy as np
+for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")  # before numpy is imported: one BLAS thread, like the kernels
+
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import naive  # noqa: E402
 
-from complexa import Network  # noqa: E402
-from complexa.reference import _cpu, measure  # noqa: E402
-from complexa.reference._layout import Buffers, Layout  # noqa: E402
+from complexa import Measurement, Network, nn  # noqa: E402
+from complexa.reference import measure  # noqa: E402
+from complexa.reference._runtime import CpuBackend, Trainer, plan  # noqa: E402
 
-REPEATS = 41
+try:
+    import torch
+except ImportError:  # the torch columns are left out
+    torch = None  # type: ignore[assignment]
+
+REPEATS = 15
 
 
 def median_seconds(calls: dict[str, Callable[[], object]], inner: int, repeats: int = REPEATS) -> dict[str, float]:
-    """Median seconds per call of each function, timing them in turn so that drift hits all alike."""
+    """Median seconds per call of each function, timing them in turn within each repeat (in reverse order every
+    other repeat, so that none always runs first)."""
     samples: dict[str, list[float]] = {name: [] for name in calls}
     for call in calls.values():
         call()  # compile or warm caches outside the timing
-    for _ in range(repeats):
-        for name, call in calls.items():
+    order = list(calls.items())
+    for repeat in range(repeats):
+        for name, call in order if repeat % 2 == 0 else order[::-1]:
             start = time.perf_counter()
             for _ in range(inner):
                 call()
@@ -45,79 +69,188 @@ def median_seconds(calls: dict[str, Callable[[], object]], inner: int, repeats: 
     return {name: statistics.median(times) for name, times in samples.items()}
 
 
-def buffers_for(network: Network) -> Buffers:
-    """Buffers holding `measure`'s starting point for `network`, with lr = 0 so that repeats redo the same work."""
-    m = measure(network)
-    layout = Layout.of([int(n) for n in network.sizes], network.bias)
-    params = layout.flatten(m.params_before)
-    return Buffers.start(layout, params, m.inputs, m.targets, activation=network.activation, loss=network.loss, lr=0.0)
+def start_of(network: Network) -> Measurement:
+    """`measure`'s starting point for `network` (its parameters, inputs and targets), and the counts of one step."""
+    return measure(network, lr=0.0)
 
 
-def counting_overhead(network: Network) -> None:
-    buffers = buffers_for(network)
-    counts = np.zeros((3, 4), dtype=np.int64)
+def trainer(network: Network, m: Measurement, count: bool) -> tuple[Trainer, Any]:
+    """A trainer on its own copy of `m`'s initial parameters, and its counts array; plain SGD gets lr = 0, so that
+    repeats redo the same work."""
+    layout = plan(network)
+    params = np.concatenate([m.state_before[t.name].ravel() for t in layout.tensors])
+    backend = CpuBackend(count=count)
+    return Trainer(layout, backend, params, m.inputs.copy(), m.targets.copy(), 0.0), backend.counts()
+
+
+def torch_step(network: Network, m: Measurement) -> Callable[[], object] | None:
+    """One torch training step of the module `Network.to_torch` builds, from `m`'s initial state (lr = 0 for plain
+    SGD), or None without torch."""
+    if torch is None:
+        return None
+    from complexa.nn._torch import load_state, torch_loss, torch_optimizer
+
+    module = network.to_torch()
+    load_state(module, m.state_before)
+    loss_of = torch_loss(network)
+    optimizer = torch_optimizer(network, module.parameters(), 0.0)
+    inputs, targets = torch.tensor(m.inputs), torch.tensor(m.targets)
+
+    def step() -> None:
+        optimizer.zero_grad()
+        loss_of(module(inputs), targets).backward()
+        optimizer.step()
+
+    return step
+
+
+def gflops(ops: int, seconds: float) -> str:
+    return f"{ops / seconds / 1e9:6.2f} GFLOP/s"
+
+
+def counting_overhead(network: Network, label: str, inner: int) -> None:
+    m = start_of(network)
+    counting, counts = trainer(network, m, count=True)
+    plain, plain_counts = trainer(network, m, count=False)
     times = median_seconds(
-        {
-            "counting": lambda: _cpu.train(buffers, 1, counts, count=True),
-            "plain": lambda: _cpu.train(buffers, 1, counts, count=False),
-        },
-        inner=200,
+        {"counting": lambda: counting.step(counts), "plain": lambda: plain.step(plain_counts)}, inner=inner
     )
-    print(f"counting overhead, one training step of {network!r}")
-    print(f"  counting kernels  {times['counting'] * 1e6:9.1f} us")
-    print(f"  plain kernels     {times['plain'] * 1e6:9.1f} us")
+    assert not plain_counts.any(), "the plain kernels counted something"
+    print(f"counting overhead, one training step of {label}")
+    print(f"  counting kernels  {times['counting'] * 1e6:9.1f} us  {gflops(m.total, times['counting'])}")
+    print(f"  plain kernels     {times['plain'] * 1e6:9.1f} us  {gflops(m.total, times['plain'])}")
     print(f"  ratio             {times['counting'] / times['plain']:9.3f}   (target <= 1.30)")
 
 
 def step_against_numpy(network: Network) -> None:
-    buffers = buffers_for(network)
-    counts = np.zeros((3, 4), dtype=np.int64)
-    m = measure(network)
+    m = start_of(network)
+    counting, counts = trainer(network, m, count=True)
     activation, loss = network.activation, network.loss
-    times = median_seconds(
-        {
-            "cpu": lambda: _cpu.train(buffers, 1, counts),
-            "numpy": lambda: naive.train_step(
-                m.params_before, m.inputs, m.targets, activation=activation, loss=loss, lr=0.0
-            ),
-            "measure": lambda: measure(network),
-        },
-        inner=100,
-    )
-    print(f"one training step of {network!r}")
-    print(f"  cpu backend (counting)   {times['cpu'] * 1e6:9.1f} us")
-    print(f"  tests/naive.py (numpy)   {times['numpy'] * 1e6:9.1f} us")
+    calls: dict[str, Callable[[], object]] = {
+        "cpu": lambda: counting.step(counts),
+        "numpy": lambda: naive.train_step(
+            m.params_before, m.inputs, m.targets, activation=activation, loss=loss, lr=0.0
+        ),
+    }
+    step = torch_step(network, m)
+    if step is not None:
+        calls["torch"] = step
+    times = median_seconds(calls, inner=20)
+    times.update(median_seconds({"measure": lambda: measure(network)}, inner=5, repeats=7))
+    print(f"one training step of {network!r}, {m.total:,} operations")
+    print(f"  cpu backend (counting)   {times['cpu'] * 1e6:9.1f} us  {gflops(m.total, times['cpu'])}")
+    print(f"  tests/naive.py (numpy)   {times['numpy'] * 1e6:9.1f} us  {gflops(m.total, times['numpy'])}")
+    if "torch" in times:
+        print(f"  torch, float64           {times['torch'] * 1e6:9.1f} us  {gflops(m.total, times['torch'])}")
     print(f"  ratio cpu / numpy        {times['cpu'] / times['numpy']:9.3f}   (target < 1)")
+    if "torch" in times:
+        print(f"  ratio cpu / torch        {times['cpu'] / times['torch']:9.3f}")
     print(f"  whole measure() call     {times['measure'] * 1e6:9.1f} us   (data, copies and checks included)")
 
 
-def fresh_process(code: str, repeats: int = 7) -> float:
-    """Median wall seconds of ``python -c code`` in a fresh process, after one unmeasured run to warm the cache."""
+def residual_mlp(width: int = 256, blocks: int = 4, batch: int = 32, classes: int = 10) -> Network:
+    """An input Linear, `blocks` pre-norm residual blocks, and a Linear head over `classes`."""
+    block = [nn.LayerNorm(width), nn.Linear(width, width), nn.GELU(), nn.Linear(width, width)]
+    layers: list[nn.Layer] = [nn.Linear(width, width)]
+    layers += [nn.Residual(*block) for _ in range(blocks)]
+    layers.append(nn.Linear(width, classes))
+    return Network(layers, batch=batch, loss="cross_entropy", optimizer=nn.Adam())
+
+
+def every_kind(width: int = 64, batch: int = 8, classes: int = 10) -> Network:
+    """A stack with every layer kind (both GELUs, LayerNorm with and without its affine), cross-entropy and Adam."""
+    layers: list[nn.Layer] = [
+        nn.Linear(width, width),
+        nn.ReLU(),
+        nn.Residual(nn.LayerNorm(width), nn.Linear(width, width), nn.GELU(), nn.Linear(width, width)),
+        nn.Tanh(),
+        nn.Linear(width, width, bias=False),
+        nn.Sigmoid(),
+        nn.LayerNorm(width, elementwise_affine=False),
+        nn.Linear(width, width),
+        nn.GELU(approximate="tanh"),
+        nn.Identity(),
+        nn.Linear(width, classes),
+    ]
+    return Network(layers, batch=batch, loss="cross_entropy", optimizer=nn.Adam())
+
+
+def step_against_torch(network: Network) -> None:
+    m = start_of(network)
+    counting, counts = trainer(network, m, count=True)
+    plain, plain_counts = trainer(network, m, count=False)
+    state = m.state_before
+    calls: dict[str, Callable[[], object]] = {
+        "counting": lambda: counting.step(counts),
+        "plain": lambda: plain.step(plain_counts),
+    }
+    step = torch_step(network, m)
+    if step is not None:
+        calls["torch"] = step
+    calls["numpy"] = lambda: naive.train_stack(network, state, m.inputs, m.targets, 0.0, 1)
+    times = median_seconds(calls, inner=1, repeats=15)
+    print(
+        f"one training step of a {len(network.layers) - 2}-block residual MLP, width {int(network.input_width)}, "
+        f"batch {int(network.batch)}, Adam, cross-entropy over {int(network.output_width)} classes; "
+        f"{m.total:,} operations"
+    )
+    rows = [
+        ("counting", "cpu backend (counting)"),
+        ("plain", "cpu backend (plain)"),
+        ("torch", "torch, float64, 1 thread"),
+        ("numpy", "tests/naive.py (numpy)"),
+    ]
+    for key, label in rows:
+        if key in times:
+            print(f"  {label:<26} {times[key] * 1e3:8.2f} ms  {gflops(m.total, times[key])}")
+    print(f"  ratio counting / plain     {times['counting'] / times['plain']:8.3f}   (target <= 1.30)")
+    if "torch" in times:
+        print(f"  ratio counting / torch     {times['counting'] / times['torch']:8.3f}")
+        print(f"  ratio plain / torch        {times['plain'] / times['torch']:8.3f}")
+    else:
+        print("  (torch is not installed: no torch figures)")
+
+
+def fresh_process(code: str, repeats: int = 3, warm: bool = True) -> float:
+    """Median wall seconds of ``python -c code`` in a fresh process, after one unmeasured run to warm numba's cache
+    when `warm`."""
     times = []
-    for attempt in range(repeats + 1):
+    for attempt in range(repeats + warm):
         start = time.perf_counter()
         subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
-        if attempt:
+        if attempt or not warm:
             times.append(time.perf_counter() - start)
     return statistics.median(times)
 
 
 def startup() -> None:
     import complexa
+    from complexa.reference import kinds
 
     entry = "complexa.measure" if hasattr(complexa, "measure") else "complexa.reference.measure"
     measured = fresh_process(f"import complexa, complexa.reference; {entry}(complexa.Network([4, 8, 3]))")
-    print("fresh process, numba's cache warm (median of 7)")
+    print("fresh process, numba's cache warm (median of 3)")
     print(f"  import complexa; {entry}(Network([4, 8, 3]))  {measured:6.2f} s   (target < 2 s)")
-    print(f"  import complexa                                    {fresh_process('import complexa'):6.2f} s")
-    print(f"  import numba                                       {fresh_process('import numba'):6.2f} s")
-    print(f"  (kernels cached on disk: {_cpu.CACHED})")
+    print(f"  import complexa                                    {fresh_process('import complexa', warm=False):6.2f} s")
+    print(f"  import numba                                       {fresh_process('import numba', warm=False):6.2f} s")
+    print(f"  (kernels cached on disk: {kinds.CACHED})")
+
+
+def main() -> None:
+    if torch is not None:
+        torch.set_num_threads(1)
+    dense = Network([64] * 5, batch=8)
+    mixed = every_kind()
+    counting_overhead(dense, repr(dense), inner=50)
+    print()
+    counting_overhead(mixed, "a stack with every kind: " + ", ".join(type(x).__name__ for x in mixed.layers), 20)
+    print()
+    step_against_numpy(dense)
+    print()
+    step_against_torch(residual_mlp())
+    print()
+    startup()
 
 
 if __name__ == "__main__":
-    width64 = Network([64] * 5, batch=8)
-    counting_overhead(width64)
-    print()
-    step_against_numpy(width64)
-    print()
-    startup()
+    main()
