@@ -60,10 +60,42 @@ def option(parser: argparse.ArgumentParser, flag: str, options: Sequence[str], d
 
 
 def network(args: argparse.Namespace, batch: object) -> Network:
-    """The network that ``SIZE... [--depth L] [--no-bias] [--activation A] [--loss F]`` describe, with `batch`."""
-    from complexa.network import Network  # sympy only now, not for --help
+    """The network that ``SIZE... [--depth L] [--no-bias] [--activation A]`` or ``--layers SPEC`` describe, with
+    `batch`, ``--loss`` and ``--optimizer``; a command without ``--layers`` or ``--optimizer`` has neither."""
+    layers: str | None = getattr(args, "layers", None)
+    spelled: str | None = getattr(args, "optimizer", None)
+    activation: str | None = args.activation
+    if layers is not None:
+        if args.sizes:
+            sizes = " ".join(args.sizes)
+            raise ComplexaError(
+                f"SIZE {show(sizes)} with --layers: give the network one way, as layer sizes or as --layers, not both"
+            )
+        given = [
+            (args.depth is not None, f"--depth {show(args.depth)}"),
+            (activation is not None, f"--activation {activation}"),
+            (args.no_bias, "--no-bias"),
+        ]
+        for clash, what in given:
+            if clash:
+                raise ComplexaError(
+                    f"{what} with --layers: applies to a network given by its sizes; a stack says it in its layers, "
+                    "such as Linear(784, h, bias=false) ReLU"
+                )
+    elif not args.sizes:
+        raise ComplexaError("the following arguments are required: SIZE (or --layers)")
+    from complexa._stack_parse import parse_optimizer, stack_network  # sympy only now, not for --help
+    from complexa.network import Network
 
-    options: dict[str, object] = {"bias": not args.no_bias, "activation": args.activation, "loss": args.loss}
+    optimizer = "sgd" if spelled is None else parse_optimizer(spelled)
+    if layers is not None:
+        return stack_network(layers, batch=batch, loss=args.loss, optimizer=optimizer)
+    options: dict[str, object] = {
+        "bias": not args.no_bias,
+        "activation": activation or "sigmoid",
+        "loss": args.loss,
+        "optimizer": optimizer,
+    }
     if args.depth is not None:
         if len(args.sizes) != 1:
             raise ComplexaError(

@@ -44,7 +44,16 @@ class _Parser(argparse.ArgumentParser):
 def _add_network(parser: argparse.ArgumentParser, *, symbols: bool) -> None:
     kind = "a positive integer or an expression such as h or 2*h" if symbols else "a positive integer"
     parser.add_argument(
-        "sizes", nargs="+", metavar="SIZE", help=f"layer sizes n_0 .. n_L, input to output; each {kind}"
+        "sizes",
+        nargs="*",
+        metavar="SIZE",
+        help=f"layer sizes n_0 .. n_L, input to output, of a dense network; each {kind}; or --layers",
+    )
+    parser.add_argument(
+        "--layers",
+        metavar="SPEC",
+        help="the network as layers of complexa.nn instead of SIZE, named and parametrised as in torch.nn, such as "
+        "'Linear(784, h) ReLU Residual(Linear(h, h) GELU) Linear(h, 10)' (docs/cli.md)",
     )
     parser.add_argument(
         "--depth",
@@ -52,9 +61,25 @@ def _add_network(parser: argparse.ArgumentParser, *, symbols: bool) -> None:
         help="repeat the one SIZE over L + 1 layers (L weight matrices)" + ("; L may be a symbol" if symbols else ""),
     )
     parser.add_argument("--batch", default="1", metavar="B", help=f"samples per step, {kind} (default 1)")
-    option(parser, "--activation", ACTIVATIONS, "sigmoid")
-    option(parser, "--loss", LOSSES, "mse", "(default mse; bce needs sigmoid)")
-    parser.add_argument("--no-bias", action="store_true", help="layers without bias vectors")
+    parser.add_argument(
+        "--activation",
+        type=choice(ACTIVATIONS),
+        metavar="{" + ",".join(ACTIVATIONS) + "}",
+        help="in every layer of SIZE (default sigmoid)",
+    )
+    option(
+        parser,
+        "--loss",
+        LOSSES,
+        "mse",
+        "(default mse; bce needs sigmoid outputs; cross_entropy is softmax and the negative log-likelihood)",
+    )
+    parser.add_argument(
+        "--optimizer",
+        metavar="OPT",
+        help="sgd (default: plain SGD), SGD(lr=0.1, momentum=0.9) or Adam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8)",
+    )
+    parser.add_argument("--no-bias", action="store_true", help="layers of SIZE without bias vectors")
 
 
 def _add_symbolic(parser: argparse.ArgumentParser) -> None:
@@ -76,7 +101,7 @@ def _parser() -> _Parser:
 
     parser = _Parser(
         prog="complexa",
-        description="Exact operation counts of dense feed-forward networks, their big-O, and the essay they check.",
+        description="Exact operation counts of feed-forward networks, their big-O, and the essay they check.",
     )
     parser.add_argument("--version", action="version", version=f"complexa {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -85,7 +110,8 @@ def _parser() -> _Parser:
         "derive",
         help="counts per phase and op, the six quantities, and their big-O",
         description="Derive a network's operation counts per phase and op, the essay's six quantities, and their "
-        "big-O. Sizes may be symbols: complexa derive 784 h h 10.",
+        "big-O. Sizes may be symbols: complexa derive 784 h h 10; a stack of layers has a table of its layers too: "
+        "complexa derive --layers 'Linear(784, h) ReLU Linear(h, 10)' --loss cross_entropy.",
     )
     _add_network(p, symbols=True)
     _add_symbolic(p)
@@ -175,49 +201,65 @@ def _derivation(args: argparse.Namespace) -> tuple[Derivation, dict[str, sympy.E
 
 
 def _derive(args: argparse.Namespace) -> int:
-    from complexa import _format
+    from complexa import _format_derive, _format_json
 
     d, assume = _derivation(args)
     resources = None
     memory = args.memory or args.dtype is not None  # a dtype means nothing without the memory table
     if args.flops or memory:
-        resources = _format.Resources.of(d.network, convention=args.flops, dtype=args.dtype or "float64", memory=memory)
+        resources = _format_derive.Resources.of(
+            d.network, convention=args.flops, dtype=args.dtype or "float64", memory=memory
+        )
     render: dict[str, Callable[..., object]] = {
-        "text": _format.derive_text,
-        "markdown": _format.derive_markdown,
-        "latex": _format.derive_latex,
-        "json": _format.derive_json,
+        "text": _format_derive.derive_text,
+        "markdown": _format_derive.derive_markdown,
+        "latex": _format_derive.derive_latex,
+        "json": _format_json.derive_json,
     }
     _emit(render[args.format](d, assume, resources))
     return 0
 
 
 def _latex(args: argparse.Namespace) -> int:
-    from complexa import _format
+    from complexa import _format_derive
 
     d, assume = _derivation(args)
-    _emit(d.latex() if args.fragment else _format.latex_document(d, assume))
+    _emit(d.latex() if args.fragment else _format_derive.latex_document(d, assume))
     return 0
+
+
+def _symbolic_part(network: Network) -> str:
+    """What of `network` is not an integer, for an error message."""
+    if network.is_stack:
+        from complexa.nn._stack import walk
+
+        for row in walk(network.layers, network.input_width):
+            if row.layer.free_symbols and not row.layer.children():
+                return f"layer {row.path} = {row.layer!r}"
+    elif network.listed:
+        for k, size in enumerate(network.sizes):
+            if size.free_symbols:
+                return f"sizes[{k}] = {size}"
+    return f"batch = {network.batch}"
 
 
 def _measure(args: argparse.Namespace) -> int:
     network = _network(args)
     if not network.is_concrete:
-        where = next(
-            (f"sizes[{k}] = {s}" for k, s in enumerate(network.sizes) if s.free_symbols), f"batch = {network.batch}"
+        raise ComplexaError(
+            f"{_symbolic_part(network)}: measure trains a real network, so every size and the batch must be an integer"
         )
-        raise ComplexaError(f"{where}: measure trains a real network, so every size and the batch must be an integer")
-    from complexa import _format
+    from complexa import _format_json, _format_measure
     from complexa.derivation import derive
     from complexa.reference import measure  # numba only now
 
     measured = measure(network, backend=args.backend, iterations=args.iterations, seed=args.seed)
     derived = derive(network, iterations=args.iterations).evaluate().counts
     render: dict[str, Callable[..., object]] = {
-        "text": _format.measure_text,
-        "markdown": _format.measure_markdown,
-        "latex": _format.measure_latex,
-        "json": _format.measure_json,
+        "text": _format_measure.measure_text,
+        "markdown": _format_measure.measure_markdown,
+        "latex": _format_measure.measure_latex,
+        "json": _format_json.measure_json,
     }
     _emit(render[args.format](measured, derived))
     return 0 if measured.counts == derived else 1

@@ -75,6 +75,21 @@ REFUSED = [
     (["derive", "h+" * 10 + "(", "3"], "ends too early; expected a number, a name or '('"),
     (["derive", "(h+1", "3"], "a '(' is never closed"),
     (["derive", "(" * 40 + "h" + ")" * 40, "3"], "nested more than 32 levels deep"),
+    # a stack of layers: bounded before it is read, its sizes as every size, nothing evaluated
+    (["derive", "--layers", "Linear(2, 2) " + "Residual(" * 40 + "ReLU" + ")" * 40], "nested more than 32 levels"),
+    (["derive", "--layers", "Linear(h, h) ReLU " * 1001], "at position 18000: more than 2,000 layers"),
+    (["derive", "--layers", " " * 1_000_001], "a stack is limited to 1,000,000 characters"),
+    (["derive", "--layers", "Linear((a+b+c+d)^64, 3)"], "expands to more than 250,000 products of terms"),
+    (["derive", "--layers", "Linear(" + "(" * 40 + "h" + ")" * 40 + ", 3)"], "nested more than 32 levels deep"),
+    (["derive", "--layers", "Linear(" + "9" * 5000 + ", 3)"], "a number has more than 4000 digits"),
+    (["derive", "--layers", "LayerNorm(3, eps=" + "1" * 5000 + ")"], "a number has more than 4000 digits"),
+    (["derive", "--layers", "LayerNorm(3, eps=" + "9" * 400 + ")"], "LayerNorm(eps) = inf: must be a positive"),
+    (["derive", "--layers", "Linear(__import__('os').system('true'), 3)"], "unexpected character '_'"),
+    (["derive", "--layers", "Linear(2, 3) eval('1')"], "unknown layer 'eval'"),
+    (["derive", "--layers", "Linear(3, ３)"], "unexpected character '３'"),
+    (["derive", "2", "3", "--optimizer", "Adam(lr=1e999)"], "Adam(lr) = inf: must be a real number in (0, inf)"),
+    (["derive", "2", "3", "--optimizer", "Adam(betas=(" + "0.5, " * 5000 + "0.5))"], "must be two numbers"),
+    (["derive", "2", "3", "--optimizer", "Adam(betas=" + "(" * 40 + "))"], "expected a number such as 0.9"),
 ]
 
 
@@ -104,6 +119,10 @@ ANSWERED = [
     # expanded before it is judged: this batch is 1, which the essay model accepts
     (["derive", "3", "3", "--model", "essay", "--batch", "(h+1)^2 - h^2 - 2*h"], "essay model of"),
     (["derive", "(a+b)^2", "c"], "a^2*c + 2*a*b*c + b^2*c"),
+    # the most layers a stack may have, each of its commands
+    (["derive", "--layers", "Linear(h, h) ReLU " * 1000, "--batch", "B"], "1999   ReLU()"),
+    (["derive", "--layers", "Linear(h, h) ReLU " * 1000, "--format", "json"], '"1998": {'),
+    (["latex", "--layers", "Linear(h, h) ReLU " * 1000], r"\text{1999} & \text{ReLU()}"),
 ]
 
 

@@ -69,7 +69,6 @@ def test_the_dense_network_is_its_layers(dense: Network, optimizer: object) -> N
 
 @pytest.mark.parametrize("depth", [1, 2, 5])
 def test_a_symbolic_dense_network_is_its_layers(depth: int) -> None:
-    n, B, T = sympy.symbols("n B T", positive=True, integer=True)
     for optimizer in ("sgd", nn.SGD(momentum=0.9), nn.Adam()):
         uniform = derive(Network.uniform("n", "L", batch="B", activation="tanh", optimizer=optimizer), iterations="T")
         layered = Network([*Network.uniform("n", depth, activation="tanh").layers], batch="B", optimizer=optimizer)

@@ -1,0 +1,69 @@
+"""measure's tables in text, Markdown and LaTeX: measured beside derived, one row per phase and op that either side
+counts, whatever ops the network has."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from complexa._format import Table, grouped, latex_text
+
+if TYPE_CHECKING:
+    from complexa.reference import Measurement
+
+__all__ = ["Counts", "measure_rows", "measure_text", "measure_markdown", "measure_latex"]
+
+Counts = Mapping[str, Mapping[str, int]]
+"""phase -> op -> count."""
+
+
+def measure_rows(measured: Counts, derived: Counts) -> list[tuple[str, str, int, int]]:
+    """(phase, op, measured, derived) for every phase and op either side has."""
+    rows = []
+    for phase in dict.fromkeys([*derived, *measured]):
+        for op in dict.fromkeys([*derived.get(phase, {}), *measured.get(phase, {})]):
+            rows.append((phase, op, measured.get(phase, {}).get(op, 0), derived.get(phase, {}).get(op, 0)))
+    return rows
+
+
+def _measure_title(m: Measurement) -> str:
+    steps = "training step" if m.iterations == 1 else "training steps"
+    return f"measured {m.network!r} on {m.backend}, {m.iterations} {steps}, seed {m.seed}"
+
+
+def measure_text(m: Measurement, derived: Counts) -> str:
+    """Measured beside derived, per phase and op, and a last line saying whether they agree."""
+    rows = measure_rows(m.counts, derived)
+    body = []
+    last = ""
+    for phase, op, got, want in rows:
+        body.append(
+            [phase if phase != last else "", op, grouped(got), grouped(want), "" if got == want else f"{got - want:+,}"]
+        )
+        last = phase
+    lines = [_measure_title(m), ""]
+    lines += Table(["phase", "op", "measured", "derived", "difference"], body, "<<>>>").text()
+    differ = sum(got != want for _, _, got, want in rows)
+    lines += ["", f"{differ} of {len(rows)} counts differ" if differ else f"all {len(rows)} counts agree"]
+    return "\n".join(lines)
+
+
+def measure_markdown(m: Measurement, derived: Counts) -> str:
+    """Measured beside derived as a Markdown table."""
+    rows = measure_rows(m.counts, derived)
+    body = [[p, op, grouped(g), grouped(w), "" if g == w else f"{g - w:+,}"] for p, op, g, w in rows]
+    differ = sum(g != w for _, _, g, w in rows)
+    verdict = f"{differ} of {len(rows)} counts differ" if differ else f"all {len(rows)} counts agree"
+    table = Table(["phase", "op", "measured", "derived", "difference"], body, "<<>>>").markdown()
+    return "\n".join([f"**{_measure_title(m)}**", "", *table, "", verdict])
+
+
+def measure_latex(m: Measurement, derived: Counts) -> str:
+    """Measured beside derived as a LaTeX ``array``."""
+    rows = measure_rows(m.counts, derived)
+    body = [
+        [rf"\text{{{latex_text(p)}}}", rf"\text{{{latex_text(op)}}}", str(g), str(w), str(g - w)]
+        for p, op, g, w in rows
+    ]
+    headers = [rf"\text{{{h}}}" for h in ("phase", "op", "measured", "derived", "difference")]
+    return Table(headers, body, "<<>>>").latex()
