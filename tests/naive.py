@@ -310,7 +310,11 @@ def assert_stack_matches_naive(m: Measurement) -> None:
     np.testing.assert_allclose(m.outputs, outputs, rtol=1e-10, atol=1e-12)
     assert m.loss == pytest.approx(loss, rel=1e-10, abs=1e-12)
     assert grads.keys() == m.gradients.keys()
+    # Behind a LayerNorm of width 2 the input gradient is zero in exact arithmetic (its output is +-1 whatever comes
+    # in), so every gradient before it is rounding noise, which two summation orders do not reproduce: compare each
+    # gradient against a floor set by the largest gradient of the network.
+    floor = 1e-10 * max([1.0, *(float(np.abs(g).max(initial=0.0)) for g in grads.values())])
     for name in grads:
-        np.testing.assert_allclose(m.gradients[name], grads[name], rtol=1e-9, atol=1e-11)
+        np.testing.assert_allclose(m.gradients[name], grads[name], rtol=1e-9, atol=floor)
     for name in state:
-        np.testing.assert_allclose(m.state_after[name], state[name], rtol=1e-9, atol=1e-11)
+        np.testing.assert_allclose(m.state_after[name], state[name], rtol=1e-9, atol=floor)

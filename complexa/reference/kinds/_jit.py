@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 FORWARD, BACKWARD, UPDATE = 0, 1, 2
-"""Rows of a counts array (`complexa.reference._layout.PHASES`)."""
+"""Rows of a counts array (`complexa.reference.PHASES`)."""
 MUL, ADD, DIV, SQRT, EXP, CMP, ACT, ACT_GRAD = range(8)
 """Columns of a counts array (`complexa.nn.OPS`)."""
 
