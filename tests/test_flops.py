@@ -216,10 +216,14 @@ def test_memory_matches_what_the_reference_allocates(network: Network) -> None:
     from complexa.reference import measure
 
     m = memory(network, phase="training", dtype="float64")
-    assert measure(network).allocated == {
-        "parameters": m.parameters,
-        "activations": m.activations,
-        "gradients": m.gradients,
-        "deltas": m.deltas,
-        "optimizer": 0,  # plain SGD keeps no state
-    }
+    assert (
+        measure(network).allocated
+        == {
+            "parameters": m.parameters,
+            "activations": m.activations,
+            "gradients": m.gradients,
+            "deltas": m.deltas,
+            "optimizer": 0,  # plain SGD keeps no state
+            "scratch": sum(n * m for m, n in zip(network.sizes[1:-1], network.sizes[2:])),  # W^T for input gradients
+        }
+    )

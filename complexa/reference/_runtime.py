@@ -102,10 +102,12 @@ class Plan:
         every layer's outputs and caches), deltas (every gradient buffer) and optimizer state."""
         out = {"parameters": self.n_params, "gradients": self.n_params, "activations": self.batch * self.inputs}
         out["deltas"] = self.batch * self.outputs
+        out["scratch"] = 0
         for node in self._all():
             a, d = node.elements(self.batch)
             out["activations"] += a
             out["deltas"] += d
+            out["scratch"] += node.scratch()
         return out
 
     @property
@@ -208,6 +210,10 @@ class Node:
     def output(self) -> Any:
         raise NotImplementedError
 
+    def scratch(self) -> int:
+        """Float64 elements of scratch space it keeps (no part of what `complexa.memory` models)."""
+        return 0
+
 
 class LinearNode(Node):
     def __init__(self, path: str, width: int, grad: bool, n: int, w: Tensor, b: Tensor | None) -> None:
@@ -220,12 +226,17 @@ class LinearNode(Node):
         self.g_weights, self.g_biases = _view(grads, self.w), _view(grads, self.b)
         self.z = backend.empty((batch, self.n))
         self.dx = backend.empty((batch, self.width)) if self.input_grad else None
+        # W^T, which the CPU's input gradient reads row by row; copied there every step.
+        self.transposed = backend.empty((self.width, self.n)) if self.input_grad else None
 
     def output(self) -> Any:
         return self.z
 
     def elements(self, batch: int) -> tuple[int, int]:
         return batch * self.n, batch * self.width if self.input_grad else 0
+
+    def scratch(self) -> int:
+        return self.width * self.n if self.input_grad else 0
 
     def forward(self, x: Any, counts: Any) -> Any:
         self.x = x
@@ -235,7 +246,7 @@ class LinearNode(Node):
     def backward(self, dz: Any, counts: Any) -> Any:
         self.k.gradients(dz, self.x, self.b is not None, self.g_weights, self.g_biases, counts)
         if self.dx is not None:
-            self.k.input_grad(dz, self.weights, self.dx, counts)
+            self.k.input_grad(dz, self.weights, self.transposed, self.dx, counts)
         return self.dx
 
 
@@ -280,7 +291,7 @@ class LayerNormNode(Node):
         self.xhat = backend.empty((batch, self.n))
         self.rstd = backend.empty((batch,))
         self.y = backend.empty((batch, self.n))
-        self.scratch = backend.empty((self.n,))
+        self.row = backend.empty((self.n,))  # g = dy w, one sample at a time
         self.dx = backend.empty((batch, self.n)) if self.input_grad else None
 
     def output(self) -> Any:
@@ -298,7 +309,7 @@ class LayerNormNode(Node):
         if self.w is not None:
             self.k.gradients(dy, self.xhat, self.g_weight, self.g_bias, counts)
         if self.dx is not None:
-            self.k.input_grad(dy, self.weight, self.w is not None, self.xhat, self.rstd, self.scratch, self.dx, counts)
+            self.k.input_grad(dy, self.weight, self.w is not None, self.xhat, self.rstd, self.row, self.dx, counts)
         return self.dx
 
 
