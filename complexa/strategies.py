@@ -169,10 +169,13 @@ def _stacks(
     def norm(width: int) -> nn.LayerNorm:
         return nn.LayerNorm(width, elementwise_affine=draw(st.booleans()))
 
-    def keeping(width: int) -> nn.Layer:
-        choice = draw(st.sampled_from(["linear", "activation", "norm"]))
+    def keeping(width: int, depth: int = 1) -> nn.Layer:
+        # A layer that keeps the width: a square Linear, an activation, a LayerNorm, or (once) a nested Residual.
+        choice = draw(st.sampled_from(["linear", "activation", "norm", "residual"][: 4 if depth < 2 else 3]))
         if choice == "linear":
             return nn.Linear(width, width, bias=draw(st.booleans()))
+        if choice == "residual":
+            return nn.Residual(*(keeping(width, depth + 1) for _ in range(draw(st.integers(1, 2)))))
         return draw(activations) if choice == "activation" else norm(width)
 
     width = draw(widths)

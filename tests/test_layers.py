@@ -25,6 +25,14 @@ def test_derive_equals_measure_and_the_numerics_are_the_textbook_steps(network: 
     naive.assert_stack_matches_naive(m)
 
 
+def test_a_nested_residual_with_nothing_to_train_before_it() -> None:
+    # Nothing before the inner residual has parameters: its backward stops where the gradient does.
+    net = Network([nn.LayerNorm(2, elementwise_affine=False), nn.Residual(nn.Residual(nn.Sigmoid()), nn.Linear(2, 2))])
+    m = measure(net, iterations=2)
+    assert as_ints(derive(net, iterations=2).counts) == m.counts
+    naive.assert_stack_matches_naive(m)
+
+
 @pytest.mark.parametrize("batch", naive.KERNEL_BATCHES)
 def test_every_kernel_path_of_every_kind(batch: int) -> None:
     # Every kind, loss and optimizer at batches that reach each remainder of the four-sample loops.

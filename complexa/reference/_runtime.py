@@ -345,6 +345,8 @@ class ResidualNode(Node):
         d = self.dy
         for child in reversed(self.body):
             d = child.backward(d, counts)
+            if d is None:  # nothing before this child, in the body or before the residual, has parameters
+                break
         if self.dx is None:
             return None
         self.k.input_grad(dy, d, self.dx, counts)
