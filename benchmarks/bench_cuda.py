@@ -46,7 +46,8 @@ def main() -> None:
         print("no CUDA GPU (and NUMBA_ENABLE_CUDASIM is not set): nothing to run")
         return
     if not SIMULATOR:
-        print(f"device: {cuda.get_current_device().name.decode()}")
+        name = cuda.get_current_device().name
+        print(f"device: {name.decode() if isinstance(name, bytes) else name}")
     print(f"{'network':<52} {'backend':>7} {'median s':>10} {'GFLOP/s':>9}  counts equal")
     for name, network, iterations in networks():
         results = {}
