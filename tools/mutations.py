@@ -2,9 +2,10 @@
 
 A mutation replaces one exact snippet, `old`, which must occur exactly once in its file (else the runner reports it
 STALE, an error: the list must move with the code), by `new`. Each is a plausible mistake in the code that decides
-what complexa claims: the counting rules, the kernels that check them, the grammar that reads sizes, big-O and the
-command's exit statuses. `tests` are the pytest arguments that should catch it (paths, node ids or options, in the
-order to try them; ``()`` is the whole suite) and `env` what those tests need in their environment.
+what complexa claims: the counting rules (each kind's in `complexa.nn` and their composition), the kernels that check
+them and the runtime that drives those, the strategy the layer tests draw stacks from, the grammar that reads sizes,
+big-O and the command's exit statuses. `tests` are the pytest arguments that should catch it (paths, node ids or
+options, in the order to try them; ``()`` is the whole suite) and `env` what those tests need in their environment.
 
 `equivalent` marks a mutant that survives because it changes nothing observable, with the reason; it is counted apart
 from the score. `gpu` marks a mutant only a real CUDA device can catch (a race the simulator, which runs one thread at
@@ -23,7 +24,8 @@ AREAS = (
     "counting rule",
     "cpu kernel",
     "cuda kernel",
-    "kernel layout",
+    "runtime",
+    "strategies",
     "grammar",
     "big-O",
     "cli",
@@ -32,7 +34,7 @@ AREAS = (
     "validation",
 )
 """Every area a mutation may name."""
-STRICT_AREAS = ("counting rule", "cpu kernel", "cuda kernel", "kernel layout", "grammar")
+STRICT_AREAS = ("counting rule", "cpu kernel", "cuda kernel", "runtime", "grammar")
 """Areas where a surviving mutant (not marked equivalent) makes `tools/mutate.py` exit with status 1."""
 
 
@@ -56,7 +58,10 @@ def _nl(indent: int) -> str:
 
 
 # --- test sets -----------------------------------------------------------------------------------------------------
-# The narrowed sets, most direct first (pytest stops at the first failure). ``complexa`` collects every doctest.
+# The narrowed sets, most direct first (pytest stops at the first failure). ``complexa`` collects every doctest. Node
+# ids keep the order given; naming a whole file after one of its node ids would pull that test back to the file's
+# order, so the layer sets below name every test they want, fastest first: derive-only tests (no numba compile), then
+# the kernels' fixed kernel-path networks (one compile, then milliseconds), then the hypothesis tests.
 
 COUNTING_TESTS = (
     "tests/test_exact.py",
@@ -69,6 +74,22 @@ COUNTING_TESTS = (
     "tests/test_docs.py",
     "complexa",
 )
+# The kinds' cost rules (complexa/nn), their composition into the dense network and stacks (complexa/models/exact.py,
+# complexa/nn/_stack.py): hand counts first, then derive against measure.
+RULE_TESTS = (
+    "tests/test_layers.py::test_by_layer_of_a_symbolic_stack_by_hand",
+    "tests/test_exact.py",
+    "tests/test_layers.py::test_optimizers_by_hand",
+    "tests/test_layers.py::test_every_kernel_path_of_every_kind",
+    "tests/test_layers.py::test_derive_equals_measure_and_the_numerics_are_the_textbook_steps",
+    "tests/test_layers.py::test_the_dense_network_is_its_layers",
+    "tests/test_layers.py::test_a_symbolic_dense_network_is_its_layers",
+    "tests/test_layers.py::test_counts_by_layer_add_up_to_the_counts",
+    "tests/test_derive.py",
+    "tests/test_reference.py::test_counts_by_hand",
+    "tests/test_reference.py::test_every_count_matches_derivation",
+    "complexa/nn",
+)
 ESSAY_TESTS = (
     "tests/test_essay.py",
     "tests/test_audit.py",
@@ -77,12 +98,28 @@ ESSAY_TESTS = (
     "tests/test_docs.py",
     "complexa",
 )
-# The two tests of numba's cache fallback compile the kernels in fresh processes (30 s) and check only the
-# [2, 3, 1] network's forward mul, which the hand-counted tests check first.
-CPU_TESTS = ("tests/test_reference.py", "-k", "not falls_back")
+# The CPU kernels (complexa/reference/kinds) and the runtime that drives them (complexa/reference/_runtime.py): every
+# kind's counts and numerics at every remainder of the four-sample loops first, then the dense hand counts and the
+# hypothesis tests. Not the two tests of numba's cache fallback: they compile the kernels in fresh processes (30 s)
+# and check only the [2, 3, 1] network's forward mul, which the hand-counted tests check first.
+KERNEL_TESTS = (
+    "tests/test_layers.py::test_every_kernel_path_of_every_kind",
+    "tests/test_reference.py::test_counts_by_hand",
+    "tests/test_reference.py::test_every_kernel_path_counts_what_it_does",
+    "tests/test_reference.py::test_every_kernel_path_computes_the_naive_step",
+    "tests/test_layers.py::test_optimizers_by_hand",
+    "tests/test_layers.py::test_derive_equals_measure_and_the_numerics_are_the_textbook_steps",
+    "tests/test_layers.py::test_the_dense_network_is_its_layers",
+    "tests/test_reference.py::test_every_count_matches_derivation",
+    "tests/test_reference.py::test_numerics_match_naive",
+    "tests/test_reference.py::test_options_match_naive",
+    "tests/test_reference.py::test_one_weight_by_hand",
+    "tests/test_reference.py::test_measurement_contents",
+    "complexa/reference/__init__.py",
+)
+STRATEGY_TESTS = ("complexa/strategies.py", "tests/test_layers.py")
 CUDA_TESTS = ("tests/test_cuda.py",)
 CUDASIM = {"NUMBA_ENABLE_CUDASIM": "1"}
-LAYOUT_TESTS = ("tests/test_reference.py", "tests/test_flops.py", "-k", "not falls_back")
 GRAMMAR_TESTS = (
     "tests/test_parse.py",
     "tests/test_errors.py",
@@ -108,21 +145,39 @@ POLY_TESTS = (
 )
 VALIDATION_TESTS = ("tests/test_errors.py", "tests/test_parse.py", "tests/test_exact.py", "complexa")
 
+
 EXACT = "complexa/models/exact.py"
 ESSAY = "complexa/models/essay.py"
 LAYERS = "complexa/models/_layers.py"
-CPU = "complexa/reference/_cpu.py"
+STACK = "complexa/nn/_stack.py"
+NN = "complexa/nn/"
+KINDS = "complexa/reference/kinds/"
+RUNTIME = "complexa/reference/_runtime.py"
+STRATEGIES = "complexa/strategies.py"
 CUDA = "complexa/reference/_cuda.py"
-LAYOUT = "complexa/reference/_layout.py"
 FLOPS = "complexa/_flops.py"
 
 
 def _exact(id: str, old: str, new: str, why: str) -> Mutation:
-    return Mutation(id, "counting rule", EXACT, old, new, why, tests=COUNTING_TESTS)
+    return Mutation(id, "counting rule", EXACT, old, new, why, tests=RULE_TESTS)
 
 
-def _cpu(id: str, old: str, new: str, why: str, equivalent: str | None = None) -> Mutation:
-    return Mutation(id, "cpu kernel", CPU, old, new, why, tests=CPU_TESTS, equivalent=equivalent)
+def _rule(id: str, module: str, old: str, new: str, why: str) -> Mutation:
+    """A kind's cost rule in complexa/nn/`module`.py."""
+    return Mutation(id, "counting rule", f"{NN}{module}.py", old, new, why, tests=RULE_TESTS)
+
+
+def _cpu(id: str, kind: str, old: str, new: str, why: str, equivalent: str | None = None) -> Mutation:
+    """A CPU kernel in complexa/reference/kinds/`kind`.py."""
+    return Mutation(id, "cpu kernel", f"{KINDS}{kind}.py", old, new, why, tests=KERNEL_TESTS, equivalent=equivalent)
+
+
+def _runtime(id: str, old: str, new: str, why: str, equivalent: str | None = None) -> Mutation:
+    return Mutation(id, "runtime", RUNTIME, old, new, why, tests=KERNEL_TESTS, equivalent=equivalent)
+
+
+def _strategy(id: str, old: str, new: str, why: str) -> Mutation:
+    return Mutation(id, "strategies", STRATEGIES, old, new, why, tests=STRATEGY_TESTS)
 
 
 def _cuda(id: str, old: str, new: str, why: str, equivalent: str | None = None, gpu: bool = False) -> Mutation:
@@ -132,7 +187,293 @@ def _cuda(id: str, old: str, new: str, why: str, equivalent: str | None = None, 
 
 
 MUTATIONS: list[Mutation] = [
-    # --- counting rules: the exact model (complexa/models/exact.py) -----------------------------------------------
+    # --- counting rules: the kinds' cost rules (complexa/nn) ------------------------------------------------------
+    _rule(
+        "rule-linear-forward-dot-adds",
+        "linear",
+        "batch * n * (m - 1 + int(bias))",
+        "batch * n * (m + int(bias))",
+        "Linear forward: a dot product of length m counted as m additions, not m - 1",
+    ),
+    _rule(
+        "rule-linear-forward-bias",
+        "linear",
+        "batch * n * (m - 1 + int(bias))",
+        "batch * n * (m - 1)",
+        "Linear forward: the bias addition dropped",
+    ),
+    _rule(
+        "rule-linear-error-dot-adds",
+        "linear",
+        '"add": batch * m * (n - 1)}',
+        '"add": batch * m * n}',
+        "Linear error: dx's dot products of length n counted with n additions",
+    ),
+    _rule(
+        "rule-linear-error-square",
+        "linear",
+        '{"mul": batch * m * n, "add": batch * m * (n - 1)}',
+        '{"mul": batch * m * m, "add": batch * m * (n - 1)}',
+        "Linear error: dx's products counted m m, not m n (right for square layers only)",
+    ),
+    _rule(
+        "rule-linear-gradients-mul",
+        "linear",
+        '{"mul": batch * n * m, "add": (batch - 1)',
+        '{"mul": (batch - 1) * n * m, "add": (batch - 1)',
+        "Linear gradients: dW counted with B - 1 products per weight",
+    ),
+    _rule(
+        "rule-linear-gradients-bias",
+        "linear",
+        "(batch - 1) * (n * m + int(bias) * n)",
+        "(batch - 1) * n * m",
+        "Linear gradients: db's batch sums not counted",
+    ),
+    _rule(
+        "rule-linear-input-grad",
+        "linear",
+        "error(m, n, batch) if input_grad else None",
+        "error(m, n, batch)",
+        "Linear: dx counted even where nothing before the layer has parameters (the first Linear)",
+    ),
+    _rule(
+        "rule-activation-forward-batch",
+        "activations",
+        'return {"act": batch * n}',
+        'return {"act": n}',
+        "activation forward: one sample's acts, not the batch's",
+    ),
+    _rule(
+        "rule-activation-error-mul",
+        "activations",
+        'return {"mul": batch * n, "act_grad": batch * n}',
+        'return {"act_grad": batch * n}',
+        "activation error: the product dy * g' not counted",
+    ),
+    _rule(
+        "rule-activation-input-grad",
+        "activations",
+        "error(width, batch) if input_grad else None",
+        "error(width, batch)",
+        "activation: its backward counted where nothing before it has parameters",
+    ),
+    _rule(
+        "rule-identity-counted",
+        "activations",
+        "return cost()",
+        "return super().cost(width, batch, input_grad, convert)",
+        "Identity counted as an activation: an act forward, an act_grad and a mul backward",
+    ),
+    _rule(
+        "rule-layernorm-forward-mul",
+        "norm",
+        "batch * (2 + a) * n",
+        "batch * (1 + a) * n",
+        "LayerNorm forward: the squares of var, or xc * rstd, not counted",
+    ),
+    _rule(
+        "rule-layernorm-forward-affine-add",
+        "norm",
+        "batch * ((3 + a) * n - 1)",
+        "batch * (3 * n - 1)",
+        "LayerNorm forward: the affine bias addition not counted",
+    ),
+    _rule(
+        "rule-layernorm-forward-eps",
+        "norm",
+        "batch * ((3 + a) * n - 1)",
+        "batch * ((3 + a) * n - 2)",
+        "LayerNorm forward: var + eps not counted",
+    ),
+    _rule(
+        "rule-layernorm-forward-div",
+        "norm",
+        '"div": 3 * batch, "sqrt"',
+        '"div": 2 * batch, "sqrt"',
+        "LayerNorm forward: 1 / sqrt(...) not counted as a division",
+    ),
+    _rule(
+        "rule-layernorm-forward-sqrt",
+        "norm",
+        '"sqrt": batch}',
+        '"sqrt": batch * n}',
+        "LayerNorm forward: a square root per feature, not per sample",
+    ),
+    _rule(
+        "rule-layernorm-error-mul",
+        "norm",
+        "batch * (3 + int(affine)) * n",
+        "batch * (2 + int(affine)) * n",
+        "LayerNorm error: s2's products g xhat not counted",
+    ),
+    _rule(
+        "rule-layernorm-error-add",
+        "norm",
+        "batch * (4 * n - 2)",
+        "batch * (4 * n - 1)",
+        "LayerNorm error: a sum of n terms counted with n additions",
+    ),
+    _rule(
+        "rule-layernorm-error-div",
+        "norm",
+        '"div": 2 * batch}',
+        '"div": batch}',
+        "LayerNorm error: only one of the means s1 / n, s2 / n counted",
+    ),
+    _rule(
+        "rule-layernorm-gradients-bias",
+        "norm",
+        "2 * (batch - 1) * n",
+        "(batch - 1) * n",
+        "LayerNorm gradients: db's batch sums not counted",
+    ),
+    _rule(
+        "rule-layernorm-gradients-no-affine",
+        "norm",
+        "if not affine:\n        return {}",
+        "if False:\n        return {}",
+        "LayerNorm gradients counted without affine parameters",
+    ),
+    _rule(
+        "rule-layernorm-input-grad",
+        "norm",
+        "error(n, batch, a) if input_grad else None",
+        "error(n, batch, a)",
+        "LayerNorm: dx counted where nothing before it has parameters",
+    ),
+    _rule(
+        "rule-residual-forward",
+        "residual",
+        'def forward(n: Value, batch: Value) -> dict[str, Value]:\n    return {"add": batch * n}',
+        "def forward(n: Value, batch: Value) -> dict[str, Value]:\n    return {}",
+        "Residual forward: x + body(x) not counted",
+    ),
+    _rule(
+        "rule-residual-error",
+        "residual",
+        'def error(n: Value, batch: Value) -> dict[str, Value]:\n    return {"add": batch * n}',
+        "def error(n: Value, batch: Value) -> dict[str, Value]:\n    return {}",
+        "Residual error: dy + the body's dx not counted",
+    ),
+    _rule(
+        "rule-residual-has-parameters",
+        "residual",
+        "return any(layer.has_parameters for layer in self.layers)",
+        "return False",
+        "a Residual's body's parameters forgotten: the layers after it compute no input gradient",
+    ),
+    _rule(
+        "rule-loss-cross-entropy-add",
+        "losses",
+        '"add": batch * 2 * n',
+        '"add": batch * (2 * n - 1)',
+        "cross-entropy: p - onehot's subtraction not counted",
+    ),
+    _rule(
+        "rule-loss-cross-entropy-cmp",
+        "losses",
+        '"cmp": batch * (n - 1)',
+        '"cmp": batch * n',
+        "cross-entropy: the max of n logits counted with n comparisons",
+    ),
+    _rule(
+        "rule-loss-cross-entropy-div",
+        "losses",
+        '"div": batch * n,',
+        '"div": batch,',
+        "cross-entropy: one division per sample (a reciprocal), not one per class",
+    ),
+    _rule(
+        "rule-loss-difference",
+        "losses",
+        '    return {"add": batch * n}',
+        '    return {"add": batch * n, "mul": batch * n}',
+        "mse and bce: the gradient counted with a product by 2 * 1/2",
+    ),
+    _rule(
+        "rule-loss-bce-fuses",
+        "losses",
+        '"bce": True, "cross_entropy": False}',
+        '"bce": False, "cross_entropy": False}',
+        "bce does not take in the final sigmoid's backward (derive and measure both)",
+    ),
+    _rule(
+        "rule-sgd-per-tensor",
+        "optim",
+        '{"mul": steps * elements, "add": steps * elements}',
+        '{"mul": steps * tensors, "add": steps * elements}',
+        "SGD: lr * g counted once per tensor",
+    ),
+    _rule(
+        "rule-momentum-first-step-mul",
+        "optim",
+        '"mul": (2 * steps - 1) * elements',
+        '"mul": 2 * steps * elements',
+        "momentum: the first step's buffer counted as mu buf + g (mul)",
+    ),
+    _rule(
+        "rule-momentum-first-step-add",
+        "optim",
+        '"add": (2 * steps - 1) * elements',
+        '"add": 2 * steps * elements',
+        "momentum: the first step's buffer counted as mu buf + g (add)",
+    ),
+    _rule(
+        "rule-adam-mul-element",
+        "optim",
+        '"mul": steps * (5 * elements + 2 * tensors)',
+        '"mul": steps * (4 * elements + 2 * tensors)',
+        "Adam: four products per element, not five",
+    ),
+    _rule(
+        "rule-adam-mul-tensor",
+        "optim",
+        '"mul": steps * (5 * elements + 2 * tensors)',
+        '"mul": steps * 5 * elements',
+        "Adam: the running products beta^t per tensor not counted",
+    ),
+    _rule(
+        "rule-adam-div-element",
+        "optim",
+        '"div": steps * (2 * elements + tensors)',
+        '"div": steps * (elements + tensors)',
+        "Adam: one division per element, not two",
+    ),
+    _rule(
+        "rule-adam-div-tensor",
+        "optim",
+        '"div": steps * (2 * elements + tensors)',
+        '"div": steps * 2 * elements',
+        "Adam: step_size = lr / bc1 per tensor not counted",
+    ),
+    _rule(
+        "rule-adam-sqrt-tensor",
+        "optim",
+        '"sqrt": steps * (elements + tensors)',
+        '"sqrt": steps * elements',
+        "Adam: sqrt(bc2) per tensor not counted",
+    ),
+    # --- counting rules: which layers compute their input's gradient (complexa/nn/_stack.py) --------------------------
+    Mutation(
+        "stack-input-grad-only-after-parameters",
+        "counting rule",
+        STACK,
+        "needs = needs or layer.has_parameters",
+        "needs = layer.has_parameters",
+        "a layer computes its input's gradient only right after a layer with parameters, not after any",
+        tests=RULE_TESTS,
+    ),
+    Mutation(
+        "stack-residual-body-input-grad",
+        "counting rule",
+        STACK,
+        'f"{prefix}{k}.", width, needs, False, rows)',
+        'f"{prefix}{k}.", width, True, False, rows)',
+        "a Residual's body always computes its input's gradient, even with no parameters before the Residual",
+        tests=RULE_TESTS,
+    ),
+    # --- counting rules: the dense network and stacks composed from the kinds (complexa/models/exact.py) -------------
     _exact(
         "exact-params-no-bias",
         "lambda k: n(k) * (n(k - 1) + b))",
@@ -140,100 +481,64 @@ MUTATIONS: list[Mutation] = [
         "parameters count a bias per unit even without biases",
     ),
     _exact(
-        "exact-forward-dot-adds",
-        "n(k) * (n(k - 1) - 1 + b)",
-        "n(k) * (n(k - 1) + b)",
-        "a dot product of length m counted as m additions, not m - 1",
+        "exact-first-linear-input-grad",
+        "layers.totals(2, 0, lambda k: linear.error(",
+        "layers.totals(1, 0, lambda k: linear.error(",
+        "the dense network's first Linear computes the gradient for the network's input",
     ),
     _exact(
-        "exact-forward-bias-add",
-        "n(k) * (n(k - 1) - 1 + b)",
-        "n(k) * (n(k - 1) - 1)",
-        "the forward bias addition dropped",
+        "exact-last-linear-input-grad",
+        "layers.totals(2, 0, lambda k: linear.error(",
+        "layers.totals(2, -1, lambda k: linear.error(",
+        "the output layer's W^T delta not counted",
     ),
     _exact(
-        "exact-forward-act-output",
-        '"act": g * B * units,',
-        '"act": g * B * hidden,',
-        "the output layer's activations not counted",
+        "exact-linear-forward-sizes",
+        "linear.forward(n(k - 1), n(k), B, bias)",
+        "linear.forward(n(k), n(k - 1), B, bias)",
+        "a Linear's in and out features swapped in the forward rule (right for square layers only)",
     ),
     _exact(
-        "exact-units-input",
-        "units = layers.total(1, 0, lambda k: n(k))",
-        "units = layers.total(0, 0, lambda k: n(k))",
-        "the input layer counted as activated",
-    ),
-    _exact(
-        "exact-identity-act",
-        'g = int(activation != "identity")',
-        "g = 1",
+        "exact-identity-activation",
+        "g = act is not activations.Identity",
+        "g = True",
         "identity counted as an activation with a derivative to multiply by",
     ),
     _exact(
-        "exact-loss-branch-bce",
-        'out = g if loss == "mse" else 0',
-        "out = g",
-        "bce's output delta counted with a g'(z_L) product",
+        "exact-activation-error-range",
+        "layers.totals(1, -1, lambda k: activations.error(n(k), B))",
+        "layers.totals(2, -1, lambda k: activations.error(n(k), B))",
+        "the first hidden layer's activation backward not counted",
     ),
     _exact(
-        "exact-loss-branch-identity",
-        'out = g if loss == "mse" else 0',
-        'out = 1 if loss == "mse" else 0',
-        "identity's output delta counted with a g'(z_L) product",
+        "exact-output-activation-bce",
+        "if not _losses.FUSES[loss]:",
+        "if True:",
+        "bce's output delta counted with the final sigmoid's backward",
     ),
     _exact(
-        "exact-error-hidden-mul",
-        "back_products + g * hidden)",
-        "back_products)",
-        "the g'(z_k) product of the hidden deltas dropped from mul",
+        "exact-output-activation-mse",
+        "if not _losses.FUSES[loss]:",
+        "if False:",
+        "mse's (and cross-entropy's) output activation backward not counted",
     ),
     _exact(
-        "exact-error-output-add",
-        '"add": B * (n(L) + layers',
-        '"add": B * (0 + layers',
-        "the output delta's subtraction a_L - y not counted",
+        "exact-stack-fused-last",
+        "last = str(len(layers) - 1)",
+        "last = str(len(layers))",
+        "a stack ending in bce's sigmoid: that sigmoid's backward counted",
     ),
     _exact(
-        "exact-error-dot-adds",
-        "n(k) * (n(k + 1) - 1)",
-        "n(k) * n(k + 1)",
-        "a hidden delta's dot product of length n_{k+1} counted with n_{k+1} additions",
+        "exact-stack-tensors",
+        "out.append((row.path, c, elements, len(shapes)))",
+        "out.append((row.path, c, elements, 1))",
+        "every layer of a stack counted as one parameter tensor (Adam's per-tensor terms)",
     ),
     _exact(
-        "exact-error-act-grad-output",
-        '"act_grad": B * (out * n(L) + g * hidden)',
-        '"act_grad": B * (n(L) + g * hidden)',
-        "an output act_grad counted for bce and identity too",
-    ),
-    _exact(
-        "exact-hidden-range",
-        "hidden = layers.total(1, -1, lambda k: n(k))",
-        "hidden = layers.total(1, 0, lambda k: n(k))",
-        "the output layer counted among the hidden deltas",
-    ),
-    _exact(
-        "exact-back-products-range",
-        "layers.total(1, -1, lambda k: n(k) * n(k + 1))",
-        "layers.total(2, -1, lambda k: n(k) * n(k + 1))",
-        "the first hidden layer's W^T delta products skipped",
-    ),
-    _exact(
-        "exact-gradient-mul",
-        'gradients = {"mul": B * weights,',
-        'gradients = {"mul": (B - 1) * weights,',
-        "the weight gradient counted with B - 1 products per weight",
-    ),
-    _exact(
-        "exact-gradient-add",
-        '"add": (B - 1) * params,',
-        '"add": B * params,',
-        "the batch sums counted with B additions, not B - 1",
-    ),
-    _exact(
-        "exact-update-bias",
-        'update = {"mul": params,',
-        'update = {"mul": weights,',
-        "the update's products counted for the weights only",
+        "exact-ops-of-kinds",
+        "used |= set(row.layer.uses)",
+        "pass",
+        "a stack's counts do not list the ops its kinds use beyond the base ones (LayerNorm's div and sqrt)",
     ),
     # --- counting rules: sums over layers (complexa/models/_layers.py) --------------------------------------------
     Mutation(
@@ -246,12 +551,30 @@ MUTATIONS: list[Mutation] = [
         tests=COUNTING_TESTS,
     ),
     Mutation(
+        "layers-uniform-totals",
+        "counting rule",
+        LAYERS,
+        "count = self.depth + (hi - lo + 1)",
+        "count = self.depth + (hi - lo)",
+        "a uniform network's kind rules summed over one layer too few",
+        tests=COUNTING_TESTS,
+    ),
+    Mutation(
         "layers-concrete-range",
         "counting rule",
         LAYERS,
-        "range(lo, int(self.depth) + hi + 1)",
-        "range(lo, int(self.depth) + hi)",
+        "add([term(k) for k in range(lo, int(self.depth) + hi + 1)])",
+        "add([term(k) for k in range(lo, int(self.depth) + hi)])",
         "a concrete sum over layers misses its last layer",
+        tests=COUNTING_TESTS,
+    ),
+    Mutation(
+        "layers-concrete-totals",
+        "counting rule",
+        LAYERS,
+        "for k in range(lo, int(self.depth) + hi + 1):",
+        "for k in range(lo, int(self.depth) + hi):",
+        "a concrete network's kind rules summed without the last layer",
         tests=COUNTING_TESTS,
     ),
     Mutation(
@@ -261,6 +584,15 @@ MUTATIONS: list[Mutation] = [
         "(K, lo, self.depth + hi))",
         "(K, lo, self.depth + hi - 1))",
         "the general Sum's upper bound off by one",
+        tests=COUNTING_TESTS,
+    ),
+    Mutation(
+        "layers-general-totals",
+        "counting rule",
+        LAYERS,
+        "self.total(lo, hi, _constant(value))",
+        "self.total(lo + 1, hi, _constant(value))",
+        "the general form's kind rules summed from one layer too late",
         tests=COUNTING_TESTS,
     ),
     # --- counting rules: the essay model (complexa/models/essay.py) -----------------------------------------------
@@ -318,345 +650,511 @@ MUTATIONS: list[Mutation] = [
         "the essay's claimed order for time_error misquoted",
         tests=ESSAY_TESTS,
     ),
-    # --- CPU kernels (complexa/reference/_cpu.py): forward, four samples at a time ---------------------------------
+    # --- CPU kernels: Linear (complexa/reference/kinds/linear.py), forward four samples at a time, then the rest -----
     _cpu(
-        "cpu-fwd-quad-sample-index",
-        "x1 = acts[s + 1, below : below + m]" + _nl(16) + "x2",
-        "x1 = acts[s, below : below + m]" + _nl(16) + "x2",
-        "forward: the second sample of a group of four reads the first sample's inputs",
+        "cpu-linear-fwd-quad-sample-index",
+        "linear",
+        "x1 = a[s + 1]",
+        "x1 = a[s]",
+        "dot products: the second sample of a group of four reads the first sample's row",
     ),
     _cpu(
-        "cpu-fwd-quad-drop-term",
-        "z3 += w[j] * x3[j]" + _nl(24),
-        _nl(24),
-        "forward: the fourth sample of a group loses every product after the first",
+        "cpu-linear-fwd-quad-drop-term",
+        "linear",
+        "z3 += w[j] * x3[j]",
+        "pass",
+        "dot products (forward and dx): the fourth sample of a group loses every product after the first",
     ),
     _cpu(
-        "cpu-fwd-quad-first-mul",
-        "z3 = w[0] * x3[0]" + _nl(20) + "if counting:" + _nl(24) + "n_mul += 4",
-        "z3 = w[0] * x3[0]" + _nl(20) + "if counting:" + _nl(24) + "n_mul += 3",
-        "forward: a group's first products counted three, not four",
+        "cpu-linear-fwd-quad-inner-add",
+        "linear",
+        "z3 += w[j] * x3[j]" + _nl(20) + "if counting:" + _nl(24) + "n_mul += 4" + _nl(24) + "n_add += 4",
+        "z3 += w[j] * x3[j]" + _nl(20) + "if counting:" + _nl(24) + "n_mul += 4" + _nl(24) + "n_add += 3",
+        "dot products: a group's inner additions counted three, not four",
     ),
     _cpu(
-        "cpu-fwd-quad-inner-add",
-        "z3 += w[j] * x3[j]" + _nl(24) + "if counting:" + _nl(28) + "n_mul += 4" + _nl(28) + "n_add += 4",
-        "z3 += w[j] * x3[j]" + _nl(24) + "if counting:" + _nl(28) + "n_mul += 4" + _nl(28) + "n_add += 3",
-        "forward: a group's inner additions counted three, not four",
-    ),
-    _cpu(
-        "cpu-fwd-quad-bias-count",
-        "z3 += biases[i]" + _nl(24) + "if counting:" + _nl(28) + "n_add += 4",
-        "z3 += biases[i]" + _nl(24) + "if counting:" + _nl(28) + "n_add += 3",
-        "forward: a group's bias additions counted three, not four",
-    ),
-    _cpu(
-        "cpu-fwd-quad-bias-drop",
-        "z2 += biases[i]" + _nl(24),
-        _nl(24),
-        "forward: the third sample of a group gets no bias",
-    ),
-    _cpu(
-        "cpu-fwd-quads-bound",
+        "cpu-linear-fwd-quads-bound",
+        "linear",
         "quads = batch - batch % 4",
         "quads = batch // 4",
-        "forward: the number of groups used as the first left-over sample",
+        "dot products: the number of groups used as the first left-over sample",
     ),
     _cpu(
-        "cpu-fwd-rest-start",
+        "cpu-linear-fwd-rest-start",
+        "linear",
         "for s in range(quads, batch):",
         "for s in range(quads + 1, batch):",
-        "forward: the first left-over sample skipped",
-    ),
-    # --- CPU kernels: forward, the samples left over and the activations ---------------------------------------------
-    _cpu(
-        "cpu-fwd-rest-first-mul",
-        "z0 = w[0] * x[0]" + _nl(20) + "if counting:" + _nl(24) + "n_mul += 1",
-        "z0 = w[0] * x[0]" + _nl(20) + "if counting:" + _nl(24) + "n_mul += 2",
-        "forward: a left-over sample's first product counted twice",
+        "dot products: the first left-over sample skipped",
     ),
     _cpu(
-        "cpu-fwd-rest-inner-add",
-        "z0 += w[j] * x[j]" + _nl(24) + "if counting:" + _nl(28) + "n_mul += 1" + _nl(28) + "n_add += 1",
-        "z0 += w[j] * x[j]" + _nl(24) + "if counting:" + _nl(28) + "n_mul += 1" + _nl(28) + "n_add += 0",
-        "forward: a left-over sample's additions not counted",
+        "cpu-linear-fwd-rest-inner-add",
+        "linear",
+        "z0 += w[j] * x0[j]" + _nl(20) + "if counting:" + _nl(24) + "n_mul += 1" + _nl(24) + "n_add += 1",
+        "z0 += w[j] * x0[j]" + _nl(20) + "if counting:" + _nl(24) + "n_mul += 1" + _nl(24) + "n_add += 0",
+        "dot products: a left-over sample's additions not counted",
     ),
     _cpu(
-        "cpu-fwd-rest-dot-range",
-        "for j in range(1, m):" + _nl(24) + "z0 += w[j] * x[j]",
-        "for j in range(2, m):" + _nl(24) + "z0 += w[j] * x[j]",
-        "forward: a left-over sample's dot product skips its second term",
-    ),
-    _cpu(
-        "cpu-fwd-rest-bias-drop",
-        "z0 += biases[i]" + _nl(24) + "if counting:" + _nl(28) + "n_add += 1",
-        "pass" + _nl(24) + "if counting:" + _nl(28) + "n_add += 1",
-        "forward: a left-over sample gets no bias (still counted)",
-    ),
-    _cpu(
-        "cpu-fwd-act-count",
-        "a[i] = _activate(z[i], activation)" + _nl(24) + "if counting:" + _nl(28) + "n_act += 1",
-        "a[i] = _activate(z[i], activation)" + _nl(24) + "if counting:" + _nl(28) + "n_act += 2",
-        "forward: each activation counted twice",
-    ),
-    _cpu(
-        "cpu-fwd-identity-activate",
-        "if activation == IDENTITY:" + _nl(24) + "a[i] = z[i]",
-        "if activation == IDENTITY:" + _nl(24) + "a[i] = _activate(z[i], activation)",
-        "forward: identity goes through g as well, uncounted",
-        equivalent="g(z) for the identity code is z itself, and this branch counts nothing either way: only speed "
-        "changes",
-    ),
-    _cpu(
-        "cpu-fwd-z-offset",
-        "zhere = here - sizes[0]",
-        "zhere = here - sizes[1]",
-        "forward: pre-activations stored at the wrong columns",
-    ),
-    _cpu(
-        "cpu-fwd-total-assign",
+        "cpu-linear-fwd-total-assign",
+        "linear",
         "counts[FORWARD, ADD] += n_add",
         "counts[FORWARD, ADD] = n_add",
-        "forward: the add total overwritten, not accumulated, over steps",
-    ),
-    # --- CPU kernels: backward ---------------------------------------------------------------------------------------
-    _cpu(
-        "cpu-out-delta-add",
-        "d[i] = a[i] - y[i]" + _nl(16) + "if counting:" + _nl(20) + "n_add += 1",
-        "d[i] = a[i] - y[i]" + _nl(16) + "if counting:" + _nl(20) + "n_add += 0",
-        "output delta: the subtraction a_L - y not counted",
+        "forward: the bias's add total overwrites the dot products' (and earlier layers' and steps')",
     ),
     _cpu(
-        "cpu-out-delta-loss-branch",
-        "if loss == MSE and activation != IDENTITY:",
-        "if activation != IDENTITY:",
-        "output delta: bce multiplied by g'(z_L) too",
+        "cpu-linear-fwd-bias-drop",
+        "linear",
+        "z[s, i] += biases[i]",
+        "z[s, i] += 0.0",
+        "forward: the bias not added (still counted)",
     ),
     _cpu(
-        "cpu-out-delta-derivative-args",
-        "d[i] *= _derivative(z[i], a[i], activation)",
-        "d[i] *= _derivative(a[i], z[i], activation)",
-        "output delta: g' given a and z swapped",
+        "cpu-linear-fwd-bias-first-sample",
+        "linear",
+        "for s in range(z.shape[0]):",
+        "for s in range(1, z.shape[0]):",
+        "forward: sample 0 gets no bias",
     ),
     _cpu(
-        "cpu-out-delta-mul",
-        "d[i] *= _derivative(z[i], a[i], activation)" + _nl(20) + "if counting:" + _nl(24) + "n_mul += 1",
-        "d[i] *= _derivative(z[i], a[i], activation)" + _nl(20) + "if counting:" + _nl(24) + "n_mul += 0",
-        "output delta: the g'(z_L) product not counted",
+        "cpu-linear-fwd-bias-count",
+        "linear",
+        "z[s, i] += biases[i]" + _nl(20) + "if counting:" + _nl(24) + "n_add += 1",
+        "z[s, i] += biases[i]" + _nl(20) + "if counting:" + _nl(24) + "n_add += 0",
+        "forward: the bias additions not counted",
     ),
+    # --- CPU kernels: Linear's input gradient and weight gradients ---------------------------------------------------
     _cpu(
-        "cpu-hidden-layer-range",
-        "for k in range(last - 1, 0, -1):",
-        "for k in range(last - 1, 1, -1):",
-        "hidden deltas: the first hidden layer's delta never computed",
-    ),
-    _cpu(
-        "cpu-hidden-first-term",
-        "d[j] = weights[0, j] * d_i",
-        "d[j] = 0.0 * d_i",
-        "hidden deltas: the first unit above dropped from W^T delta",
-    ),
-    _cpu(
-        "cpu-hidden-dot-range",
-        "for i in range(1, above):",
-        "for i in range(2, above):",
-        "hidden deltas: the second unit above skipped",
-    ),
-    _cpu(
-        "cpu-hidden-dot-add",
-        "d[j] += weights[i, j] * d_i" + _nl(24) + "if counting:" + _nl(28) + "n_mul += 1" + _nl(28) + "n_add += 1",
-        "d[j] += weights[i, j] * d_i" + _nl(24) + "if counting:" + _nl(28) + "n_mul += 1" + _nl(28) + "n_add += 2",
-        "hidden deltas: each addition counted twice",
-    ),
-    _cpu(
-        "cpu-hidden-identity",
-        "if activation != IDENTITY:" + _nl(20) + "a = acts[s, u_off[k]",
-        "if True:" + _nl(20) + "a = acts[s, u_off[k]",
-        "hidden deltas: identity multiplied by its derivative 1, counted",
-    ),
-    _cpu(
-        "cpu-hidden-z-offset",
-        "z = zs[s, u_off[k] - first : u_off[k] - first + n]",
-        "z = zs[s, u_off[k] : u_off[k] + n]",
-        "hidden deltas: g' reads the wrong pre-activations (relu only)",
-    ),
-    _cpu(
-        "cpu-hidden-act-grad",
-        "d[j] *= _derivative(z[j], a[j], activation)"
-        + _nl(24)
-        + "if counting:"
-        + _nl(28)
-        + "n_mul += 1"
-        + _nl(28)
-        + "n_grad += 1",
-        "d[j] *= _derivative(z[j], a[j], activation)"
-        + _nl(24)
-        + "if counting:"
-        + _nl(28)
-        + "n_mul += 1"
-        + _nl(28)
-        + "n_grad += 0",
-        "hidden deltas: the act_grad not counted",
-    ),
-    # --- CPU kernels: gradients summed over the batch -----------------------------------------------------------------
-    _cpu(
-        "cpu-grad-first-mul",
-        "g[j] = d0 * x0[j]" + _nl(20) + "if counting:" + _nl(24) + "n_mul += 1",
-        "g[j] = d0 * x0[j]" + _nl(20) + "if counting:" + _nl(24) + "n_mul += 0",
-        "gradients: sample 0's products not counted",
-    ),
-    _cpu(
-        "cpu-grad-rest-bound",
+        "cpu-linear-dw-rest-bound",
+        "linear",
         "rest = 1 + (batch - 1) // 4 * 4",
         "rest = (batch - 1) // 4 * 4",
-        "gradients: the left-over loop starts inside the last group of four",
+        "dW: the left-over loop starts inside the last group of four",
     ),
     _cpu(
-        "cpu-grad-quad-drop-term",
-        "(((g[j] + d0 * x0[j]) + d1 * x1[j]) + d2 * x2[j]) + d3 * x3[j]",
-        "((g[j] + d0 * x0[j]) + d1 * x1[j]) + d2 * x2[j]",
-        "gradients: the fourth sample of a group dropped from the sum",
+        "cpu-linear-dx-phase",
+        "linear",
+        "dots(dz, transposed, dx, counts, BACKWARD)",
+        "dots(dz, transposed, dx, counts, FORWARD)",
+        "dx: its products and additions counted as forward work",
     ),
     _cpu(
-        "cpu-grad-quad-delta-index",
-        "d3 = deltas[s + 3, here - first + i]",
-        "d3 = deltas[s + 2, here - first + i]",
-        "gradients: the fourth sample of a group uses the third's delta",
+        "cpu-linear-dx-transpose-tile",
+        "linear",
+        "for j in range(j0, min(j0 + 32, m)):",
+        "for j in range(j0, min(j0 + 31, m)):",
+        "dx: W^T's copy skips the last column of every 32-wide tile (in_features > 31 only)",
     ),
     _cpu(
-        "cpu-grad-quad-add",
-        "d3 * x3[j]" + _nl(24) + "if counting:" + _nl(28) + "n_mul += 4" + _nl(28) + "n_add += 4",
-        "d3 * x3[j]" + _nl(24) + "if counting:" + _nl(28) + "n_mul += 4" + _nl(28) + "n_add += 3",
-        "gradients: a group's additions counted three, not four",
+        "cpu-linear-dw-pairs-bound",
+        "linear",
+        "pairs = n - n % 2",
+        "pairs = n // 2",
+        "dW: the number of row pairs used as the first row left over",
     ),
     _cpu(
-        "cpu-grad-rest-start",
-        "for s in range(rest, batch):",
-        "for s in range(rest + 1, batch):",
-        "gradients: the first left-over sample skipped",
+        "cpu-linear-dw-pair-delta-index",
+        "linear",
+        "e3 = dz[s + 3, i + 1]",
+        "e3 = dz[s + 2, i + 1]",
+        "dW: a pair's second row takes the third sample's delta for the fourth of a group",
     ),
     _cpu(
-        "cpu-grad-rest-mul",
-        "g[j] += d0 * x0[j]" + _nl(24) + "if counting:" + _nl(28) + "n_mul += 1",
-        "g[j] += d0 * x0[j]" + _nl(24) + "if counting:" + _nl(28) + "n_mul += 0",
-        "gradients: a left-over sample's products not counted",
+        "cpu-linear-dw-pair-quad-add",
+        "linear",
+        "n_mul += 8" + _nl(24) + "n_add += 8",
+        "n_mul += 8" + _nl(24) + "n_add += 7",
+        "dW: a pair's group of four counted with seven additions, not eight",
     ),
     _cpu(
-        "cpu-grad-bias-range",
-        "for s in range(1, batch):" + _nl(20) + "for i in range(n):",
-        "for s in range(0, batch):" + _nl(20) + "for i in range(n):",
-        "bias gradients: sample 0 added twice",
+        "cpu-linear-dw-pair-rest-add",
+        "linear",
+        "h[j] += e0 * x0[j]" + _nl(20) + "if counting:" + _nl(24) + "n_mul += 2" + _nl(24) + "n_add += 2",
+        "h[j] += e0 * x0[j]" + _nl(20) + "if counting:" + _nl(24) + "n_mul += 2" + _nl(24) + "n_add += 1",
+        "dW: a pair's left-over samples counted with one addition, not two",
     ),
     _cpu(
-        "cpu-grad-bias-add",
-        "g_biases[i] += deltas[s, here - first + i]" + _nl(24) + "if counting:" + _nl(28) + "n_add += 1",
-        "g_biases[i] += deltas[s, here - first + i]" + _nl(24) + "if counting:" + _nl(28) + "n_add += 2",
-        "bias gradients: each addition counted twice",
+        "cpu-linear-dw-odd-row-delta-index",
+        "linear",
+        "d3 = dz[s + 3, i]" + _nl(16) + "x0 = x[s]",
+        "d3 = dz[s + 2, i]" + _nl(16) + "x0 = x[s]",
+        "dW: the row left over after the pairs takes the third sample's delta for the fourth of a group",
     ),
     _cpu(
-        "cpu-backward-total-act-grad",
-        "counts[BACKWARD, ACT_GRAD] += n_grad",
-        "counts[BACKWARD, ACT_GRAD] += n_mul",
-        "backward: the act_grad total takes the mul counter",
-    ),
-    # --- CPU kernels: update ------------------------------------------------------------------------------------------
-    _cpu(
-        "cpu-update-sign",
-        "params[p] -= lr * grads[p]",
-        "params[p] += lr * grads[p]",
-        "update: gradient ascent",
+        "cpu-linear-dw-rest-add",
+        "linear",
+        "g[j] += d0 * x0[j]" + _nl(20) + "if counting:" + _nl(24) + "n_mul += 1" + _nl(24) + "n_add += 1",
+        "g[j] += d0 * x0[j]" + _nl(20) + "if counting:" + _nl(24) + "n_mul += 1" + _nl(24) + "n_add += 0",
+        "dW: the row left over after the pairs: its left-over samples' additions not counted",
     ),
     _cpu(
-        "cpu-update-add",
-        "params[p] -= lr * grads[p]" + _nl(12) + "if counting:" + _nl(16) + "n_mul += 1" + _nl(16) + "n_add += 1",
-        "params[p] -= lr * grads[p]" + _nl(12) + "if counting:" + _nl(16) + "n_mul += 1" + _nl(16) + "n_add += 2",
-        "update: each subtraction counted twice",
+        "cpu-linear-db-range",
+        "linear",
+        "for s in range(1, batch):",
+        "for s in range(0, batch):",
+        "db: sample 0 added twice",
     ),
-    # --- kernel layout and g, g' shared by both backends (complexa/reference/_layout.py) ------------------------------
-    Mutation(
-        "layout-sigmoid",
-        "kernel layout",
-        LAYOUT,
+    _cpu(
+        "cpu-linear-db-start",
+        "linear",
+        "g_biases[i] = dz[0, i]",
+        "g_biases[i] = 0.0",
+        "db: sample 0 left out of the sum",
+    ),
+    # --- CPU kernels: activations (complexa/reference/kinds/activation.py) --------------------------------------------
+    _cpu(
+        "cpu-activation-fwd-identity",
+        "activation",
+        "if code == IDENTITY:" + _nl(20) + "a[s, i] = z[s, i]",
+        "if False:" + _nl(20) + "a[s, i] = z[s, i]",
+        "forward: identity goes through g, and is counted as an act",
+    ),
+    _cpu(
+        "cpu-activation-bwd-identity",
+        "activation",
+        "if code != IDENTITY:",
+        "if True:",
+        "backward: identity multiplied by its derivative 1, counted",
+    ),
+    _cpu(
+        "cpu-activation-bwd-act-grad",
+        "activation",
+        "n_mul += 1" + _nl(24) + "n_grad += 1",
+        "n_mul += 1" + _nl(24) + "n_grad += 0",
+        "backward: the act_grad not counted",
+    ),
+    _cpu(
+        "cpu-activation-bwd-arguments",
+        "activation",
+        "_derivative(z[s, i], a[s, i], code)",
+        "_derivative(a[s, i], z[s, i], code)",
+        "backward: g' given a and z swapped",
+    ),
+    _cpu(
+        "cpu-activation-sigmoid",
+        "activation",
         "return 1.0 / (1.0 + math.exp(-z))",
         "return 1.0 / (1.0 + math.exp(z))",
         "sigmoid of -z",
-        tests=LAYOUT_TESTS,
     ),
-    Mutation(
-        "layout-sigmoid-derivative",
-        "kernel layout",
-        LAYOUT,
-        "return a * (1.0 - a)",
-        "return a * (1.0 + a)",
-        "sigmoid's derivative a(1 + a)",
-        tests=LAYOUT_TESTS,
-    ),
-    Mutation(
-        "layout-tanh-derivative",
-        "kernel layout",
-        LAYOUT,
+    _cpu(
+        "cpu-activation-tanh-derivative",
+        "activation",
         "return 1.0 - a * a",
         "return 1.0 - a",
         "tanh's derivative 1 - a",
-        tests=LAYOUT_TESTS,
     ),
-    Mutation(
-        "layout-relu-derivative-at-zero",
-        "kernel layout",
-        LAYOUT,
+    _cpu(
+        "cpu-activation-gelu-derivative",
+        "activation",
+        "z * _INV_SQRT_2PI * math.exp(-0.5 * z * z)",
+        "z * _INV_SQRT_2PI * math.exp(-z * z)",
+        "GELU's derivative: the normal density's exponent doubled",
+    ),
+    _cpu(
+        "cpu-activation-relu-derivative-at-zero",
+        "activation",
         "return 1.0 if z > 0.0 else 0.0",
         "return 1.0 if z >= 0.0 else 0.0",
         "relu's derivative 1 at z = 0",
-        tests=LAYOUT_TESTS,
-        equivalent="random data make z exactly 0 only where every unit below is a dead relu (no bias): that unit's "
-        "delta then multiplies only zero activations, and the layers under it are dead with z < 0, so no gradient, "
-        "parameter, output or count changes (measure exposes no delta)",
+        equivalent="random data make z exactly 0 only where every input of the unit is exactly 0: a bias-free Linear "
+        "over dead relus (or over zeros passed on by them), or a LayerNorm over one feature without its affine "
+        "parameters (xhat = 0); the delta that changes then multiplies only those zero inputs (no weight gradient "
+        "changes), and what flows further back is zeroed by the dead relus' derivative or by LayerNorm(1)'s input "
+        "gradient, g - mean(g) = 0; so no gradient, parameter, output or count changes (measure exposes no delta)",
     ),
-    Mutation(
-        "layout-relu-at-zero",
-        "kernel layout",
-        LAYOUT,
-        "return z if z > 0.0 else 0.0",
-        "return z if z >= 0.0 else 0.0",
-        "relu returns z at z = 0",
-        tests=LAYOUT_TESTS,
-        equivalent="at z = 0 both return zero (z itself, possibly -0.0); a signed zero changes no sum, product, "
-        "gradient or count",
+    # --- CPU kernels: LayerNorm (complexa/reference/kinds/layernorm.py) -----------------------------------------------
+    _cpu(
+        "cpu-layernorm-fwd-sum-start",
+        "layernorm",
+        "total = row[0]" + _nl(12) + "for j in range(1, n):",
+        "total = row[0]" + _nl(12) + "for j in range(0, n):",
+        "forward: the mean's sum adds x_0 twice",
     ),
-    Mutation(
-        "layout-activation-codes",
-        "kernel layout",
-        LAYOUT,
-        '"tanh": TANH,',
-        '"tanh": SIGMOID,',
-        "tanh runs as sigmoid in the kernels",
-        tests=LAYOUT_TESTS,
+    _cpu(
+        "cpu-layernorm-fwd-center-sign",
+        "layernorm",
+        "h[j] = row[j] - mean",
+        "h[j] = row[j] + mean",
+        "forward: x + mean, not x - mean",
     ),
-    Mutation(
-        "layout-loss-codes",
-        "kernel layout",
-        LAYOUT,
-        'LOSS_CODES = {"mse": 0, "bce": 1}',
-        'LOSS_CODES = {"mse": 0, "bce": 0}',
-        "bce runs as mse in the kernels",
-        tests=LAYOUT_TESTS,
+    _cpu(
+        "cpu-layernorm-fwd-eps-count",
+        "layernorm",
+        "n_add += 1" + _nl(16) + "n_sqrt += 1",
+        "n_add += 0" + _nl(16) + "n_sqrt += 1",
+        "forward: var + eps not counted",
     ),
-    Mutation(
-        "layout-offsets-no-bias",
-        "kernel layout",
-        LAYOUT,
-        "if bias:" + _nl(16) + "offset += sizes[k]",
-        "if True:" + _nl(16) + "offset += sizes[k]",
-        "room for biases reserved (and updated) in a network without them",
-        tests=LAYOUT_TESTS,
+    _cpu(
+        "cpu-layernorm-fwd-affine-bias",
+        "layernorm",
+        "out[j] = h[j] * weight[j] + bias[j]",
+        "out[j] = h[j] * weight[j]",
+        "forward: the affine bias skipped (still counted)",
     ),
-    Mutation(
-        "layout-unit-offsets",
-        "kernel layout",
-        LAYOUT,
-        "np.cumsum(sizes[:-1])",
-        "np.cumsum(sizes[1:])",
-        "layers' columns placed by the sizes above them",
-        tests=LAYOUT_TESTS,
+    _cpu(
+        "cpu-layernorm-dx-affine-skip",
+        "layernorm",
+        "g[j] = dy[s, j] * weight[j]",
+        "g[j] = dy[s, j]",
+        "dx: dy not multiplied by the affine weight",
+    ),
+    _cpu(
+        "cpu-layernorm-dx-sums-add",
+        "layernorm",
+        "n_add += 2" + _nl(20) + "n_mul += 1",
+        "n_add += 1" + _nl(20) + "n_mul += 1",
+        "dx: only one of the sums s1, s2 counted",
+    ),
+    _cpu(
+        "cpu-layernorm-dx-div",
+        "layernorm",
+        "n_div += 2",
+        "n_div += 1",
+        "dx: only one of the means s1 / n, s2 / n counted",
+    ),
+    _cpu(
+        "cpu-layernorm-dx-sign",
+        "layernorm",
+        "(g[j] - m1 - h[j] * m2) * r",
+        "(g[j] - m1 + h[j] * m2) * r",
+        "dx: xhat m2 added, not subtracted",
+    ),
+    _cpu(
+        "cpu-layernorm-dw-range",
+        "layernorm",
+        "for s in range(1, dy.shape[0]):",
+        "for s in range(0, dy.shape[0]):",
+        "dw, db: sample 0 added twice",
+    ),
+    _cpu(
+        "cpu-layernorm-dw-add",
+        "layernorm",
+        "g_bias[j] += dy[s, j]" + _nl(16) + "if counting:" + _nl(20) + "n_mul += 1" + _nl(20) + "n_add += 2",
+        "g_bias[j] += dy[s, j]" + _nl(16) + "if counting:" + _nl(20) + "n_mul += 1" + _nl(20) + "n_add += 1",
+        "dw, db: only one of the two sums' additions counted",
+    ),
+    _cpu(
+        "cpu-layernorm-db-skipped",
+        "layernorm",
+        "g_bias[j] += dy[s, j]",
+        "g_bias[j] += 0.0",
+        "db: only sample 0's gradient (the others still counted)",
+    ),
+    # --- CPU kernels: Residual (complexa/reference/kinds/residual.py) -------------------------------------------------
+    _cpu(
+        "cpu-residual-fwd-skip",
+        "residual",
+        "y[s, i] = x[s, i] + body[s, i]",
+        "y[s, i] = body[s, i]",
+        "forward: the skip connection dropped (still counted)",
+    ),
+    _cpu(
+        "cpu-residual-fwd-count",
+        "residual",
+        "+ body[s, i]" + _nl(16) + "if counting:" + _nl(20) + "n_add += 1",
+        "+ body[s, i]" + _nl(16) + "if counting:" + _nl(20) + "n_add += 0",
+        "forward: x + body(x) not counted",
+    ),
+    _cpu(
+        "cpu-residual-dx-skip",
+        "residual",
+        "dx[s, i] = dy[s, i] + body_dx[s, i]",
+        "dx[s, i] = body_dx[s, i]",
+        "dx: the skip connection's gradient dropped (still counted)",
+    ),
+    _cpu(
+        "cpu-residual-dx-count",
+        "residual",
+        "+ body_dx[s, i]" + _nl(16) + "if counting:" + _nl(20) + "n_add += 1",
+        "+ body_dx[s, i]" + _nl(16) + "if counting:" + _nl(20) + "n_add += 2",
+        "dx: each addition counted twice",
+    ),
+    # --- CPU kernels: losses (complexa/reference/kinds/loss.py) -------------------------------------------------------
+    _cpu(
+        "cpu-loss-difference-sign",
+        "loss",
+        "d[s, i] = outputs[s, i] - targets[s, i]",
+        "d[s, i] = targets[s, i] - outputs[s, i]",
+        "mse, bce: y - y_hat, gradient ascent",
+    ),
+    _cpu(
+        "cpu-loss-difference-count",
+        "loss",
+        "- targets[s, i]" + _nl(16) + "if counting:" + _nl(20) + "n_add += 1",
+        "- targets[s, i]" + _nl(16) + "if counting:" + _nl(20) + "n_add += 0",
+        "mse, bce: y_hat - y not counted",
+    ),
+    _cpu(
+        "cpu-loss-softmax-cmp-taken",
+        "loss",
+        "top = z[i]" + _nl(16) + "if counting:" + _nl(20) + "n_cmp += 1",
+        "top = z[i]" + _nl(20) + "if counting:" + _nl(24) + "n_cmp += 1",
+        "cross-entropy: only the comparisons that find a new max counted",
+    ),
+    _cpu(
+        "cpu-loss-softmax-shift-count",
+        "loss",
+        "n_add += 1" + _nl(20) + "n_exp += 1",
+        "n_add += 0" + _nl(20) + "n_exp += 1",
+        "cross-entropy: z - max z not counted",
+    ),
+    _cpu(
+        "cpu-loss-softmax-onehot",
+        "loss",
+        "row[classes[s]] -= 1.0",
+        "row[classes[s]] += 1.0",
+        "cross-entropy: p + onehot, not p - onehot",
+    ),
+    _cpu(
+        "cpu-loss-softmax-onehot-count",
+        "loss",
+        "row[classes[s]] -= 1.0" + _nl(12) + "if counting:" + _nl(16) + "n_add += 1",
+        "row[classes[s]] -= 1.0" + _nl(12) + "if counting:" + _nl(16) + "n_add += 0",
+        "cross-entropy: p - onehot's subtraction not counted",
+    ),
+    # --- CPU kernels: optimizers (complexa/reference/kinds/optim.py) --------------------------------------------------
+    _cpu(
+        "cpu-sgd-sign",
+        "optim",
+        "params[p] -= lr * grads[p]",
+        "params[p] += lr * grads[p]",
+        "SGD: gradient ascent",
+    ),
+    _cpu(
+        "cpu-sgd-add-total",
+        "optim",
+        "counts[UPDATE, MUL] += n" + _nl(12) + "counts[UPDATE, ADD] += n\n",
+        "counts[UPDATE, MUL] += n" + _nl(12) + "counts[UPDATE, ADD] += 0\n",
+        "SGD: the subtractions not added to the totals",
+    ),
+    _cpu(
+        "cpu-momentum-no-first-step",
+        "optim",
+        "if first:",
+        "if False:",
+        "momentum: the first step computes mu * 0 + g (the same numbers), counted",
+    ),
+    _cpu(
+        "cpu-momentum-mu",
+        "optim",
+        "buf[p] = mu * buf[p] + grads[p]",
+        "buf[p] = buf[p] + grads[p]",
+        "momentum: the buffer not decayed by mu",
+    ),
+    _cpu(
+        "cpu-momentum-step",
+        "optim",
+        "params[p] -= lr * buf[p]",
+        "params[p] -= lr * grads[p]",
+        "momentum: the step takes the gradient, not the buffer",
+    ),
+    _cpu(
+        "cpu-adam-tensor-range",
+        "optim",
+        "for k in range(offsets.shape[0] - 1):",
+        "for k in range(offsets.shape[0] - 2):",
+        "Adam: the last tensor never updated",
+    ),
+    _cpu(
+        "cpu-adam-bias-correction-sqrt",
+        "optim",
+        "n_div += 1" + _nl(16) + "n_sqrt += 1",
+        "n_div += 1" + _nl(16) + "n_sqrt += 0",
+        "Adam: sqrt(bc2) per tensor not counted",
+    ),
+    _cpu(
+        "cpu-adam-powers",
+        "optim",
+        "powers[k, 1] *= beta2",
+        "powers[k, 1] *= beta1",
+        "Adam: bc2 from beta1^t",
+    ),
+    _cpu(
+        "cpu-adam-denominator",
+        "optim",
+        "math.sqrt(v[p]) / bc2_sqrt + eps",
+        "math.sqrt(v[p]) + eps",
+        "Adam: v's bias correction dropped",
+    ),
+    _cpu(
+        "cpu-adam-element-mul",
+        "optim",
+        "n_mul += 5",
+        "n_mul += 4",
+        "Adam: four products per element counted, not five",
+    ),
+    # --- the runtime that drives the kernels (complexa/reference/_runtime.py) -----------------------------------------
+    _runtime(
+        "runtime-fused-bce-skip",
+        "nodes = plan.nodes[:-1] if plan.fused else plan.nodes",
+        "nodes = plan.nodes",
+        "bce: the final sigmoid's backward run on a gradient already with respect to its input",
+    ),
+    _runtime(
+        "runtime-no-grad-break",
+        "if d is None:  # no layer before this one has parameters" + _nl(16) + "break",
+        "if d is None:  # no layer before this one has parameters" + _nl(16) + "continue",
+        "backward: the layers before the first with parameters handed None",
+    ),
+    _runtime(
+        "runtime-residual-copy",
+        "self.backend.copy(self.dy, dy)" + _nl(8) + "d = self.dy",
+        "d = dy",
+        "Residual: the body's in-place activation backward overwrites the gradient the skip connection adds",
+    ),
+    _runtime(
+        "runtime-activation-input-grad",
+        "if not self.input_grad:" + _nl(12) + "return None" + _nl(8) + "self.k.backward",
+        "if False:" + _nl(12) + "return None" + _nl(8) + "self.k.backward",
+        "an activation's backward run where nothing before it has parameters",
+    ),
+    _runtime(
+        "runtime-momentum-first-step",
+        "self.steps == 1",
+        "self.steps == 0",
+        "momentum: no step is the first (the buffer starts at zero, so only the counts change)",
+    ),
+    _runtime(
+        "runtime-adam-betas",
+        "1.0 - beta1," + _nl(16) + "1.0 - beta2,",
+        "1.0 - beta2," + _nl(16) + "1.0 - beta1,",
+        "Adam: 1 - beta1 and 1 - beta2 swapped",
+    ),
+    _runtime(
+        "runtime-sgd-lr",
+        "k.optim.sgd(self.params, self.grads, optimizer.lr, counts)",
+        "k.optim.sgd(self.params, self.grads, self.lr, counts)",
+        "nn.SGD without momentum: its lr ignored, measure's lr used",
+    ),
+    _runtime(
+        "runtime-tensor-offsets",
+        "offset = tensors[-1].offset + tensors[-1].size if tensors else 0",
+        "offset = tensors[-1].offset + tensors[-1].shape[0] if tensors else 0",
+        "the flat layout: a tensor placed after its predecessor's first dimension, not its size",
+    ),
+    # --- the hypothesis strategy for stacks (complexa/strategies.py) -------------------------------------------------
+    _strategy(
+        "strategy-no-residual",
+        'st.sampled_from(["linear", "activation", "norm", "residual"])',
+        'st.sampled_from(["linear", "activation", "norm"])',
+        "layer_stacks never draws a Residual",
+    ),
+    _strategy(
+        "strategy-first-always-linear",
+        "first = linear(width) if draw(st.booleans()) else norm(width)",
+        "first = linear(width)",
+        "layer_stacks never starts with a LayerNorm (no stack whose first layers have no parameters)",
+    ),
+    _strategy(
+        "strategy-linear-always-bias",
+        "return nn.Linear(width, draw(widths), bias=draw(st.booleans()))",
+        "return nn.Linear(width, draw(widths), bias=True)",
+        "layer_stacks never draws a width-changing Linear without a bias",
+    ),
+    _strategy(
+        "strategy-layernorm-always-affine",
+        "return nn.LayerNorm(width, elementwise_affine=draw(st.booleans()))",
+        "return nn.LayerNorm(width, elementwise_affine=True)",
+        "layer_stacks never draws a LayerNorm without its affine parameters",
     ),
     # --- CUDA kernels (complexa/reference/_cuda.py), under numba's simulator ------------------------------------------
     _cuda(
@@ -840,9 +1338,9 @@ MUTATIONS: list[Mutation] = [
         "flops-exact-forward-phase",
         "flops",
         FLOPS,
-        'names = ("forward",) if phase == "forward" else exact.SECTIONS',
-        'names = ("forward", "error") if phase == "forward" else exact.SECTIONS',
-        "exact forward: the error section counted as forward work",
+        'phases = ("forward",) if phase == "forward" else exact.PHASES',
+        'phases = ("forward", "backward") if phase == "forward" else exact.PHASES',
+        "exact forward: the backward phase counted as forward work",
         tests=FLOPS_TESTS,
     ),
     Mutation(
