@@ -7,6 +7,7 @@ Every array is float64; a layer's parameters are ``(W, b)`` with ``W`` of shape 
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -124,6 +125,7 @@ def kernel_paths(batch: int) -> list[Network]:
         Network([3, 5, 4, 2], batch=batch),
         Network([3, 5, 4, 2], batch=batch, activation="tanh", bias=False),
         Network([33, 9, 2], batch=batch, activation="relu"),
+        Network([3, 5, 33, 34, 2], batch=batch, activation="tanh"),  # input gradients of Linears wider than 32
         Network([2, 6, 1], batch=batch, loss="bce"),
         Network([4, 1, 3], batch=batch, activation="identity"),
     ]
@@ -194,7 +196,8 @@ def _forward(layers: list[object], prefix: str, x: Array, state: State, tape: li
         elif isinstance(layer, nn.Activation):
             kind = layer.kind
             if kind == "Sigmoid":
-                y = 1.0 / (1.0 + np.exp(-x))
+                with np.errstate(over="ignore"):  # exp(-x) = inf for x < -709: y = 0, as the kernels give
+                    y = 1.0 / (1.0 + np.exp(-x))
                 slope = y * (1.0 - y)
             elif kind == "Tanh":
                 y = np.tanh(x)
@@ -262,12 +265,13 @@ def stack_step(network: Network, state: State, inputs: Array, targets: Array) ->
         d[rows, targets] -= 1.0
     elif network.loss == "bce":
         loss = float(-np.sum(targets * np.log(outputs) + (1.0 - targets) * np.log(1.0 - outputs)))
-        d = (outputs - targets) / (outputs * (1.0 - outputs))  # through the final sigmoid: outputs - targets
+        d = outputs - targets  # the gradient at the final sigmoid's input: d/dz of bce(sigmoid(z))
     else:
         loss = float(0.5 * np.sum((outputs - targets) ** 2))
         d = outputs - targets
     grads: State = {}
-    _run_backward(list(network.layers), "", tape, d, state, grads)
+    layers = list(network.layers)
+    _run_backward(layers[:-1] if network.loss == "bce" else layers, "", tape, d, state, grads)
     return outputs, loss, grads
 
 
@@ -285,7 +289,9 @@ def train_stack(
     m: State = {k: np.zeros_like(v) for k, v in state.items()}
     v2: State = {k: np.zeros_like(v) for k, v in state.items()}
     for t in range(1, iterations + 1):
-        outputs, loss, grads = stack_step(network, state, inputs, targets)
+        # Later steps' losses are not returned; a saturated sigmoid there must not turn log(0)'s warning into an error.
+        with np.errstate(divide="ignore", invalid="ignore") if t > 1 else contextlib.nullcontext():
+            outputs, loss, grads = stack_step(network, state, inputs, targets)
         first = first or (outputs, loss, grads)
         for name, g in grads.items():
             if isinstance(optimizer, nn.Adam):

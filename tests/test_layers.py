@@ -4,6 +4,7 @@ textbook numpy steps, the dense network is its Linear and activation layers, and
 from __future__ import annotations
 
 import naive  # tests/naive.py, on sys.path as pytest puts tests/ there
+import numpy as np
 import pytest
 import sympy
 from hypothesis import given, settings
@@ -23,6 +24,73 @@ def test_derive_equals_measure_and_the_numerics_are_the_textbook_steps(network: 
     m = measure(network, iterations=iterations, seed=seed)
     assert as_ints(derive(network, iterations=iterations).counts) == m.counts
     naive.assert_stack_matches_naive(m)
+
+
+def test_residuals_before_the_first_parameters_by_hand() -> None:
+    # Nothing before layer 2 has parameters: the first residual computes no gradient at all, the second's Linear only
+    # its weight and bias gradients, and neither residual adds the gradients of its two paths.
+    net = Network(
+        [
+            nn.LayerNorm(3, elementwise_affine=False),
+            nn.Residual(nn.ReLU()),
+            nn.Residual(nn.Linear(3, 3), nn.ReLU()),
+            nn.Linear(3, 2),
+        ],
+        batch="B",
+    )
+    B = sympy.Symbol("B", positive=True, integer=True)
+    rows = derive(net).by_layer
+    assert {op: v for op, v in rows["2.0"]["backward"].items() if v} == {"mul": 9 * B, "add": 12 * B - 12}
+    assert {op: v for op, v in rows["2.1"]["backward"].items() if v} == {"mul": 3 * B, "act_grad": 3 * B}
+    for path in ("0", "1", "1.0", "2"):
+        assert not any(rows[path]["backward"].values()), path
+    for batch in (1, 5):
+        concrete = net.xreplace({"B": batch})
+        m = measure(concrete, iterations=2)
+        assert as_ints(derive(concrete, iterations=2).counts) == m.counts
+        naive.assert_stack_matches_naive(m)
+
+
+def test_plain_sgd_with_its_own_rate() -> None:
+    net = Network([nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2)], batch=3, optimizer=nn.SGD(lr=0.05))
+    m = measure(net, lr=0.9)  # measure's lr is for "sgd" only
+    naive.assert_stack_matches_naive(m)
+    np.testing.assert_allclose(
+        m.state_after["0.weight"], m.state_before["0.weight"] - 0.05 * m.gradients["0.weight"], rtol=1e-12
+    )
+
+
+@pytest.mark.parametrize(
+    "wanted",
+    [
+        lambda net: any(isinstance(layer, nn.Residual) for layer in net.layers),
+        lambda net: any(
+            isinstance(layer, nn.Residual) and any(isinstance(c, nn.Residual) for c in layer.layers)
+            for layer in net.layers
+        ),
+        lambda net: any(isinstance(layer, nn.LayerNorm) and not layer.elementwise_affine for layer in net.layers),
+        lambda net: any(
+            isinstance(layer, nn.Linear) and not layer.bias and layer.in_features != layer.out_features
+            for layer in net.layers
+        ),
+        lambda net: isinstance(net.layers[0], nn.LayerNorm),
+        lambda net: isinstance(net.layers[0], nn.Linear),
+        lambda net: isinstance(net.optimizer, nn.Adam),
+        lambda net: isinstance(net.optimizer, nn.SGD) and net.optimizer.momentum > 0,
+        lambda net: net.optimizer == "sgd",
+        lambda net: net.batch == 33,
+        *(lambda net, loss=loss: net.loss == loss for loss in ("mse", "bce", "cross_entropy")),
+        *(
+            lambda net, kind=kind: any(layer.kind == kind for layer in net.layers)
+            for kind in ("Sigmoid", "Tanh", "ReLU", "GELU", "Identity")
+        ),
+        lambda net: any(isinstance(layer, nn.GELU) and layer.approximate == "tanh" for layer in net.layers),
+    ],
+)
+def test_layer_stacks_draws_every_kind_and_option(wanted: object) -> None:
+    from hypothesis import find
+
+    find(layer_stacks(), wanted, settings=settings(max_examples=2000, database=None))  # type: ignore[arg-type]
 
 
 def test_a_nested_residual_with_nothing_to_train_before_it() -> None:
