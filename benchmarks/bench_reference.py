@@ -211,6 +211,42 @@ def step_against_torch(network: Network) -> None:
         print("  (torch is not installed: no torch figures)")
 
 
+def widths_at_batch_32(widths: tuple[int, ...] = (64, 256, 1024)) -> None:
+    """A dense tanh network [w] * 4 at batch 32 for each width: the counting kernels' step against numpy's
+    (tests/naive.py) and torch's, with GFLOP/s beside a one-thread dgemm of one layer's product (32 x w x w)."""
+    print("dense [w] * 4, tanh, batch 32, one training step (issue 14's target: counting <= numpy at every width)")
+    print(
+        f"  {'w':>5} {'counting':>10} {'numpy':>10} {'torch':>10} {'counting/numpy':>15} {'counting':>16} {'dgemm':>16}"
+    )
+    for width in widths:
+        _one_width(width)
+
+
+def _one_width(width: int) -> None:
+    network = Network([width] * 4, batch=32, activation="tanh")
+    m = start_of(network)
+    counting, counts = trainer(network, m, count=True)
+    params = m.params_before
+    generator = np.random.default_rng(0)
+    a, b = generator.uniform(-1, 1, (32, width)), generator.uniform(-1, 1, (width, width))
+    calls: dict[str, Callable[[], object]] = {
+        "counting": lambda: counting.step(counts),
+        "numpy": lambda: naive.train_step(params, m.inputs, m.targets, activation="tanh", loss="mse", lr=0.0),
+    }
+    step = torch_step(network, m)
+    if step is not None:
+        calls["torch"] = step
+    inner = max(1, 2000 // width)
+    times = median_seconds(calls, inner=inner, repeats=9)
+    gemm = median_seconds({"dgemm": lambda: a @ b}, inner=inner * 4, repeats=9)["dgemm"]
+    torch_ms = f"{times['torch'] * 1e3:8.2f}ms" if "torch" in times else f"{'-':>10}"
+    print(
+        f"  {width:>5} {times['counting'] * 1e3:8.2f}ms {times['numpy'] * 1e3:8.2f}ms {torch_ms} "
+        f"{times['counting'] / times['numpy']:15.2f} {gflops(m.total, times['counting'])} "
+        f"{gflops(2 * 32 * width * width, gemm)}"
+    )
+
+
 def fresh_process(code: str, repeats: int = 3, warm: bool = True) -> float:
     """Median wall seconds of ``python -c code`` in a fresh process, after one unmeasured run to warm numba's cache
     when `warm`."""
@@ -246,6 +282,8 @@ def main() -> None:
     counting_overhead(mixed, "a stack with every kind: " + ", ".join(type(x).__name__ for x in mixed.layers), 20)
     print()
     step_against_numpy(dense)
+    print()
+    widths_at_batch_32()
     print()
     step_against_torch(residual_mlp())
     print()

@@ -78,6 +78,7 @@ COUNTING_TESTS = (
 # complexa/nn/_stack.py): hand counts first, then derive against measure.
 RULE_TESTS = (
     "tests/test_layers.py::test_by_layer_of_a_symbolic_stack_by_hand",
+    "tests/test_layers.py::test_residuals_before_the_first_parameters_by_hand",
     "tests/test_exact.py",
     "tests/test_layers.py::test_optimizers_by_hand",
     "tests/test_layers.py::test_every_kernel_path_of_every_kind",
@@ -104,6 +105,9 @@ ESSAY_TESTS = (
 # and check only the [2, 3, 1] network's forward mul, which the hand-counted tests check first.
 KERNEL_TESTS = (
     "tests/test_layers.py::test_every_kernel_path_of_every_kind",
+    "tests/test_layers.py::test_residuals_before_the_first_parameters_by_hand",
+    "tests/test_layers.py::test_a_nested_residual_with_nothing_to_train_before_it",
+    "tests/test_layers.py::test_plain_sgd_with_its_own_rate",
     "tests/test_reference.py::test_counts_by_hand",
     "tests/test_reference.py::test_every_kernel_path_counts_what_it_does",
     "tests/test_reference.py::test_every_kernel_path_computes_the_naive_step",
@@ -117,7 +121,11 @@ KERNEL_TESTS = (
     "tests/test_reference.py::test_measurement_contents",
     "complexa/reference/__init__.py",
 )
-STRATEGY_TESTS = ("complexa/strategies.py", "tests/test_layers.py")
+STRATEGY_TESTS = (
+    "tests/test_layers.py::test_layer_stacks_draws_every_kind_and_option",
+    "complexa/strategies.py",
+    "tests/test_layers.py",
+)
 CUDA_TESTS = ("tests/test_cuda.py",)
 CUDASIM = {"NUMBA_ENABLE_CUDASIM": "1"}
 GRAMMAR_TESTS = (
@@ -180,10 +188,14 @@ def _strategy(id: str, old: str, new: str, why: str) -> Mutation:
     return Mutation(id, "strategies", STRATEGIES, old, new, why, tests=STRATEGY_TESTS)
 
 
-def _cuda(id: str, old: str, new: str, why: str, equivalent: str | None = None, gpu: bool = False) -> Mutation:
-    # Under the simulator, except for a race, which only a device shows.
+def _cuda(
+    id: str, kind: str | None, old: str, new: str, why: str, equivalent: str | None = None, gpu: bool = False
+) -> Mutation:
+    """A CUDA kernel in complexa/reference/kinds/`kind`_cuda.py, or (`kind` None) the launch in `CUDA`; run under the
+    simulator, except for a race, which only a device shows."""
+    file = CUDA if kind is None else f"{KINDS}{kind}_cuda.py"
     env = {} if gpu else CUDASIM
-    return Mutation(id, "cuda kernel", CUDA, old, new, why, tests=CUDA_TESTS, env=env, equivalent=equivalent, gpu=gpu)
+    return Mutation(id, "cuda kernel", file, old, new, why, tests=CUDA_TESTS, env=env, equivalent=equivalent, gpu=gpu)
 
 
 MUTATIONS: list[Mutation] = [
@@ -1156,155 +1168,262 @@ MUTATIONS: list[Mutation] = [
         "return nn.LayerNorm(width, elementwise_affine=True)",
         "layer_stacks never draws a LayerNorm without its affine parameters",
     ),
-    # --- CUDA kernels (complexa/reference/_cuda.py), under numba's simulator ------------------------------------------
+    # --- CUDA kernels (complexa/reference/kinds/*_cuda.py, the launch in complexa/reference/_cuda.py), under numba's
+    # simulator but for the race, which only a device shows.
+    # Linear: one output element per thread.
     _cuda(
-        "cuda-fwd-first-mul",
-        "acc = params[row] * acts[s, below]" + _nl(8) + "n_mul += 1",
-        "acc = params[row] * acts[s, below]" + _nl(8) + "n_mul += 2",
+        "cuda-linear-fwd-first-mul",
+        "linear",
+        "acc = weights[i, 0] * x[s, 0]" + _nl(12) + "if counting:" + _nl(16) + "n_mul += 1",
+        "acc = weights[i, 0] * x[s, 0]" + _nl(12) + "if counting:" + _nl(16) + "n_mul += 2",
         "forward: the first product of a dot product counted twice",
     ),
     _cuda(
-        "cuda-fwd-dot-range",
-        "for j in range(1, m):" + _nl(12) + "acc += params[row + j]",
-        "for j in range(2, m):" + _nl(12) + "acc += params[row + j]",
+        "cuda-linear-fwd-dot-range",
+        "linear",
+        "for j in range(1, m):" + _nl(16) + "acc += weights[i, j] * x[s, j]",
+        "for j in range(2, m):" + _nl(16) + "acc += weights[i, j] * x[s, j]",
         "forward: the second term of a dot product skipped",
     ),
     _cuda(
-        "cuda-fwd-row-stride",
-        "row = w + i * m",
-        "row = w + i * n",
-        "forward: W's rows strided by n, not m (right for square layers only)",
+        "cuda-linear-fwd-sample-index",
+        "linear",
+        "s = t // n" + _nl(12) + "i = t % n" + _nl(12) + "acc = weights[i, 0] * x[s, 0]",
+        "s = t // m" + _nl(12) + "i = t % m" + _nl(12) + "acc = weights[i, 0] * x[s, 0]",
+        "forward: a thread's (sample, unit) from the input width (right for square layers only)",
     ),
     _cuda(
-        "cuda-fwd-bias-drop",
-        "acc += params[b + i]" + _nl(12) + "n_add += 1",
-        "acc += 0.0" + _nl(12) + "n_add += 1",
+        "cuda-linear-fwd-bias-drop",
+        "linear",
+        "acc += biases[i]",
+        "acc += 0.0",
         "forward: the bias not added (still counted)",
     ),
     _cuda(
-        "cuda-fwd-act-count",
-        "acts[s, here + i] = _activate(acc, activation)" + _nl(12) + "n_act += 1",
-        "acts[s, here + i] = _activate(acc, activation)" + _nl(12) + "n_act += 0",
-        "forward: activations not counted",
-    ),
-    _cuda(
-        "cuda-fwd-grid-stride",
-        "acts.shape[0] * n, cuda.gridsize(1)):" + _nl(8) + "s = t // n" + _nl(8) + "i = t % n" + _nl(8) + "row",
-        "acts.shape[0] * n, cuda.blockDim.x):" + _nl(8) + "s = t // n" + _nl(8) + "i = t % n" + _nl(8) + "row",
+        "cuda-linear-fwd-grid-stride",
+        "linear",
+        "for t in range(cuda.grid(1), z.shape[0] * n, cuda.gridsize(1)):",
+        "for t in range(cuda.grid(1), z.shape[0] * n, cuda.blockDim.x):",
         "forward: a grid-stride loop that strides by a block, so blocks redo each other's work",
     ),
     _cuda(
-        "cuda-fwd-atomic-slot",
-        "cuda.atomic.add(counts, (FORWARD, ACT), n_act)",
-        "cuda.atomic.add(counts, (FORWARD, ADD), n_act)",
-        "forward: activations added to the add counter",
+        "cuda-linear-fwd-atomic-slot",
+        "linear",
+        "cuda.atomic.add(counts, (FORWARD, ADD), n_add)",
+        "cuda.atomic.add(counts, (FORWARD, MUL), n_add)",
+        "forward: the additions added to the mul counter",
     ),
     _cuda(
-        "cuda-out-delta-loss-branch",
-        "if loss == MSE and activation != IDENTITY:",
-        "if activation != IDENTITY:",
-        "output delta: bce multiplied by g'(z_L) too",
+        "cuda-linear-input-grad-range",
+        "linear",
+        "for i in range(1, n):" + _nl(16) + "acc += weights[i, j] * dz[s, i]",
+        "for i in range(1, m):" + _nl(16) + "acc += weights[i, j] * dz[s, i]",
+        "input_grad: W^T dz summed over the input width, not the output's (right for square layers only)",
     ),
     _cuda(
-        "cuda-out-delta-add",
-        "delta = acts[s, out + i] - targets[s, i]" + _nl(8) + "n_add += 1",
-        "delta = acts[s, out + i] - targets[s, i]" + _nl(8) + "n_add += 2",
-        "output delta: the subtraction counted twice",
+        "cuda-linear-input-grad-grid-start",
+        "linear",
+        "for t in range(cuda.grid(1), dx.shape[0] * m, cuda.gridsize(1)):",
+        "for t in range(cuda.threadIdx.x, dx.shape[0] * m, cuda.gridsize(1)):",
+        "input_grad: a grid-stride loop that starts at the thread's index in its block, so the second block redoes "
+        "the first's work and skips its own",
     ),
     _cuda(
-        "cuda-hidden-first-term",
-        "acc = params[w + j] * deltas[s, there - shift]",
-        "acc = 0.0 * deltas[s, there - shift]",
-        "hidden deltas: the first unit above dropped from W^T delta",
-    ),
-    _cuda(
-        "cuda-hidden-stride",
-        "acc += params[w + i * n + j]",
-        "acc += params[w + i * above + j]",
-        "hidden deltas: W_{k+1} strided by its height (right for square layers only)",
-    ),
-    _cuda(
-        "cuda-hidden-dot-add",
-        "deltas[s, there - shift + i]" + _nl(12) + "n_mul += 1" + _nl(12) + "n_add += 1",
-        "deltas[s, there - shift + i]" + _nl(12) + "n_mul += 1" + _nl(12) + "n_add += 0",
-        "hidden deltas: additions not counted",
-    ),
-    _cuda(
-        "cuda-hidden-act-grad",
-        "acc *= _derivative(zs[s, here - shift + j], acts[s, here + j], activation)"
-        + _nl(12)
-        + "n_mul += 1"
-        + _nl(12)
-        + "n_grad += 1",
-        "acc *= _derivative(zs[s, here - shift + j], acts[s, here + j], activation)"
-        + _nl(12)
-        + "n_mul += 1"
-        + _nl(12)
-        + "n_grad += 0",
-        "hidden deltas: the act_grad not counted",
-    ),
-    _cuda(
-        "cuda-hidden-host-range",
-        "for k in range(last - 1, 0, -1):",
-        "for k in range(last - 1, 1, -1):",
-        "host: the first hidden layer's delta kernel never launched",
-    ),
-    _cuda(
-        "cuda-grad-weight-index",
-        "i = t // m" + _nl(12) + "j = t % m",
-        "i = t // n" + _nl(12) + "j = t % n",
+        "cuda-linear-grad-weight-index",
+        "linear",
+        "i = t // m" + _nl(16) + "j = t % m",
+        "i = t // n" + _nl(16) + "j = t % n",
         "gradients: a weight's (i, j) from the wrong width (right for square layers only)",
     ),
     _cuda(
-        "cuda-grad-batch-range",
-        "for s in range(1, batch):" + _nl(16) + "acc += deltas[s, here - shift + i] * acts[s, below + j]",
-        "for s in range(2, batch):" + _nl(16) + "acc += deltas[s, here - shift + i] * acts[s, below + j]",
+        "cuda-linear-grad-batch-range",
+        "linear",
+        "for s in range(1, batch):" + _nl(20) + "acc += dz[s, i] * x[s, j]",
+        "for s in range(2, batch):" + _nl(20) + "acc += dz[s, i] * x[s, j]",
         "gradients: the second sample left out of the weight gradients",
     ),
     _cuda(
-        "cuda-grad-weight-add",
-        "acts[s, below + j]" + _nl(16) + "n_mul += 1" + _nl(16) + "n_add += 1",
-        "acts[s, below + j]" + _nl(16) + "n_mul += 1" + _nl(16) + "n_add += 2",
-        "gradients: a weight's additions counted twice",
-    ),
-    _cuda(
-        "cuda-grad-bias-total",
+        "cuda-linear-grad-bias-total",
+        "linear",
         "total = n_weights + n if bias else n_weights",
         "total = n_weights",
         "gradients: no thread computes the bias gradients",
     ),
     _cuda(
-        "cuda-grad-bias-add",
-        "acc += deltas[s, here - shift + i]" + _nl(16) + "n_add += 1",
-        "acc += deltas[s, here - shift + i]" + _nl(16) + "n_add += 0",
+        "cuda-linear-grad-bias-add",
+        "linear",
+        "acc += dz[s, i]" + _nl(20) + "if counting:" + _nl(24) + "n_add += 1",
+        "acc += dz[s, i]" + _nl(20) + "if counting:" + _nl(24) + "n_add += 0",
         "gradients: the bias sums not counted",
     ),
     _cuda(
-        "cuda-update-add",
-        "params[p] -= lr * grads[p]" + _nl(8) + "n_mul += 1" + _nl(8) + "n_add += 1",
-        "params[p] -= lr * grads[p]" + _nl(8) + "n_mul += 1" + _nl(8) + "n_add += 0",
-        "update: the subtractions not counted",
+        "cuda-linear-fwd-atomic-race",
+        "linear",
+        "cuda.atomic.add(counts, (FORWARD, MUL), n_mul)",
+        "counts[FORWARD, MUL] += n_mul",
+        "forward: the mul total summed with a plain += that races between threads",
+        gpu=True,
+    ),
+    # Activations and residuals: one (sample, unit) per thread.
+    _cuda(
+        "cuda-activation-fwd-count",
+        "activation",
+        "a[s, i] = _activate(z[s, i], code)" + _nl(16) + "if counting:" + _nl(20) + "n_act += 1",
+        "a[s, i] = _activate(z[s, i], code)" + _nl(16) + "if counting:" + _nl(20) + "n_act += 0",
+        "forward: activations not counted",
     ),
     _cuda(
-        "cuda-update-atomic-removed",
-        "cuda.atomic.add(counts, (UPDATE, MUL), n_mul)",
-        "pass",
-        "update: the per-thread mul count never added to the totals",
+        "cuda-activation-bwd-sample-index",
+        "activation",
+        "d[s, i] *= _derivative(z[s, i], a[s, i], code)",
+        "d[s, i] *= _derivative(z[0, i], a[0, i], code)",
+        "backward: every sample's g' taken at the first sample's z and a",
     ),
+    _cuda(
+        "cuda-activation-bwd-atomic-slot",
+        "activation",
+        "cuda.atomic.add(counts, (BACKWARD, ACT_GRAD), n_grad)",
+        "cuda.atomic.add(counts, (BACKWARD, ACT), n_grad)",
+        "backward: the act_grads added to the act counter",
+    ),
+    _cuda(
+        "cuda-residual-fwd-skip-drop",
+        "residual",
+        "y[s, i] = x[s, i] + body[s, i]",
+        "y[s, i] = 0.0 + body[s, i]",
+        "forward: the skip connection dropped (the add still counted)",
+    ),
+    _cuda(
+        "cuda-residual-bwd-count",
+        "residual",
+        "dx[s, i] = dy[s, i] + body_dx[s, i]" + _nl(12) + "if counting:" + _nl(16) + "n_add += 1",
+        "dx[s, i] = dy[s, i] + body_dx[s, i]" + _nl(12) + "if counting:" + _nl(16) + "n_add += 2",
+        "input_grad: the add of the two gradients counted twice",
+    ),
+    # LayerNorm: one sample per thread (forward, input_grad), one feature per thread (gradients).
+    _cuda(
+        "cuda-layernorm-mean-range",
+        "layernorm",
+        "total = x[s, 0]" + _nl(12) + "for j in range(1, n):",
+        "total = x[s, 0]" + _nl(12) + "for j in range(2, n):",
+        "forward: the second feature left out of the mean (its add still not counted)",
+    ),
+    _cuda(
+        "cuda-layernorm-unbiased-variance",
+        "layernorm",
+        "var = squares / n",
+        "var = squares / (n - 1)",
+        "forward: the unbiased variance, not the biased one torch's LayerNorm uses",
+    ),
+    _cuda(
+        "cuda-layernorm-eps-add-count",
+        "layernorm",
+        "n_add += 1" + _nl(16) + "n_sqrt += 1" + _nl(16) + "n_div += 1",
+        "n_add += 0" + _nl(16) + "n_sqrt += 1" + _nl(16) + "n_div += 1",
+        "forward: the add of eps under the square root not counted",
+    ),
+    _cuda(
+        "cuda-layernorm-fwd-atomic-slot",
+        "layernorm",
+        "cuda.atomic.add(counts, (FORWARD, SQRT), n_sqrt)",
+        "cuda.atomic.add(counts, (FORWARD, DIV), n_sqrt)",
+        "forward: the square roots added to the div counter",
+    ),
+    _cuda(
+        "cuda-layernorm-input-grad-sums-count",
+        "layernorm",
+        "s2 += g[j] * xhat[s, j]" + _nl(16) + "if counting:" + _nl(20) + "n_add += 2",
+        "s2 += g[j] * xhat[s, j]" + _nl(16) + "if counting:" + _nl(20) + "n_add += 1",
+        "input_grad: the two running sums' adds counted as one",
+    ),
+    _cuda(
+        "cuda-layernorm-grad-batch-range",
+        "layernorm",
+        "for s in range(1, dy.shape[0]):" + _nl(16) + "gw += dy[s, j] * xhat[s, j]",
+        "for s in range(2, dy.shape[0]):" + _nl(16) + "gw += dy[s, j] * xhat[s, j]",
+        "gradients: the second sample left out of the weight and bias gradients",
+    ),
+    _cuda(
+        "cuda-layernorm-grad-grid-stride",
+        "layernorm",
+        "for j in range(cuda.grid(1), dy.shape[1], cuda.gridsize(1)):",
+        "for j in range(cuda.grid(1), dy.shape[1], 1):",
+        "gradients: a loop that steps by one, so every thread redoes the features after its own",
+    ),
+    # Losses.
+    _cuda(
+        "cuda-loss-difference-sample-index",
+        "loss",
+        "d[s, i] = outputs[s, i] - targets[s, i]",
+        "d[s, i] = outputs[s, i] - targets[0, i]",
+        "difference: every sample's output compared with the first sample's target",
+    ),
+    _cuda(
+        "cuda-loss-softmax-target-index",
+        "loss",
+        "d[s, classes[s]] -= 1.0",
+        "d[s, classes[0]] -= 1.0",
+        "softmax_nll: the one subtracted at the first sample's class, not the sample's own",
+    ),
+    _cuda(
+        "cuda-loss-softmax-cmp-count",
+        "loss",
+        "top = logits[s, i]" + _nl(16) + "if counting:" + _nl(20) + "n_cmp += 1",
+        "top = logits[s, i]" + _nl(20) + "if counting:" + _nl(24) + "n_cmp += 1",
+        "softmax_nll: a comparison counted only when it finds a new maximum",
+    ),
+    # Optimizers: one parameter per thread; Adam's bias corrections one tensor per thread.
+    _cuda(
+        "cuda-sgd-add-dropped",
+        "optim",
+        "cuda.atomic.add(counts, (UPDATE, ADD), n)",
+        "pass",
+        "sgd: the subtractions never added to the totals",
+    ),
+    _cuda(
+        "cuda-momentum-first-step",
+        "optim",
+        "params, grads, buf, lr, mu, bool(first), counts)",
+        "params, grads, buf, lr, mu, False, counts)",
+        "momentum: the first step treated as a later one (mu buf + g, counted, not a copy of g)",
+    ),
+    _cuda(
+        "cuda-adam-scalars-per-element",
+        "optim",
+        "n_mul += 5" + _nl(20) + "n_add += 5" + _nl(20) + "n_div += 2" + _nl(20) + "n_sqrt += 1",
+        "n_mul += 7" + _nl(20) + "n_add += 7" + _nl(20) + "n_div += 3" + _nl(20) + "n_sqrt += 2",
+        "adam: the per-tensor bias corrections (2 mul, 2 add, a div, a sqrt) counted for every element as well",
+    ),
+    _cuda(
+        "cuda-adam-last-tensor",
+        "optim",
+        "for k in range(offsets.shape[0] - 1):",
+        "for k in range(offsets.shape[0] - 2):",
+        "adam: the last tensor never updated",
+    ),
+    _cuda(
+        "cuda-adam-tensor-start",
+        "optim",
+        "for p in range(offsets[k] + cuda.grid(1), offsets[k + 1], cuda.gridsize(1)):",
+        "for p in range(cuda.grid(1), offsets[k + 1], cuda.gridsize(1)):",
+        "adam: each tensor's loop starts at element 0, not at its offset, so earlier tensors step again",
+    ),
+    _cuda(
+        "cuda-adam-atomic-slot",
+        "optim",
+        "cuda.atomic.add(counts, (UPDATE, SQRT), n_sqrt)" + _nl(0) + _nl(4) + "def sgd(",
+        "cuda.atomic.add(counts, (UPDATE, DIV), n_sqrt)" + _nl(0) + _nl(4) + "def sgd(",
+        "adam: the per-element square roots added to the div counter",
+    ),
+    # The launch (complexa/reference/_cuda.py).
     _cuda(
         "cuda-blocks-one",
+        None,
         "return max(1, min(MAX_BLOCKS, -(-work // THREADS)))",
         "return 1",
         "host: every launch uses a single block",
         equivalent="every kernel is a grid-stride loop, so any grid covers all the work exactly once: one block is "
         "only slower",
-    ),
-    _cuda(
-        "cuda-fwd-atomic-race",
-        "cuda.atomic.add(counts, (FORWARD, ADD), n_add)",
-        "counts[FORWARD, ADD] += n_add",
-        "forward: the add total summed with a plain += that races between threads",
-        gpu=True,
     ),
     # --- FLOPs conventions and memory (complexa/_flops.py) ------------------------------------------------------------
     Mutation(
