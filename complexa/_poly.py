@@ -79,6 +79,8 @@ class Polynomial:
 
     def __mul__(self, other: object) -> Polynomial:
         if isinstance(other, (int, Fraction)):
+            if other == 1:  # polynomials are never changed in place: the same one serves
+                return self
             return Polynomial(self.symbols, {m: c * other for m, c in self.terms.items()} if other else {})
         if not isinstance(other, Polynomial):
             return NotImplemented
@@ -108,6 +110,15 @@ class Polynomial:
 
 def _product(a: dict[Monomial, Scalar], b: dict[Monomial, Scalar]) -> dict[Monomial, Scalar]:
     """The terms of the product, len(a) * len(b) monomial products."""
+    if len(a) == 1 and len(b) == 1:  # a monomial times a monomial, as sizes multiply: no dict of exponents
+        ((m1, c1),) = a.items()
+        ((m2, c2),) = b.items()
+        if not m1 or not m2:
+            return {m1 or m2: c1 * c2}
+        merged = dict(m1)
+        for i, e in m2:
+            merged[i] = merged.get(i, 0) + e
+        return {tuple(sorted(merged.items())): c1 * c2}
     out: dict[Monomial, Scalar] = {}
     get = out.get
     for m1, c1 in a.items():
