@@ -74,12 +74,19 @@ class ConcreteLayers(Layers):
         return add([term(k) for k in range(lo, int(self.depth) + hi + 1)])
 
     def totals(self, lo: int, hi: int, rule: Callable[[Value], dict[str, Value]]) -> dict[str, Value]:
-        # One call of the rule per layer, its ops gathered as it goes: a 10,000-layer network is 10,000 calls.
+        # One call of the rule per layer, its ops gathered as it goes: a 10,000-layer network is 10,000 calls. Python
+        # ints are added as they come; polynomials are kept for one `add` at the end (adding them one at a time would
+        # copy the growing sum every time).
+        whole: dict[str, int] = {}
         columns: dict[str, list[Value]] = {}
         for k in range(lo, int(self.depth) + hi + 1):
             for op, value in rule(k).items():
-                columns.setdefault(op, []).append(value)
-        return {op: add(values) for op, values in columns.items()}
+                if type(value) is int:
+                    whole[op] = whole.get(op, 0) + value
+                else:
+                    columns.setdefault(op, []).append(value)
+        ops = dict.fromkeys([*whole, *columns])
+        return {op: add([*columns.get(op, ()), whole[op]]) if op in whole else add(columns[op]) for op in ops}
 
 
 class UniformLayers(Layers):
