@@ -14,6 +14,9 @@ from complexa.errors import ComplexaError
 
 __all__ = ["as_expr", "as_size", "as_choice", "as_flag", "as_values"]
 
+_SIZE_BOUND = 10**MAX_SIZE_DIGITS
+"""The least integer with more digits than a size may have."""
+
 
 def as_expr(value: object, where: str) -> sympy.Expr:
     """An int, a string in complexa's grammar or a sympy expression, as an expanded polynomial (a sympy expression),
@@ -47,7 +50,7 @@ def as_size(value: object, where: str) -> sympy.Expr:
     negative everywhere, within a size's limits (`complexa._limits`)."""
     if type(value) is int or isinstance(value, sympy.Integer):  # the common case, quickly
         number = int(value)
-        if number > 0 and digits(number) <= MAX_SIZE_DIGITS:
+        if 0 < number < _SIZE_BOUND:
             return sympy.Integer(number)
     expr = as_expr(value, where)
     if expr.is_number:

@@ -98,7 +98,7 @@ class Network:
                 f"sizes = {show(sizes)}: must be a list of layer sizes n_0..n_L, such as [784, 'h', 10], or a list of "
                 "layers of complexa.nn"
             )
-        if any(isinstance(item, Layer) for item in sizes):
+        if sizes and isinstance(sizes[0], Layer):  # a stack; `check` names any item that is not a layer
             for name, value in (("bias", bias), ("activation", activation)):
                 if value is not _UNSET:
                     raise ComplexaError(
