@@ -184,6 +184,13 @@ def _runtime(id: str, old: str, new: str, why: str, equivalent: str | None = Non
     return Mutation(id, "runtime", RUNTIME, old, new, why, tests=KERNEL_TESTS, equivalent=equivalent)
 
 
+def _node(id: str, kind: str | None, old: str, new: str, why: str) -> Mutation:
+    """The runtime's side of a kind: its node, in complexa/reference/kinds/`kind`.py (`kind` None: the shared
+    complexa/reference/_node.py)."""
+    file = f"{KINDS}{kind}.py" if kind else "complexa/reference/_node.py"
+    return Mutation(id, "runtime", file, old, new, why, tests=KERNEL_TESTS)
+
+
 def _strategy(id: str, old: str, new: str, why: str) -> Mutation:
     return Mutation(id, "strategies", STRATEGIES, old, new, why, tests=STRATEGY_TESTS)
 
@@ -203,43 +210,43 @@ MUTATIONS: list[Mutation] = [
     _rule(
         "rule-linear-forward-dot-adds",
         "linear",
-        "batch * n * (m - 1 + int(bias))",
-        "batch * n * (m + int(bias))",
+        '"add": batch * (nm if bias else nm - n)}',
+        '"add": batch * (nm + n if bias else nm)}',
         "Linear forward: a dot product of length m counted as m additions, not m - 1",
     ),
     _rule(
         "rule-linear-forward-bias",
         "linear",
-        "batch * n * (m - 1 + int(bias))",
-        "batch * n * (m - 1)",
+        '"add": batch * (nm if bias else nm - n)}',
+        '"add": batch * (nm - n)}',
         "Linear forward: the bias addition dropped",
     ),
     _rule(
         "rule-linear-error-dot-adds",
         "linear",
-        '"add": batch * m * (n - 1)}',
-        '"add": batch * m * n}',
+        '"add": batch * (nm - m)}',
+        '"add": batch * nm}',
         "Linear error: dx's dot products of length n counted with n additions",
     ),
     _rule(
         "rule-linear-error-square",
         "linear",
-        '{"mul": batch * m * n, "add": batch * m * (n - 1)}',
-        '{"mul": batch * m * m, "add": batch * m * (n - 1)}',
+        '{"mul": batch * nm, "add": batch * (nm - m)}',
+        '{"mul": batch * m * m, "add": batch * (nm - m)}',
         "Linear error: dx's products counted m m, not m n (right for square layers only)",
     ),
     _rule(
         "rule-linear-gradients-mul",
         "linear",
-        '{"mul": batch * n * m, "add": (batch - 1)',
-        '{"mul": (batch - 1) * n * m, "add": (batch - 1)',
+        '{"mul": batch * nm, "add": (batch - 1)',
+        '{"mul": (batch - 1) * nm, "add": (batch - 1)',
         "Linear gradients: dW counted with B - 1 products per weight",
     ),
     _rule(
         "rule-linear-gradients-bias",
         "linear",
-        "(batch - 1) * (n * m + int(bias) * n)",
-        "(batch - 1) * n * m",
+        "(batch - 1) * (nm + n if bias else nm)",
+        "(batch - 1) * nm",
         "Linear gradients: db's batch sums not counted",
     ),
     _rule(
@@ -1107,14 +1114,16 @@ MUTATIONS: list[Mutation] = [
         "if d is None:  # no layer before this one has parameters" + _nl(16) + "continue",
         "backward: the layers before the first with parameters handed None",
     ),
-    _runtime(
+    _node(
         "runtime-residual-copy",
+        "residual",
         "self.backend.copy(self.dy, dy)" + _nl(8) + "d = self.dy",
         "d = dy",
         "Residual: the body's in-place activation backward overwrites the gradient the skip connection adds",
     ),
-    _runtime(
+    _node(
         "runtime-activation-input-grad",
+        "activation",
         "if not self.input_grad:" + _nl(12) + "return None" + _nl(8) + "self.k.backward",
         "if False:" + _nl(12) + "return None" + _nl(8) + "self.k.backward",
         "an activation's backward run where nothing before it has parameters",
@@ -1137,8 +1146,9 @@ MUTATIONS: list[Mutation] = [
         "k.optim.sgd(self.params, self.grads, self.lr, counts)",
         "nn.SGD without momentum: its lr ignored, measure's lr used",
     ),
-    _runtime(
+    _node(
         "runtime-tensor-offsets",
+        None,
         "offset = tensors[-1].offset + tensors[-1].size if tensors else 0",
         "offset = tensors[-1].offset + tensors[-1].shape[0] if tensors else 0",
         "the flat layout: a tensor placed after its predecessor's first dimension, not its size",

@@ -6,12 +6,14 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
+from complexa import nn
 from complexa.reference.kinds import activation, layernorm, linear, loss, optim, residual
 from complexa.reference.kinds._jit import cached
 
-__all__ = ["Kernels", "COUNTING", "PLAIN", "CACHED"]
+__all__ = ["Kernels", "COUNTING", "PLAIN", "CACHED", "NODES", "node_for"]
 
 
 class Kernels(NamedTuple):
@@ -40,3 +42,19 @@ PLAIN = _make(False)
 """The same kernels with counting compiled out; only the benchmark runs them."""
 CACHED = cached(COUNTING.linear.forward)
 """Whether the kernels are cached on disk in this process (False after the fallback to plain `njit`)."""
+
+NODES: dict[type, Callable[..., Any]] = {
+    nn.Linear: linear.node,
+    nn.Activation: activation.node,
+    nn.LayerNorm: layernorm.node,
+    nn.Residual: residual.node,
+}
+"""The registry: a kind of `complexa.nn` -> the function that makes its node (in the kind's kernel module here)."""
+
+
+def node_for(layer: object) -> Callable[..., Any]:
+    """The node maker of `layer`'s kind, or of the nearest kind it derives from (every activation is one kind)."""
+    for kind in type(layer).__mro__:
+        if kind in NODES:
+            return NODES[kind]
+    raise AssertionError(f"no kernels for {layer!r}")

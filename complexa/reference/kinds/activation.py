@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple
 
+from complexa.reference._node import Backend, Build, Node, Tensor
 from complexa.reference.kinds._jit import ACT, ACT_GRAD, BACKWARD, FORWARD, MUL, jit
 
 __all__ = ["SIGMOID", "TANH", "RELU", "GELU", "GELU_TANH", "IDENTITY", "activate", "derivative", "Kernels", "make"]
@@ -96,3 +97,35 @@ def make(count: bool) -> Kernels:
             counts[BACKWARD, ACT_GRAD] += n_grad
 
     return Kernels(forward, backward)
+
+
+# --- the node: this kind as the runtime trains it (`complexa.reference._runtime`) ----------------------------------
+class ActivationNode(Node):
+    def __init__(self, path: str, width: int, grad: bool, code: int) -> None:
+        super().__init__(path, width, grad)
+        self.code = code
+
+    def allocate(self, backend: Backend, batch: int, params: Any, grads: Any) -> None:
+        self.k = backend.kernels.activation
+        self.a = backend.empty((batch, self.width))
+
+    def output(self) -> Any:
+        return self.a
+
+    def elements(self, batch: int) -> tuple[int, int]:
+        return batch * self.width, 0
+
+    def forward(self, z: Any, counts: Any) -> Any:
+        self.z = z
+        self.k.forward(z, self.code, self.a, counts)
+        return self.a
+
+    def backward(self, d: Any, counts: Any) -> Any:
+        if not self.input_grad:
+            return None
+        self.k.backward(self.z, self.a, self.code, d, counts)  # in place: d becomes the input's gradient
+        return d
+
+
+def node(path: str, layer: Any, width: int, input_grad: bool, tensors: list[Tensor], build: Build) -> ActivationNode:
+    return ActivationNode(path, width, input_grad, int(layer.code))

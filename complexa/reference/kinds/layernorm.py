@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple
 
+from complexa.reference._node import Backend, Build, Node, Tensor, new_tensor, view
 from complexa.reference.kinds._jit import ADD, BACKWARD, DIV, FORWARD, MUL, SQRT, jit
 
 __all__ = ["Kernels", "make"]
@@ -148,3 +149,48 @@ def make(count: bool) -> Kernels:
             counts[BACKWARD, ADD] += n_add
 
     return Kernels(forward, input_grad, gradients)
+
+
+# --- the node: this kind as the runtime trains it (`complexa.reference._runtime`) ----------------------------------
+class LayerNormNode(Node):
+    def __init__(
+        self, path: str, width: int, grad: bool, n: int, eps: float, w: Tensor | None, b: Tensor | None
+    ) -> None:
+        super().__init__(path, width, grad)
+        self.n, self.eps, self.w, self.b = n, eps, w, b
+
+    def allocate(self, backend: Backend, batch: int, params: Any, grads: Any) -> None:
+        self.k = backend.kernels.layernorm
+        self.weight, self.bias = view(params, self.w), view(params, self.b)
+        self.g_weight, self.g_bias = view(grads, self.w), view(grads, self.b)
+        self.xhat = backend.empty((batch, self.n))
+        self.rstd = backend.empty((batch,))
+        self.y = backend.empty((batch, self.n))
+        self.row = backend.empty((self.n,))  # g = dy w, one sample at a time
+        self.dx = backend.empty((batch, self.n)) if self.input_grad else None
+
+    def output(self) -> Any:
+        return self.y
+
+    def elements(self, batch: int) -> tuple[int, int]:
+        return 2 * batch * self.n + batch, (batch * self.n + self.n) if self.input_grad else 0
+
+    def forward(self, x: Any, counts: Any) -> Any:
+        affine = self.w is not None
+        self.k.forward(x, self.weight, self.bias, affine, self.eps, self.xhat, self.rstd, self.y, counts)
+        return self.y
+
+    def backward(self, dy: Any, counts: Any) -> Any:
+        if self.w is not None:
+            self.k.gradients(dy, self.xhat, self.g_weight, self.g_bias, counts)
+        if self.dx is not None:
+            self.k.input_grad(dy, self.weight, self.w is not None, self.xhat, self.rstd, self.row, self.dx, counts)
+        return self.dx
+
+
+def node(path: str, layer: Any, width: int, input_grad: bool, tensors: list[Tensor], build: Build) -> LayerNormNode:
+    n = int(layer.normalized_shape)
+    affine = layer.elementwise_affine
+    scale = new_tensor(tensors, f"{path}.weight", (n,)) if affine else None
+    shift = new_tensor(tensors, f"{path}.bias", (n,)) if affine else None
+    return LayerNormNode(path, width, input_grad, n, layer.eps, scale, shift)

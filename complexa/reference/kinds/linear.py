@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from complexa.reference._node import Backend, Build, Node, Tensor, new_tensor, view
 from complexa.reference.kinds._jit import ADD, BACKWARD, FORWARD, MUL, fast_jit, jit
 
 __all__ = ["Kernels", "make"]
@@ -199,3 +200,46 @@ def make(count: bool) -> Kernels:
             counts[BACKWARD, ADD] += n_add
 
     return Kernels(forward, input_grad, gradients)
+
+
+# --- the node: this kind as the runtime trains it (`complexa.reference._runtime`) ----------------------------------
+class LinearNode(Node):
+    def __init__(self, path: str, width: int, grad: bool, n: int, w: Tensor, b: Tensor | None) -> None:
+        super().__init__(path, width, grad)
+        self.n, self.w, self.b = n, w, b
+
+    def allocate(self, backend: Backend, batch: int, params: Any, grads: Any) -> None:
+        self.k = backend.kernels.linear
+        self.weights, self.biases = view(params, self.w), view(params, self.b)
+        self.g_weights, self.g_biases = view(grads, self.w), view(grads, self.b)
+        self.z = backend.empty((batch, self.n))
+        self.dx = backend.empty((batch, self.width)) if self.input_grad else None
+        # W^T, which the CPU's input gradient reads row by row; copied there every step.
+        self.transposed = backend.empty((self.width, self.n)) if self.input_grad else None
+
+    def output(self) -> Any:
+        return self.z
+
+    def elements(self, batch: int) -> tuple[int, int]:
+        return batch * self.n, batch * self.width if self.input_grad else 0
+
+    def scratch(self) -> int:
+        return self.width * self.n if self.input_grad else 0
+
+    def forward(self, x: Any, counts: Any) -> Any:
+        self.x = x
+        self.k.forward(x, self.weights, self.biases, self.b is not None, self.z, counts)
+        return self.z
+
+    def backward(self, dz: Any, counts: Any) -> Any:
+        self.k.gradients(dz, self.x, self.b is not None, self.g_weights, self.g_biases, counts)
+        if self.dx is not None:
+            self.k.input_grad(dz, self.weights, self.transposed, self.dx, counts)
+        return self.dx
+
+
+def node(path: str, layer: Any, width: int, input_grad: bool, tensors: list[Tensor], build: Build) -> LinearNode:
+    m, n = int(layer.in_features), int(layer.out_features)
+    w = new_tensor(tensors, f"{path}.weight", (n, m))
+    b = new_tensor(tensors, f"{path}.bias", (n,)) if layer.bias else None
+    return LinearNode(path, width, input_grad, n, w, b)
