@@ -26,6 +26,26 @@ def test_derive_equals_measure_and_the_numerics_are_the_textbook_steps(network: 
     naive.assert_stack_matches_naive(m)
 
 
+@settings(max_examples=40, deadline=None)
+@given(layer_stacks(max_batch=6))
+def test_the_estimate_before_allocating_is_what_is_allocated(network: Network) -> None:
+    from complexa.reference._runtime import plan
+
+    m = measure(network)
+    allocated = dict(m.allocated)
+    optimizer = allocated.pop("optimizer")
+    assert plan(network).elements() == allocated
+    parameters = int(params(network))
+    assert allocated["parameters"] == allocated["gradients"] == parameters
+    # Adam keeps two moments per parameter and two running powers per tensor; momentum one buffer; plain SGD none.
+    tensors = len(m.state_before)
+    expected = {
+        "Adam": 2 * parameters + 2 * tensors,
+        "SGD": parameters if getattr(network.optimizer, "momentum", 0) else 0,
+    }
+    assert optimizer == expected.get(type(network.optimizer).__name__, 0)
+
+
 def test_residuals_before_the_first_parameters_by_hand() -> None:
     # Nothing before layer 2 has parameters: the first residual computes no gradient at all, the second's Linear only
     # its weight and bias gradients, and neither residual adds the gradients of its two paths.

@@ -104,10 +104,10 @@ class Measurement:
     from the device): no data generation, validation or compilation, which a warm-up call absorbs."""
 
     allocated: dict[str, int] = field(default_factory=dict)
-    """Float64 elements of the training buffers, as allocated: ``parameters``, ``gradients``, ``activations`` (the
-    inputs, every layer's output and what a layer keeps for its backward pass), ``deltas`` (every gradient with
-    respect to a layer's output or input) and ``optimizer`` (its state); for a dense network `complexa.memory` derives
-    the first four."""
+    """Float64 elements of the training buffers, read off the arrays as allocated: ``parameters``, ``gradients``,
+    ``activations`` (the inputs, every layer's output and what a layer keeps for its backward pass), ``deltas``
+    (every gradient with respect to a layer's output or input), ``scratch`` (the copies of W^T the CPU's input
+    gradients read) and ``optimizer`` (its state); for a dense network `complexa.memory` derives the first four."""
 
     @property
     def total(self) -> int:
@@ -208,8 +208,7 @@ def measure(
     ops = list(ops_of(network))
     ops += [op for o, op in enumerate(OPS) if op not in ops and measured[:, o].any()]  # never hide a stray count
     ops.sort(key=OPS.index)
-    allocated = layout.elements()
-    allocated["optimizer"] = sum(int(np.size(s)) for s in trainer.state)
+    allocated = trainer.allocated()
     return Measurement(
         network=network,
         backend=backend,

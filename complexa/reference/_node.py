@@ -80,6 +80,10 @@ class Node:
         self.width = width
         self.input_grad = input_grad
 
+    kept: dict[str, list[Any]]
+    """The buffers `allocate` made, by kind (``activations``, ``deltas``, ``scratch``; None where not needed):
+    `Trainer.allocated` adds up their sizes."""
+
     def allocate(self, backend: Backend, batch: int, params: Any, grads: Any) -> None:
         raise NotImplementedError
 

@@ -200,6 +200,24 @@ class Trainer:
                 counts,
             )
 
+    def allocated(self) -> dict[str, int]:
+        """Float64 elements of every buffer as allocated, read off the arrays themselves (`Plan.elements` is the
+        estimate made before allocating them)."""
+        out = {
+            "parameters": int(self.params.size),
+            "gradients": int(self.grads.size),
+            "activations": int(self.inputs.size),
+            "deltas": int(self.dloss.size),
+            "scratch": 0,
+        }
+        for node in self.plan._all():
+            for kind, arrays in node.kept.items():
+                out[kind] += sum(int(array.size) for array in arrays if array is not None)
+        out["optimizer"] = sum(int(state.size) for state in self.state)
+        if hasattr(self, "powers"):
+            out["optimizer"] += int(self.powers.size)
+        return out
+
     def state_dict(self, flat: Any) -> dict[str, NDArray[np.float64]]:
         """The flat array `flat` (parameters or gradients) by ``state_dict()`` name, as fresh numpy arrays."""
         host = self.backend.host(flat)

@@ -108,6 +108,7 @@ class ActivationNode(Node):
     def allocate(self, backend: Backend, batch: int, params: Any, grads: Any) -> None:
         self.k = backend.kernels.activation
         self.a = backend.empty((batch, self.width))
+        self.kept = {"activations": [self.a]}
 
     def output(self) -> Any:
         return self.a

@@ -166,8 +166,9 @@ class LayerNormNode(Node):
         self.xhat = backend.empty((batch, self.n))
         self.rstd = backend.empty((batch,))
         self.y = backend.empty((batch, self.n))
-        self.row = backend.empty((self.n,))  # g = dy w, one sample at a time
+        self.row = backend.empty((self.n,)) if self.input_grad else None  # g = dy w, one sample at a time
         self.dx = backend.empty((batch, self.n)) if self.input_grad else None
+        self.kept = {"activations": [self.xhat, self.rstd, self.y], "deltas": [self.row, self.dx]}
 
     def output(self) -> Any:
         return self.y

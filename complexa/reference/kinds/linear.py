@@ -216,6 +216,7 @@ class LinearNode(Node):
         self.dx = backend.empty((batch, self.width)) if self.input_grad else None
         # W^T, which the CPU's input gradient reads row by row; copied there every step.
         self.transposed = backend.empty((self.width, self.n)) if self.input_grad else None
+        self.kept = {"activations": [self.z], "deltas": [self.dx], "scratch": [self.transposed]}
 
     def output(self) -> Any:
         return self.z

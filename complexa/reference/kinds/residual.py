@@ -57,6 +57,7 @@ class ResidualNode(Node):
         self.y = backend.empty((batch, self.width))
         self.dy = backend.empty((batch, self.width))  # the body may change its gradient in place
         self.dx = backend.empty((batch, self.width)) if self.input_grad else None
+        self.kept = {"activations": [self.y], "deltas": [self.dy, self.dx]}
 
     def output(self) -> Any:
         return self.y
