@@ -224,15 +224,15 @@ MUTATIONS: list[Mutation] = [
     _rule(
         "rule-linear-error-dot-adds",
         "linear",
-        '"add": batch * (nm - m)}',
-        '"add": batch * nm}',
+        '"add": batch * (m * (n - 1))}',
+        '"add": batch * (m * n)}',
         "Linear error: dx's dot products of length n counted with n additions",
     ),
     _rule(
         "rule-linear-error-square",
         "linear",
-        '{"mul": batch * nm, "add": batch * (nm - m)}',
-        '{"mul": batch * m * m, "add": batch * (nm - m)}',
+        '{"mul": batch * (n * m), "add": batch * (m * (n - 1))}',
+        '{"mul": batch * (m * m), "add": batch * (m * (n - 1))}',
         "Linear error: dx's products counted m m, not m n (right for square layers only)",
     ),
     _rule(

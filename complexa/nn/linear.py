@@ -33,9 +33,9 @@ def forward(m: Value, n: Value, batch: Value, bias: bool) -> dict[str, Value]:
 
 
 def error(m: Value, n: Value, batch: Value) -> dict[str, Value]:
-    """dx = W^T dz for `batch` samples: m dot products of length n."""
-    nm = n * m
-    return {"mul": batch * nm, "add": batch * (nm - m)}
+    """dx = W^T dz for `batch` samples: m dot products of length n (its additions kept as m (n - 1), as the
+    derivation's steps print them)."""
+    return {"mul": batch * (n * m), "add": batch * (m * (n - 1))}
 
 
 def gradients(m: Value, n: Value, batch: Value, bias: bool) -> dict[str, Value]:
