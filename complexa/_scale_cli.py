@@ -7,7 +7,7 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-from complexa._args import integer, network, option
+from complexa._args import choice, integer, network, option
 from complexa._choices import ACTIVATIONS, BACKENDS, LOSSES
 from complexa._limits import show
 from complexa.errors import ComplexaError
@@ -34,10 +34,26 @@ def add_scale_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument(
         "sizes", nargs="*", metavar="SIZE", help="layer sizes n_0 .. n_L of the base network; one may be a symbol"
     )
+    p.add_argument(
+        "--layers",
+        metavar="SPEC",
+        help="the base network as layers of complexa.nn instead of SIZE, such as 'Linear(16, h) ReLU Linear(h, 4)' "
+        "(docs/cli.md); one size may be a symbol",
+    )
     p.add_argument("--depth", metavar="L", help="repeat the one SIZE over L + 1 layers")
     p.add_argument("--batch", default=None, metavar="B", help="samples per step (default 8 without SIZE, else 1)")
-    option(p, "--activation", ACTIVATIONS, "sigmoid")
+    p.add_argument(
+        "--activation",
+        type=choice(ACTIVATIONS),
+        metavar="{" + ",".join(ACTIVATIONS) + "}",
+        help="in every layer of SIZE (default sigmoid)",
+    )
     option(p, "--loss", LOSSES, "mse", "(default mse; bce needs sigmoid)")
+    p.add_argument(
+        "--optimizer",
+        metavar="OPT",
+        help="sgd (default: plain SGD), SGD(lr=0.1, momentum=0.9) or Adam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8)",
+    )
     p.add_argument("--no-bias", action="store_true", help="layers without bias vectors")
     p.add_argument(
         "--vary",
@@ -71,7 +87,7 @@ def _int_arg(text: str, flag: str) -> int:
 def _cli_network(args: argparse.Namespace) -> Network:
     from complexa.scaling import DEFAULT_NETWORK  # numpy and numba only now, not for --help
 
-    if not args.sizes:
+    if not args.sizes and args.layers is None:
         if args.depth is not None:
             raise ComplexaError(f"--depth {args.depth} without SIZE: give the width, such as 64 --depth 4")
         args = argparse.Namespace(**{**vars(args), "sizes": [DEFAULT_NETWORK.width], "depth": DEFAULT_NETWORK.depth})

@@ -79,7 +79,13 @@ def positive_int(value: object, where: str) -> int:
 
 def _uniform(width: object, depth: object, network: Network, batch: object) -> Network:
     return Network.uniform(
-        width, depth, batch=batch, bias=network.bias, activation=network.activation, loss=network.loss
+        width,
+        depth,
+        batch=batch,
+        bias=network.bias,
+        activation=network.activation,
+        loss=network.loss,
+        optimizer=network.optimizer,
     )
 
 
@@ -108,13 +114,19 @@ def sweep(network: object, vary: object, iterations: object) -> Sweep:
         elif vary == "depth":
             swept = _uniform(network.width, sym, network, network.batch)
         elif vary == "batch":
-            swept = (
-                _uniform(network.width, network.depth, network, sym)
-                if network.width is not None
-                else Network(
-                    list(network.sizes), batch=sym, bias=network.bias, activation=network.activation, loss=network.loss
+            if network.width is not None:
+                swept = _uniform(network.width, network.depth, network, sym)
+            elif network.is_stack:
+                swept = Network(list(network.layers), batch=sym, loss=network.loss, optimizer=network.optimizer)
+            else:
+                swept = Network(
+                    list(network.sizes),
+                    batch=sym,
+                    bias=network.bias,
+                    activation=network.activation,
+                    loss=network.loss,
+                    optimizer=network.optimizer,
                 )
-            )
         else:
             if T != 1:
                 raise ComplexaError(

@@ -93,6 +93,40 @@ def test_a_symbol_of_the_network_is_swept() -> None:
     assert result.fits["total"].exponent == 1.0
 
 
+def test_a_stack_is_swept_by_its_symbol_and_by_its_batch() -> None:
+    from complexa import nn
+
+    stack = Network(
+        [nn.Linear(3, "h"), nn.ReLU(), nn.LayerNorm("h"), nn.Linear("h", 2)],
+        loss="cross_entropy",
+        optimizer=nn.Adam(),
+    )
+    by_width = scale(stack, sizes=[2, 4, 8], repeats=1, progress=False)
+    assert by_width.vary == "h" and by_width.agrees and by_width.fits["total"].derived == 1
+    concrete = stack.xreplace({"h": 4})
+    by_batch = scale(concrete, vary="batch", sizes=[1, 2, 4], repeats=1, progress=False)
+    assert by_batch.agrees and by_batch.network.optimizer == nn.Adam() and by_batch.network.is_stack
+
+
+def test_a_uniform_sweep_keeps_the_optimizer() -> None:
+    from complexa import nn
+
+    result = scale(
+        Network.uniform(4, 2, optimizer=nn.SGD(lr=0.1, momentum=0.9)), sizes=[2, 4, 8], repeats=1, progress=False
+    )
+    assert result.agrees and result.network.optimizer == nn.SGD(lr=0.1, momentum=0.9)
+
+
+def test_the_command_sweeps_a_stack(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["--layers", "Linear(4, h) GELU Linear(h, 2)", "--optimizer", "Adam()", "--sizes", "2", "4", "8"]
+    assert _cli([*argv, "--repeats", "1", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("h sweep of Network([Linear(4, h), GELU(), Linear(h, 2)], optimizer=Adam(lr=0.001))")
+    assert "every measured count equals the derived one" in out
+    with pytest.raises(ComplexaError, match="--activation relu with --layers"):
+        _cli([*argv, "--activation", "relu"])
+
+
 def test_a_factory_is_swept() -> None:
     result = scale(lambda k: Network([k, 2 * k, 1], batch=2), sizes=[2, 4, 8, 16], repeats=1, progress=False)
     assert result.vary == "n"
