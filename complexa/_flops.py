@@ -94,6 +94,23 @@ def _stack_flops(network: Network, convention: str, phase: str) -> Value:
     return add(terms)
 
 
+def _stack_memory(network: Network) -> tuple[Value, Value, Value, Value]:
+    """(parameters, parameter tensors, activations, deltas) of a stack's training step, from each kind's rule: the
+    inputs and the loss's gradient, and what every layer keeps."""
+    convert = Converter(network.free_symbols)
+    B = convert(network.batch)
+    rows = exact.stack(network, convert, B)
+    activations: list[Value] = [B * convert(network.input_width)]
+    deltas: list[Value] = [B * convert(network.output_width)]
+    from complexa.nn._stack import walk
+
+    for row in walk(network.layers, network.input_width):
+        kept, written = row.layer.memory(convert(row.width), B, row.input_grad, convert)
+        activations.append(kept)
+        deltas.append(written)
+    return add([r[2] for r in rows]), add([r[3] for r in rows]), add(activations), add(deltas)
+
+
 def flops(network: Network, *, convention: str = "exact", phase: str = "forward") -> sympy.Expr:
     """The floating-point operations of `network` as a tool counts them, a sympy expression in its symbols.
 
@@ -203,7 +220,9 @@ class Memory:
     - `gradients`: one per parameter for ``training``; 0 for ``inference``.
     - `deltas`: for ``training``, the error terms delta_1..delta_L of every sample, which the backward pass writes and
       the weight gradients read; 0 for ``inference``.
-    - `elements`: the four together. `bytes`: `elements` times the dtype's size (`DTYPES`).
+    - `optimizer`: for ``training``, the optimizer's state: none for SGD, a momentum buffer per parameter, Adam's two
+      moments per parameter and its two running powers per tensor; 0 for ``inference``.
+    - `elements`: the five together. `bytes`: `elements` times the dtype's size (`DTYPES`).
     """
 
     network: Network
@@ -213,6 +232,7 @@ class Memory:
     activations: sympy.Expr
     gradients: sympy.Expr
     deltas: sympy.Expr
+    optimizer: sympy.Expr
     elements: sympy.Expr
     bytes: sympy.Expr
 
@@ -222,13 +242,14 @@ class Memory:
         >>> memory(Network.uniform("n", "L", batch="B"), phase="training").big_o()["bytes"]
         O(B*L*n + L*n**2, (B, oo), (L, oo), (n, oo))
         """
-        names = ("parameters", "activations", "gradients", "deltas", "elements", "bytes")
+        names = ("parameters", "activations", "gradients", "deltas", "optimizer", "elements", "bytes")
         return {name: _big_o(getattr(self, name)) for name in names}
 
     def __str__(self) -> str:
         return (
             f"parameters: {self.parameters}\nactivations: {self.activations}\ngradients: {self.gradients}\n"
-            f"deltas: {self.deltas}\nelements: {self.elements}\nbytes ({self.dtype}): {self.bytes}"
+            f"deltas: {self.deltas}\noptimizer: {self.optimizer}\nelements: {self.elements}\n"
+            f"bytes ({self.dtype}): {self.bytes}"
         )
 
 
@@ -260,19 +281,26 @@ def memory(network: Network, *, phase: str = "training", dtype: str = "float64")
     network = _checked(network)
     phase = as_choice(phase, MEMORY_PHASES, "phase")
     dtype = as_choice(dtype, DTYPES, "dtype")
+    training = phase == "training"
+    optimizer = exact.optimizer_of(network)
     if network.is_stack:
-        raise ComplexaError(
-            "memory: a network given as layers is not modelled yet; give a dense network by its sizes, such as "
-            "Network([784, 'h', 10])"
-        )
-    layers, B = _setup(network)
-    n = layers.n
-    parameters = exact.parameters(layers, bias=network.bias)
-    kept = 2 if phase == "training" else 1  # a_k, and z_k for training
-    activations = B * (n(0) + kept * layers.total(1, 0, lambda k: n(k)))
-    gradients = parameters if phase == "training" else 0
-    deltas = B * layers.total(1, 0, lambda k: n(k)) if phase == "training" else 0
-    elements = add([parameters, activations, gradients, deltas])
+        if not training:
+            raise ComplexaError(
+                "memory: phase = 'inference' is modelled for a dense network given by its sizes; for a stack of "
+                "layers use phase = 'training'"
+            )
+        parameters, tensors, activations, deltas = _stack_memory(network)
+    else:
+        layers, B = _setup(network)
+        n = layers.n
+        parameters = exact.parameters(layers, bias=network.bias)
+        tensors = exact.tensors(layers, bias=network.bias)
+        kept = 2 if training else 1  # a_k, and z_k for training
+        activations = B * (n(0) + kept * layers.total(1, 0, lambda k: n(k)))
+        deltas = B * layers.total(1, 0, lambda k: n(k)) if training else 0
+    gradients = parameters if training else 0
+    state = optimizer.state(parameters, tensors) if training else 0
+    elements = add([parameters, activations, gradients, deltas, state])
     return Memory(
         network=network,
         phase=phase,
@@ -281,6 +309,7 @@ def memory(network: Network, *, phase: str = "training", dtype: str = "float64")
         activations=to_expr(activations),
         gradients=to_expr(gradients),
         deltas=to_expr(deltas),
+        optimizer=to_expr(state),
         elements=to_expr(elements),
         bytes=to_expr(DTYPES[dtype] * elements),
     )

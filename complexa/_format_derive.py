@@ -162,11 +162,13 @@ class Resources:
             rows += [("flops", "forward", self.forward), ("flops", "training", self.training)]
         if self.memory is not None:
             for name in MEMORY_FIELDS:
+                if name == "optimizer" and self.memory.optimizer == 0:
+                    continue  # plain SGD keeps nothing: no row
                 rows.append(("memory", name, getattr(self.memory, name)))
         return rows
 
 
-MEMORY_FIELDS = ("parameters", "activations", "gradients", "deltas", "elements", "bytes")
+MEMORY_FIELDS = ("parameters", "activations", "gradients", "deltas", "optimizer", "elements", "bytes")
 """The memory figures the command prints, in elements (``bytes`` in bytes of the chosen dtype)."""
 
 

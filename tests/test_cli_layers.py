@@ -215,7 +215,6 @@ BAD: list[tuple[list[str], str]] = [
     (["--layers", "Linear(2, 3)", "--no-bias"], "--no-bias with --layers: applies to a network given by its sizes"),
     ([], "the following arguments are required: SIZE (or --layers)"),
     (["--layers", "Linear(2, 3)", "--model", "essay"], "the essay models dense networks only"),
-    (["--layers", "Linear(2, 3)", "--memory"], "memory"),
     # --optimizer
     (["2", "3", "--optimizer", "adam"], "--optimizer 'adam': at position 0: unknown optimizer 'adam'; did you mean"),
     (["2", "3", "--optimizer", "RMSprop(lr=0.1)"], "unknown optimizer 'RMSprop'; known: Adam, SGD, sgd"),

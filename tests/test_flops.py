@@ -202,6 +202,7 @@ def test_memory_big_o_and_str() -> None:
         "activations: B*h + 794*B",
         "gradients: 0",
         "deltas: 0",
+        "optimizer: 0",
         "elements: B*h + 794*B + 795*h + 10",
         "bytes (float64): 8*B*h + 6352*B + 6360*h + 80",
     ]

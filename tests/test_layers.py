@@ -46,6 +46,28 @@ def test_the_estimate_before_allocating_is_what_is_allocated(network: Network) -
     assert optimizer == expected.get(type(network.optimizer).__name__, 0)
 
 
+@settings(max_examples=40, deadline=None)
+@given(layer_stacks(max_batch=6))
+def test_memory_is_what_measure_allocates(network: Network) -> None:
+    from complexa import memory
+
+    derived = memory(network)
+    allocated = measure(network).allocated
+    for name in ("parameters", "gradients", "activations", "deltas", "optimizer"):
+        assert int(getattr(derived, name)) == allocated[name], name
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", nn.SGD(momentum=0.5), nn.Adam()], ids=repr)
+def test_the_memory_of_a_dense_network_is_its_layers(optimizer: object) -> None:
+    from complexa import memory
+
+    dense = Network([784, "h", "h", 10], batch="B", optimizer=optimizer)
+    layered = Network(list(dense.layers), batch="B", optimizer=optimizer)
+    assert memory(dense) == memory(layered).__class__(**{**vars(memory(layered)), "network": dense})
+    with pytest.raises(ComplexaError, match="phase = 'inference' is modelled for a dense network"):
+        memory(layered, phase="inference")
+
+
 def test_residuals_before_the_first_parameters_by_hand() -> None:
     # Nothing before layer 2 has parameters: the first residual computes no gradient at all, the second's Linear only
     # its weight and bias gradients, and neither residual adds the gradients of its two paths.

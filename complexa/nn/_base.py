@@ -136,6 +136,11 @@ class Layer:
         whether the gradient with respect to its input is computed (the ``error`` section)."""
         raise NotImplementedError
 
+    def memory(self, width: Value, batch: Value, input_grad: bool, convert: Convert) -> tuple[Value, Value]:
+        """Float64 elements this layer keeps in a training step, as the reference network allocates them:
+        (activations: its output and what its backward pass reads; deltas: the gradients it writes)."""
+        raise NotImplementedError
+
     # --- the rest -------------------------------------------------------------------------------------------------
     def _values(self) -> tuple[object, ...]:
         return tuple(getattr(self, name) for name in self._fields)

@@ -38,6 +38,9 @@ class Activation(Layer):
     def cost(self, width: Value, batch: Value, input_grad: bool, convert: Convert) -> Cost:
         return cost(forward(width, batch), error(width, batch) if input_grad else None)
 
+    def memory(self, width: Value, batch: Value, input_grad: bool, convert: Convert) -> tuple[Value, Value]:
+        return batch * width, 0  # its output; its backward works in place on the gradient it is handed
+
     def __repr__(self) -> str:
         return f"{self.kind}()"
 

@@ -84,6 +84,10 @@ class Linear(Layer):
             gradients(m, n, batch, self.bias),
         )
 
+    def memory(self, width: Value, batch: Value, input_grad: bool, convert: Convert) -> tuple[Value, Value]:
+        m, n = convert(self.in_features), convert(self.out_features)
+        return batch * n, batch * m if input_grad else 0  # z; dx
+
     def xreplace(self, mapping: Mapping[sympy.Symbol, sympy.Expr]) -> Linear:
         return Linear(
             replaced(self.in_features, mapping, "Linear(in_features)"),

@@ -92,6 +92,11 @@ class LayerNorm(Layer):
         n, a = convert(self.normalized_shape), self.elementwise_affine
         return cost(forward(n, batch, a), error(n, batch, a) if input_grad else None, gradients(n, batch, a))
 
+    def memory(self, width: Value, batch: Value, input_grad: bool, convert: Convert) -> tuple[Value, Value]:
+        n = convert(self.normalized_shape)
+        # xhat, rstd and the output; dx and one row of g = dy w.
+        return 2 * batch * n + batch, (batch * n + n) if input_grad else 0
+
     def xreplace(self, mapping: Mapping[sympy.Symbol, sympy.Expr]) -> LayerNorm:
         shape = replaced(self.normalized_shape, mapping, "LayerNorm(normalized_shape)")
         return LayerNorm(shape, self.eps, self.elementwise_affine)

@@ -51,6 +51,10 @@ class Optimizer:
         """The ops of `steps` updates of `elements` parameters in `tensors` tensors."""
         raise NotImplementedError
 
+    def state(self, elements: Value, tensors: Value) -> Value:
+        """Float64 elements of the state it keeps for `elements` parameters in `tensors` tensors."""
+        return 0
+
     def _values(self) -> tuple[object, ...]:
         raise NotImplementedError
 
@@ -79,6 +83,9 @@ class SGD(Optimizer):
             return {"mul": steps * elements, "add": steps * elements}
         # The first step copies the gradient into the buffer; every later one also folds it in.
         return {"mul": (2 * steps - 1) * elements, "add": (2 * steps - 1) * elements}
+
+    def state(self, elements: Value, tensors: Value) -> Value:
+        return elements if self.momentum else 0  # the momentum buffer
 
     def _values(self) -> tuple[object, ...]:
         return (self.lr, self.momentum)
@@ -112,6 +119,9 @@ class Adam(Optimizer):
             "div": steps * (2 * elements + tensors),
             "sqrt": steps * (elements + tensors),
         }
+
+    def state(self, elements: Value, tensors: Value) -> Value:
+        return 2 * elements + 2 * tensors  # the two moments, and beta1^t and beta2^t per tensor
 
     def _values(self) -> tuple[object, ...]:
         return (self.lr, self.betas, self.eps)

@@ -77,6 +77,10 @@ class Residual(Layer):
     def cost(self, width: Value, batch: Value, input_grad: bool, convert: Convert) -> Cost:
         return cost(forward(width, batch), error(width, batch) if input_grad else None)
 
+    def memory(self, width: Value, batch: Value, input_grad: bool, convert: Convert) -> tuple[Value, Value]:
+        # The output; a copy of the gradient for the body (which may change it in place) and, when computed, dx.
+        return batch * width, batch * width * (2 if input_grad else 1)
+
     def xreplace(self, mapping: Mapping[sympy.Symbol, sympy.Expr]) -> Residual:
         return Residual(*(layer.xreplace(mapping) for layer in self.layers))
 
