@@ -97,18 +97,22 @@ def _stack_flops(network: Network, convention: str, phase: str) -> Value:
 def _stack_memory(network: Network) -> tuple[Value, Value, Value, Value]:
     """(parameters, parameter tensors, activations, deltas) of a stack's training step, from each kind's rule: the
     inputs and the loss's gradient, and what every layer keeps."""
-    convert = Converter(network.free_symbols)
-    B = convert(network.batch)
-    rows = exact.stack(network, convert, B)
-    activations: list[Value] = [B * convert(network.input_width)]
-    deltas: list[Value] = [B * convert(network.output_width)]
     from complexa.nn._stack import walk
 
+    convert = Converter(network.free_symbols)
+    B = convert(network.batch)
+    elements: list[Value] = []
+    tensors = 0
+    activations: list[Value] = [B * convert(network.input_width)]
+    deltas: list[Value] = [B * convert(network.output_width)]
     for row in walk(network.layers, network.input_width):
+        numel, count = exact.parameter_counts(row.layer, row.width, convert)
+        elements.append(numel)
+        tensors += count
         kept, written = row.layer.memory(convert(row.width), B, row.input_grad, convert)
         activations.append(kept)
         deltas.append(written)
-    return add([r[2] for r in rows]), add([r[3] for r in rows]), add(activations), add(deltas)
+    return add(elements), tensors, add(activations), add(deltas)
 
 
 def flops(network: Network, *, convention: str = "exact", phase: str = "forward") -> sympy.Expr:
@@ -201,8 +205,7 @@ def params(network: Network) -> sympy.Expr:
     """
     network = _checked(network)
     if network.is_stack:
-        rows = exact.stack(network, Converter(network.free_symbols), 1)
-        return to_expr(add([row[2] for row in rows]))
+        return to_expr(_stack_memory(network)[0])
     layers, _ = _setup(network)
     return to_expr(exact.parameters(layers, bias=network.bias))
 

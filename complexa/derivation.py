@@ -204,28 +204,10 @@ class Derivation:
             stack = Network(list(network.layers), batch=network.batch, loss=network.loss, optimizer=network.optimizer)
             return exact.stack(stack, convert, B)
         # A uniform network of symbolic (or huge) depth: its Linear layers and its activations, each summed.
-        assert network.width is not None
         layers = _layers(network, convert)
-        n = layers.n
-        linear_rule = exact.sections(layers, B, bias=network.bias, activation="identity", loss="mse")
-        linear_rule["error"] = {
-            op: v - exact._losses.error("mse", n(layers.depth), B).get(op, 0) for op, v in linear_rule["error"].items()
-        }
-        full = exact.sections(layers, B, bias=network.bias, activation=network.activation, loss=network.loss)
-        loss = exact._losses.error(network.loss, n(layers.depth), B)
-        acts = {
-            name: {
-                op: v - linear_rule[name].get(op, 0) - (loss.get(op, 0) if name == "error" else 0)
-                for op, v in full[name].items()
-            }
-            for name in full
-        }
+        dense, acts, loss = exact.parts(layers, B, bias=network.bias, activation=network.activation, loss=network.loss)
         elements, tensors = exact.parameters(layers, bias=network.bias), exact.tensors(layers, bias=network.bias)
-        return [
-            ("2k", linear_rule, elements, tensors),
-            ("2k+1", acts, 0, 0),
-            ("loss", {"forward": {}, "error": loss, "gradients": {}}, 0, 0),
-        ]
+        return [("2k", dense, elements, tensors), ("2k+1", acts, 0, 0), ("loss", loss, 0, 0)]
 
     @cached_property
     def quantities(self) -> dict[str, sympy.Expr]:

@@ -519,8 +519,8 @@ MUTATIONS: list[Mutation] = [
     ),
     _exact(
         "exact-identity-activation",
-        "g = act is not activations.Identity",
-        "g = True",
+        "if activations.BY_NAME[activation] is not activations.Identity:",
+        "if True:",
         "identity counted as an activation with a derivative to multiply by",
     ),
     _exact(
@@ -549,8 +549,8 @@ MUTATIONS: list[Mutation] = [
     ),
     _exact(
         "exact-stack-tensors",
-        "out.append((row.path, c, elements, len(shapes)))",
-        "out.append((row.path, c, elements, 1))",
+        "return elements, len(shapes)",
+        "return elements, 1",
         "every layer of a stack counted as one parameter tensor (Adam's per-tensor terms)",
     ),
     _exact(

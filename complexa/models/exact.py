@@ -16,11 +16,24 @@ import sympy
 from complexa.models._layers import Layers, Value
 from complexa.nn import activations, linear
 from complexa.nn import losses as _losses
-from complexa.nn._base import BASE_OPS, OPS, SECTIONS, Cost, merge
+from complexa.nn._base import BASE_OPS, OPS, SECTIONS, Cost, Layer, merge
 from complexa.nn._stack import walk
 from complexa.nn.optim import SGD, Optimizer
 
-__all__ = ["OPS", "PHASES", "SECTIONS", "sections", "parameters", "tensors", "stack", "ops_of", "optimizer_of", "Row"]
+__all__ = [
+    "OPS",
+    "PHASES",
+    "SECTIONS",
+    "Row",
+    "ops_of",
+    "optimizer_of",
+    "parameter_counts",
+    "parameters",
+    "parts",
+    "sections",
+    "stack",
+    "tensors",
+]
 
 PHASES = ("forward", "backward", "update")
 """The phases of a training step; ``backward`` is the ``error`` and ``gradients`` sections together."""
@@ -55,29 +68,47 @@ def tensors(layers: Layers, *, bias: bool) -> Value:
     return layers.total(1, 0, lambda k: 1 + int(bias))
 
 
-def sections(layers: Layers, batch: Value, *, bias: bool, activation: str, loss: str) -> Cost:
-    """What one training step of a dense network computes, by section (`SECTIONS`) and op; absent ops are zero.
+def parts(layers: Layers, batch: Value, *, bias: bool, activation: str, loss: str) -> tuple[Cost, Cost, Cost]:
+    """What one training step of a dense network computes, (its Linear layers, its activations, its loss), each by
+    section (`SECTIONS`) and op; absent ops are zero.
 
     **Arguments:** `layers` (concrete, uniform or general sizes), `batch` (B), and `bias`, `activation`, `loss` as in
     `Network`.
     """
     n, L, B = layers.n, layers.depth, batch
-    act = activations.BY_NAME[activation]
-    g = act is not activations.Identity
-    parts: list[Cost] = [
-        {"forward": layers.totals(1, 0, lambda k: linear.forward(n(k - 1), n(k), B, bias))},
-        {"error": _losses.error(loss, n(L), B)},
-        # The gradient for a layer's input: every Linear's but the first's.
-        {"error": layers.totals(2, 0, lambda k: linear.error(n(k - 1), n(k), B))},
-        {"gradients": layers.totals(1, 0, lambda k: linear.gradients(n(k - 1), n(k), B, bias))},
-    ]
-    if g:
-        parts.append({"forward": layers.totals(1, 0, lambda k: activations.forward(n(k), B))})
+    dense = merge(
+        [
+            {"forward": layers.totals(1, 0, lambda k: linear.forward(n(k - 1), n(k), B, bias))},
+            # The gradient for a layer's input: every Linear's but the first's.
+            {"error": layers.totals(2, 0, lambda k: linear.error(n(k - 1), n(k), B))},
+            {"gradients": layers.totals(1, 0, lambda k: linear.gradients(n(k - 1), n(k), B, bias))},
+        ]
+    )
+    acts: list[Cost] = []
+    if activations.BY_NAME[activation] is not activations.Identity:
+        acts.append({"forward": layers.totals(1, 0, lambda k: activations.forward(n(k), B))})
         # Every activation's backward; the output layer's is taken in by a loss that fuses it (bce).
-        parts.append({"error": layers.totals(1, -1, lambda k: activations.error(n(k), B))})
+        acts.append({"error": layers.totals(1, -1, lambda k: activations.error(n(k), B))})
         if not _losses.FUSES[loss]:
-            parts.append({"error": activations.error(n(L), B)})
-    return merge(parts)
+            acts.append({"error": activations.error(n(L), B)})
+    return dense, merge(acts), {"forward": {}, "error": _losses.error(loss, n(L), B), "gradients": {}}
+
+
+def sections(layers: Layers, batch: Value, *, bias: bool, activation: str, loss: str) -> Cost:
+    """What one training step of a dense network computes, by section (`SECTIONS`) and op: its `parts` together."""
+    return merge(list(parts(layers, batch, bias=bias, activation=activation, loss=loss)))
+
+
+def parameter_counts(layer: Layer, width: sympy.Expr, convert: Callable[[sympy.Expr], Value]) -> tuple[Value, int]:
+    """(elements, tensors) of `layer`'s own parameters, for input `width`."""
+    shapes = layer.parameters(width)
+    elements: Value = 0
+    for _, shape in shapes:
+        numel: Value = 1
+        for extent in shape:
+            numel = numel * convert(extent)
+        elements = elements + numel
+    return elements, len(shapes)
 
 
 def stack(network: object, convert: Callable[[sympy.Expr], Value], batch: Value) -> list[Row]:
@@ -94,17 +125,7 @@ def stack(network: object, convert: Callable[[sympy.Expr], Value], batch: Value)
         c = row.layer.cost(convert(row.width), batch, row.input_grad, convert)
         if fused and row.path == last:
             c = cost(c["forward"], None, c["gradients"])  # the loss computes this sigmoid's gradient
-        shapes = row.layer.parameters(row.width)
-        elements: Value = 0
-        for _, shape in shapes:
-            numel: Value = 1
-            for extent in shape:
-                numel = numel * convert(extent)
-            elements = elements + numel
-        out.append((row.path, c, elements, len(shapes)))
+        out.append((row.path, c, *parameter_counts(row.layer, row.width, convert)))
     width = convert(network.output_width)  # type: ignore[attr-defined]
     out.append(("loss", {"forward": {}, "error": _losses.error(network.loss, width, batch), "gradients": {}}, 0, 0))  # type: ignore[attr-defined]
     return out
-
-
-__all__ += ["SECTIONS"]
