@@ -23,7 +23,7 @@ from complexa._validate import as_size
 from complexa.errors import ComplexaError
 from complexa.models._layers import Value
 
-__all__ = ["OPS", "BASE_OPS", "SECTIONS", "Cost", "Layer", "Width", "merge", "scaled", "KINDS"]
+__all__ = ["OPS", "BASE_OPS", "SECTIONS", "Cost", "Layer", "Width", "merge", "KINDS"]
 
 OPS = ("mul", "add", "div", "sqrt", "exp", "cmp", "act", "act_grad")
 """Every operation counted, in the order counts list them (docs/counting.md defines each)."""
@@ -65,11 +65,6 @@ def merge(costs: list[Cost]) -> Cost:
                 into.setdefault(op, []).append(v)
     # One sum per column: adding polynomials one at a time would copy the growing total every time.
     return {name: {op: add(values) for op, values in ops.items()} for name, ops in columns.items()}
-
-
-def scaled(c: Cost, factor: Value) -> Cost:
-    """`c` with every count multiplied by `factor`."""
-    return {name: {op: factor * v for op, v in ops.items()} for name, ops in c.items()}
 
 
 class Width:
@@ -129,6 +124,11 @@ class Layer:
     @property
     def has_parameters(self) -> bool:
         return False
+
+    @property
+    def fixed_input(self) -> sympy.Expr | None:
+        """The input width the layer requires, or None when it takes whatever comes in (an elementwise kind)."""
+        return None
 
     # --- the rules ------------------------------------------------------------------------------------------------
     def cost(self, width: Value, batch: Value, input_grad: bool, convert: Convert) -> Cost:

@@ -26,8 +26,6 @@ class Row:
     """The width coming in."""
     input_grad: bool
     """Whether it computes the gradient with respect to its input: some layer before it has parameters."""
-    top: bool
-    """Whether it is a layer of the stack itself rather than of a Residual's body."""
 
 
 def check(layers: Sequence[object]) -> tuple[tuple[Layer, ...], sympy.Expr, sympy.Expr]:
@@ -43,34 +41,25 @@ def check(layers: Sequence[object]) -> tuple[tuple[Layer, ...], sympy.Expr, symp
                 f"layers[{k}] = {show(layer)}: must be a layer of complexa.nn, such as nn.Linear(784, 'h'); a list of "
                 "sizes may not mix with layers"
             )
+        if width is None:
+            first = layer.fixed_input  # the layer's own `output` refuses a start without one
         width = layer.output(width, str(k))
-        if first is None:
-            first = _input_width(layer)
     assert width is not None and first is not None
     return tuple(layers), first, width.size  # type: ignore[arg-type]
-
-
-def _input_width(layer: Layer) -> sympy.Expr:
-    for name in ("in_features", "normalized_shape"):
-        value = getattr(layer, name, None)
-        if value is not None:
-            return value
-    raise AssertionError("check() has refused a stack that starts without a width")
 
 
 def walk(layers: Sequence[Layer], width: sympy.Expr) -> list[Row]:
     """Every layer of the stack with its path, input width and whether it computes its input's gradient."""
     rows: list[Row] = []
-    _walk(layers, "", width, False, True, rows)
+    _walk(layers, "", width, False, rows)
     return rows
 
 
-def _walk(layers: Sequence[Layer], prefix: str, width: sympy.Expr, needs: bool, top: bool, rows: list[Row]) -> bool:
+def _walk(layers: Sequence[Layer], prefix: str, width: sympy.Expr, needs: bool, rows: list[Row]) -> None:
     for k, layer in enumerate(layers):
-        rows.append(Row(f"{prefix}{k}", layer, width, needs, top))
+        rows.append(Row(f"{prefix}{k}", layer, width, needs))
         children = layer.children()
         if children:
-            _walk(children, f"{prefix}{k}.", width, needs, False, rows)
+            _walk(children, f"{prefix}{k}.", width, needs, rows)
         width = layer.output(Width(width), "").size
         needs = needs or layer.has_parameters
-    return needs

@@ -76,6 +76,10 @@ class Linear(Layer):
     def has_parameters(self) -> bool:
         return True
 
+    @property
+    def fixed_input(self) -> sympy.Expr:
+        return self.in_features
+
     def cost(self, width: Value, batch: Value, input_grad: bool, convert: Convert) -> Cost:
         m, n = convert(self.in_features), convert(self.out_features)
         return cost(

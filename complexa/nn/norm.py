@@ -88,6 +88,10 @@ class LayerNorm(Layer):
     def has_parameters(self) -> bool:
         return self.elementwise_affine
 
+    @property
+    def fixed_input(self) -> sympy.Expr:
+        return self.normalized_shape
+
     def cost(self, width: Value, batch: Value, input_grad: bool, convert: Convert) -> Cost:
         n, a = convert(self.normalized_shape), self.elementwise_affine
         return cost(forward(n, batch, a), error(n, batch, a) if input_grad else None, gradients(n, batch, a))
