@@ -231,9 +231,9 @@ def _latex(args: argparse.Namespace) -> int:
 def _symbolic_part(network: Network) -> str:
     """What of `network` is not an integer, for an error message."""
     if network.is_stack:
-        from complexa.nn._stack import walk
+        from complexa.nn._stack import rows_of
 
-        for row in walk(network.layers, network.input_width):
+        for row in rows_of(network):
             if row.layer.free_symbols and not row.layer.children():
                 return f"layer {row.path} = {row.layer!r}"
     elif network.listed:

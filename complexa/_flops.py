@@ -71,48 +71,54 @@ def _exact(network: Network, phase: str) -> sympy.Expr:
 
 def _stack_flops(network: Network, convention: str, phase: str) -> Value:
     """A stack's count in `convention`: its Linear layers' matrix products (and fvcore's LayerNorm rule)."""
-    from complexa.nn import LayerNorm, Linear
-    from complexa.nn._stack import walk
+    from complexa.nn import CausalSelfAttention, LayerNorm, Linear
+    from complexa.nn._stack import rows_of
 
     convert = Converter(network.free_symbols)
-    B = convert(network.batch)
+    B = convert(network.tokens)
     terms: list[Value] = []
-    for row in walk(network.layers, network.input_width):
+    for row in rows_of(network):
         layer = row.layer
-        if isinstance(layer, Linear):
+        times = convert(row.times)
+        if isinstance(layer, CausalSelfAttention) and convention == "torch":
+            # Its two batched products per head, q k^T and P v, each 2 B H T T hd = 2 R T d; twice each backward.
+            products = 2 if phase == "forward" else 6
+            terms.append(times * 2 * B * convert(layer.seq_len) * convert(layer.d_model) * products)
+        elif isinstance(layer, Linear):
             m, n = convert(layer.in_features), convert(layer.out_features)
             if convention == "torch":
                 products = 1 if phase == "forward" else 2 + int(row.input_grad)
-                terms.append(2 * B * m * n * products)
+                terms.append(times * 2 * B * m * n * products)
             elif convention == "fvcore":
-                terms.append(B * m * n)
+                terms.append(times * B * m * n)
             else:
-                terms.append(B * n * (m + int(layer.bias)))
+                terms.append(times * B * n * (m + int(layer.bias)))
         elif isinstance(layer, LayerNorm) and convention == "fvcore":
             # fvcore's norm_flop_counter for aten::layer_norm: 5 per element with the affine parameters, else 4.
-            terms.append(B * convert(layer.normalized_shape) * (5 if layer.elementwise_affine else 4))
+            terms.append(times * B * convert(layer.normalized_shape) * (5 if layer.elementwise_affine else 4))
     return add(terms)
 
 
 def _stack_memory(network: Network) -> tuple[Value, Value, Value, Value]:
     """(parameters, parameter tensors, activations, deltas) of a stack's training step, from each kind's rule: the
     inputs and the loss's gradient, and what every layer keeps."""
-    from complexa.nn._stack import walk
+    from complexa.nn._stack import rows_of
 
     convert = Converter(network.free_symbols)
-    B = convert(network.batch)
+    B = convert(network.tokens)
     elements: list[Value] = []
-    tensors = 0
+    tensors: list[Value] = []
     activations: list[Value] = [B * convert(network.input_width)]
     deltas: list[Value] = [B * convert(network.output_width)]
-    for row in walk(network.layers, network.input_width):
-        numel, count = exact.parameter_counts(row.layer, row.width, convert)
+    for row in rows_of(network):
+        numel, count = exact.row_parameters(network, row, convert)
         elements.append(numel)
-        tensors += count
+        tensors.append(count)
         kept, written = row.layer.memory(convert(row.width), B, row.input_grad, convert)
-        activations.append(kept)
-        deltas.append(written)
-    return add(elements), tensors, add(activations), add(deltas)
+        times = convert(row.times)
+        activations.append(times * kept)
+        deltas.append(times * written)
+    return add(elements), add(tensors), add(activations), add(deltas)
 
 
 def flops(network: Network, *, convention: str = "exact", phase: str = "forward") -> sympy.Expr:

@@ -95,11 +95,11 @@ def _derive_tables(
 def layer_labels(network: Network, *, short: bool = False) -> dict[str, str]:
     """What each row of `Derivation.by_layer` of a stack is: its layer as `repr` prints it, and the loss. With
     `short`, a Residual is its name alone: its body's layers have rows of their own, after its row."""
-    from complexa.nn._stack import walk
+    from complexa.nn._stack import rows_of
 
     out = {
         row.path: row.layer.kind if short and row.layer.children() else repr(row.layer)
-        for row in walk(network.layers, network.input_width)
+        for row in rows_of(network)
     }
     out["loss"] = network.loss
     return out

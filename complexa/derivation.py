@@ -140,7 +140,7 @@ class Derivation:
         notes: list[str] = []
         self._convert = convert
         if model == "exact":
-            secs, update, rows = _exact(network, layers, convert, convert(network.batch), T)
+            secs, update, rows = _exact(network, layers, convert, convert(network.tokens), T)
             counts = _phases(secs, update, T, exact.ops_of(network))
             quantities = _exact_quantities(secs, update, T)
             self._rows = rows
@@ -197,7 +197,7 @@ class Derivation:
 
     def _layer_rows(self) -> list[exact.Row]:
         network, convert = self.network, self._convert
-        B = convert(network.batch)
+        B = convert(network.tokens)
         if self._rows is not None:
             return self._rows
         if network.listed:

@@ -42,6 +42,9 @@ class Network:
     - `loss`: one of `LOSSES`; ``"bce"`` needs a final sigmoid.
     - `optimizer`: ``"sgd"`` (plain SGD, whose learning rate `measure` takes), or `complexa.nn.SGD` or
       `complexa.nn.Adam` with their hyperparameters.
+    - `seq`: tokens per sample (layers only): each sample is `seq` rows, one per token, and the layers work on the
+      B seq rows of a step; by default the `seq` of the layers that have one (`nn.CausalSelfAttention`,
+      `nn.PositionEmbedding`), else 1. `Network.gpt` builds nanoGPT's GPT.
 
     **Raises:** `ComplexaError` naming the bad argument, or the layers that do not fit.
 
@@ -67,6 +70,10 @@ class Network:
         "activation",
         "loss",
         "optimizer",
+        "seq",
+        "names",
+        "ties",
+        "gpt_config",
         "_free_symbols",
     )
 
@@ -90,8 +97,11 @@ class Network:
         activation: str = _UNSET,  # type: ignore[assignment]
         loss: str = "mse",
         optimizer: object = "sgd",
+        seq: object = None,
     ) -> None:
         from complexa.nn import Layer
+
+        self.seq, self.names, self.ties, self.gpt_config = sympy.Integer(1), None, {}, None
 
         if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence):
             raise ComplexaError(
@@ -105,8 +115,13 @@ class Network:
                         f"{name} = {show(value)}: applies to a network given by its sizes; a stack of layers says "
                         f"it in its layers (nn.Linear(..., bias=False), nn.ReLU(), ...)"
                     )
-            self._init_stack(sizes, batch, loss, optimizer)
+            self._init_stack(sizes, batch, loss, optimizer, seq)
             return
+        if seq is not None:
+            raise ComplexaError(
+                f"seq = {show(seq)}: applies to a network given as layers, whose rows are tokens; a dense network "
+                "given by its sizes has one row per sample"
+            )
         if len(sizes) < 2:
             raise ComplexaError(
                 f"sizes = {show(list(sizes))}: a network needs at least two sizes, the input and the output layer"
@@ -116,11 +131,26 @@ class Network:
         activation = "sigmoid" if activation is _UNSET else activation
         self._init(checked, None, sympy.Integer(len(checked) - 1), batch, bias, activation, loss, optimizer)
 
-    def _init_stack(self, layers: Sequence[object], batch: object, loss: object, optimizer: object) -> None:
+    def _init_stack(
+        self, layers: Sequence[object], batch: object, loss: object, optimizer: object, seq: object = None
+    ) -> None:
         from complexa.nn import Sigmoid
-        from complexa.nn._stack import check
+        from complexa.nn._base import same
+        from complexa.nn._stack import check, walk
 
         checked, first, last = check(layers)
+        rows = walk(checked, first)
+        wanted = [(row.path, row.layer) for row in rows if row.layer.seq is not None]
+        if seq is None:
+            self.seq = wanted[0][1].seq if wanted else sympy.Integer(1)  # type: ignore[assignment]
+        else:
+            self.seq = as_size(seq, "seq")
+        for path, layer in wanted:
+            if not same(layer.seq, self.seq):  # type: ignore[arg-type]
+                raise ComplexaError(
+                    f"layer {path} ({layer!r}) works on sequences of {layer.seq} tokens, but the network's seq is "
+                    f"{self.seq}"
+                )
         self._layers = checked
         self._widths = (first, last)
         self._sizes = None
@@ -150,6 +180,7 @@ class Network:
     ) -> None:
         self._sizes = sizes
         self._layers = None
+        self.seq, self.names, self.ties, self.gpt_config = sympy.Integer(1), None, {}, None
         if width is None and sizes is not None and all(size == sizes[0] for size in sizes):
             width = sizes[0]
         self.width = width
@@ -189,6 +220,69 @@ class Network:
         # Kept in closed form whatever the depth: a depth of 10**18 is as quick to derive as a symbolic one.
         network._init(None, width_expr, depth_expr, batch, bias, activation, loss, optimizer)
         return network
+
+    @classmethod
+    def gpt(
+        cls,
+        vocab: object,
+        seq: object,
+        d_model: object,
+        n_layers: object,
+        n_heads: object,
+        *,
+        d_ff: object = None,
+        batch: object = 1,
+        bias: bool = True,
+        tied: bool = True,
+        causal: bool = True,
+        optimizer: object = "sgd",
+    ) -> Network:
+        """GPT-2 as nanoGPT writes it: token and learned position embeddings, `n_layers` pre-LayerNorm `nn.Block`\ s,
+        a final LayerNorm and ``lm_head`` (a Linear d_model -> vocab without bias, `tied` to the token embedding),
+        trained with cross-entropy over every position, summed. Every size may be a symbol; `d_ff` is 4 d_model
+        unless given. The layers are named as nanoGPT's modules (``transformer.h.0.attn.c_attn``).
+
+        >>> from complexa import params
+        >>> params(Network.gpt(50257, 1024, 768, 12, 12))  # GPT-2 small
+        124439808
+        >>> Network.gpt("V", "T", "d", "L", "H", batch="B")
+        Network.gpt(V, T, d, L, H, batch=B)
+        """
+        from complexa.nn import Block, Embedding, LayerNorm, Linear, PositionEmbedding, Repeat
+
+        tied = as_flag(tied, "tied")
+        bias = as_flag(bias, "bias")
+        causal = as_flag(causal, "causal")
+        block = Block(d_model, n_heads, seq, d_ff, bias, causal)
+        V = as_size(vocab, "vocab")
+        T, d = block.seq_len, block.d_model
+        layers = [
+            Embedding(V, d),
+            PositionEmbedding(T, d),
+            Repeat(block, as_size(n_layers, "n_layers")),
+            LayerNorm(d),
+            Linear(d, V, bias=False),
+        ]
+        network = cls(layers, batch=batch, loss="cross_entropy", optimizer=optimizer)
+        network.names = ("transformer.wte", "transformer.wpe", "transformer.h", "transformer.ln_f", "lm_head")
+        network.ties = {"lm_head": "transformer.wte"} if tied else {}
+        network.gpt_config = {
+            "vocab": V,
+            "seq": T,
+            "d_model": d,
+            "n_layers": layers[2].times,  # type: ignore[attr-defined]
+            "n_heads": block.n_heads,
+            "d_ff": block.d_ff,
+            "bias": bias,
+            "tied": tied,
+            "causal": causal,
+        }
+        return network
+
+    @property
+    def tokens(self) -> sympy.Expr:
+        """The rows of a step, B seq: the batch for a network whose rows are samples."""
+        return self.batch * self.seq
 
     @property
     def is_stack(self) -> bool:
@@ -266,7 +360,8 @@ class Network:
         try:
             return self._free_symbols
         except AttributeError:  # found once: a network never changes
-            exprs = [self.batch, self.depth, *(self._sizes or (self.width,) if self._layers is None else ())]
+            exprs = [self.batch, self.depth, self.seq]
+            exprs += [*(self._sizes or (self.width,) if self._layers is None else ())]
             found: frozenset[sympy.Symbol] = frozenset().union(*(e.free_symbols for e in exprs if not e.is_Integer))
             for layer in self._layers or ():
                 found |= layer.free_symbols
@@ -289,7 +384,10 @@ class Network:
     def options(self) -> dict[str, object]:
         """The keyword options, as `Network` takes them."""
         if self._layers is not None:
-            return {"batch": self.batch, "loss": self.loss, "optimizer": self.optimizer}
+            out = {"batch": self.batch, "loss": self.loss, "optimizer": self.optimizer}
+            if self.seq != 1:
+                out["seq"] = self.seq
+            return out
         return {
             "batch": self.batch,
             "bias": self.bias,
@@ -312,6 +410,13 @@ class Network:
         }
         options = self.options()
         options["batch"] = _replaced(self.batch, mapping, "batch")
+        if self.gpt_config is not None:
+            config = dict(self.gpt_config)
+            for key in ("vocab", "seq", "d_model", "n_layers", "n_heads", "d_ff"):
+                config[key] = _replaced(config[key], mapping, key)
+            return Network.gpt(**config, batch=options["batch"], optimizer=self.optimizer)  # type: ignore[arg-type]
+        if "seq" in options:
+            options["seq"] = _replaced(self.seq, mapping, "seq")
         if self._layers is not None:
             return Network([layer.xreplace(mapping) for layer in self._layers], **options)  # type: ignore[arg-type]
         if self._sizes is None:
@@ -331,11 +436,19 @@ class Network:
 
     def _key(self) -> tuple[object, ...]:
         shape = (self.width, self.depth) if self.width is not None else self._sizes or self._layers
-        return (shape, self.batch, self.bias, self.activation, self.loss, self.optimizer)
+        return (shape, self.batch, self.seq, self.names, tuple(self.ties.items()), self.bias, self.activation, self.loss, self.optimizer)
 
     def __repr__(self) -> str:
         defaults = {"batch": sympy.Integer(1), "bias": True, "activation": "sigmoid", "loss": "mse", "optimizer": "sgd"}
-        extra = "".join(f", {k}={v!r}" for k, v in self.options().items() if v != defaults[k])
+        extra = "".join(f", {k}={v!r}" for k, v in self.options().items() if v != defaults.get(k))
+        if self.gpt_config is not None:
+            c = self.gpt_config
+            shown = ", ".join(str(c[k]) for k in ("vocab", "seq", "d_model", "n_layers", "n_heads"))
+            if sympy.expand(c["d_ff"] - 4 * c["d_model"]) != 0:
+                shown += f", d_ff={c['d_ff']}"
+            shown += "".join(f", {k}=False" for k in ("bias", "tied", "causal") if not c[k])
+            extra = "".join(f", {k}={v!r}" for k, v in self.options().items() if k in ("batch", "optimizer") and v != defaults[k])
+            return f"Network.gpt({shown}{extra})"
         if self._layers is not None:
             return f"Network([{', '.join(map(repr, self._layers))}]{extra})"
         if self.width is not None and (self.symbolic_depth or self.depth > 7):

@@ -262,7 +262,7 @@ def assert_matches_torch(measurement: Any) -> None:
     optimizer = torch_optimizer(network, parameters.values(), m.lr) if parameters else None
     loss_of = torch_loss(network)
     inputs, targets = torch.tensor(m.inputs), torch.tensor(m.targets)
-    assert inputs.dtype == torch.float64
+    assert inputs.dtype == (torch.int64 if isinstance(network.layers[0], nn.Embedding) else torch.float64)
     assert targets.dtype == (torch.int64 if network.loss == "cross_entropy" else torch.float64)
     for step in range(m.iterations):
         if optimizer is not None:

@@ -17,7 +17,8 @@ from complexa.models._layers import Layers, Value
 from complexa.nn import activations, linear
 from complexa.nn import losses as _losses
 from complexa.nn._base import BASE_OPS, OPS, SECTIONS, Cost, Layer, merge
-from complexa.nn._stack import walk
+from complexa.nn._stack import Row as StackRow
+from complexa.nn._stack import rows_of
 from complexa.nn.optim import SGD, Optimizer
 
 __all__ = [
@@ -52,7 +53,7 @@ def ops_of(network: object) -> tuple[str, ...]:
     """The ops the network's counts list: `BASE_OPS` and any its kinds, loss and optimizer use, in `OPS` order."""
     used = set(BASE_OPS) | set(_losses.USES[network.loss]) | set(optimizer_of(network).uses)  # type: ignore[attr-defined]
     if network.is_stack:  # type: ignore[attr-defined]
-        for row in walk(network.layers, network.input_width):  # type: ignore[attr-defined]
+        for row in rows_of(network):
             used |= set(row.layer.uses)
     return tuple(op for op in OPS if op in used)
 
@@ -111,21 +112,42 @@ def parameter_counts(layer: Layer, width: sympy.Expr, convert: Callable[[sympy.E
     return elements, len(shapes)
 
 
+def row_parameters(network: object, row: StackRow, convert: Callable[[sympy.Expr], Value]) -> tuple[Value, Value]:
+    """(elements, tensors) of the parameters a stack's row owns: none for a layer tied to another's parameters (GPT's
+    ``lm_head``), times the copies a `Repeat`'s template row stands for."""
+    if row.path in network.ties:  # type: ignore[attr-defined]
+        return 0, 0
+    elements, tensors = parameter_counts(row.layer, row.width, convert)
+    if row.times != 1:
+        times = convert(row.times)
+        return times * elements, times * tensors if tensors else 0
+    return elements, tensors
+
+
+def times_cost(c: Cost, times: Value) -> Cost:
+    """`c` for `times` copies of its layer."""
+    return {name: {op: times * v for op, v in ops.items()} for name, ops in c.items()}
+
+
 def stack(network: object, convert: Callable[[sympy.Expr], Value], batch: Value) -> list[Row]:
-    """One row per layer of a network given as layers (its torch path, its per-step cost, its parameters), and the
-    loss's row (``"loss"``)."""
+    """One row per layer of a network given as layers (its torch path, its per-step cost over `batch` rows, its
+    parameters), and the loss's row (``"loss"``). A `Repeat` of symbolic (or many) copies has one row per layer of
+    a copy, its path with ``{i}``, its cost the copies' total."""
     from complexa.nn._base import cost
 
     layers = network.layers  # type: ignore[attr-defined]
-    rows = walk(layers, network.input_width)  # type: ignore[attr-defined]
+    rows = rows_of(network)
     out: list[Row] = []
     fused = _losses.FUSES[network.loss]  # type: ignore[attr-defined]
-    last = str(len(layers) - 1)
+    names = network.names  # type: ignore[attr-defined]
+    last = names[-1] if names else str(len(layers) - 1)
     for row in rows:
         c = row.layer.cost(convert(row.width), batch, row.input_grad, convert)
         if fused and row.path == last:
             c = cost(c["forward"], None, c["gradients"])  # the loss computes this sigmoid's gradient
-        out.append((row.path, c, *parameter_counts(row.layer, row.width, convert)))
+        if row.times != 1:
+            c = times_cost(c, convert(row.times))
+        out.append((row.path, c, *row_parameters(network, row, convert)))
     width = convert(network.output_width)  # type: ignore[attr-defined]
     out.append(("loss", {"forward": {}, "error": _losses.error(network.loss, width, batch), "gradients": {}}, 0, 0))  # type: ignore[attr-defined]
     return out

@@ -11,14 +11,23 @@ Each kind's spec and cost rules live in its own module here (docs/counting.md ha
 
 from complexa.nn._base import BASE_OPS, KINDS, OPS, Layer
 from complexa.nn.activations import GELU, Activation, Identity, ReLU, Sigmoid, Tanh
+from complexa.nn.attention import CausalSelfAttention
+from complexa.nn.embedding import Embedding, PositionEmbedding
 from complexa.nn.linear import Linear
 from complexa.nn.norm import LayerNorm
 from complexa.nn.optim import SGD, Adam, Optimizer
 from complexa.nn.residual import Residual
+from complexa.nn.transformer import MLP, Block, Repeat
 
 __all__ = [
     "BASE_OPS",
     "GELU",
+    "MLP",
+    "Block",
+    "CausalSelfAttention",
+    "Embedding",
+    "PositionEmbedding",
+    "Repeat",
     "KINDS",
     "OPS",
     "SGD",

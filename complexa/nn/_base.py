@@ -121,6 +121,27 @@ class Layer:
         """The layers inside this one (a `Residual`'s body)."""
         return ()
 
+    def inner(self, width: sympy.Expr) -> list[tuple[str, Layer, sympy.Expr]]:
+        """The layers inside this one as the stack walks them: each with its name (its torch attribute, ``"0"``,
+        ``"c_attn"``) and the width coming into it, for `width` coming into this layer. By default its `children`
+        in sequence, named by position."""
+        out: list[tuple[str, Layer, sympy.Expr]] = []
+        for k, layer in enumerate(self.children()):
+            out.append((str(k), layer, width))
+            width = layer.output(Width(width), "").size
+        return out
+
+    @property
+    def seq(self) -> sympy.Expr | None:
+        """The tokens per sequence this layer works on (a position embedding's, an attention's), or None for a layer
+        that treats every row alike; the network's `seq` must equal it."""
+        return None
+
+    @property
+    def repeats(self) -> sympy.Expr | None:
+        """How many times the one layer of `children` is applied in sequence (`complexa.nn.Repeat`), else None."""
+        return None
+
     @property
     def has_parameters(self) -> bool:
         return False

@@ -12,20 +12,27 @@ from complexa._limits import show
 from complexa.errors import ComplexaError
 from complexa.nn._base import Layer, Width
 
-__all__ = ["Row", "walk", "check"]
+__all__ = ["Row", "walk", "rows_of", "check", "MAX_LISTED_REPEATS"]
+
+MAX_LISTED_REPEATS = 1000
+"""The most copies of a `Repeat`'s body walked one by one; more (or a symbolic number) are walked once, as a
+template whose path has ``{i}`` for the copy and whose `Row.times` says how many copies it stands for."""
 
 
 @dataclass(frozen=True)
 class Row:
-    """One layer of a stack, a Residual's body layers included (after the Residual's own row)."""
+    """One layer of a stack, the layers inside it included (after its own row)."""
 
     path: str
-    """Its torch module path: ``"3"``, ``"3.0"``."""
+    """Its torch module path: ``"3"``, ``"3.0"``, ``"transformer.h.0.attn"``; ``"transformer.h.{i}.attn"`` for a
+    template of `times` copies."""
     layer: Layer
     width: sympy.Expr
     """The width coming in."""
     input_grad: bool
     """Whether it computes the gradient with respect to its input: some layer before it has parameters."""
+    times: sympy.Expr = sympy.Integer(1)
+    """How many layers this row stands for: 1, or the copies of a `Repeat`'s body it is a template of."""
 
 
 def check(layers: Sequence[object]) -> tuple[tuple[Layer, ...], sympy.Expr, sympy.Expr]:
@@ -48,18 +55,38 @@ def check(layers: Sequence[object]) -> tuple[tuple[Layer, ...], sympy.Expr, symp
     return tuple(layers), first, width.size  # type: ignore[arg-type]
 
 
-def walk(layers: Sequence[Layer], width: sympy.Expr) -> list[Row]:
-    """Every layer of the stack with its path, input width and whether it computes its input's gradient."""
+def walk(layers: Sequence[Layer], width: sympy.Expr, names: Sequence[str] | None = None) -> list[Row]:
+    """Every layer of the stack with its path, input width and whether it computes its input's gradient; `names`
+    are the top-level layers' torch names (by default their positions)."""
     rows: list[Row] = []
-    _walk(layers, "", width, False, rows)
+    items: list[tuple[str, Layer, sympy.Expr]] = []
+    for k, layer in enumerate(layers):
+        items.append((names[k] if names is not None else str(k), layer, width))
+        width = layer.output(Width(width), "").size
+    _walk(items, "", False, sympy.Integer(1), rows)
     return rows
 
 
-def _walk(layers: Sequence[Layer], prefix: str, width: sympy.Expr, needs: bool, rows: list[Row]) -> None:
-    for k, layer in enumerate(layers):
-        rows.append(Row(f"{prefix}{k}", layer, width, needs))
-        children = layer.children()
-        if children:
-            _walk(children, f"{prefix}{k}.", width, needs, rows)
-        width = layer.output(Width(width), "").size
+def rows_of(network: object) -> list[Row]:
+    """`walk` of a `complexa.Network` given as layers, its layers named as its torch module's."""
+    return walk(network.layers, network.input_width, network.names)  # type: ignore[attr-defined]
+
+
+def _walk(
+    items: list[tuple[str, Layer, sympy.Expr]], prefix: str, needs: bool, times: sympy.Expr, rows: list[Row]
+) -> bool:
+    for name, layer, width in items:
+        path = f"{prefix}{name}"
+        rows.append(Row(path, layer, width, needs, times))
+        count = layer.repeats
+        if count is not None and not (count.is_Integer and count <= MAX_LISTED_REPEATS):
+            (body,) = layer.children()
+            if needs or not body.has_parameters:
+                _walk([("{i}", body, width)], f"{path}.", needs, times * count, rows)
+            else:  # the first copy computes no gradient for its input; the others do
+                _walk([("0", body, width)], f"{path}.", needs, times, rows)
+                _walk([("{i}", body, width)], f"{path}.", True, times * (count - 1), rows)
+        else:
+            _walk(layer.inner(width), f"{path}.", needs, times, rows)
         needs = needs or layer.has_parameters
+    return needs

@@ -8,6 +8,7 @@ imported when one of them is called, and only then: this module is where complex
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -19,7 +20,10 @@ from complexa.nn.activations import GELU, Identity, ReLU, Sigmoid, Tanh
 from complexa.nn.linear import Linear
 from complexa.nn.norm import LayerNorm
 from complexa.nn.optim import SGD, Adam
+from complexa.nn.attention import CausalSelfAttention
+from complexa.nn.embedding import Embedding, PositionEmbedding
 from complexa.nn.residual import Residual
+from complexa.nn.transformer import MLP, Block, Repeat
 
 __all__ = ["to_torch", "load_state", "torch_loss", "torch_optimizer"]
 
@@ -49,9 +53,105 @@ def _residual_type() -> type:
     return TorchResidual
 
 
+@functools.cache
+def _gpt_types() -> dict[str, type]:
+    """nanoGPT's modules (model.py), in float64, made once torch is imported: its explicit attention (the path it
+    takes without flash attention), the causal mask a buffer outside ``state_dict()``."""
+    torch = _torch()
+    tnn, functional = torch.nn, torch.nn.functional
+
+    class CausalSelfAttention(tnn.Module):
+        def __init__(self, d: int, heads: int, seq: int, bias: bool, causal: bool) -> None:
+            super().__init__()
+            self.c_attn = tnn.Linear(d, 3 * d, bias=bias)
+            self.c_proj = tnn.Linear(d, d, bias=bias)
+            self.n_head, self.n_embd, self.causal = heads, d, causal
+            self.register_buffer("bias", torch.tril(torch.ones(seq, seq)).view(1, 1, seq, seq), persistent=False)
+
+        def forward(self, x: Any) -> Any:
+            B, T, C = x.size()
+            q, k, v = self.c_attn(x).split(self.n_embd, dim=2)
+            k = k.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+            q = q.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+            v = v.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+            att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
+            if self.causal:
+                att = att.masked_fill(self.bias[:, :, :T, :T] == 0, float("-inf"))
+            att = functional.softmax(att, dim=-1)
+            y = (att @ v).transpose(1, 2).contiguous().view(B, T, C)
+            return self.c_proj(y)
+
+    class MLP(tnn.Module):
+        def __init__(self, d: int, d_ff: int, bias: bool) -> None:
+            super().__init__()
+            self.c_fc = tnn.Linear(d, d_ff, bias=bias)
+            self.gelu = tnn.GELU(approximate="tanh")
+            self.c_proj = tnn.Linear(d_ff, d, bias=bias)
+
+        def forward(self, x: Any) -> Any:
+            return self.c_proj(self.gelu(self.c_fc(x)))
+
+    class Block(tnn.Module):
+        def __init__(self, d: int, heads: int, seq: int, d_ff: int, bias: bool, causal: bool) -> None:
+            super().__init__()
+            self.ln_1 = tnn.LayerNorm(d)
+            self.attn = CausalSelfAttention(d, heads, seq, bias, causal)
+            self.ln_2 = tnn.LayerNorm(d)
+            self.mlp = MLP(d, d_ff, bias)
+
+        def forward(self, x: Any) -> Any:
+            x = x + self.attn(self.ln_1(x))
+            return x + self.mlp(self.ln_2(x))
+
+    class PositionEmbedding(tnn.Module):
+        """x + wpe(positions), GPT's learned positions as a layer of a stack."""
+
+        def __init__(self, seq: int, d: int) -> None:
+            super().__init__()
+            self.weight = tnn.Parameter(torch.randn(seq, d))
+
+        def forward(self, x: Any) -> Any:
+            return x + self.weight[: x.size(1)]
+
+    class GPT(tnn.Module):
+        def __init__(self, c: Mapping[str, Any]) -> None:
+            super().__init__()
+            d, seq = int(c["d_model"]), int(c["seq"])
+            self.transformer = tnn.ModuleDict(
+                {
+                    "wte": tnn.Embedding(int(c["vocab"]), d),
+                    "wpe": tnn.Embedding(seq, d),
+                    "h": tnn.ModuleList(
+                        Block(d, int(c["n_heads"]), seq, int(c["d_ff"]), c["bias"], c["causal"])
+                        for _ in range(int(c["n_layers"]))
+                    ),
+                    "ln_f": tnn.LayerNorm(d),
+                }
+            )
+            self.lm_head = tnn.Linear(d, int(c["vocab"]), bias=False)
+            if c["tied"]:
+                self.transformer.wte.weight = self.lm_head.weight
+
+        def forward(self, idx: Any) -> Any:
+            t = idx.size(1)
+            pos = torch.arange(0, t, dtype=torch.long, device=idx.device)
+            x = self.transformer.wte(idx) + self.transformer.wpe(pos)
+            for block in self.transformer.h:
+                x = block(x)
+            return self.lm_head(self.transformer.ln_f(x))
+
+    types = {"CausalSelfAttention": CausalSelfAttention, "MLP": MLP, "Block": Block, "GPT": GPT}
+    types["PositionEmbedding"] = PositionEmbedding
+    for name, kind in types.items():
+        kind.__module__, kind.__qualname__ = __name__, f"Torch{name}"
+    return types
+
+
 def __getattr__(name: str) -> Any:
     if name == "TorchResidual":
         return _residual_type()
+    if name.startswith("Torch") and name[5:] in ("CausalSelfAttention", "MLP", "Block", "GPT", "PositionEmbedding"):
+        return _gpt_types()[name[5:]]
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -66,12 +166,26 @@ _MODULES: dict[type, Callable[[Any, Any], Any]] = {
     LayerNorm: lambda nn, layer: nn.LayerNorm(
         int(layer.normalized_shape), eps=layer.eps, elementwise_affine=layer.elementwise_affine
     ),
+    Embedding: lambda nn, layer: nn.Embedding(int(layer.num_embeddings), int(layer.embedding_dim)),
 }
 
 
-def _module(torch: Any, layer: object) -> Any:
+def _module(torch: Any, layer: Any) -> Any:
     if isinstance(layer, Residual):
         return _residual_type()(*(_module(torch, child) for child in layer.layers))
+    if isinstance(layer, Repeat):
+        return torch.nn.Sequential(*(_module(torch, layer.layer) for _ in range(int(layer.times))))
+    gpt = _gpt_types()
+    if isinstance(layer, CausalSelfAttention):
+        d, h, t = int(layer.d_model), int(layer.n_heads), int(layer.seq_len)
+        return gpt["CausalSelfAttention"](d, h, t, layer.bias, layer.causal)
+    if isinstance(layer, MLP):
+        return gpt["MLP"](int(layer.d_model), int(layer.d_ff), layer.bias)
+    if isinstance(layer, Block):
+        d, h, t, f = int(layer.d_model), int(layer.n_heads), int(layer.seq_len), int(layer.d_ff)
+        return gpt["Block"](d, h, t, f, layer.bias, layer.causal)
+    if isinstance(layer, PositionEmbedding):
+        return gpt["PositionEmbedding"](int(layer.num_positions), int(layer.embedding_dim))
     make = _MODULES.get(type(layer))
     if make is None:
         raise ComplexaError(f"{layer!r}: to_torch has no torch module for this kind of layer")
@@ -102,6 +216,8 @@ def to_torch(network: Network) -> Any:
             f"{network!r} has symbols in its layers ({names}): a torch module needs every size an integer; substitute "
             "integers for them first, with Network.xreplace"
         )
+    if network.gpt_config is not None:
+        return _gpt_types()["GPT"](network.gpt_config).double()
     return torch.nn.Sequential(*(_module(torch, layer) for layer in network.layers)).double()
 
 
@@ -141,7 +257,10 @@ def torch_loss(network: Network) -> Callable[[Any, Any], Any]:
         return lambda outputs, targets: 0.5 * ((outputs - targets) ** 2).sum()
     if network.loss == "bce":
         return lambda outputs, targets: functional.binary_cross_entropy(outputs, targets, reduction="sum")
-    return lambda outputs, targets: functional.cross_entropy(outputs, targets, reduction="sum")
+    # Over every position of a sequence: (B, T, V) logits and (B, T) targets flattened, as nanoGPT does.
+    return lambda outputs, targets: functional.cross_entropy(
+        outputs.reshape(-1, outputs.size(-1)), targets.reshape(-1), reduction="sum"
+    )
 
 
 def torch_optimizer(network: Network, params: Iterable[Any], lr: float) -> Any:

@@ -36,7 +36,7 @@ from complexa._limits import scientific, show
 from complexa._validate import as_choice
 from complexa.errors import ComplexaError
 from complexa.network import Network
-from complexa.nn import OPS
+from complexa.nn import OPS, Embedding
 
 PHASES = ("forward", "backward", "update")
 """Rows of a counts array, in order."""
@@ -57,10 +57,10 @@ State = dict[str, NDArray[np.float64]]
 
 def _linear_params(state: State, network: Network) -> Params:
     from complexa.nn import Linear
-    from complexa.nn._stack import walk
+    from complexa.nn._stack import rows_of
 
     out: Params = []
-    for row in walk(network.layers, network.input_width):
+    for row in rows_of(network):
         if isinstance(row.layer, Linear):
             out.append((state[f"{row.path}.weight"], state.get(f"{row.path}.bias")))
     return out
@@ -86,16 +86,19 @@ class Measurement:
     seed: int
     counts: dict[str, dict[str, int]]
     """phase -> op -> count, summed over all `iterations` steps; phases and ops as in `complexa.derive`."""
-    inputs: NDArray[np.float64] = field(repr=False)
-    """(B, n_0), uniform in [-1, 1]."""
+    inputs: NDArray[Any] = field(repr=False)
+    """(B, n_0), uniform in [-1, 1]; int64 token ids (B,) for a network that starts with an `nn.Embedding`. A network
+    whose samples are sequences (``seq`` > 1) has (B, seq, ...) wherever this says (B, ...)."""
     targets: NDArray[Any] = field(repr=False)
     """(B, n_out) uniform in [0.05, 0.95], so that ``bce`` applies; for ``cross_entropy`` (B,) int64 classes."""
     outputs: NDArray[np.float64] = field(repr=False)
-    """(B, n_out): the last layer's output in the first step, before any update (and before the loss)."""
+    """(B, n_out): the last layer's output in the first step, before any update (and before the loss); a GPT's
+    logits (B, seq, vocab)."""
     loss: float
     """The loss of the first step, before any update, summed over the batch; not counted."""
     gradients: State = field(repr=False)
-    """The gradients of the first step (summed over the batch), by parameter name."""
+    """The gradients of the first step (summed over the batch), by parameter name as ``named_parameters()`` gives
+    them: a tied tensor once, under its first name."""
     state_before: State = field(repr=False)
     state_after: State = field(repr=False)
     """The parameters after all `iterations` updates."""
@@ -180,13 +183,24 @@ def measure(
 
     rng = np.random.default_rng(seed)
     params = _initial_params(rng, layout)
-    inputs = rng.uniform(-1.0, 1.0, (batch, int(network.input_width)))
     n_out = int(network.output_width)
-    if network.loss == "cross_entropy":
-        targets: NDArray[Any] = rng.integers(0, n_out, batch).astype(np.int64)
+    seq = int(network.seq)
+    rows = (batch, seq) if seq > 1 else batch  # the shape of what has one entry per row
+    first = network.layers[0]
+    if isinstance(first, Embedding):
+        inputs: NDArray[Any] = rng.integers(0, int(first.num_embeddings), rows).astype(np.int64)
     else:
-        targets = rng.uniform(0.05, 0.95, (batch, n_out))
-    trainer = Trainer(layout, device, params, inputs, targets, lr)
+        inputs = rng.uniform(-1.0, 1.0, (batch * seq, int(network.input_width))).reshape(*np.shape(rows), -1)
+    if network.loss == "cross_entropy":
+        targets: NDArray[Any] = rng.integers(0, n_out, rows).astype(np.int64)
+    else:
+        targets = rng.uniform(0.05, 0.95, (batch * seq, n_out)).reshape(*np.shape(rows), -1)
+    flat = batch * seq
+    ids = isinstance(first, Embedding)
+    classes = network.loss == "cross_entropy"
+    flat_inputs = inputs.reshape(flat) if ids else inputs.reshape(flat, -1)
+    flat_targets = targets.reshape(flat) if classes else targets.reshape(flat, -1)
+    trainer = Trainer(layout, device, params, flat_inputs, flat_targets, lr)
     state_before = trainer.state_dict(trainer.params)
     counts = device.counts()
 
@@ -196,7 +210,9 @@ def measure(
     device.synchronize()
     seconds = time.perf_counter() - start
     outputs = device.host(layout.nodes[-1].output())
-    gradients = trainer.state_dict(trainer.grads)
+    if seq > 1:
+        outputs = outputs.reshape(batch, seq, n_out)
+    gradients = trainer.state_dict(trainer.grads, aliases=False)
     if iterations > 1:
         start = time.perf_counter()
         for _ in range(iterations - 1):
@@ -219,7 +235,7 @@ def measure(
         inputs=inputs,
         targets=targets,
         outputs=outputs,
-        loss=_loss(outputs, targets, network.loss),
+        loss=_loss(outputs.reshape(flat, n_out), flat_targets, network.loss),
         gradients=gradients,
         state_before=state_before,
         state_after=trainer.state_dict(trainer.params),
@@ -262,9 +278,9 @@ def _totals(network: Network) -> tuple[int, int, int, int]:
     and LayerNorm element, and its units every layer's output."""
     if network.is_stack:
         from complexa.nn import LayerNorm, Linear
-        from complexa.nn._stack import walk
+        from complexa.nn._stack import rows_of
 
-        rows = walk(network.layers, network.input_width)
+        rows = rows_of(network)
         weights = units = params = 0
         largest = int(network.input_width)
         for row in rows:

@@ -59,6 +59,9 @@ class Plan:
     """None for plain SGD with `measure`'s lr, else the `complexa.nn` optimizer."""
     offsets: NDArray[np.int64] = field(repr=False)
     """Tensor k's elements are ``offsets[k]:offsets[k + 1]`` of the flat arrays."""
+    aliases: dict[str, str] = field(default_factory=dict)
+    """``state_dict()`` names of tied tensors -> the name of the tensor they are (``lm_head.weight`` ->
+    ``transformer.wte.weight``): named in the states, stored once."""
 
     def elements(self) -> dict[str, int]:
         """Float64 elements of the training buffers, by kind: parameters, gradients, activations (the inputs and
@@ -90,18 +93,30 @@ class Plan:
 def plan(network: Any) -> Plan:
     """The plan of a concrete network (`complexa.Network`, sizes or layers): each layer's node made by its kind's
     entry in the registry `complexa.reference.kinds.NODES`."""
-    from complexa.nn._stack import walk
+    from complexa.nn._stack import rows_of
     from complexa.nn.losses import FUSES
     from complexa.reference.kinds import node_for
 
-    rows = {row.path: row for row in walk(network.layers, network.input_width)}
+    rows = {row.path: row for row in rows_of(network)}
     tensors: list[Tensor] = []
+    aliases: dict[str, str] = {}
 
     def build(path: str, layer: Any) -> Node:
         row = rows[path]
-        return node_for(layer)(path, layer, int(row.width), row.input_grad, tensors, build)
+        made = node_for(layer)
+        if path in network.ties:  # its weight is another layer's (GPT's lm_head, tied to the token embedding)
+            node = made(path, layer, int(row.width), row.input_grad, [], build)
+            owner = f"{network.ties[path]}.weight"
+            node.w = next(t for t in tensors if t.name == owner)
+            aliases[f"{path}.weight"] = owner
+            return node
+        node = made(path, layer, int(row.width), row.input_grad, tensors, build)
+        if path in network.ties.values():
+            node.zero = False  # the tied layer's gradient is written first; the embedding's adds to it
+        return node
 
-    nodes = [build(str(k), layer) for k, layer in enumerate(network.layers)]
+    names = network.names or [str(k) for k in range(len(network.layers))]
+    nodes = [build(name, layer) for name, layer in zip(names, network.layers)]
     n_params = sum(t.size for t in tensors)
     offsets = np.array([t.offset for t in tensors] + [n_params], dtype=np.int64)
     optimizer = None if isinstance(network.optimizer, str) else network.optimizer
@@ -109,12 +124,13 @@ def plan(network: Any) -> Plan:
         tensors,
         n_params,
         nodes,
-        int(network.batch),
+        int(network.tokens),
         int(network.output_width),
         network.loss,
         FUSES[network.loss],
         optimizer,
         offsets,
+        aliases,
     )
 
 
@@ -218,7 +234,11 @@ class Trainer:
             out["optimizer"] += int(self.powers.size)
         return out
 
-    def state_dict(self, flat: Any) -> dict[str, NDArray[np.float64]]:
-        """The flat array `flat` (parameters or gradients) by ``state_dict()`` name, as fresh numpy arrays."""
+    def state_dict(self, flat: Any, aliases: bool = True) -> dict[str, NDArray[np.float64]]:
+        """The flat array `flat` (parameters or gradients) by ``state_dict()`` name, as fresh numpy arrays; a tied
+        tensor under each of its names with `aliases` (as ``state_dict()``), else once (as ``named_parameters()``)."""
         host = self.backend.host(flat)
-        return {t.name: host[t.offset : t.offset + t.size].reshape(t.shape).copy() for t in self.plan.tensors}
+        out = {t.name: host[t.offset : t.offset + t.size].reshape(t.shape).copy() for t in self.plan.tensors}
+        for alias, name in self.plan.aliases.items() if aliases else ():
+            out[alias] = out[name].copy()
+        return out

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from complexa import nn
-from complexa.reference.kinds import activation, layernorm, linear, loss, optim, residual
+from complexa.reference.kinds import activation, attention, layernorm, linear, loss, optim, residual
 from complexa.reference.kinds._jit import cached
 
 __all__ = ["Kernels", "COUNTING", "PLAIN", "CACHED", "NODES", "node_for"]
@@ -23,6 +23,7 @@ class Kernels(NamedTuple):
     residual: residual.Kernels
     loss: loss.Kernels
     optim: optim.Kernels
+    attention: attention.Kernels
 
 
 def _make(count: bool) -> Kernels:
@@ -33,6 +34,7 @@ def _make(count: bool) -> Kernels:
         residual.make(count),
         loss.make(count),
         optim.make(count),
+        attention.make(count),
     )
 
 
@@ -48,6 +50,12 @@ NODES: dict[type, Callable[..., Any]] = {
     nn.Activation: activation.node,
     nn.LayerNorm: layernorm.node,
     nn.Residual: residual.node,
+    nn.Embedding: attention.embedding_node,
+    nn.PositionEmbedding: attention.position_node,
+    nn.CausalSelfAttention: attention.attention_node,
+    nn.MLP: attention.mlp_node,
+    nn.Block: attention.block_node,
+    nn.Repeat: attention.repeat_node,
 }
 """The registry: a kind of `complexa.nn` -> the function that makes its node (in the kind's kernel module here)."""
 
