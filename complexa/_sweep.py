@@ -239,4 +239,4 @@ def check_size(sizes: Sequence[int], total: sympy.Expr, symbol_: sympy.Symbol, r
 
 def check_memory(network: Network, iterations: int) -> None:
     """Refuse, before measuring anything, the largest network of a sweep if its arrays or counters would not fit."""
-    _check_fits(network, int(network.batch), iterations)
+    _check_fits(network, int(network.tokens), iterations)

@@ -237,10 +237,10 @@ class Network:
         causal: bool = True,
         optimizer: object = "sgd",
     ) -> Network:
-        """GPT-2 as nanoGPT writes it: token and learned position embeddings, `n_layers` pre-LayerNorm `nn.Block`\ s,
-        a final LayerNorm and ``lm_head`` (a Linear d_model -> vocab without bias, `tied` to the token embedding),
-        trained with cross-entropy over every position, summed. Every size may be a symbol; `d_ff` is 4 d_model
-        unless given. The layers are named as nanoGPT's modules (``transformer.h.0.attn.c_attn``).
+        """GPT-2 as nanoGPT writes it: token and learned position embeddings, `n_layers` pre-LayerNorm blocks
+        (`nn.Block`), a final LayerNorm and ``lm_head`` (a Linear d_model -> vocab without bias, `tied` to the token
+        embedding), trained with cross-entropy over every position, summed. Every size may be a symbol; `d_ff` is
+        4 d_model unless given. The layers are named as nanoGPT's modules (``transformer.h.0.attn.c_attn``).
 
         >>> from complexa import params
         >>> params(Network.gpt(50257, 1024, 768, 12, 12))  # GPT-2 small
@@ -278,6 +278,18 @@ class Network:
             "causal": causal,
         }
         return network
+
+    @property
+    def sequences(self) -> bool:
+        """Whether its samples are sequences of `seq` tokens: `seq` is not 1, or a layer works on sequences."""
+        if self.seq != 1:
+            return True
+        return self._layers is not None and any(row.layer.seq is not None for row in self._rows())
+
+    def _rows(self) -> list[Any]:
+        from complexa.nn._stack import rows_of
+
+        return rows_of(self)
 
     @property
     def tokens(self) -> sympy.Expr:
@@ -436,7 +448,17 @@ class Network:
 
     def _key(self) -> tuple[object, ...]:
         shape = (self.width, self.depth) if self.width is not None else self._sizes or self._layers
-        return (shape, self.batch, self.seq, self.names, tuple(self.ties.items()), self.bias, self.activation, self.loss, self.optimizer)
+        return (
+            shape,
+            self.batch,
+            self.seq,
+            self.names,
+            tuple(self.ties.items()),
+            self.bias,
+            self.activation,
+            self.loss,
+            self.optimizer,
+        )
 
     def __repr__(self) -> str:
         defaults = {"batch": sympy.Integer(1), "bias": True, "activation": "sigmoid", "loss": "mse", "optimizer": "sgd"}
@@ -447,7 +469,9 @@ class Network:
             if sympy.expand(c["d_ff"] - 4 * c["d_model"]) != 0:
                 shown += f", d_ff={c['d_ff']}"
             shown += "".join(f", {k}=False" for k in ("bias", "tied", "causal") if not c[k])
-            extra = "".join(f", {k}={v!r}" for k, v in self.options().items() if k in ("batch", "optimizer") and v != defaults[k])
+            extra = "".join(
+                f", {k}={v!r}" for k, v in self.options().items() if k in ("batch", "optimizer") and v != defaults[k]
+            )
             return f"Network.gpt({shown}{extra})"
         if self._layers is not None:
             return f"Network([{', '.join(map(repr, self._layers))}]{extra})"

@@ -15,7 +15,7 @@ from complexa._limits import show
 from complexa.errors import ComplexaError
 from complexa.network import ACTIVATIONS, LOSSES, Network
 
-__all__ = ["networks", "sizes", "layer_stacks", "OPTIMIZERS"]
+__all__ = ["networks", "sizes", "layer_stacks", "gpts", "OPTIMIZERS"]
 
 OPTIMIZERS = ("sgd", "momentum", "adam")
 """What `layer_stacks` draws optimizers from: plain ``"sgd"``, `complexa.nn.SGD` with momentum, `complexa.nn.Adam`."""
@@ -204,6 +204,76 @@ def _stacks(
     elif kind == "adam":
         optimizer = nn.Adam(lr=draw(st.sampled_from([1e-3, 1e-2])))
     return Network(layers, batch=draw(st.integers(1, max_batch)), loss=loss, optimizer=optimizer)
+
+
+def gpts(
+    *,
+    max_vocab: int = 16,
+    max_seq: int = 6,
+    max_heads: int = 3,
+    max_head_dim: int = 3,
+    max_layers: int = 2,
+    max_batch: int = 3,
+    optimizers: Sequence[str] = OPTIMIZERS,
+) -> st.SearchStrategy[Network]:
+    """Small concrete GPTs (`Network.gpt`): every option drawn (bias, tied, causal, a d_ff of its own), d_model a
+    multiple of the heads, and an optimizer drawn from `optimizers`.
+
+    Shrinks towards one layer, one head, short sequences and a batch of 1.
+
+    **Arguments:** each `max_*` a positive int bounding that size (d_model is heads x head dim); `optimizers` a
+    non-empty list drawn from `OPTIMIZERS`.
+
+    **Returns:** a strategy for `Network`.
+
+    >>> from hypothesis import given, settings
+    >>> @settings(max_examples=10)
+    ... @given(gpts(max_seq=3))
+    ... def test_small(network):
+    ...     assert network.gpt_config["seq"] <= 3 and network.loss == "cross_entropy"
+    >>> test_small()
+    """
+    bounds = (max_vocab, max_seq, max_heads, max_head_dim, max_layers, max_batch)
+    names = ("max_vocab", "max_seq", "max_heads", "max_head_dim", "max_layers", "max_batch")
+    checked = [_positive_int(value, name) for value, name in zip(bounds, names)]
+    return _gpts(*checked, _subset(optimizers, OPTIMIZERS, "optimizers"))
+
+
+@st.composite
+def _gpts(
+    draw: st.DrawFn,
+    max_vocab: int,
+    max_seq: int,
+    max_heads: int,
+    max_head_dim: int,
+    max_layers: int,
+    max_batch: int,
+    optimizers: tuple[str, ...],
+) -> Network:
+    from complexa import nn
+
+    heads = draw(st.integers(1, max_heads))
+    d_model = heads * draw(st.integers(1, max_head_dim))
+    d_ff = draw(st.one_of(st.none(), st.integers(1, 2 * d_model)))
+    kind = draw(st.sampled_from(optimizers))
+    optimizer: object = "sgd"
+    if kind == "momentum":
+        optimizer = nn.SGD(lr=draw(st.sampled_from([0.01, 0.1])), momentum=draw(st.sampled_from([0.5, 0.9])))
+    elif kind == "adam":
+        optimizer = nn.Adam(lr=draw(st.sampled_from([1e-3, 1e-2])), eps=1e-3)
+    return Network.gpt(
+        draw(st.integers(1, max_vocab)),
+        draw(st.integers(1, max_seq)),
+        d_model,
+        draw(st.integers(1, max_layers)),
+        heads,
+        d_ff=d_ff,
+        batch=draw(st.integers(1, max_batch)),
+        bias=draw(st.booleans()),
+        tied=draw(st.booleans()),
+        causal=draw(st.booleans()),
+        optimizer=optimizer,
+    )
 
 
 def _positive_int(value: object, where: str) -> int:

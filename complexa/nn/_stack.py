@@ -31,7 +31,7 @@ class Row:
     """The width coming in."""
     input_grad: bool
     """Whether it computes the gradient with respect to its input: some layer before it has parameters."""
-    times: sympy.Expr = sympy.Integer(1)
+    times: sympy.Expr = sympy.S.One
     """How many layers this row stands for: 1, or the copies of a `Repeat`'s body it is a template of."""
 
 

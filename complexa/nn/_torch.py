@@ -17,11 +17,11 @@ import numpy as np
 from complexa.errors import ComplexaError
 from complexa.network import Network
 from complexa.nn.activations import GELU, Identity, ReLU, Sigmoid, Tanh
+from complexa.nn.attention import CausalSelfAttention
+from complexa.nn.embedding import Embedding, PositionEmbedding
 from complexa.nn.linear import Linear
 from complexa.nn.norm import LayerNorm
 from complexa.nn.optim import SGD, Adam
-from complexa.nn.attention import CausalSelfAttention
-from complexa.nn.embedding import Embedding, PositionEmbedding
 from complexa.nn.residual import Residual
 from complexa.nn.transformer import MLP, Block, Repeat
 

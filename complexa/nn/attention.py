@@ -125,5 +125,3 @@ class CausalSelfAttention(Layer):
         extra = "" if self.bias else ", bias=False"
         extra += "" if self.causal else ", causal=False"
         return f"CausalSelfAttention({self.d_model}, {self.n_heads}, {self.seq_len}{extra})"
-
-

@@ -79,7 +79,9 @@ class MLP(_Fixed):
         return 0, 0
 
     def xreplace(self, mapping: Mapping[sympy.Symbol, sympy.Expr]) -> MLP:
-        return MLP(replaced(self.d_model, mapping, "MLP(d_model)"), replaced(self.d_ff, mapping, "MLP(d_ff)"), self.bias)
+        return MLP(
+            replaced(self.d_model, mapping, "MLP(d_model)"), replaced(self.d_ff, mapping, "MLP(d_ff)"), self.bias
+        )
 
     def __repr__(self) -> str:
         return f"MLP({self.d_model}, {self.d_ff}{'' if self.bias else ', bias=False'})"
@@ -213,5 +215,3 @@ class Repeat(Layer):
 
     def __repr__(self) -> str:
         return f"Repeat({self.layer!r}, {self.times})"
-
-

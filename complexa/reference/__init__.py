@@ -170,7 +170,7 @@ def measure(
     from complexa.reference._runtime import CpuBackend, Trainer, plan
 
     batch, iterations, seed, lr, backend = _checked(network, backend, iterations, seed, lr)
-    _check_fits(network, batch, iterations)
+    _check_fits(network, batch * int(network.seq), iterations)
     layout = plan(network)
     if backend == "cuda":
         from complexa.reference import _cuda  # numba.cuda, only for this backend
@@ -185,16 +185,16 @@ def measure(
     params = _initial_params(rng, layout)
     n_out = int(network.output_width)
     seq = int(network.seq)
-    rows = (batch, seq) if seq > 1 else batch  # the shape of what has one entry per row
+    rows = (batch, seq) if network.sequences else (batch,)  # the shape of what has one entry per row
     first = network.layers[0]
     if isinstance(first, Embedding):
         inputs: NDArray[Any] = rng.integers(0, int(first.num_embeddings), rows).astype(np.int64)
     else:
-        inputs = rng.uniform(-1.0, 1.0, (batch * seq, int(network.input_width))).reshape(*np.shape(rows), -1)
+        inputs = rng.uniform(-1.0, 1.0, (batch * seq, int(network.input_width))).reshape(*rows, -1)
     if network.loss == "cross_entropy":
         targets: NDArray[Any] = rng.integers(0, n_out, rows).astype(np.int64)
     else:
-        targets = rng.uniform(0.05, 0.95, (batch * seq, n_out)).reshape(*np.shape(rows), -1)
+        targets = rng.uniform(0.05, 0.95, (batch * seq, n_out)).reshape(*rows, -1)
     flat = batch * seq
     ids = isinstance(first, Embedding)
     classes = network.loss == "cross_entropy"
@@ -210,8 +210,7 @@ def measure(
     device.synchronize()
     seconds = time.perf_counter() - start
     outputs = device.host(layout.nodes[-1].output())
-    if seq > 1:
-        outputs = outputs.reshape(batch, seq, n_out)
+    outputs = outputs.reshape(*rows, n_out)
     gradients = trainer.state_dict(trainer.grads, aliases=False)
     if iterations > 1:
         start = time.perf_counter()
@@ -277,25 +276,35 @@ def _totals(network: Network) -> tuple[int, int, int, int]:
     not list a million layers to find out that they do not fit. For a stack, its weights count every Linear weight
     and LayerNorm element, and its units every layer's output."""
     if network.is_stack:
-        from complexa.nn import LayerNorm, Linear
+        from complexa.nn import CausalSelfAttention, Embedding, LayerNorm, Linear, PositionEmbedding
         from complexa.nn._stack import rows_of
 
         rows = rows_of(network)
         weights = units = params = 0
         largest = int(network.input_width)
         for row in rows:
-            width = int(row.width)
+            width, times, layer = int(row.width), int(row.times), row.layer
             largest = max(largest, width)
-            units += width
-            if isinstance(row.layer, Linear):
-                m, n = int(row.layer.in_features), int(row.layer.out_features)
-                weights += m * n
-                params += m * n + (n if row.layer.bias else 0)
+            units += times * width
+            if isinstance(layer, Linear):
+                m, n = int(layer.in_features), int(layer.out_features)
+                weights += times * m * n
+                params += times * (m * n + (n if layer.bias else 0))
                 largest = max(largest, n)
-                units += n
-            elif isinstance(row.layer, LayerNorm):
-                weights += width
-                params += 2 * width if row.layer.elementwise_affine else 0
+                units += times * n
+            elif isinstance(layer, LayerNorm):
+                weights += times * width
+                params += times * 2 * width if layer.elementwise_affine else 0
+            elif isinstance(layer, (Embedding, PositionEmbedding)):
+                d = int(layer.embedding_dim)
+                params += d * int(layer.num_embeddings if isinstance(layer, Embedding) else layer.num_positions)
+                units += d
+                largest = max(largest, d)
+            elif isinstance(layer, CausalSelfAttention):
+                # Per row: the scores' products, T d each way; P (H T) and the q, k, v gradients.
+                t = int(layer.seq_len)
+                weights += times * 2 * t * int(layer.d_model)
+                units += times * (int(layer.n_heads) * t + 4 * int(layer.d_model))
         return weights, units, params, largest
     if network.width is not None:
         width, depth = int(network.width), int(network.depth)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple
 
-
 from complexa.reference._node import Backend, Build, Node, Tensor, new_tensor, view
 from complexa.reference.kinds._jit import ADD, BACKWARD, CMP, DIV, EXP, FORWARD, MUL, jit
 
@@ -460,5 +459,3 @@ def repeat_node(path: str, layer: Any, width: int, input_grad: bool, tensors: li
     node = _Container(path, width, input_grad)
     node.body = [build(f"{path}.{i}", layer.layer) for i in range(int(layer.times))]
     return node
-
-
