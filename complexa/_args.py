@@ -63,8 +63,27 @@ def network(args: argparse.Namespace, batch: object) -> Network:
     """The network that ``SIZE... [--depth L] [--no-bias] [--activation A]`` or ``--layers SPEC`` describe, with
     `batch`, ``--loss`` and ``--optimizer``; a command without ``--layers`` or ``--optimizer`` has neither."""
     layers: str | None = getattr(args, "layers", None)
+    gpt: str | None = getattr(args, "gpt", None)
     spelled: str | None = getattr(args, "optimizer", None)
     activation: str | None = args.activation
+    if gpt is not None:
+        given = [
+            (bool(args.sizes), f"SIZE {show(' '.join(args.sizes))}"),
+            (layers is not None, f"--layers {show(layers)}"),
+            (args.depth is not None, f"--depth {show(args.depth)}"),
+            (activation is not None, f"--activation {activation}"),
+            (args.no_bias, "--no-bias"),
+            (args.loss not in ("mse", "cross_entropy"), f"--loss {args.loss}"),
+        ]
+        for clash, what in given:
+            if clash:
+                raise ComplexaError(
+                    f"{what} with --gpt: a GPT is nanoGPT's network, trained with cross-entropy; give its options in "
+                    "--gpt, such as '50257, 1024, 768, 12, 12, bias=false'"
+                )
+        from complexa._stack_parse import parse_gpt, parse_optimizer
+
+        return parse_gpt(gpt, batch=batch, optimizer="sgd" if spelled is None else parse_optimizer(spelled))
     if layers is not None:
         if args.sizes:
             sizes = " ".join(args.sizes)
@@ -83,7 +102,7 @@ def network(args: argparse.Namespace, batch: object) -> Network:
                     "such as Linear(784, h, bias=false) ReLU"
                 )
     elif not args.sizes:
-        raise ComplexaError("the following arguments are required: SIZE (or --layers)")
+        raise ComplexaError("the following arguments are required: SIZE (or --layers, or --gpt)")
     from complexa._stack_parse import parse_optimizer, stack_network  # sympy only now, not for --help
     from complexa.network import Network
 

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal, overload
 
 import sympy
 
 from complexa._audit_claims import ASSUMED, BATCHES, SPECS, Counts, L, N, T, Value
+from complexa._audit_llm import LLMAudit, audit_llm
 from complexa._format import text_order
 from complexa._limits import show
 from complexa.asymptotics import big_o
@@ -249,18 +251,32 @@ def _contradictions(rows: dict[str, AuditRow], essay: Derivation, exact: dict[st
     return tuple(out)
 
 
-def audit(*, max_n: int = 16, backend: str = "cpu") -> Audit:
-    """Check the essay's claims against the exact model and the reference network.
+@overload
+def audit(name: Literal["essay"] = "essay", *, max_n: int = 16, backend: str = "cpu") -> Audit: ...
+@overload
+def audit(
+    name: Literal["kaplan", "chinchilla", "megatron", "palm"], *, max_n: int = 16, backend: str = "cpu"
+) -> LLMAudit: ...
+@overload
+def audit(name: str, *, max_n: int = 16, backend: str = "cpu") -> Audit | LLMAudit: ...
+def audit(name: str = "essay", *, max_n: int = 16, backend: str = "cpu") -> Audit | LLMAudit:
+    """Check the essay's claims against the exact model and the reference network; or, given a source's name, the
+    published FLOP formulas of large language models against complexa's GPT (`complexa._audit_llm`).
 
     **Arguments:**
 
+    - `name`: ``"essay"`` (the default), or one source of LLM formulas: ``"kaplan"``, ``"chinchilla"``,
+      ``"megatron"`` or ``"palm"``, which return an `LLMAudit` and take no measurement (`max_n` and `backend` are
+      the essay's only).
     - `max_n`: measure uniform networks of width n, depth n (and n iterations where a claim has them) for
       n = 2..`max_n`, with batch 1 and batch n; an int from 3 to 64.
     - `backend`: where to run the reference network, ``"cpu"`` or ``"cuda"``.
 
-    **Returns:** an `Audit`, one row per result of the essay.
+    **Returns:** an `Audit`, one row per result of the essay; for a source's name, an `LLMAudit`, one row per
+    published statement.
 
-    **Raises:** `ComplexaError` for a bad argument or a backend that cannot run.
+    **Raises:** `ComplexaError` for a bad argument (a name that is no audit, one line listing them) or a backend
+    that cannot run.
 
     >>> a = audit(max_n=4)
     >>> r = a.row("n_mul")
@@ -269,6 +285,8 @@ def audit(*, max_n: int = 16, backend: str = "cpu") -> Audit:
     >>> r.sides["1"].measured
     (8, 27, 64)
     """
+    if name != "essay":
+        return audit_llm(name)  # raises for a name that is no audit
     ns = _check_ns(max_n)
     essay = derive(Network.uniform(N, L), model="essay", iterations=T)
     exact = {b: derive(Network.uniform(N, L, batch=1 if b == "1" else N), iterations=T) for b in BATCHES}

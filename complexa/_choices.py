@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ACTIVATIONS", "BACKENDS", "CONVENTIONS", "DTYPES", "FORMATS", "LOSSES", "MODELS"]
+__all__ = ["ACTIVATIONS", "AUDITS", "BACKENDS", "CONVENTIONS", "DTYPES", "FORMATS", "LOSSES", "MODELS"]
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "identity")
 """Activation functions; ``identity`` has no activation to evaluate and a derivative of 1 to multiply by."""
@@ -25,5 +25,7 @@ DTYPES = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2}
 """Bytes per element, by dtype name."""
 BACKENDS = ("cpu", "cuda")
 """Where `measure` can train: numba's CPU target, or a CUDA device (or numba's CUDA simulator)."""
+AUDITS = ("essay", "kaplan", "chinchilla", "megatron", "palm")
+"""What `complexa.audit` checks: the essay's claims (the default), or one source of LLM FLOP formulas."""
 FORMATS = ("text", "latex", "json", "markdown")
 """What ``--format`` accepts."""

@@ -41,6 +41,12 @@ def add_scale_parser(subparsers: Any) -> argparse.ArgumentParser:
         "(docs/cli.md); one size may be a symbol",
     )
     p.add_argument("--depth", metavar="L", help="repeat the one SIZE over L + 1 layers")
+    p.add_argument(
+        "--gpt",
+        metavar="ARGS",
+        help="the base network as nanoGPT's GPT-2: 'VOCAB, SEQ, D_MODEL, N_LAYERS, N_HEADS' (docs/transformers.md); "
+        "one may be a symbol, such as T for a sweep of the sequence length",
+    )
     p.add_argument("--batch", default=None, metavar="B", help="samples per step (default 8 without SIZE, else 1)")
     p.add_argument(
         "--activation",
@@ -87,7 +93,7 @@ def _int_arg(text: str, flag: str) -> int:
 def _cli_network(args: argparse.Namespace) -> Network:
     from complexa.scaling import DEFAULT_NETWORK  # numpy and numba only now, not for --help
 
-    if not args.sizes and args.layers is None:
+    if not args.sizes and args.layers is None and args.gpt is None:
         if args.depth is not None:
             raise ComplexaError(f"--depth {args.depth} without SIZE: give the width, such as 64 --depth 4")
         args = argparse.Namespace(**{**vars(args), "sizes": [DEFAULT_NETWORK.width], "depth": DEFAULT_NETWORK.depth})

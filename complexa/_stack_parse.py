@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from complexa.network import Network
     from complexa.nn import Layer, Optimizer
 
-__all__ = ["MAX_LAYERS", "Stack", "parse_layers", "parse_optimizer", "stack_network", "signature"]
+__all__ = ["MAX_LAYERS", "Stack", "parse_layers", "parse_optimizer", "parse_gpt", "stack_network", "signature"]
 
 MAX_LAYERS = 2_000
 """Most layers a ``--layers`` text may hold, a Residual's body layers included: as many as a dense network of 1,001
@@ -60,10 +60,13 @@ _WORD = re.compile(r"[^ \t\r\n,()\[\]=]+")
 _FLAGS = {"true": True, "True": True, "false": False, "False": False}
 
 SIZE, FLAG, NUMBER, WORD, NUMBERS, LAYERS = "size", "flag", "number", "word", "numbers", "layers"
-"""The types of an argument, as `signature` gives them."""
+OPTIONAL_SIZE, LAYER = "optional size", "layer"
+"""The types of an argument, as `signature` gives them (an optional size defaults to None, such as a Block's d_ff)."""
 
 _SHOWN = {
     SIZE: "a size such as 784, h or 2*h",
+    OPTIONAL_SIZE: "a size such as 784, h or 2*h",
+    LAYER: "a layer",
     FLAG: "true or false",
     NUMBER: "a number such as 0.9 or 1e-3",
     WORD: "a word",
@@ -87,6 +90,10 @@ def signature(cls: type) -> tuple[tuple[str, str], ...]:
     for name, p in list(inspect.signature(init).parameters.items())[1:]:
         if p.kind is p.VAR_POSITIONAL:
             out.append((name, LAYERS))
+        elif p.annotation in ("Layer", "nn.Layer"):
+            out.append((name, LAYER))
+        elif p.default is None:
+            out.append((name, OPTIONAL_SIZE))
         elif p.default is p.empty:
             out.append((name, SIZE))
         elif isinstance(p.default, bool):
@@ -287,7 +294,7 @@ class _Reader:
             if params and params[0][1] == LAYERS:
                 args, kwargs, where = tuple(self.stack(f"{path}.", ")")), {}, {}
             else:
-                args, kwargs, where = self.arguments(name, params)
+                args, kwargs, where = self.arguments(name, params, path)
             self.expect(")", f"',' or ')' after an argument of {name}")
             self.depth -= 1
         missing = [p for p, kind in params[len(args) :] if kind == SIZE and p not in kwargs]
@@ -305,7 +312,7 @@ class _Reader:
             raise self.fail(str(error), at) from None
 
     def arguments(
-        self, name: str, params: tuple[tuple[str, str], ...]
+        self, name: str, params: tuple[tuple[str, str], ...], path: str = ""
     ) -> tuple[tuple[object, ...], dict[str, object], dict[str, int]]:
         """The arguments of a call, up to its ")": positional, keyword, and where each value begins."""
         args: list[object] = []
@@ -330,7 +337,8 @@ class _Reader:
                 raise self.fail(f"{name}({key}) is given twice", start)
             self.skip()
             where[key] = self.pos
-            value = self.value(dict(params)[key], f"{name}({key})")
+            kind = dict(params)[key]
+            value = self.layer(f"{path}.0") if kind == LAYER else self.value(kind, f"{name}({key})")
             if positional:
                 args.append(value)
             else:
@@ -351,7 +359,7 @@ class _Reader:
         return None
 
     def value(self, kind: str, where: str) -> object:
-        if kind == SIZE:
+        if kind in (SIZE, OPTIONAL_SIZE):
             return self.size(where)
         if kind == FLAG:
             return self.flag_value(where)
@@ -426,6 +434,44 @@ def parse_optimizer(text: str, flag: str = "--optimizer") -> str | Optimizer:
     optimizer = reader.call(name, known[name], start, "")
     reader.end()
     return optimizer  # type: ignore[return-value]
+
+
+GPT_ARGUMENTS = (
+    ("vocab", SIZE),
+    ("seq", SIZE),
+    ("d_model", SIZE),
+    ("n_layers", SIZE),
+    ("n_heads", SIZE),
+    ("d_ff", OPTIONAL_SIZE),
+    ("bias", FLAG),
+    ("tied", FLAG),
+    ("causal", FLAG),
+)
+"""What ``--gpt`` takes: `Network.gpt`'s arguments but the batch and the optimizer, which have flags of their own."""
+
+
+def parse_gpt(text: str, *, batch: object, optimizer: object, flag: str = "--gpt") -> Network:
+    """The GPT (`Network.gpt`) whose arguments `text` spells as a call's would be, without the call:
+    ``50257, 1024, 768, 12, 12`` or ``V, T, d, L, H, tied=false``.
+
+    >>> parse_gpt("50257, 1024, 768, 12, 12", batch=1, optimizer="sgd")
+    Network.gpt(50257, 1024, 768, 12, 12)
+    >>> parse_gpt("V, T, d, L, H, d_ff=f, causal=false", batch="B", optimizer="sgd")
+    Network.gpt(V, T, d, L, H, d_ff=f, causal=False, batch=B)
+    """
+    from complexa.network import Network
+
+    reader = _start(text, flag, "a GPT")
+    args, kwargs, where = reader.arguments("gpt", GPT_ARGUMENTS)
+    reader.end()
+    missing = [p for p, kind in GPT_ARGUMENTS[len(args) :] if kind == SIZE and p not in kwargs]
+    if missing:
+        raise reader.fail(f"a GPT needs {', '.join(missing)}: vocab, seq, d_model, n_layers, n_heads", 0)
+    try:
+        return Network.gpt(*args, **kwargs, batch=batch, optimizer=optimizer)  # type: ignore[misc, arg-type]
+    except ComplexaError as error:
+        at = next((pos for p, pos in where.items() if p in str(error).split(":")[0]), 0)
+        raise reader.fail(str(error), at) from None
 
 
 _AT_LAYER = re.compile(r"layer ([0-9.]+) \(")

@@ -213,7 +213,7 @@ BAD: list[tuple[list[str], str]] = [
     (["--layers", "Linear(2, 3)", "--depth", "3"], "--depth '3' with --layers: applies to a network given by its"),
     (["--layers", "Linear(2, 3)", "--activation", "relu"], "--activation relu with --layers: applies to a network"),
     (["--layers", "Linear(2, 3)", "--no-bias"], "--no-bias with --layers: applies to a network given by its sizes"),
-    ([], "the following arguments are required: SIZE (or --layers)"),
+    ([], "the following arguments are required: SIZE (or --layers, or --gpt)"),
     (["--layers", "Linear(2, 3)", "--model", "essay"], "the essay models dense networks only"),
     # --optimizer
     (["2", "3", "--optimizer", "adam"], "--optimizer 'adam': at position 0: unknown optimizer 'adam'; did you mean"),

@@ -1,0 +1,513 @@
+"""`audit("kaplan" | "chinchilla" | "megatron" | "palm")`: published FLOP formulas of large language models, checked.
+
+Each published statement (a parameter count, or the FLOPs of a forward pass or a training step) is set beside
+complexa's counts of GPT-2 as nanoGPT writes it (`Network.gpt`, every size a symbol): the exact count of every
+operation, and PyTorch's ``FlopCounterMode`` convention (matrix products only, 2 FLOPs per multiply-add; the ``torch``
+of `complexa.flops`). The torch count is split, from its monomials, into its three parts: the blocks' Linear layers
+(the terms in L d^2), the attention's two T x T products q k^T and P v (the terms in T^2) and ``lm_head`` (the terms
+in V). A *convention* is a choice of those parts (with or without ``lm_head``; with all, half or none of the attention
+products; with the transformer blocks' forward pass, or the whole forward pass, computed again for activation
+recomputation); a formula's N is read four ways (every parameter, the non-embedding ones, the weight matrices with the
+tied ``lm_head`` counted once, the blocks' weight matrices alone). The audit finds, by symbolic equality, every
+convention and reading of N in which a formula is exact, and gives what it drops from the convention its authors
+describe, and its relative error against the exact and the torch counts at real configurations.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sympy
+
+from complexa._choices import AUDITS
+from complexa._limits import show
+from complexa._parse import symbol
+from complexa.derivation import Derivation
+from complexa.errors import ComplexaError
+
+__all__ = ["AUDITS", "SOURCES", "CONFIGS", "LLMAudit", "LLMRow", "Config", "audit_llm", "recomputed"]
+
+SOURCES = AUDITS[1:]
+
+V, T, d, L, H, B = (symbol(name) for name in ("V", "T", "d", "L", "H", "B"))
+"""vocab, sequence length (context), d_model, layers, heads, batch (sequences a step)."""
+BLOCKS = "transformer.h"
+"""The torch module path of nanoGPT's transformer blocks: what Megatron's full activation recomputation recomputes."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """A real configuration, one sequence a step (B = 1): the torch counts and every formula scale with B exactly,
+    the exact count's update does not."""
+
+    name: str
+    vocab: int
+    seq: int
+    d_model: int
+    n_layers: int
+    n_heads: int
+
+    @property
+    def values(self) -> dict[sympy.Symbol, int]:
+        return {V: self.vocab, T: self.seq, d: self.d_model, L: self.n_layers, H: self.n_heads, B: 1}
+
+
+CONFIGS = (
+    Config("GPT-2 small", 50257, 1024, 768, 12, 12),
+    Config("GPT-2 XL", 50257, 1024, 1600, 48, 25),
+    Config("GPT-3 175B", 50257, 2048, 12288, 96, 96),
+    Config("small, long context", 50257, 2048, 128, 2, 4),
+)
+"""GPT-2 small and XL (Radford et al. 2019), GPT-3 175B (Brown et al. 2020, Table 2.1), and a small model with a long
+context where the attention and vocabulary terms are most of the work."""
+
+
+def recomputed(derivation: Derivation, scope: str = "") -> dict[str, dict[str, sympy.Expr]]:
+    """`derivation`'s counts with full activation recomputation: the forward pass of the layers under `scope`
+    computed a second time, during the backward pass, as the phase ``"recompute"``.
+
+    Full activation recomputation (gradient checkpointing) keeps only the inputs of the checkpointed layers in the
+    forward pass and runs their forward pass again before their backward pass; nothing else changes. Megatron-LM
+    checkpoints every transformer layer and not the logits (``scope="transformer.h"``); ``scope=""`` recomputes the
+    whole forward pass.
+
+    **Arguments:**
+
+    - `derivation`: `derive` of a network given as layers (its `by_layer` rows name the layers).
+    - `scope`: a torch module path; the layers at it and under it are recomputed. Empty: every layer.
+
+    **Returns:** phase (``forward``, ``recompute``, ``backward``, ``update``) -> op -> count.
+
+    **Raises:** `ComplexaError` when no layer is at `scope`.
+
+    >>> from complexa import Network, derive, nn
+    >>> net = Network([nn.Linear(4, "h"), nn.ReLU(), nn.Linear("h", 2)], batch="B")
+    >>> counts = recomputed(derive(net), scope="0")
+    >>> counts["recompute"]["mul"], counts["forward"]["mul"]
+    (4*B*h, 6*B*h)
+    >>> recomputed(derive(net))["recompute"] == derive(net).counts["forward"]
+    True
+    """
+    counts = derivation.counts
+    if not scope:
+        again = dict(counts["forward"])
+    else:
+        rows = [p for p in derivation.by_layer if p == scope or p.startswith(scope + ".")]
+        if not rows:
+            raise ComplexaError(
+                f"scope = {show(scope)}: no layer at that path; the network has {', '.join(derivation.by_layer)}"
+            )
+        again = {op: sympy.Add(*(derivation.by_layer[p]["forward"][op] for p in rows)) for op in counts["forward"]}
+    return {
+        "forward": dict(counts["forward"]),
+        "recompute": again,
+        **{p: dict(counts[p]) for p in counts if p != "forward"},
+    }
+
+
+def _total(counts: dict[str, dict[str, sympy.Expr]]) -> sympy.Expr:
+    return sympy.expand(sympy.Add(*(v for ops in counts.values() for v in ops.values())))
+
+
+def _terms(expr: sympy.Expr, keep: Callable[[sympy.Expr], bool]) -> sympy.Expr:
+    return sympy.Add(*(t for t in sympy.Add.make_args(sympy.expand(expr)) if keep(t)))
+
+
+def _split(torch: sympy.Expr) -> dict[str, sympy.Expr]:
+    """A torch count of the GPT in its three parts, read off its monomials: ``lm_head`` (the terms in V), the
+    attention products (in T^2) and the blocks' Linear layers (in L d^2); raises if a term is none of them."""
+    head = _terms(torch, lambda t: t.has(V))
+    attention = _terms(torch, lambda t: not t.has(V) and sympy.degree(t, T) == 2)
+    linear = sympy.expand(torch - head - attention)
+    stray = _terms(linear, lambda t: sympy.degree(t, d) != 2 or not t.has(L))
+    if stray != 0:
+        raise AssertionError(f"a term of the torch count is in no part: {stray}")
+    return {"linear": linear, "attention": attention, "head": head}
+
+
+TORCH_ATTENTION = {"": 1, ", half the attention products": sympy.Rational(1, 2), ", no attention products": 0}
+TORCH_RECOMPUTE = ("", ", blocks recomputed", ", whole forward recomputed")
+
+
+@dataclass(frozen=True)
+class _Model:
+    """The symbolic GPT's counts, whole steps (B sequences of T tokens): every convention and reading of N."""
+
+    params: dict[str, sympy.Expr]
+    """reading of N -> parameters."""
+    flops: dict[str, dict[str, sympy.Expr]]
+    """``forward`` / ``training`` -> convention -> count."""
+
+
+@functools.cache
+def _model() -> _Model:
+    from complexa import Network, derive, flops, params
+
+    net = Network.gpt(V, T, d, L, H, batch=B)
+    derivation = derive(net)
+    every = sympy.expand(params(net))
+    embeddings = _terms(every, lambda t: t.has(V) or t.has(T))
+    blocks = _terms(every, lambda t: sympy.degree(t, d) == 2)
+    readings = {
+        "all parameters": every,
+        "non-embedding parameters": sympy.expand(every - embeddings),
+        "weight matrices": sympy.expand(blocks + _terms(every, lambda t: t.has(V))),
+        "the blocks' weight matrices": blocks,
+    }
+    parts = {p: _split(flops(net, convention="torch", phase=p)) for p in ("forward", "training")}
+    out: dict[str, dict[str, sympy.Expr]] = {"forward": {}, "training": {}}
+    out["forward"]["exact"] = flops(net, phase="forward")
+    out["training"]["exact"] = flops(net, phase="training")
+    out["training"]["exact, blocks recomputed"] = _total(recomputed(derivation, BLOCKS))
+    out["training"]["exact, whole forward recomputed"] = _total(recomputed(derivation))
+    fwd = parts["forward"]
+    for head in (True, False):
+        for attention, share in TORCH_ATTENTION.items():
+            name = "torch" + ("" if head else ", no lm_head") + attention
+            for phase in ("forward", "training"):
+                part = parts[phase]
+                base = part["linear"] + share * part["attention"] + (part["head"] if head else 0)
+                out[phase][name] = sympy.expand(base)
+                if phase == "training":
+                    blocks_again = fwd["linear"] + share * fwd["attention"]
+                    out[phase][name + TORCH_RECOMPUTE[1]] = sympy.expand(base + blocks_again)
+                    whole = blocks_again + (fwd["head"] if head else 0)
+                    out[phase][name + TORCH_RECOMPUTE[2]] = sympy.expand(base + whole)
+    return _Model(params=readings, flops=out)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One published statement and how it reads in complexa's symbols: the fields of its `LLMRow`."""
+
+    key: str
+    source: str
+    cite: str
+    quote: str
+    symbols: str
+    quantity: str
+    """``parameters``, ``forward`` (one forward pass) or ``training`` (one training step)."""
+    unit: str
+    """``per token``, ``per iteration`` (B sequences of T tokens) or ``""`` for parameters."""
+    formula: Callable[[sympy.Expr], sympy.Expr]
+    """N -> the published expression in V, T, d, L, H, B."""
+    n: str
+    """The paper's own N: a reading of `_Model.params`, or ``""`` where the formula has no N."""
+    authors: str
+    """The convention the authors describe: a reading of N for parameters, else a name of `_Model.flops`."""
+    note: str = ""
+
+
+CLAIMS = (
+    Claim(
+        key="kaplan_params",
+        source="kaplan",
+        cite="Kaplan et al. 2020, Scaling Laws for Neural Language Models, Section 2.1, Eq. (2.1) and Table 1",
+        quote="N ≈ 2 d_model n_layer (2 d_attn + d_ff) = 12 n_layer d_model^2, with the standard d_attn = d_ff/4 = "
+        "d_model",
+        symbols="n_layer = L, d_model = d_attn = d, d_ff = 4 d",
+        quantity="parameters",
+        unit="",
+        formula=lambda n: 12 * L * d**2,
+        n="",
+        authors="non-embedding parameters",
+        note="N is defined as the non-embedding parameters; the paper says biases and other sub-leading terms are "
+        "left out.",
+    ),
+    Claim(
+        key="kaplan_forward",
+        source="kaplan",
+        cite="Kaplan et al. 2020, Section 2.1, Eq. (2.2) and Table 1",
+        quote="C_forward ≈ 2N + 2 n_layer n_ctx d_attn, per token",
+        symbols="N = 12 n_layer d_model^2, n_ctx = T, d_attn = d",
+        quantity="forward",
+        unit="per token",
+        formula=lambda n: 2 * n + 2 * L * T * d,
+        n="the blocks' weight matrices",
+        authors="torch, no lm_head",
+        note="Table 1 counts the de-embedding, 2 d_model n_vocab, apart, and leaves it out of the non-embedding "
+        "total. Its 'Attention: Mask' row, 2 n_layer n_ctx d_attn, is half of what the two T x T products (q k^T "
+        "and P v) cost in full: one of them, or both over half the context (a causal average).",
+    ),
+    Claim(
+        key="kaplan_training",
+        source="kaplan",
+        cite="Kaplan et al. 2020, Section 2.1",
+        quote="C ≈ 6N floating point operators per training token (context-dependent terms not included)",
+        symbols="N = 12 n_layer d_model^2",
+        quantity="training",
+        unit="per token",
+        formula=lambda n: 6 * n,
+        n="the blocks' weight matrices",
+        authors="torch, no lm_head, no attention products",
+        note="The backward pass is taken as twice the forward pass, and the context-dependent term is dropped, as "
+        "for d_model > n_ctx/12 it is small.",
+    ),
+    Claim(
+        key="chinchilla_6nd",
+        source="chinchilla",
+        cite="Hoffmann et al. 2022, Training Compute-Optimal Large Language Models, Section 3.3 and Appendix F",
+        quote="FLOPs(N, D) ≈ 6ND, for N parameters and D training tokens (Appendix F: the embedding matrices are "
+        "counted in the total parameter count)",
+        symbols="N = every parameter, embeddings included; per token: 6N",
+        quantity="training",
+        unit="per token",
+        formula=lambda n: 6 * n,
+        n="all parameters",
+        authors="torch",
+        note="With N = every parameter, 6N charges 6 FLOPs to each bias, LayerNorm weight and position embedding, "
+        "which do no matrix product, and nothing to the attention products.",
+    ),
+    Claim(
+        key="chinchilla_appendix_f",
+        source="chinchilla",
+        cite="Hoffmann et al. 2022, Appendix F (FLOPs computation), used for Table A4",
+        quote="forward: embeddings 2 seq vocab d_model; per layer 2·3 seq d_model (key_size num_heads) + 2 seq^2 "
+        "(key_size num_heads) + 3 num_heads seq^2 + 2 seq^2 (key_size num_heads) + 2 seq (key_size num_heads) "
+        "d_model + 2 seq (2 d_model ffw_size); logits 2 seq d_model vocab; backward = 2 x forward",
+        symbols="seq = T, vocab = V, d_model = d, key_size num_heads = d, num_heads = H, ffw_size = 4 d",
+        quantity="training",
+        unit="per iteration",
+        formula=lambda n: (
+            3
+            * B
+            * (
+                2 * T * V * d
+                + L * (6 * T * d**2 + 4 * T**2 * d + 3 * H * T**2 + 2 * T * d**2 + 16 * T * d**2)
+                + 2 * T * d * V
+            )
+        ),
+        n="",
+        authors="torch",
+        note="Per sequence, times the B sequences of a step. The embedding lookup is charged as a matrix product "
+        "with one-hot rows, and the softmax 3 per score; PyTorch's FlopCounterMode counts neither.",
+    ),
+    Claim(
+        key="megatron_recompute",
+        source="megatron",
+        cite="Narayanan et al. 2021, Efficient Large-Scale Language Model Training on GPU Clusters Using Megatron-LM, "
+        "Section 5.1 and Appendix (floating-point operations)",
+        quote="F = 96 B s l h^2 (1 + s/(6h) + V/(16 l h)) per iteration, with full activation recomputation",
+        symbols="s = T, l = L, h = d, B = B, V = V",
+        quantity="training",
+        unit="per iteration",
+        formula=lambda n: 96 * B * T * L * d**2 * (1 + T / (6 * d) + V / (16 * L * d)),
+        n="",
+        authors="torch, blocks recomputed",
+        note="The transformer layers' forward pass runs twice (activation recomputation), the logits layer's once.",
+    ),
+    Claim(
+        key="megatron_model",
+        source="megatron",
+        cite="Korthikanti et al. 2022, Reducing Activation Recomputation in Large Transformer Models, Section 6 "
+        "(model FLOPs utilization)",
+        quote="model FLOPs = 72 B s l h^2 (1 + s/(6h) + V/(12 l h)) per iteration, without recomputation",
+        symbols="s = T, l = L, h = d, B = B, V = V",
+        quantity="training",
+        unit="per iteration",
+        formula=lambda n: 72 * B * T * L * d**2 * (1 + T / (6 * d) + V / (12 * L * d)),
+        n="",
+        authors="torch",
+        note="Model FLOPs count no recomputation, whatever the implementation recomputes; hardware FLOPs with full "
+        "recomputation are the row megatron_recompute.",
+    ),
+    Claim(
+        key="palm",
+        source="palm",
+        cite="Chowdhery et al. 2022, PaLM: Scaling Language Modeling with Pathways, Appendix B",
+        quote="6N + 12LHQT FLOPs per token, for N parameters, L layers, H heads, head dimension Q, sequence length T "
+        "(model FLOPs: no rematerialization)",
+        symbols="N = every parameter, L = L, H Q = d, T = T",
+        quantity="training",
+        unit="per token",
+        formula=lambda n: 6 * n + 12 * L * T * d,
+        n="all parameters",
+        authors="torch",
+        note="PaLM itself has no biases, no position embedding and a shared input/output embedding, so its N is "
+        "close to its weight matrices; nanoGPT's estimate_mfu takes N = every parameter but the position "
+        "embedding.",
+    ),
+)
+
+REFERENCES = ("authors", "torch", "exact")
+"""What a formula's relative error is taken against: the count in its authors' convention, torch's, the exact one."""
+READINGS = ("all parameters", "non-embedding parameters", "weight matrices", "the blocks' weight matrices")
+"""The readings of N, in the order the audit tries them."""
+
+
+@dataclass(frozen=True)
+class LLMRow:
+    """One published statement, checked.
+
+    **Attributes:**
+
+    - `key`, `source`, `cite`, `quote`, `symbols`, `quantity`, `unit`, `note`: as in its `Claim`.
+    - `published`: the formula in V, T, d, L, H, B, with the paper's own N.
+    - `exact`: complexa's exact count in the same unit (every operation; every parameter); for a formula with
+      recomputation, the exact count with the same recomputation.
+    - `torch`: PyTorch's ``FlopCounterMode`` count, the whole model (every parameter for `parameters`); for a formula
+      with recomputation, with the same recomputation.
+    - `authors`, `in_authors`: the convention the authors describe, and the count in it.
+    - `dropped`: `in_authors` - `published`: what the formula leaves out of its own convention (negative terms
+      are what it adds); 0 when it is exact there.
+    - `dropped_torch`: `torch` - `published`.
+    - `exact_in`: every convention (for N-formulas, ``"convention, N = reading"``) the formula equals.
+    - `errors`: config name -> ``{"authors": ..., "torch": ...,  "exact": ...}``: published / count - 1, against
+      `in_authors`, `torch` and `exact`.
+    """
+
+    key: str
+    source: str
+    cite: str
+    quote: str
+    symbols: str
+    quantity: str
+    unit: str
+    note: str
+    published: sympy.Expr
+    exact: sympy.Expr
+    torch: sympy.Expr
+    authors: str
+    in_authors: sympy.Expr
+    dropped: sympy.Expr
+    dropped_torch: sympy.Expr
+    exact_in: tuple[str, ...]
+    errors: dict[str, dict[str, float]]
+
+    @property
+    def verdict(self) -> str:
+        """``"exact in <the authors' convention>"``, or what the formula drops from it and where it is exact."""
+        if self.dropped == 0:
+            return f"exact in {self.authors}"
+        where = f"exact in {self.exact_in[0]}" if self.exact_in else "exact in no convention tried"
+        return f"{_signed(self.dropped)} from {self.authors}; {where}"
+
+
+def _signed(expr: sympy.Expr) -> str:
+    """What a difference says: the terms missing (``drops ...``) and the terms in excess (``adds ...``)."""
+    from complexa._format import text_expr
+
+    terms = sympy.Add.make_args(sympy.expand(expr))
+    missing = sympy.Add(*(t for t in terms if t.could_extract_minus_sign() is False))
+    extra = -sympy.Add(*(t for t in terms if t.could_extract_minus_sign()))
+    said = [f"drops {text_expr(missing)}"] if missing != 0 else []
+    said += [f"adds {text_expr(extra)}"] if extra != 0 else []
+    return ", ".join(said)
+
+
+def _per(unit: str, expr: sympy.Expr) -> sympy.Expr:
+    return sympy.expand(expr / (B * T)) if unit == "per token" else sympy.expand(expr)
+
+
+def _error(published: sympy.Expr, count: sympy.Expr, values: dict[sympy.Symbol, int]) -> float:
+    return float(sympy.Rational(published.xreplace(values)) / sympy.Rational(count.xreplace(values)) - 1)
+
+
+def _row(claim: Claim) -> LLMRow:
+    model = _model()
+    if claim.quantity == "parameters":
+        candidates = dict(model.params)
+        exact = torch = model.params["all parameters"]
+        published = sympy.expand(claim.formula(sympy.Integer(0)))
+        exact_in = tuple(name for name, count in candidates.items() if sympy.expand(count - published) == 0)
+    else:
+        candidates = {name: _per(claim.unit, count) for name, count in model.flops[claim.quantity].items()}
+        recompute = next((r for r in TORCH_RECOMPUTE[1:] if claim.authors.endswith(r)), "")
+        exact = candidates["exact" + recompute]
+        torch = candidates["torch" + recompute]
+        n = model.params[claim.n] if claim.n else sympy.Integer(0)
+        published = sympy.expand(claim.formula(n))
+        found = []
+        readings = (claim.n, *(r for r in READINGS if r != claim.n)) if claim.n else ("",)
+        for reading in readings:  # the paper's own N first
+            formula = sympy.expand(claim.formula(model.params[reading])) if reading else published
+            for name, count in candidates.items():
+                if sympy.expand(count - formula) == 0:
+                    found.append(f"{name}, N = {reading}" if reading else name)
+        exact_in = tuple(found)
+    in_authors = candidates[claim.authors]
+    references = dict(zip(REFERENCES, (in_authors, torch, exact)))
+    errors = {c.name: {k: _error(published, v, c.values) for k, v in references.items()} for c in CONFIGS}
+    return LLMRow(
+        key=claim.key,
+        source=claim.source,
+        cite=claim.cite,
+        quote=claim.quote,
+        symbols=claim.symbols,
+        quantity=claim.quantity,
+        unit=claim.unit,
+        note=claim.note,
+        published=published,
+        exact=exact,
+        torch=torch,
+        authors=claim.authors,
+        in_authors=in_authors,
+        dropped=sympy.expand(in_authors - published),
+        dropped_torch=sympy.expand(torch - published),
+        exact_in=exact_in,
+        errors=errors,
+    )
+
+
+@dataclass(frozen=True)
+class LLMAudit:
+    """Published LLM FLOP formulas, checked against complexa's GPT: made by `complexa.audit` with a source's name.
+
+    Prints as aligned text (``str``); `markdown`, `latex` and `as_json` give the other formats.
+
+    **Attributes:**
+
+    - `sources`: the sources audited (``kaplan``, ``chinchilla``, ``megatron``, ``palm``).
+    - `rows`: one `LLMRow` per published statement.
+    - `configs`: the configurations of the relative errors.
+    """
+
+    sources: tuple[str, ...]
+    rows: tuple[LLMRow, ...]
+    configs: tuple[Config, ...] = CONFIGS
+
+    def row(self, key: str) -> LLMRow:
+        """The row called `key`."""
+        for row in self.rows:
+            if row.key == key:
+                return row
+        raise ComplexaError(f"key = {show(key)}: the audit has rows {', '.join(r.key for r in self.rows)}")
+
+    def __str__(self) -> str:
+        from complexa._audit_llm_format import llm_text  # the renderers import this module
+
+        return llm_text(self)
+
+    def markdown(self) -> str:
+        """The audit as Markdown: the verdicts, the relative errors, the expressions and the sources' words."""
+        from complexa._audit_llm_format import llm_markdown  # the renderers import this module
+
+        return llm_markdown(self)
+
+    def latex(self) -> str:
+        """The verdict table as a LaTeX ``array``."""
+        from complexa._audit_llm_format import llm_latex  # the renderers import this module
+
+        return llm_latex(self)
+
+    def as_json(self) -> dict[str, object]:
+        """The audit as JSON-ready data."""
+        from complexa._audit_llm_format import llm_json  # the renderers import this module
+
+        return llm_json(self)
+
+
+def audit_llm(*sources: str) -> LLMAudit:
+    """The published formulas of `sources` (each one of `SOURCES`; every source when none is given), checked.
+
+    >>> a = audit_llm("megatron")
+    >>> [r.key for r in a.rows], a.row("megatron_model").verdict
+    (['megatron_recompute', 'megatron_model'], 'exact in torch')
+    """
+    for source in sources:
+        if source not in SOURCES:
+            raise ComplexaError(f"name = {show(source)}: must be one of {', '.join(AUDITS)}")
+    chosen = sources or SOURCES
+    return LLMAudit(sources=tuple(chosen), rows=tuple(_row(c) for c in CLAIMS if c.source in chosen))

@@ -1,0 +1,167 @@
+"""How the audit of LLM FLOP formulas reads: aligned text, Markdown (docs/audit-llm.md is made of it), LaTeX, JSON."""
+
+from __future__ import annotations
+
+import textwrap
+
+from complexa._audit_llm import REFERENCES, LLMAudit, LLMRow
+from complexa._format import SCHEMA_VERSION, WIDTH, Table, json_expr, latex_math, latex_text, text_expr
+
+__all__ = ["llm_text", "llm_markdown", "llm_latex", "llm_json"]
+
+SYMBOLS = "V vocabulary, T context (sequence length), d d_model, L layers, H heads, B sequences a step"
+AGAINST = {
+    "authors": "the count in the convention the authors describe",
+    "torch": "PyTorch's FlopCounterMode convention, the whole model (for parameters: every parameter)",
+    "exact": "complexa's exact count, every operation (for parameters: every parameter)",
+}
+
+
+def _percent(value: float) -> str:
+    return "0%" if value == 0 else f"{100 * value:+.3g}%"
+
+
+def _intro(a: LLMAudit) -> str:
+    return (
+        f"Published FLOP formulas ({', '.join(a.sources)}) against complexa's counts of GPT-2 as nanoGPT writes it "
+        f"(Network.gpt; {SYMBOLS}): the exact count of every operation, and PyTorch's FlopCounterMode convention "
+        "(matrix products only, 2 FLOPs per multiply-add), split into the blocks' Linear layers, the attention's two "
+        "T x T products and lm_head. A formula is exact in a convention when it equals complexa's count there, "
+        "symbolically. Relative errors are published / count - 1, one sequence a step (B = 1)."
+    )
+
+
+def _wrap(text: str, bullet: str = "") -> list[str]:
+    indent = " " * len(bullet)
+    return textwrap.wrap(text, WIDTH, initial_indent=bullet, subsequent_indent=indent, break_on_hyphens=False)
+
+
+def _unit(row: LLMRow) -> str:
+    return row.unit or "parameters"
+
+
+def _errors(a: LLMAudit, reference: str, code: bool) -> Table:
+    body = [
+        [f"`{r.key}`" if code else r.key, *(_percent(r.errors[c.name][reference]) for c in a.configs)] for r in a.rows
+    ]
+    return Table(["row", *(c.name for c in a.configs)], body, "<" + ">" * len(a.configs))
+
+
+def _configs(a: LLMAudit) -> Table:
+    body = [[c.name, *(f"{v:,}" for v in (c.vocab, c.seq, c.d_model, c.n_layers, c.n_heads))] for c in a.configs]
+    return Table(["configuration", "V", "T", "d", "L", "H"], body, "<>>>>>")
+
+
+def llm_text(a: LLMAudit) -> str:
+    """The audit for a terminal: each statement with its expressions and verdict, then the relative errors."""
+    lines = [*_wrap(_intro(a)), ""]
+    for r in a.rows:
+        lines += _wrap(f"{r.key}: {r.cite}")
+        lines += _wrap(f'said: "{r.quote}"', "  ")
+        fields = [
+            ("symbols", r.symbols),
+            ("published", f"{text_expr(r.published)} ({_unit(r)})"),
+            ("authors'", f"{r.authors}: {text_expr(r.in_authors)}"),
+            ("torch", text_expr(r.torch)),
+            ("exact", text_expr(r.exact)),
+            ("verdict", r.verdict),
+            ("exact in", "; ".join(r.exact_in) or "none of the conventions tried"),
+        ]
+        for name, value in fields:
+            lines += textwrap.wrap(
+                f"  {name + ':':<11}{value}", WIDTH, subsequent_indent=" " * 13, break_on_hyphens=False
+            )
+        lines.append("")
+    lines += _configs(a).text()
+    for reference in REFERENCES:
+        lines += ["", f"relative error against {AGAINST[reference]}:", ""]
+        lines += _errors(a, reference, code=False).text()
+    return "\n".join(lines)
+
+
+def llm_markdown(a: LLMAudit) -> str:
+    """The audit as Markdown, for docs/audit-llm.md: the verdicts, the relative errors, the expressions, the words."""
+
+    def code(s: str) -> str:
+        return f"`{s}`"
+
+    lines = [_intro(a), ""]
+    body = [[code(r.key), code(text_expr(r.published)), _unit(r), r.verdict] for r in a.rows]
+    lines += Table(["row", "published", "unit", "verdict"], body).markdown()
+    lines += ["", "### Relative errors", "", *_configs(a).markdown()]
+    for reference in REFERENCES:
+        lines += ["", f"Against {AGAINST[reference]}:", "", *_errors(a, reference, code=True).markdown()]
+    lines += ["", "### Expressions", ""]
+    body = [
+        [
+            code(r.key),
+            f"{r.authors}: {code(text_expr(r.in_authors))}",
+            code(text_expr(r.dropped)),
+            code(text_expr(r.torch)),
+            code(text_expr(r.exact)),
+        ]
+        for r in a.rows
+    ]
+    lines += Table(["row", "the authors' convention", "dropped", "torch", "exact"], body).markdown()
+    lines += [
+        "",
+        "dropped: the count in the authors' convention less the published formula (negative: counted too much).",
+        "",
+    ]
+    lines += ["### Where each formula is exact", ""]
+    lines += [f"- `{r.key}`: {'; '.join(r.exact_in) or 'none of the conventions tried'}." for r in a.rows]
+    lines += ["", "### The statements", ""]
+    for r in a.rows:
+        lines.append(f'- `{r.key}`, {r.cite}: "{r.quote}". In complexa\'s symbols: {r.symbols}. {r.note}'.rstrip())
+    return "\n".join(lines)
+
+
+def llm_latex(a: LLMAudit) -> str:
+    """The rows as a LaTeX ``array`` (math mode): published, the count in the authors' convention, what it drops."""
+
+    def text(s: str) -> str:
+        return rf"\text{{{latex_text(s)}}}"
+
+    headers = [text(h) for h in ("row", "published", "the authors' convention", "dropped")]
+    body = [[text(r.key), latex_math(r.published), latex_math(r.in_authors), latex_math(r.dropped)] for r in a.rows]
+    return Table(headers, body).latex()
+
+
+def llm_json(a: LLMAudit) -> dict[str, object]:
+    """The audit as JSON-ready data: every expression as a string complexa's parser reads back."""
+    from complexa import __version__
+
+    rows = [
+        {
+            "key": r.key,
+            "source": r.source,
+            "cite": r.cite,
+            "quote": r.quote,
+            "symbols": r.symbols,
+            "quantity": r.quantity,
+            "unit": r.unit,
+            "published": json_expr(r.published),
+            "authors": {"convention": r.authors, "expr": json_expr(r.in_authors)},
+            "torch": json_expr(r.torch),
+            "exact": json_expr(r.exact),
+            "dropped": json_expr(r.dropped),
+            "dropped_torch": json_expr(r.dropped_torch),
+            "exact_in": list(r.exact_in),
+            "verdict": r.verdict,
+            "errors": r.errors,
+            "note": r.note,
+        }
+        for r in a.rows
+    ]
+    return {
+        "kind": "audit_llm",
+        "schema_version": SCHEMA_VERSION,
+        "complexa": __version__,
+        "sources": list(a.sources),
+        "symbols": SYMBOLS,
+        "configs": [
+            {"name": c.name, "V": c.vocab, "T": c.seq, "d": c.d_model, "L": c.n_layers, "H": c.n_heads, "B": 1}
+            for c in a.configs
+        ],
+        "rows": rows,
+    }

@@ -1,0 +1,155 @@
+"""The audit of published LLM FLOP formulas: where each is exact, what it drops, its errors, and its docs page."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+import sympy
+
+from complexa import ComplexaError, Network, derive, flops, params
+from complexa._audit import audit
+from complexa._audit_llm import CONFIGS, LLMAudit, audit_llm, recomputed
+from complexa._parse import parse
+from complexa.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+V, T, d, L, H, B = (parse(s) for s in ("V", "T", "d", "L", "H", "B"))
+GPT = Network.gpt(V, T, d, L, H, batch=B)
+
+
+@pytest.fixture(scope="module")
+def result() -> LLMAudit:
+    """Every source's rows, shared by this module's tests."""
+    return audit_llm()
+
+
+def torch_training() -> sympy.Expr:
+    return flops(GPT, convention="torch", phase="training")
+
+
+def test_the_torch_counts_that_the_conventions_are_made_of() -> None:
+    # PyTorch's FlopCounterMode convention for nanoGPT's GPT-2: three parts, and backward = 2 x forward.
+    forward = flops(GPT, convention="torch")
+    assert sympy.expand(forward - (24 * B * L * T * d**2 + 4 * B * L * T**2 * d + 2 * B * T * V * d)) == 0
+    assert sympy.expand(torch_training() - 3 * forward) == 0
+    assert params(Network.gpt(50257, 1024, 768, 12, 12)) == 124439808
+
+
+def test_megatron_formulas_are_exact_in_the_torch_convention(result: LLMAudit) -> None:
+    # Korthikanti et al.'s model FLOPs are torch's training step; Narayanan et al.'s add the blocks' forward pass
+    # once more (recomputation), not the logits'.
+    s, layers, h = T, L, d
+    model = 72 * B * s * layers * h**2 * (1 + s / (6 * h) + V / (12 * layers * h))
+    assert sympy.simplify(model - torch_training()) == 0
+    blocks_forward = 24 * B * L * T * d**2 + 4 * B * L * T**2 * d
+    hardware = 96 * B * s * layers * h**2 * (1 + s / (6 * h) + V / (16 * layers * h))
+    assert sympy.simplify(hardware - torch_training() - blocks_forward) == 0
+    assert result.row("megatron_model").verdict == "exact in torch"
+    assert result.row("megatron_recompute").verdict == "exact in torch, blocks recomputed"
+    assert result.row("megatron_recompute").exact_in == ("torch, blocks recomputed",)
+
+
+def test_palm_is_exact_with_n_the_weight_matrices(result: LLMAudit) -> None:
+    matrices = 12 * L * d**2 + V * d  # the blocks' weights and the tied embedding, once
+    assert sympy.expand(B * T * (6 * matrices + 12 * L * T * d) - torch_training()) == 0
+    row = result.row("palm")
+    assert row.exact_in[0] == "torch, N = weight matrices"
+    assert row.dropped == -(78 * L * d + 6 * T * d + 12 * d)  # biases, LayerNorms, position embedding, times 6
+
+
+def test_kaplan(result: LLMAudit) -> None:
+    assert result.row("kaplan_params").exact_in == ("the blocks' weight matrices",)
+    assert result.row("kaplan_params").dropped == 13 * L * d + 2 * d
+    forward = result.row("kaplan_forward")
+    assert forward.published == 24 * L * d**2 + 2 * L * T * d
+    assert forward.dropped == 2 * L * T * d and forward.dropped_torch == 2 * L * T * d + 2 * V * d
+    assert forward.exact_in[0] == "torch, no lm_head, half the attention products, N = the blocks' weight matrices"
+    training = result.row("kaplan_training")
+    assert training.dropped == 0 and training.dropped_torch == 12 * L * T * d + 6 * V * d
+    assert training.verdict == "exact in torch, no lm_head, no attention products"
+
+
+def test_chinchilla(result: LLMAudit) -> None:
+    six = result.row("chinchilla_6nd")
+    assert six.dropped == 12 * L * T * d - 78 * L * d - 6 * T * d - 12 * d
+    assert six.exact_in[0] == "torch, no attention products, N = weight matrices"
+    appendix = result.row("chinchilla_appendix_f")
+    assert appendix.dropped == -(9 * B * H * L * T**2 + 6 * B * T * V * d)
+    assert appendix.exact_in == ()
+
+
+ERRORS = {  # row: torch-convention relative error at GPT-2 small, GPT-2 XL, GPT-3 175B, the small model
+    "kaplan_training": (-0.404, -0.139, -0.0304, -0.950),
+    "chinchilla_6nd": (-0.126, -0.0903, -0.0267, -0.0994),
+    "palm": (0.00637, 0.00154, 0.000226, 0.0337),
+    "megatron_model": (0, 0, 0, 0),
+}
+
+
+@pytest.mark.parametrize("key", ERRORS)
+def test_relative_errors(result: LLMAudit, key: str) -> None:
+    row = result.row(key)
+    got = tuple(row.errors[c.name]["torch"] for c in CONFIGS)
+    assert got == pytest.approx(ERRORS[key], rel=5e-3, abs=1e-12)
+
+
+def test_kaplan_training_error_is_the_dropped_share() -> None:
+    # 6N per token against torch at GPT-3 175B: 72 L d^2 / (72 L d^2 + 12 L T d + 6 V d) - 1, by hand.
+    n_layer, t, dm, v = 96, 2048, 12288, 50257
+    by_hand = 72 * n_layer * dm**2 / (72 * n_layer * dm**2 + 12 * n_layer * t * dm + 6 * v * dm) - 1
+    assert audit("kaplan").row("kaplan_training").errors["GPT-3 175B"]["torch"] == pytest.approx(by_hand, rel=1e-12)
+
+
+def test_recomputed() -> None:
+    derivation = derive(GPT)
+    counts = recomputed(derivation, "transformer.h")
+    assert list(counts) == ["forward", "recompute", "backward", "update"]
+    assert all(v.has(L) for v in counts["recompute"].values() if v != 0)
+    whole = recomputed(derivation)
+    assert whole["recompute"] == derivation.counts["forward"]
+    with pytest.raises(ComplexaError, match="scope = 'nope': no layer at that path"):
+        recomputed(derivation, "nope")
+
+
+def test_names() -> None:
+    assert [r.key for r in audit("megatron").rows] == ["megatron_recompute", "megatron_model"]
+    with pytest.raises(
+        ComplexaError, match=r"^name = 'gpt': must be one of essay, kaplan, chinchilla, megatron, palm$"
+    ):
+        audit("gpt")
+
+
+def test_formats(result: LLMAudit) -> None:
+    text = str(result)
+    assert "megatron_model: Korthikanti et al. 2022" in text
+    assert max(len(line) for line in text.splitlines()) <= 120
+    assert "| `megatron_model` | `12*B*L*T^2*d + 72*B*L*T*d^2 + 6*B*T*V*d` | per iteration | exact in torch |" in (
+        result.markdown()
+    )
+    assert result.latex().startswith("\\begin{array}{llll}")
+
+
+def test_cli_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["audit", "kaplan", "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["kind"] == "audit_llm" and doc["sources"] == ["kaplan"]
+    assert [r["key"] for r in doc["rows"]] == ["kaplan_params", "kaplan_forward", "kaplan_training"]
+    assert doc["rows"][2]["published"] == "72*L*d**2" and doc["rows"][2]["dropped"] == 0
+    assert main(["audit", "llama"]) == 2
+    assert "'llama' must be one of essay, kaplan, chinchilla, megatron, palm" in capsys.readouterr().err
+
+
+def test_the_docs_page_is_generated_from_the_audit() -> None:
+    spec = importlib.util.spec_from_file_location("gen_audit_llm", ROOT / "docs" / "gen_audit_llm.py")
+    assert spec is not None and spec.loader is not None
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    page = gen.PAGE.read_text()
+    assert gen.render(page, gen.audit_markdown()) == page, (
+        "docs/audit-llm.md is out of date: python docs/gen_audit_llm.py"
+    )
+    with pytest.raises(ValueError, match="must hold the markers"):
+        gen.render("no markers", "")
