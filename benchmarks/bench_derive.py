@@ -113,6 +113,11 @@ def evaluate_concrete(network: Network) -> object:
     return derive(network).evaluate()
 
 
+def gpt_big_o() -> object:
+    """nanoGPT's GPT with every size a symbol (vocab, seq, d_model, layers, heads, batch): derive + big_o."""
+    return derive(Network.gpt("V", "T", "d", "L", "H", batch="B")).big_o()
+
+
 CASES: list[tuple[str, Callable[[], object] | Prepared, float | None]] = [
     ("10,000 concrete layers (widths 1..1024): derive + evaluate", concrete_10k, 0.5),
     ("the same counts in bare Python integers (the floor)", bare_10k, None),
@@ -123,6 +128,7 @@ CASES: list[tuple[str, Callable[[], object] | Prepared, float | None]] = [
     ("1,000-layer stack, concrete widths: derive + evaluate", Prepared(concrete_stack, evaluate_concrete), 0.5),
     ("building that stack: Network([...]) of its layers, symbolic", symbolic_stack, None),
     ("building that stack: Network([...]) of its layers, concrete", concrete_stack, None),
+    ("GPT, every size a symbol (Network.gpt): derive + big_o", gpt_big_o, 0.3),
 ]
 
 

@@ -14,7 +14,9 @@ same count for every contender.
 3. one training step of a 4-block residual MLP (each block Residual(LayerNorm(256), Linear(256, 256), GELU(),
    Linear(256, 256)), width 256, batch 32, Adam, cross-entropy over 10 classes) against torch (float64, the same
    module from `Network.to_torch`) and tests/naive.py;
-4. a fresh ``python -c "import complexa; complexa.measure(...)"`` with numba's cache warm, and bare imports.
+4. one training step of a small GPT (nanoGPT's, `Network.gpt(128, 32, 64, 2, 4, batch=4)`, Adam) against torch
+   (float64, one thread, the same module from `Network.to_torch`);
+5. a fresh ``python -c "import complexa; complexa.measure(...)"`` with numba's cache warm, and bare imports.
 
 No figure is asserted: the targets are printed beside them.
 """
@@ -211,6 +213,34 @@ def step_against_torch(network: Network) -> None:
         print("  (torch is not installed: no torch figures)")
 
 
+def gpt_against_torch(network: Network) -> None:
+    m = start_of(network)
+    counting, counts = trainer(network, m, count=True)
+    plain, plain_counts = trainer(network, m, count=False)
+    calls: dict[str, Callable[[], object]] = {
+        "counting": lambda: counting.step(counts),
+        "plain": lambda: plain.step(plain_counts),
+    }
+    step = torch_step(network, m)
+    if step is not None:
+        calls["torch"] = step
+    times = median_seconds(calls, inner=1, repeats=15)
+    print(f"one training step of {network!r}; {m.total:,} operations")
+    rows = [
+        ("counting", "cpu backend (counting)"),
+        ("plain", "cpu backend (plain)"),
+        ("torch", "torch, float64, 1 thread"),
+    ]
+    for key, label in rows:
+        if key in times:
+            print(f"  {label:<26} {times[key] * 1e3:8.2f} ms  {gflops(m.total, times[key])}")
+    print(f"  ratio counting / plain     {times['counting'] / times['plain']:8.3f}   (target <= 1.30)")
+    if "torch" in times:
+        print(f"  ratio counting / torch     {times['counting'] / times['torch']:8.3f}   (target <= 3)")
+    else:
+        print("  (torch is not installed: no torch figures)")
+
+
 def widths_at_batch_32(widths: tuple[int, ...] = (64, 256, 1024)) -> None:
     """A dense tanh network [w] * 4 at batch 32 for each width: the counting kernels' step against numpy's
     (tests/naive.py) and torch's, with GFLOP/s beside a one-thread dgemm of one layer's product (32 x w x w)."""
@@ -286,6 +316,8 @@ def main() -> None:
     widths_at_batch_32()
     print()
     step_against_torch(residual_mlp())
+    print()
+    gpt_against_torch(Network.gpt(128, 32, 64, 2, 4, batch=4, optimizer=nn.Adam()))
     print()
     startup()
 

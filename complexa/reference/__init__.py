@@ -196,11 +196,7 @@ def measure(
     else:
         targets = rng.uniform(0.05, 0.95, (batch * seq, n_out)).reshape(*rows, -1)
     flat = batch * seq
-    ids = isinstance(first, Embedding)
-    classes = network.loss == "cross_entropy"
-    flat_inputs = inputs.reshape(flat) if ids else inputs.reshape(flat, -1)
-    flat_targets = targets.reshape(flat) if classes else targets.reshape(flat, -1)
-    trainer = Trainer(layout, device, params, flat_inputs, flat_targets, lr)
+    trainer = Trainer(layout, device, params, inputs, targets, lr)
     state_before = trainer.state_dict(trainer.params)
     counts = device.counts()
 
@@ -234,7 +230,7 @@ def measure(
         inputs=inputs,
         targets=targets,
         outputs=outputs,
-        loss=_loss(outputs.reshape(flat, n_out), flat_targets, network.loss),
+        loss=_loss(outputs.reshape(flat, n_out), targets.reshape(flat, *targets.shape[len(rows) :]), network.loss),
         gradients=gradients,
         state_before=state_before,
         state_after=trainer.state_dict(trainer.params),

@@ -134,11 +134,17 @@ def plan(network: Any) -> Plan:
     )
 
 
+def _rows(array: NDArray[Any], rows: int) -> NDArray[Any]:
+    """`array` with one row per token: ints one entry each, floats a row each."""
+    return np.ascontiguousarray(array.reshape(rows) if array.dtype.kind == "i" else array.reshape(rows, -1))
+
+
 class Trainer:
     """A plan's buffers on a backend, and its training step.
 
-    **Arguments:** `plan`; `backend`; `params` (the flat initial parameters, numpy); `inputs` (B, n_0); `targets`
-    (B, n_out) floats, or (B,) int64 classes for cross-entropy; `lr`, plain SGD's rate when the plan's optimizer is
+    **Arguments:** `plan`; `backend`; `params` (the flat initial parameters, numpy); `inputs` (B, n_0), or int64
+    token ids (B,); `targets` (B, n_out) floats, or (B,) int64 classes for cross-entropy (B, seq in place of B for a
+    network of sequences); `lr`, plain SGD's rate when the plan's optimizer is
     None.
     """
 
@@ -150,8 +156,10 @@ class Trainer:
         self.grads = backend.device(np.zeros(plan.n_params))
         for node in plan.nodes:
             node.allocate(backend, plan.batch, self.params, self.grads)
-        self.inputs = backend.device(inputs)
-        self.targets = backend.device(targets)
+        # One row per token: (B, seq, ...) arrays as (B seq, ...); int64 token ids and classes one per row.
+        rows = plan.batch
+        self.inputs = backend.device(_rows(np.asarray(inputs), rows))
+        self.targets = backend.device(_rows(np.asarray(targets), rows))
         self.dloss = backend.empty((plan.batch, plan.outputs))
         self.steps = 0
         optimizer = plan.optimizer
