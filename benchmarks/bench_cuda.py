@@ -24,7 +24,10 @@ SIMULATOR = bool(getattr(config, "ENABLE_CUDASIM", False))
 
 def networks() -> list[tuple[str, Network, int]]:
     if SIMULATOR:
-        return [("tiny stack", Network([nn.Linear(3, 4), nn.GELU(), nn.LayerNorm(4), nn.Linear(4, 2)], batch=2), 1)]
+        return [
+            ("tiny stack", Network([nn.Linear(3, 4), nn.GELU(), nn.LayerNorm(4), nn.Linear(4, 2)], batch=2), 1),
+            ("tiny GPT", Network.gpt(5, 3, 4, 1, 2, batch=2), 1),
+        ]
     block = nn.Residual(nn.LayerNorm(512), nn.Linear(512, 512), nn.GELU(), nn.Linear(512, 512))
     return [
         ("dense [784, 512, 512, 10] relu, B=256", Network([784, 512, 512, 10], batch=256, activation="relu"), 10),
@@ -38,6 +41,8 @@ def networks() -> list[tuple[str, Network, int]]:
             ),
             10,
         ),
+        # One training step of a small GPT (V=128, T=32, d=64, 2 layers, 4 heads, B=4): the attention kernels.
+        ("GPT 128 x 32 x 64, 2 layers, 4 heads, B=4, one step", Network.gpt(128, 32, 64, 2, 4, batch=4), 1),
     ]
 
 

@@ -73,7 +73,7 @@ def network(args: argparse.Namespace, batch: object) -> Network:
             (args.depth is not None, f"--depth {show(args.depth)}"),
             (activation is not None, f"--activation {activation}"),
             (args.no_bias, "--no-bias"),
-            (args.loss not in ("mse", "cross_entropy"), f"--loss {args.loss}"),
+            (args.loss not in (None, "cross_entropy"), f"--loss {args.loss}"),
         ]
         for clash, what in given:
             if clash:
@@ -108,11 +108,11 @@ def network(args: argparse.Namespace, batch: object) -> Network:
 
     optimizer = "sgd" if spelled is None else parse_optimizer(spelled)
     if layers is not None:
-        return stack_network(layers, batch=batch, loss=args.loss, optimizer=optimizer)
+        return stack_network(layers, batch=batch, loss=args.loss or "mse", optimizer=optimizer)
     options: dict[str, object] = {
         "bias": not args.no_bias,
         "activation": activation or "sigmoid",
-        "loss": args.loss,
+        "loss": args.loss or "mse",
         "optimizer": optimizer,
     }
     if args.depth is not None:

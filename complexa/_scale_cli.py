@@ -54,7 +54,12 @@ def add_scale_parser(subparsers: Any) -> argparse.ArgumentParser:
         metavar="{" + ",".join(ACTIVATIONS) + "}",
         help="in every layer of SIZE (default sigmoid)",
     )
-    option(p, "--loss", LOSSES, "mse", "(default mse; bce needs sigmoid)")
+    p.add_argument(
+        "--loss",
+        type=choice(LOSSES),
+        metavar="{" + ",".join(LOSSES) + "}",
+        help="(default mse, and cross_entropy for --gpt; bce needs sigmoid)",
+    )
     p.add_argument(
         "--optimizer",
         metavar="OPT",

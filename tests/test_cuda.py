@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from complexa import ComplexaError, Network, nn
 from complexa.nn._stack import walk
 from complexa.reference import Measurement, measure
-from complexa.strategies import layer_stacks
+from complexa.strategies import gpts, layer_stacks
 from complexa.testing import assert_counts_match
 
 with warnings.catch_warnings():
@@ -92,11 +92,13 @@ def assert_same_as_cpu(network: Network, iterations: int, *, gradients: bool = T
     assert on_device.loss == pytest.approx(on_cpu.loss, rel=1e-12, abs=1e-14)
     assert_close(on_device.outputs, on_cpu.outputs, "outputs")
     assert on_device.state_before.keys() == on_cpu.state_before.keys()
+    assert on_device.gradients.keys() == on_cpu.gradients.keys()  # a tied tensor's gradient once, under its owner
     for name in on_cpu.state_before:
         np.testing.assert_array_equal(on_device.state_before[name], on_cpu.state_before[name])
         if gradients:
-            assert_close(on_device.gradients[name], on_cpu.gradients[name], f"gradient of {name}")
             assert_close(on_device.state_after[name], on_cpu.state_after[name], f"{name} after training")
+    for name in on_cpu.gradients if gradients else ():
+        assert_close(on_device.gradients[name], on_cpu.gradients[name], f"gradient of {name}")
     return on_device
 
 
@@ -156,6 +158,36 @@ def test_stacks_count_and_compute_as_on_the_cpu(network: Network, iterations: in
 
 
 @needs_cuda
+@settings(max_examples=20, deadline=None)
+@given(gpts(max_vocab=8, max_seq=4, max_layers=1, max_batch=2), st.integers(1, 2))
+def test_gpts_count_and_compute_as_on_the_cpu(network: Network, iterations: int) -> None:
+    config = network.gpt_config
+    event(f"tied {config['tied']}, causal {config['causal']}, heads {config['n_heads']}")
+    # As in the stacks' property: a LayerNorm over two features (every block's and ln_f, at d_model 2) makes every
+    # gradient before it rounding noise.
+    noise = int(config["d_model"]) == 2
+    if noise:
+        event("gradients of noise: not compared")
+    assert_same_as_cpu(network, iterations, gradients=not noise)
+
+
+@needs_cuda
+def test_a_gpt_with_every_option_off() -> None:
+    # Untied, unmasked, without biases, a d_ff of its own; several heads, layers and samples, Adam over two steps.
+    import gc
+
+    from complexa.reference.kinds import attention_cuda
+
+    network = Network.gpt(
+        7, 4, 6, 2, 3, d_ff=5, batch=3, bias=False, tied=False, causal=False, optimizer=nn.Adam(lr=1e-2, eps=1e-3)
+    )
+    assert_same_as_cpu(network, iterations=2)
+    # backward's (B, H, T, T) scratch goes with the node's dp, when measure's trainer does.
+    gc.collect()
+    assert not attention_cuda._SCRATCH
+
+
+@needs_cuda
 def test_counting_does_not_change_the_numbers() -> None:
     # The plain kernels (count=False, as the benchmark runs them) compute exactly what the counting ones do, and
     # count nothing.
@@ -202,6 +234,7 @@ def test_device_tests_pass_under_the_simulator() -> None:
         timeout=600,
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    # The ten tests that need a device or the simulator (the hand-counted networks, the five of EVERY_KIND, the
-    # stacks' property, the plain kernels), and the two signature checks; the refusal and this test skipped.
-    assert result.stdout.splitlines()[-1].startswith("10 passed, 2 skipped"), result.stdout[-2000:]
+    # The twelve tests that need a device or the simulator (the hand-counted networks, the five of EVERY_KIND, the
+    # stacks' and the GPTs' properties, the GPT with every option off, the plain kernels), and the two signature
+    # checks; the refusal and this test skipped.
+    assert result.stdout.splitlines()[-1].startswith("12 passed, 2 skipped"), result.stdout[-2000:]

@@ -176,7 +176,9 @@ def measure(
         from complexa.reference import _cuda  # numba.cuda, only for this backend
 
         elements = layout.elements()
-        _cuda.require_device(8 * (sum(elements.values()) + 2 * layout.n_params))
+        # The attention's backward keeps dS per sample and head on the device (the CPU reuses one block).
+        blocks = sum(layout.batch * node.heads * node.seq for node in layout._all() if hasattr(node, "heads"))
+        _cuda.require_device(8 * (sum(elements.values()) + 2 * layout.n_params + blocks))
         device: Any = _cuda.CudaBackend()
     else:
         device = CpuBackend()

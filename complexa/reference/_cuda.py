@@ -75,6 +75,7 @@ def _kernels(count: bool) -> Any:
     from complexa.reference import kinds
     from complexa.reference.kinds import (
         activation_cuda,
+        attention_cuda,
         layernorm_cuda,
         linear_cuda,
         loss_cuda,
@@ -89,6 +90,7 @@ def _kernels(count: bool) -> Any:
         residual_cuda.make(count),
         loss_cuda.make(count),
         optim_cuda.make(count),
+        attention_cuda.make(count),
     )
 
 

@@ -1,0 +1,312 @@
+"""GPT's CUDA kernels: the arithmetic of `complexa.reference.kinds.attention`, counted as it counts.
+
+embed and position take one (row, column) per thread. embed_gradients takes one (token-table row, column) per thread,
+which scans the rows in order and adds those of its token: several rows may share a token, and the sums stay
+deterministic, in the CPU's order, without atomics on the data. position_gradients takes one (position, column) per
+thread, summing over the samples from the first.
+
+forward takes one (sample, head, query row) per thread: its scores, softmax and output row, as the CPU does them.
+backward runs in two launches. The first takes one (sample, head, row) per thread for dP = dy v^T and, on the same
+row, the softmax's backward dS = P (dP - sum P dP) scale, and one (sample, head, key, column) per thread for
+dv = P^T dy; the second takes one (sample, head, row, column) per thread for dq = dS k and for dk = dS^T q, which read
+dS across rows. dS needs a (T, T) block per sample and head where the CPU reuses one: the host function keeps a
+(B, H, T, T) scratch array for each `dp` it is handed, made at the first call and released with that `dp` (the
+node's), so the signatures stay the CPU's and `dp` itself is not written.
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from typing import Any
+
+import numpy as np
+from numba import cuda
+
+from complexa.reference._cuda import launch
+from complexa.reference.kinds._jit import ADD, BACKWARD, CMP, DIV, EXP, FORWARD, MUL
+from complexa.reference.kinds.attention import Kernels
+
+__all__ = ["make"]
+
+_SCRATCH: dict[int, Any] = {}
+"""id(dp) -> the (B, H, T, T) device array that backward keeps dS in; an entry goes when its `dp` does."""
+
+
+def _scratch(dp: Any, shape: tuple[int, int, int, int]) -> Any:
+    key = id(dp)
+    found = _SCRATCH.get(key)
+    if found is None:
+        weakref.finalize(dp, _SCRATCH.pop, key, None)
+    if found is None or found.shape != shape:
+        found = _SCRATCH[key] = cuda.device_array(shape, dtype=np.float64)
+    return found
+
+
+def make(count: bool) -> Kernels:
+    counting = count
+
+    @cuda.jit
+    def embed_kernel(ids, table, y, counts):
+        # A gather: no arithmetic.
+        n = y.shape[1]
+        for t in range(cuda.grid(1), y.shape[0] * n, cuda.gridsize(1)):
+            r = t // n
+            c = t % n
+            y[r, c] = table[ids[r], c]
+
+    @cuda.jit
+    def embed_gradients_kernel(ids, dy, g_table, zero, counts):
+        n_add = 0
+        n = g_table.shape[1]
+        for t in range(cuda.grid(1), g_table.shape[0] * n, cuda.gridsize(1)):
+            v = t // n
+            c = t % n
+            acc = 0.0 if zero else g_table[v, c]
+            for r in range(ids.shape[0]):
+                if ids[r] == v:
+                    acc += dy[r, c]
+                    if counting:
+                        n_add += 1
+            g_table[v, c] = acc
+        if counting:
+            cuda.atomic.add(counts, (BACKWARD, ADD), n_add)
+
+    @cuda.jit
+    def position_kernel(x, table, y, counts):
+        n_add = 0
+        seq = table.shape[0]
+        n = x.shape[1]
+        for t in range(cuda.grid(1), x.shape[0] * n, cuda.gridsize(1)):
+            r = t // n
+            c = t % n
+            y[r, c] = x[r, c] + table[r % seq, c]
+            if counting:
+                n_add += 1
+        if counting:
+            cuda.atomic.add(counts, (FORWARD, ADD), n_add)
+
+    @cuda.jit
+    def position_gradients_kernel(dy, g_table, counts):
+        n_add = 0
+        seq, n = g_table.shape
+        for t in range(cuda.grid(1), seq * n, cuda.gridsize(1)):
+            p = t // n
+            c = t % n
+            acc = dy[p, c]
+            for r in range(p + seq, dy.shape[0], seq):
+                acc += dy[r, c]
+                if counting:
+                    n_add += 1
+            g_table[p, c] = acc
+        if counting:
+            cuda.atomic.add(counts, (BACKWARD, ADD), n_add)
+
+    @cuda.jit
+    def forward_kernel(qkv, heads, scale, causal, probs, y, counts):
+        n_mul = 0
+        n_add = 0
+        n_div = 0
+        n_exp = 0
+        n_cmp = 0
+        batch, _, seq, _ = probs.shape
+        d = y.shape[1]
+        hd = d // heads
+        for t in range(cuda.grid(1), batch * heads * seq, cuda.gridsize(1)):
+            b = t // (heads * seq)
+            h = t // seq % heads
+            i = t % seq
+            base = b * seq
+            q0 = h * hd
+            k0 = d + q0
+            v0 = 2 * d + q0
+            qi = base + i
+            for j in range(seq):
+                kj = base + j
+                s = qkv[qi, q0] * qkv[kj, k0]
+                if counting:
+                    n_mul += 1
+                for c in range(1, hd):
+                    s += qkv[qi, q0 + c] * qkv[kj, k0 + c]
+                    if counting:
+                        n_mul += 1
+                        n_add += 1
+                s *= scale
+                if counting:
+                    n_mul += 1
+                if causal:
+                    if counting:
+                        n_cmp += 1
+                    if j > i:
+                        s = -math.inf
+                probs[b, h, i, j] = s
+            top = probs[b, h, i, 0]
+            for j in range(1, seq):
+                if counting:
+                    n_cmp += 1
+                if probs[b, h, i, j] > top:
+                    top = probs[b, h, i, j]
+            for j in range(seq):
+                probs[b, h, i, j] = math.exp(probs[b, h, i, j] - top)
+                if counting:
+                    n_add += 1
+                    n_exp += 1
+            total = probs[b, h, i, 0]
+            for j in range(1, seq):
+                total += probs[b, h, i, j]
+                if counting:
+                    n_add += 1
+            for j in range(seq):
+                probs[b, h, i, j] = probs[b, h, i, j] / total
+                if counting:
+                    n_div += 1
+            w = probs[b, h, i, 0]
+            for c in range(hd):
+                y[qi, q0 + c] = w * qkv[base, v0 + c]
+                if counting:
+                    n_mul += 1
+            for j in range(1, seq):
+                w = probs[b, h, i, j]
+                for c in range(hd):
+                    y[qi, q0 + c] += w * qkv[base + j, v0 + c]
+                    if counting:
+                        n_mul += 1
+                        n_add += 1
+        if counting:
+            cuda.atomic.add(counts, (FORWARD, MUL), n_mul)
+            cuda.atomic.add(counts, (FORWARD, ADD), n_add)
+            cuda.atomic.add(counts, (FORWARD, DIV), n_div)
+            cuda.atomic.add(counts, (FORWARD, EXP), n_exp)
+            cuda.atomic.add(counts, (FORWARD, CMP), n_cmp)
+
+    @cuda.jit
+    def scores_backward_kernel(qkv, dy, probs, heads, scale, dqkv, ds, counts):
+        # Threads 0..B H T - 1 take a row of dS each (dP = dy v^T, then the softmax's backward on it); the threads
+        # after them an element of dv each (B H T hd of them).
+        n_mul = 0
+        n_add = 0
+        batch, _, seq, _ = probs.shape
+        d = dy.shape[1]
+        hd = d // heads
+        n_rows = batch * heads * seq
+        for t in range(cuda.grid(1), n_rows + n_rows * hd, cuda.gridsize(1)):
+            if t < n_rows:
+                b = t // (heads * seq)
+                h = t // seq % heads
+                i = t % seq
+                base = b * seq
+                q0 = h * hd
+                v0 = 2 * d + q0
+                gi = base + i
+                for j in range(seq):
+                    vj = base + j
+                    s = dy[gi, q0] * qkv[vj, v0]
+                    if counting:
+                        n_mul += 1
+                    for c in range(1, hd):
+                        s += dy[gi, q0 + c] * qkv[vj, v0 + c]
+                        if counting:
+                            n_mul += 1
+                            n_add += 1
+                    ds[b, h, i, j] = s
+                s = probs[b, h, i, 0] * ds[b, h, i, 0]
+                if counting:
+                    n_mul += 1
+                for j in range(1, seq):
+                    s += probs[b, h, i, j] * ds[b, h, i, j]
+                    if counting:
+                        n_mul += 1
+                        n_add += 1
+                for j in range(seq):
+                    ds[b, h, i, j] = probs[b, h, i, j] * (ds[b, h, i, j] - s) * scale
+                    if counting:
+                        n_mul += 2
+                        n_add += 1
+            else:
+                u = t - n_rows
+                c = u % hd
+                j = u // hd % seq
+                h = u // (hd * seq) % heads
+                b = u // (hd * seq * heads)
+                base = b * seq
+                q0 = h * hd
+                v0 = 2 * d + q0
+                acc = probs[b, h, 0, j] * dy[base, q0 + c]
+                if counting:
+                    n_mul += 1
+                for i in range(1, seq):
+                    acc += probs[b, h, i, j] * dy[base + i, q0 + c]
+                    if counting:
+                        n_mul += 1
+                        n_add += 1
+                dqkv[base + j, v0 + c] = acc
+        if counting:
+            cuda.atomic.add(counts, (BACKWARD, MUL), n_mul)
+            cuda.atomic.add(counts, (BACKWARD, ADD), n_add)
+
+    @cuda.jit
+    def qk_backward_kernel(qkv, heads, ds, dqkv, counts):
+        # Threads 0..B H T hd - 1 take an element of dq each (dS k), the threads after them one of dk (dS^T q).
+        n_mul = 0
+        n_add = 0
+        batch, _, seq, _ = ds.shape
+        d = dqkv.shape[1] // 3
+        hd = d // heads
+        n_elements = batch * heads * seq * hd
+        for t in range(cuda.grid(1), 2 * n_elements, cuda.gridsize(1)):
+            u = t % n_elements
+            c = u % hd
+            m = u // hd % seq
+            h = u // (hd * seq) % heads
+            b = u // (hd * seq * heads)
+            base = b * seq
+            q0 = h * hd
+            k0 = d + q0
+            if t < n_elements:  # dq[m] = sum_j dS[m, j] k[j]
+                acc = ds[b, h, m, 0] * qkv[base, k0 + c]
+                if counting:
+                    n_mul += 1
+                for j in range(1, seq):
+                    acc += ds[b, h, m, j] * qkv[base + j, k0 + c]
+                    if counting:
+                        n_mul += 1
+                        n_add += 1
+                dqkv[base + m, q0 + c] = acc
+            else:  # dk[m] = sum_i dS[i, m] q[i]
+                acc = ds[b, h, 0, m] * qkv[base, q0 + c]
+                if counting:
+                    n_mul += 1
+                for i in range(1, seq):
+                    acc += ds[b, h, i, m] * qkv[base + i, q0 + c]
+                    if counting:
+                        n_mul += 1
+                        n_add += 1
+                dqkv[base + m, k0 + c] = acc
+        if counting:
+            cuda.atomic.add(counts, (BACKWARD, MUL), n_mul)
+            cuda.atomic.add(counts, (BACKWARD, ADD), n_add)
+
+    def embed(ids, table, y, counts):
+        launch(embed_kernel, y.shape[0] * y.shape[1], ids, table, y, counts)
+
+    def embed_gradients(ids, dy, g_table, zero, counts):
+        launch(embed_gradients_kernel, g_table.shape[0] * g_table.shape[1], ids, dy, g_table, zero, counts)
+
+    def position(x, table, y, counts):
+        launch(position_kernel, x.shape[0] * x.shape[1], x, table, y, counts)
+
+    def position_gradients(dy, g_table, counts):
+        launch(position_gradients_kernel, g_table.shape[0] * g_table.shape[1], dy, g_table, counts)
+
+    def forward(qkv, heads, scale, causal, probs, y, counts):
+        launch(forward_kernel, probs.shape[0] * heads * probs.shape[2], qkv, heads, scale, causal, probs, y, counts)
+
+    def backward(qkv, dy, probs, heads, scale, dqkv, dp, counts):
+        # dp, the CPU's one (T, T) block, is not written: dS needs a block per sample and head here (`_scratch`).
+        ds = _scratch(dp, probs.shape)
+        rows = probs.shape[0] * heads * probs.shape[2]
+        elements = dy.shape[0] * dy.shape[1]  # B T H hd
+        launch(scores_backward_kernel, rows + elements, qkv, dy, probs, heads, scale, dqkv, ds, counts)
+        launch(qk_backward_kernel, 2 * elements, qkv, heads, ds, dqkv, counts)
+
+    return Kernels(embed, embed_gradients, position, position_gradients, forward, backward)
