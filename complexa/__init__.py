@@ -36,6 +36,7 @@ _HOMES = {
     "derive": "complexa.derivation",
     "flops": "complexa._flops",
     "flops_table": "complexa._flops",
+    "from_torch": "complexa._trace",
     "measure": "complexa.reference",
     "memory": "complexa._flops",
     "params": "complexa._flops",
@@ -67,6 +68,7 @@ __all__ = [
     "derive",
     "flops",
     "flops_table",
+    "from_torch",
     "measure",
     "memory",
     "nn",
@@ -101,6 +103,7 @@ if TYPE_CHECKING:
     from complexa._choices import ACTIVATIONS, BACKENDS, CONVENTIONS, DTYPES, LOSSES, MODELS
     from complexa._flops import Memory, flops, flops_table, memory, params
     from complexa._parse import parse
+    from complexa._trace import from_torch
     from complexa.asymptotics import big_o
     from complexa.derivation import QUANTITIES, Derivation, Evaluation, Step, derive
     from complexa.errors import ComplexaError

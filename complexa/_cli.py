@@ -13,9 +13,10 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NoReturn
 
 from complexa._args import choice, integer, network, option
-from complexa._choices import ACTIVATIONS, BACKENDS, CONVENTIONS, DTYPES, FORMATS, LOSSES, MODELS
+from complexa._choices import ACTIVATIONS, AUDITS, BACKENDS, CONVENTIONS, DTYPES, FORMATS, LOSSES, MODELS
 from complexa._limits import show
 from complexa._scale_cli import add_scale_parser
+from complexa._torch_cli import add_torch_parser
 from complexa.errors import ComplexaError
 
 if TYPE_CHECKING:
@@ -60,6 +61,12 @@ def _add_network(parser: argparse.ArgumentParser, *, symbols: bool) -> None:
         metavar="L",
         help="repeat the one SIZE over L + 1 layers (L weight matrices)" + ("; L may be a symbol" if symbols else ""),
     )
+    parser.add_argument(
+        "--gpt",
+        metavar="ARGS",
+        help="the network as GPT-2 written by nanoGPT instead of SIZE: 'VOCAB, SEQ, D_MODEL, N_LAYERS, N_HEADS' and "
+        "any of d_ff=, bias=, tied=, causal=, such as '50257, 1024, 768, 12, 12' (docs/transformers.md)",
+    )
     parser.add_argument("--batch", default="1", metavar="B", help=f"samples per step, {kind} (default 1)")
     parser.add_argument(
         "--activation",
@@ -67,12 +74,12 @@ def _add_network(parser: argparse.ArgumentParser, *, symbols: bool) -> None:
         metavar="{" + ",".join(ACTIVATIONS) + "}",
         help="in every layer of SIZE (default sigmoid)",
     )
-    option(
-        parser,
+    parser.add_argument(
         "--loss",
-        LOSSES,
-        "mse",
-        "(default mse; bce needs sigmoid outputs; cross_entropy is softmax and the negative log-likelihood)",
+        type=choice(LOSSES),
+        metavar="{" + ",".join(LOSSES) + "}",
+        help="(default mse, and cross_entropy for --gpt; bce needs sigmoid outputs; cross_entropy is softmax and the "
+        "negative log-likelihood)",
     )
     parser.add_argument(
         "--optimizer",
@@ -146,9 +153,18 @@ def _parser() -> _Parser:
 
     p = commands.add_parser(
         "audit",
-        help="the essay's claims, checked",
+        help="the essay's claims, or published LLM FLOP formulas, checked",
         description="Check every result of the essay against the exact model (batch 1 and batch n) and the "
-        "reference network (measured for n = 2..16), with a verdict per claim.",
+        "reference network (measured for n = 2..16), with a verdict per claim; or, with NAME, the published FLOP "
+        "formulas of one source against complexa's GPT (docs/audit-llm.md).",
+    )
+    p.add_argument(
+        "name",
+        nargs="?",
+        default="essay",
+        type=choice(AUDITS),
+        metavar="NAME",
+        help=f"what to audit: {', '.join(AUDITS)} (default essay)",
     )
     option(p, "--format", FORMATS, "text")
     p.add_argument("--max-n", type=integer(3, 64), default=16, metavar="N", help="measure n = 2..N (default 16)")
@@ -167,6 +183,7 @@ def _parser() -> _Parser:
     p.set_defaults(run=_latex)
 
     add_scale_parser(commands)
+    add_torch_parser(commands)  # issue 13: from_torch on the command line
     return parser
 
 
@@ -268,7 +285,7 @@ def _measure(args: argparse.Namespace) -> int:
 def _audit(args: argparse.Namespace) -> int:
     from complexa._audit import audit
 
-    result = audit(max_n=args.max_n, backend=args.backend)
+    result = audit(args.name, max_n=args.max_n, backend=args.backend)
     render: dict[str, Callable[[], object]] = {
         "text": result.__str__,
         "markdown": result.markdown,

@@ -50,6 +50,24 @@ def _checked(network: object) -> Network:
     return network
 
 
+def _traced(value: object) -> bool:
+    """Whether `value` is a module traced by `complexa.from_torch` (docs/torch.md), which counts itself."""
+    from complexa._trace._result import TracedDerivation
+
+    return isinstance(value, TracedDerivation)
+
+
+def _traced_memory(traced: object, phase: str, dtype: str) -> Memory:
+    """A traced module's training step: its parameters, the tensors autograd saved, and one gradient a parameter."""
+    if phase != "training":
+        raise ComplexaError("memory: a traced module has phase = 'training' only (what autograd saves for it)")
+    parameters = sympy.Integer(traced.parameters)  # type: ignore[attr-defined]
+    saved = traced.saved  # type: ignore[attr-defined]
+    elements = sympy.expand(2 * parameters + saved)
+    zero = sympy.Integer(0)
+    return Memory(traced, phase, dtype, parameters, saved, parameters, zero, zero, elements, DTYPES[dtype] * elements)  # type: ignore[arg-type]
+
+
 def _setup(network: Network) -> tuple[Layers, Value]:
     convert = Converter(network.free_symbols)
     return _layers(network, convert), convert(network.batch)
@@ -153,6 +171,8 @@ def flops(network: Network, *, convention: str = "exact", phase: str = "forward"
     >>> big_o(flops(Network.uniform("n", "L", batch="B"), phase="training"))
     O(B*L*n**2, (B, oo), (L, oo), (n, oo))
     """
+    if _traced(network):  # from_torch (issue 13): the traced module's own rules
+        return network.flops(as_choice(convention, CONVENTIONS, "convention"), as_choice(phase, FLOP_PHASES, "phase"))  # type: ignore[attr-defined]
     network = _checked(network)
     convention = as_choice(convention, CONVENTIONS, "convention")
     phase = as_choice(phase, FLOP_PHASES, "phase")
@@ -209,6 +229,8 @@ def params(network: Network) -> sympy.Expr:
     >>> params(Network.uniform("n", "L", bias=False))
     L*n**2
     """
+    if _traced(network):  # from_torch (issue 13)
+        return sympy.Integer(network.parameters)  # type: ignore[attr-defined]
     network = _checked(network)
     if network.is_stack:
         return to_expr(_stack_memory(network)[0])
@@ -287,6 +309,8 @@ def memory(network: Network, *, phase: str = "training", dtype: str = "float64")
     >>> memory(Network([784, "h", 10], batch="B"), phase="inference").gradients
     0
     """
+    if _traced(network):  # from_torch (issue 13)
+        return _traced_memory(network, as_choice(phase, MEMORY_PHASES, "phase"), as_choice(dtype, DTYPES, "dtype"))
     network = _checked(network)
     phase = as_choice(phase, MEMORY_PHASES, "phase")
     dtype = as_choice(dtype, DTYPES, "dtype")

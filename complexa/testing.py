@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from complexa.network import Network
 from complexa.reference import Measurement, measure
 
-__all__ = ["assert_counts_match"]
+__all__ = ["assert_counts_match", "assert_flops_match"]
 
 
 def assert_counts_match(network: Network, *, backend: str = "cpu", iterations: int = 1) -> Measurement:
@@ -45,3 +47,103 @@ def assert_counts_match(network: Network, *, backend: str = "cpu", iterations: i
             + "\n".join(differences)
         )
     return measured
+
+
+# --- from_torch (issue 13): the traced formula against FlopCounterMode --------------------------------------------
+
+
+def flop_counter_total(module: Any, inputs: list[Any], *, training: bool, loss: Any = None) -> int:
+    """What ``FlopCounterMode`` counts for `module` on real `inputs`: the forward pass and, when `training`, the
+    backward pass of `loss` (default the sum of the outputs)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with counter:
+        out = module(*inputs)
+        if training:
+            value = loss(out) if loss is not None else out.sum()
+            value.backward()
+    return int(counter.get_total_flops())
+
+
+def uncounted_by_flop_counter(traced: Any, sizes: dict[str, int], *, training: bool) -> int:
+    """The torch-convention FLOPs of the traced operators ``FlopCounterMode`` has no formula for (it counts them as
+    zero: CPU scaled-dot-product attention is one), at `sizes`."""
+    from torch.utils.flop_counter import flop_registry
+
+    known = {str(packet) for packet in flop_registry}
+    phases = ("forward", "backward") if training else ("forward",)
+    total = 0
+    for op, by_phase in traced.torch_by_op.items():
+        if op.rsplit(".", 1)[0] not in known:
+            total += sum(traced.at(by_phase[p], **sizes) for p in phases)
+    return total
+
+
+def real_inputs(traced: Any, sizes: dict[str, int], dtypes: list[Any]) -> list[Any]:
+    """Tensors of the traced input shapes at `sizes`: random floats, and zeros (a valid index) for integer dtypes."""
+    import torch
+
+    out = []
+    for shape, dtype in zip(traced.inputs, dtypes):
+        concrete = [traced.at(s, **sizes) for s in shape]
+        out.append(
+            torch.randn(concrete, dtype=dtype) if dtype.is_floating_point else torch.zeros(concrete, dtype=dtype)
+        )
+    return out
+
+
+def assert_flops_match(
+    module: Any,
+    *inputs: object,
+    training: bool = True,
+    loss: Any = None,
+    dtype: Any = None,
+    min_size: int = 2,
+    max_size: int = 8,
+    max_examples: int = 5,
+) -> Any:
+    """Assert that `complexa.from_torch`'s formula in the ``torch`` convention, at sizes hypothesis draws, equals
+    what ``FlopCounterMode`` counts on real tensors of those sizes.
+
+    Operators FlopCounterMode has no formula for (CPU scaled-dot-product attention) are taken out of the traced
+    count first, and the assertion message says so: docs/torch.md has the finding.
+
+    **Arguments:** `module`, `inputs`, `training`, `loss` and `dtype` as `complexa.from_torch` takes them; each symbol
+    is drawn from `min_size`..`max_size`, `max_examples` times.
+
+    **Returns:** the `TracedDerivation`.
+
+    **Raises:** `AssertionError` with the sizes, both counts and their difference.
+    """
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from complexa._trace import from_torch
+
+    traced = from_torch(module, *inputs, training=training, loss=loss, dtype=dtype)
+    import torch
+
+    count = len(traced.inputs)
+    dtypes = [dtype or torch.float32] * count if not isinstance(dtype, (list, tuple)) else list(dtype)
+    for i, value in enumerate(inputs):
+        if isinstance(value, torch.Tensor):
+            dtypes[i] = value.dtype
+    names = sorted(traced.symbols)
+    strategy = st.fixed_dictionaries({name: st.integers(min_size, max_size) for name in names})
+
+    @settings(max_examples=max_examples, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(strategy)
+    def check(sizes: dict[str, int]) -> None:
+        expected = traced.at(traced.flops("torch", "training" if training else "forward"), **sizes)
+        gap = uncounted_by_flop_counter(traced, sizes, training=training)
+        measured = flop_counter_total(module, real_inputs(traced, sizes, dtypes), training=training, loss=loss)
+        if expected - gap != measured:
+            raise AssertionError(
+                f"{type(module).__name__} at {sizes}: traced {expected} torch FLOPs ({gap} of them in operators "
+                f"FlopCounterMode does not count), FlopCounterMode {measured}, "
+                f"difference {expected - gap - measured:+d}"
+            )
+
+    check()
+    return traced

@@ -3,6 +3,8 @@ FlopCounterMode on `to_torch()`, over small random GPTs. Skipped cleanly without
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -48,3 +50,38 @@ def test_torch_flops_are_flop_counter_modes(network: Network) -> None:
             logits.reshape(-1, logits.size(-1)), idx.reshape(-1), reduction="sum"
         ).backward()
     assert counter.get_total_flops() == flops(network, convention="torch", phase="training")
+
+
+def test_the_traced_gpt_is_derives_but_where_aten_counts_otherwise() -> None:
+    # complexa.from_torch on to_torch()'s module (with a loss of the summed logits) against derive: every layer's row
+    # agrees in every op both count, except where ATen's decomposition does the work elsewhere or otherwise
+    # (docs/transformers.md lists them). R = B T rows.
+    from complexa import derive, from_torch
+
+    V, T, d, H, B = 13, 4, 8, 2, 2
+    R = B * T
+    network = Network.gpt(V, T, d, 2, H, batch=B)
+    traced = from_torch(network.to_torch(), (B, T), dtype=torch.long, loss=lambda out: out.sum()).by_layer
+    derived = derive(network).by_layer
+    differ = {}
+    for path in sorted(set(traced) & set(derived) - {"loss"}):
+        for phase in ("forward", "backward"):
+            for op, value in derived[path][phase].items():
+                got = traced[path][phase].get(op, 0)
+                if got != value:
+                    key = (re.sub(r"^transformer\.h\.[0-9]+", "transformer.h.0", path), phase, op)
+                    assert differ.setdefault(key, got - value) == got - value  # both blocks alike
+                    differ[key] = got - value
+    assert differ == {
+        # autograd adds the tied head's and the embedding's gradients (V d); complexa scatter-adds into the head's
+        ("transformer.wte", "backward", "add"): V * d,
+        # the token and position embeddings' sum is GPT.forward's, the root module's, not wpe's
+        ("transformer.wpe", "forward", "add"): -R * d,
+        # autograd adds each residual's two gradients where the branch's LayerNorm hands its input's back
+        ("transformer.h.0.ln_1", "backward", "add"): R * d,
+        ("transformer.h.0.ln_2", "backward", "add"): R * d,
+        ("transformer.h.0", "backward", "add"): -2 * R * d,
+        # the mask is bias == 0 on the T x T buffer (T^2 cmp per layer, in the root's row), not one cmp per score;
+        # the softmax's maximum is T cmp per row where complexa counts T - 1
+        ("transformer.h.0.attn", "forward", "cmp"): -R * H * (T - 1),
+    }

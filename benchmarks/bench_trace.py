@@ -1,0 +1,63 @@
+"""Tracing a PyTorch module with `complexa.from_torch`: nanoGPT's GPT (the model of `tests/torch_zoo.py`) with a
+symbolic batch and sequence length, and the wall time of complexa's symbolic count against ``FlopCounterMode``'s run
+at one concrete shape.
+
+Run ``python benchmarks/bench_trace.py`` from the repository root (needs torch). It prints medians of 5 runs after one
+warm-up (torch's first trace imports and compiles much of itself). The symbolic trace is one count for every size;
+FlopCounterMode counts one shape per run, forward and backward on real tensors, so the ratio grows in
+complexa's favour with every further shape asked for. No figure is asserted; the issue's target is under 10 s for
+the symbolic GPT.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+import torch  # noqa: E402
+from torch_zoo import GPT  # noqa: E402
+
+from complexa._trace import from_torch  # noqa: E402
+from complexa.testing import flop_counter_total  # noqa: E402
+
+REPEATS = 5
+
+
+def median_seconds(run: object, repeats: int = REPEATS) -> float:
+    run()  # type: ignore[operator]
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()  # type: ignore[operator]
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    torch.manual_seed(0)
+    torch.set_num_threads(1)
+    gpt = GPT(vocab=256, block_size=256, d=128, heads=4, layers=4)
+    traced = from_torch(gpt, ("B", "s"), dtype=torch.long)
+    print(f"GPT: 4 layers, d=128, 4 heads, vocab 256; {sum(p.numel() for p in gpt.parameters()):,} parameters")
+    print(f"  torch FLOPs, training step: {traced.flops('torch', 'training')}")
+    symbolic = median_seconds(lambda: from_torch(gpt, ("B", "s"), dtype=torch.long))
+    forward_only = median_seconds(lambda: from_torch(gpt, ("B", "s"), dtype=torch.long, training=False))
+    print(f"  from_torch, symbolic B and s, forward and backward: {symbolic:.2f} s (target < 10 s)")
+    print(f"  from_torch, symbolic B and s, forward only:          {forward_only:.2f} s")
+    concrete = median_seconds(lambda: from_torch(gpt, (8, 128), dtype=torch.long))
+    idx = torch.zeros(8, 128, dtype=torch.long)
+    counter = median_seconds(lambda: flop_counter_total(gpt, [idx], training=True))
+    print(
+        f"  at B=8, s=128: from_torch {concrete:.2f} s, FlopCounterMode (real run, forward + backward) {counter:.2f} s,"
+    )
+    print(f"  ratio complexa / FlopCounterMode {concrete / counter:.1f} (symbolic: {symbolic / counter:.1f})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,255 @@
+"""`TracedDerivation`: the counts of a traced PyTorch module, by phase, op and module path, with the FLOPs of
+PyTorch's convention beside them; the same surface as `complexa.Derivation` (counts, by_layer, big_o, evaluate,
+latex) and what `complexa.flops`, `params` and `memory` read."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import cached_property
+from typing import Any
+
+import sympy
+
+from complexa._limits import show
+from complexa._validate import as_values
+from complexa.errors import ComplexaError
+from complexa.nn._base import BASE_OPS, OPS
+
+__all__ = ["TracedDerivation", "PHASES"]
+
+PHASES = ("forward", "backward", "update")
+Counts = dict[str, dict[str, sympy.Expr]]
+
+
+def _total(terms: Sequence[sympy.Expr]) -> sympy.Expr:
+    """The sum of `terms`, expanded; where output sizes are floor divisions (strided convolutions), factored over
+    them, so that ``108*B*(floor(H/2 - 3/2) + 1)*(floor(W/2 - 3/2) + 1)`` reads as output sizes."""
+    if not terms:
+        return sympy.Integer(0)
+    total = sympy.Add(*terms)
+    rounded = total.atoms(sympy.floor, sympy.ceiling)
+    if not rounded:
+        return sympy.expand(total)
+    # An output size is floor(...) + 1: expand in the sizes themselves, then put them back.
+    dummies = {atom: sympy.Dummy(positive=True, integer=True) for atom in rounded}
+    flat = sympy.expand(total.xreplace({atom: d - 1 for atom, d in dummies.items()}))
+    return flat.xreplace({d: atom + 1 for atom, d in dummies.items()})
+
+
+def _tex(name: str) -> str:
+    return name.replace("_", "\\_")
+
+
+def _smooth(expr: sympy.Expr) -> sympy.Expr:
+    """`expr` with floor(x) and ceiling(x) replaced by x: the same big-O, and a polynomial `big_o` can read."""
+    return sympy.expand(expr.replace(lambda e: isinstance(e, (sympy.floor, sympy.ceiling)), lambda e: e.args[0]))
+
+
+def _order(expr: sympy.Expr) -> str | None:
+    """The big-O of a count as docs/json.md writes it: its dominant terms, None for a number."""
+    from complexa.asymptotics import dominant_terms
+
+    smooth = _smooth(expr)
+    return None if smooth.is_number else str(dominant_terms(smooth))
+
+
+class TracedDerivation:
+    """The exact operation counts of a PyTorch module's forward pass and, when trained, of its backward pass, as
+    sympy expressions in the sizes its inputs name. Made by `complexa.from_torch`.
+
+    **Attributes:**
+
+    - `module`: the module's class name; `inputs`: each input's shape (sympy sizes); `training`: whether the
+      backward pass of the loss was traced.
+    - `counts`: phase (``forward``, ``backward``, ``update``) -> op -> sympy expression, complexa's op vocabulary
+      (docs/counting.md); ``update`` is zero: no optimizer is traced.
+    - `by_layer`: module path (``"features.0"``; ``""`` the root module's own operators; ``"loss"`` the loss outside
+      the module) -> phase -> op. Backward operators count for the module whose forward they differentiate.
+    - `torch_flops`: phase -> the FLOPs of ``FlopCounterMode``'s formulas (the ``torch`` convention).
+    - `torch_by_layer`: module path -> phase -> its FLOPs in the ``torch`` convention.
+    - `torch_by_op`: ATen operator -> phase -> its FLOPs in the ``torch`` convention.
+    - `unsupported`: ATen operator -> the module paths where it ran uncounted (no rule). Empty when all is counted.
+    - `parameters`: ``sum(p.numel() for p in module.parameters())``, an int.
+    - `saved`: the elements of the tensors autograd saves for the backward pass (0 without training).
+    """
+
+    def __init__(
+        self,
+        module: str,
+        inputs: tuple[tuple[sympy.Expr, ...], ...],
+        training: bool,
+        rows: Mapping[str, Mapping[str, Mapping[str, list[sympy.Expr]]]],
+        torch_rows: Mapping[str, Mapping[str, list[sympy.Expr]]],
+        torch_layers: Mapping[str, Mapping[str, list[sympy.Expr]]],
+        unsupported: Mapping[str, list[str]],
+        parameters: int,
+        saved: sympy.Expr,
+        symbols: Mapping[str, sympy.Symbol],
+    ) -> None:
+        self.module = module
+        self.inputs = inputs
+        self.training = training
+        self.unsupported = {op: list(paths) for op, paths in unsupported.items()}
+        self.parameters = parameters
+        self.saved = saved
+        self.symbols = dict(symbols)
+        used = {op for row in rows.values() for phase in row.values() for op in phase}
+        self.ops = tuple(op for op in OPS if op in BASE_OPS or op in used)
+        self.by_layer: dict[str, Counts] = {
+            path: {phase: {op: _total(row.get(phase, {}).get(op, [])) for op in self.ops} for phase in PHASES}
+            for path, row in rows.items()
+        }
+        self.counts: Counts = {
+            phase: {op: _total([r[phase][op] for r in self.by_layer.values()]) for op in self.ops} for phase in PHASES
+        }
+        self.torch_by_op = {
+            op: {phase: _total(terms.get(phase, [])) for phase in PHASES[:2]} for op, terms in torch_rows.items()
+        }
+        self.torch_by_layer = {
+            path: {phase: _total(torch_layers.get(path, {}).get(phase, [])) for phase in PHASES[:2]}
+            for path in self.by_layer
+        }
+        self.torch_flops = {phase: _total([row[phase] for row in self.torch_by_op.values()]) for phase in PHASES[:2]}
+
+    @property
+    def free_symbols(self) -> frozenset[sympy.Symbol]:
+        """The symbols `evaluate` needs values for: those the inputs name."""
+        return frozenset(self.symbols.values())
+
+    @cached_property
+    def quantities(self) -> dict[str, sympy.Expr]:
+        """``n_mul`` and ``n_g`` (forward multiplications and activations), ``time_forward`` (every forward op) and
+        ``time_gradient_descent`` (every op of the step: forward, and backward when trained)."""
+        forward = self.counts["forward"]
+        return {
+            "n_mul": forward["mul"],
+            "n_g": forward["act"],
+            "time_forward": _total(list(forward.values())),
+            "time_gradient_descent": _total([v for phase in self.counts.values() for v in phase.values()]),
+        }
+
+    def big_o(self, **substitutions: object) -> dict[str, sympy.Order]:
+        """The big-O of every quantity (floor and ceiling read as their arguments), after `substitutions`."""
+        from complexa.asymptotics import big_o
+
+        out = {}
+        for name, q in self.quantities.items():
+            smooth = _smooth(q)
+            have = {s.name for s in smooth.free_symbols}
+            out[name] = big_o(smooth, **{k: v for k, v in substitutions.items() if k in have})
+        return out
+
+    def evaluate(self, **values: object) -> Any:
+        """The counts and quantities at integer sizes, as Python ints (an `Evaluation`).
+
+        **Raises:** `ComplexaError` for a missing or unknown symbol, or a value that is not a positive integer.
+        """
+        from complexa.derivation import Evaluation
+
+        mapping = self._mapping(values)
+        return Evaluation(
+            values={k.name: int(v) for k, v in mapping.items()},
+            counts={p: {op: int(v.xreplace(mapping)) for op, v in ops.items()} for p, ops in self.counts.items()},
+            quantities={name: int(v.xreplace(mapping)) for name, v in self.quantities.items()},
+        )
+
+    def _mapping(self, values: Mapping[str, object]) -> dict[sympy.Symbol, sympy.Expr]:
+        mapping = as_values(values, self.free_symbols, "evaluate")
+        missing = sorted(s.name for s in self.free_symbols - mapping.keys())
+        if missing:
+            raise ComplexaError(f"evaluate: give a value for every symbol; missing {', '.join(missing)}")
+        for k, v in mapping.items():
+            if not v.is_Integer:
+                raise ComplexaError(f"evaluate: {k.name}={show(values[k.name])} must be a positive integer")
+        return mapping
+
+    def flops(self, convention: str = "exact", phase: str = "forward") -> sympy.Expr:
+        """The FLOPs in `convention` (``exact``: every op; ``torch``: FlopCounterMode's) of the forward pass or of the
+        traced training step (forward and backward)."""
+        if phase == "training" and not self.training:
+            raise ComplexaError("phase = 'training': this module was traced with training=False; trace it again")
+        phases = ("forward",) if phase == "forward" else PHASES
+        if convention == "torch":
+            return _total([self.torch_flops[p] for p in phases if p in self.torch_flops])
+        if convention == "exact":
+            return _total([v for p in phases for v in self.counts[p].values()])
+        raise ComplexaError(
+            f"convention = {convention!r} for a traced module: its rules are complexa's ('exact') and "
+            "FlopCounterMode's ('torch'); fvcore's and ptflops' are modelled for complexa networks only"
+        )
+
+    def at(self, expr: sympy.Expr, **values: object) -> int:
+        """`expr` (one of this result's expressions) at integer sizes."""
+        return int(sympy.sympify(expr).xreplace(self._mapping(values)))
+
+    def latex(self) -> str:
+        """Every nonzero count and the torch-convention FLOPs, one line each, in a LaTeX ``aligned`` block."""
+        lines = []
+        for phase, ops in self.counts.items():
+            for op, value in ops.items():
+                if value != 0:
+                    lines.append(f"\\mathrm{{{phase}}}_{{\\mathrm{{{_tex(op)}}}}} &= {sympy.latex(value)}")
+        for phase, value in self.torch_flops.items():
+            lines.append(f"\\mathrm{{FLOPs}}^{{\\mathrm{{torch}}}}_{{\\mathrm{{{phase}}}}} &= {sympy.latex(value)}")
+        for name, order in self.big_o().items():
+            lines.append(f"\\mathrm{{{_tex(name)}}} &\\in {sympy.latex(order)}")
+        body = " \\\\\n".join(lines)
+        return f"\\begin{{aligned}}\n{body}\n\\end{{aligned}}"
+
+    def _latex(self, printer: Any) -> str:
+        return self.latex()
+
+    def _repr_latex_(self) -> str:
+        return f"$\\displaystyle {self.latex()}$"
+
+    def to_json(self) -> dict[str, Any]:
+        """The result as a JSON document in the style of docs/json.md (``"kind": "torch"``)."""
+
+        def value(expr: sympy.Expr) -> int | str:
+            return int(expr) if expr.is_Integer else str(expr)
+
+        orders = self.big_o()
+        return {
+            "kind": "torch",
+            "schema_version": 1,
+            "module": self.module,
+            "inputs": [[value(s) for s in shape] for shape in self.inputs],
+            "training": self.training,
+            "parameters": self.parameters,
+            "counts": {
+                p: {op: {"value": value(v), "big_o": _order(v)} for op, v in ops.items()}
+                for p, ops in self.counts.items()
+            },
+            "flops": {
+                "torch": {p: value(v) for p, v in self.torch_flops.items()},
+                "exact": {"forward": value(self.flops("exact"))},
+            },
+            "quantities": {
+                name: {"value": value(q), "big_o": None if q.is_number else str(orders[name].expr)}
+                for name, q in self.quantities.items()
+            },
+            "by_layer": {
+                path: {"counts": {p: {op: value(v) for op, v in ops.items()} for p, ops in row.items()}}
+                for path, row in self.by_layer.items()
+            },
+            "unsupported": self.unsupported,
+        }
+
+    def table(self, phase: str = "forward") -> list[tuple[str, dict[str, sympy.Expr]]]:
+        """One row per module path: its ops of `phase`."""
+        return [(path or "(root)", row[phase]) for path, row in self.by_layer.items()]
+
+    def __str__(self) -> str:
+        lines = [f"from_torch({self.module}, {', '.join(str(tuple(s)) for s in self.inputs)})"]
+        for phase, ops in self.counts.items():
+            for op, v in ops.items():
+                if v != 0:
+                    lines.append(f"  {phase}.{op} = {v}")
+        for phase, v in self.torch_flops.items():
+            lines.append(f"  torch FLOPs, {phase} = {v}")
+        for op, paths in self.unsupported.items():
+            lines.append(f"  unsupported: {op} in {', '.join(repr(p) for p in paths)}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"<TracedDerivation of {self.module} at {', '.join(str(tuple(s)) for s in self.inputs)}>"

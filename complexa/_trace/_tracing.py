@@ -1,0 +1,269 @@
+"""Tracing a ``torch.nn.Module`` with symbolic sizes: every ATen operator of its forward pass and, for training, of
+the backward pass of its loss, each with the module it runs in and its arguments' shapes as sympy expressions.
+
+The module runs once under PyTorch's ``FakeTensorMode`` with a ``ShapeEnv``: the machinery under
+``make_fx(tracing_mode="symbolic")`` and ``torch.export``, used directly. Each size the user names becomes one
+symbol of the ShapeEnv (``create_symbol``), so that distinct names stay distinct (no duck sizing) and one name is one
+symbol across inputs; the parameters keep their concrete shapes. A ``TorchDispatchMode`` sees every operator as it
+is dispatched, the stream ``FlopCounterMode`` sees on real tensors, and a ``ModuleTracker`` (the one
+``FlopCounterMode`` uses) names the module of each operator, in the backward pass too. docs/torch.md says why this
+and not ``make_fx`` or ``torch.export`` themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sympy
+
+from complexa.errors import ComplexaError
+
+__all__ = ["Call", "trace", "to_sympy"]
+
+HINT_START = 17
+"""The first size hint given to a symbol; the next are 19, 23, ... (primes, so that no two coincide, none is 0 or 1,
+which torch specialises, and none equals a small fixed size such as a channel count by chance)."""
+_PRIMES = (17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83, 89, 97)
+
+
+@dataclass(frozen=True)
+class Call:
+    """One ATen operator call: its name (``"aten.addmm.default"``), its overload packet (``"addmm"``), whether it
+    ran in the backward pass, the module path it ran in (``""`` the root module, ``"loss"`` outside it), and its
+    arguments and results with every tensor replaced by its shape (a tuple of sympy sizes)."""
+
+    op: str
+    packet: str
+    backward: bool
+    path: str
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    outs: tuple[Any, ...]
+
+
+def to_sympy(value: Any, names: dict[sympy.Symbol, sympy.Symbol]) -> sympy.Expr:
+    """A torch size (an int or a SymInt) as a sympy expression over complexa's symbols; torch's FloorDiv, CeilDiv,
+    Mod, Max and Min become sympy's floor, ceiling, Mod, Max and Min, so that `subs` evaluates them."""
+    import torch
+
+    if isinstance(value, int):
+        return sympy.Integer(value)
+    if isinstance(value, torch.SymInt):
+        expr = value.node.expr
+        return _convert(expr, names)
+    raise ComplexaError(f"a size of {value!r} ({type(value).__name__}): expected an int or a torch.SymInt")
+
+
+def _convert(expr: sympy.Basic, names: dict[sympy.Symbol, sympy.Symbol]) -> sympy.Expr:
+    if isinstance(expr, sympy.Symbol):
+        if expr not in names:
+            raise ComplexaError(f"the trace made a size {expr} of its own (data-dependent?): complexa cannot name it")
+        return names[expr]
+    if expr.is_Number:
+        return sympy.Integer(int(expr)) if expr.is_integer else sympy.Rational(expr)
+    args = [_convert(a, names) for a in expr.args]
+    kind = type(expr).__name__
+    if kind == "FloorDiv":
+        return sympy.floor(args[0] / args[1])
+    if kind in ("CeilDiv", "IntTrueDiv", "CleanDiv"):
+        return sympy.ceiling(args[0] / args[1]) if kind == "CeilDiv" else args[0] / args[1]
+    if kind in ("Mod", "PythonMod"):
+        return sympy.Mod(args[0], args[1])
+    if kind == "Max":
+        return sympy.Max(*args)
+    if kind == "Min":
+        return sympy.Min(*args)
+    if isinstance(expr, (sympy.Add, sympy.Mul, sympy.Pow, sympy.floor, sympy.ceiling)):
+        return expr.func(*args)
+    raise ComplexaError(f"the trace has a size {expr} ({kind}) complexa does not translate")
+
+
+def _shapes(value: Any, names: dict[sympy.Symbol, sympy.Symbol]) -> Any:
+    """`value` with every tensor replaced by its shape, every SymInt by a sympy expression; lists kept as tuples."""
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        return tuple(to_sympy(s, names) for s in value.shape)
+    if isinstance(value, torch.SymInt):
+        return to_sympy(value, names)
+    if isinstance(value, (list, tuple)):
+        return tuple(_shapes(v, names) for v in value)
+    return value
+
+
+def _tracker() -> Any:
+    """A ModuleTracker that also remembers the order modules were entered, so that an operator is named by the
+    innermost module entered last. torch's own keeps a set, and in the backward pass a module whose inputs need no
+    gradient is never exited (an embedding's), so the set alone cannot say which of two siblings is running."""
+    from torch.utils.module_tracker import ModuleTracker
+
+    class Tracker(ModuleTracker):
+        def __init__(self) -> None:
+            super().__init__()
+            self.order: list[str] = []
+
+        def _get_append_fn(self, name: str, is_bw: bool) -> Callable[..., None]:
+            inner = super()._get_append_fn(name, is_bw)
+
+            def fn(*args: Any) -> None:
+                inner(*args)
+                if name in self.order:
+                    self.order.remove(name)
+                self.order.append(name)
+
+            return fn
+
+        def current(self) -> str:
+            # The module entered last, or its innermost live descendant: in the backward pass a module and its
+            # parent are entered by hooks on the same output, the parent's after.
+            live = [name for name in self.order if name in self.parents]
+            if not live:
+                return "Global"
+            last = live[-1]
+            inner = [name for name in live if name.startswith(last + ".")]
+            return max(inner, key=lambda name: (name.count("."), live.index(name))) if inner else last
+
+    return Tracker()
+
+
+def trace(
+    module: Any,
+    inputs: Sequence[tuple[tuple[int | str, ...], Any]],
+    *,
+    training: bool,
+    loss: Callable[[Any], Any] | None,
+) -> tuple[list[Call], dict[str, sympy.Symbol], Any]:
+    """Run `module` on fake inputs of the given shapes and dtypes, and record every ATen call.
+
+    **Arguments:** `inputs` is one (shape, dtype) per input, each entry of a shape an int or a symbol's name.
+
+    **Returns:** the calls in order, the symbols by name, and the saved-tensor elements (a sympy expression) of the
+    backward pass (0 without training).
+    """
+    import torch
+    from torch._dynamo.source import ConstantSource
+    from torch._subclasses.fake_tensor import FakeTensorMode
+    from torch.fx.experimental.symbolic_shapes import DimDynamic, ShapeEnv
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    from complexa._poly import symbol
+
+    env = ShapeEnv()
+    fake = FakeTensorMode(shape_env=env)
+    symints: dict[str, Any] = {}
+    names: dict[sympy.Symbol, sympy.Symbol] = {}
+    hints: dict[str, int] = {}
+
+    def size(entry: int | str) -> Any:
+        if isinstance(entry, int):
+            return entry
+        if entry not in symints:
+            hint = _PRIMES[len(symints) % len(_PRIMES)] + 100 * (len(symints) // len(_PRIMES))
+            source = ConstantSource(entry)
+            sym = env.create_symbol(hint, source, dynamic_dim=DimDynamic.DYNAMIC)
+            symints[entry] = env.create_symintnode(sym, hint=hint, source=source)
+            names[sym] = symbol(entry)
+            hints[entry] = hint
+        return symints[entry]
+
+    with fake:
+        params = {
+            name: fake.from_tensor(p, static_shapes=True).detach().requires_grad_(p.requires_grad)
+            for name, p in module.named_parameters()
+        }
+        buffers = {name: fake.from_tensor(b, static_shapes=True) for name, b in module.named_buffers()}
+        xs = [torch.zeros([size(e) for e in shape], dtype=dtype) for shape, dtype in inputs]
+
+    tracker = _tracker()
+    root = type(module).__name__
+    calls: list[Call] = []
+    ignored = {"prim", "profiler"}
+
+    def path_of(name: str) -> str:
+        if name == "Global":
+            return "loss"
+        return "" if name == root else name[len(root) + 1 :]
+
+    class Recorder(TorchDispatchMode):
+        def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+            kwargs = kwargs or {}
+            out = func(*args, **kwargs)
+            if func.namespace not in ignored:
+                outs = out if isinstance(out, (tuple, list)) else (out,)
+                calls.append(
+                    Call(
+                        op=str(func),
+                        packet=func.overloadpacket.__name__,
+                        backward=bool(tracker.is_bw),
+                        path=path_of(tracker.current()),
+                        args=_shapes(tuple(args), names),
+                        kwargs={k: _shapes(v, names) for k, v in kwargs.items()},
+                        outs=_shapes(tuple(outs), names),
+                    )
+                )
+            return out
+
+    saved: list[Any] = []
+    param_ids = {id(p) for p in params.values()}
+
+    def pack(t: Any) -> Any:
+        saved.append(t)
+        return t
+
+    try:
+        with fake, tracker, Recorder():
+            with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+                out = torch.func.functional_call(module, {**params, **buffers}, tuple(xs))
+                value = loss(out) if loss is not None else _sum(out)
+            if training:
+                wanted = [p for p in params.values() if p.requires_grad]
+                if wanted and value.requires_grad:
+                    torch.autograd.grad(value, wanted, allow_unused=True)
+    except ComplexaError:
+        raise
+    except Exception as error:  # torch's own errors: name the module and what failed, in one line
+        where = path_of(tracker.current()) or "the root module"
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ComplexaError(
+            f"tracing {root} with symbolic sizes failed in {where!r}: {type(error).__name__}: {first}; give that "
+            "size as an int to trace it concretely"
+        ) from None
+    _check_specialised(env, names, hints)
+    seen: set[int] = set()
+    elements = sympy.Integer(0)
+    for t in saved:
+        if not isinstance(t, torch.Tensor):
+            continue
+        base = t._base if t._base is not None else t  # a view of a parameter (a transposed weight) is a parameter
+        if id(base) in param_ids or id(base) in seen:
+            continue
+        seen.add(id(base))
+        elements += to_sympy(base.numel(), names)
+    return calls, {name: symbol(name) for name in symints}, elements if training else sympy.Integer(0)
+
+
+def _sum(out: Any) -> Any:
+    """The default loss: the sum of every floating-point output tensor."""
+    import torch
+
+    leaves = out if isinstance(out, (tuple, list)) else (out,)
+    tensors = [t for t in leaves if isinstance(t, torch.Tensor) and t.is_floating_point()]
+    if not tensors:
+        raise ComplexaError("the module returned no floating-point tensor to sum for the loss; give loss=")
+    total = tensors[0].sum()
+    for t in tensors[1:]:
+        total = total + t.sum()
+    return total
+
+
+def _check_specialised(env: Any, names: dict[sympy.Symbol, sympy.Symbol], hints: dict[str, int]) -> None:
+    """A size the trace fixed to one value (the module compared it with a constant) has no formula: say which."""
+    for sym, user in names.items():
+        replaced = env.replacements.get(sym)
+        if replaced is not None and replaced.is_number:
+            raise ComplexaError(
+                f"size {user} was fixed to {int(replaced)} while tracing (the module needs it to equal that); give "
+                f"{user} as the int {int(replaced)}"
+            )
