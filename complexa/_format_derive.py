@@ -97,10 +97,7 @@ def layer_labels(network: Network, *, short: bool = False) -> dict[str, str]:
     `short`, a Residual is its name alone: its body's layers have rows of their own, after its row."""
     from complexa.nn._stack import rows_of
 
-    out = {
-        row.path: row.layer.kind if short and row.layer.children() else repr(row.layer)
-        for row in rows_of(network)
-    }
+    out = {row.path: row.layer.kind if short and row.layer.children() else repr(row.layer) for row in rows_of(network)}
     out["loss"] = network.loss
     return out
 
