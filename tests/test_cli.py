@@ -306,6 +306,13 @@ def test_audit_json_matches_schema(capsys: pytest.CaptureFixture[str]) -> None:
             assert [_read(v) for v in side["measured"]] == [_read(v) for v in side["model"]] or row["bound"]
 
 
+@pytest.mark.parametrize("name", ["kaplan", "chinchilla", "megatron", "palm"])
+def test_llm_audit_json_matches_schema(capsys: pytest.CaptureFixture[str], name: str) -> None:
+    doc = _json(capsys, "audit", name)
+    validate(doc, SCHEMAS["audit_llm.json"], "audit_llm.json")
+    assert doc["sources"] == [name]
+
+
 def test_the_schemas_describe_every_top_level_field(capsys: pytest.CaptureFixture[str]) -> None:
     for name, argv in [("derive.json", ["derive", "2", "3"]), ("measure.json", ["measure", "2", "3"])]:
         doc = _json(capsys, *argv)
