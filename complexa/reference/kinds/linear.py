@@ -1,10 +1,15 @@
 """Linear's CPU kernels: z = x W^T + b, the input gradient dx = dz W, and dW, db summed over the batch.
 
-A dot product of length m is m mul and m - 1 add: the first product starts the accumulator. The forward pass and the
-input gradient are dot products (`dots`): one row of W (of its transpose, for the input gradient) against four
-samples at a time, and the samples left over one at a time; the bias is added after. The weight gradient starts
-from sample 0 and then adds four samples per pass over two rows, and the samples left over. Every sum is still its
-own products and additions, counted as they are done.
+A dot product of length m is m mul and m - 1 add: the first product starts the accumulator, and every sum adds its
+terms in order. Two shapes of loop do all three products, each counting as it computes:
+
+- `dots` (the forward pass): z[s, i] = W[i] . x[s], two rows of W against four samples at a time, eight running
+  sums in registers (the rows left over one at a time, the samples left over one at a time); the bias is added after.
+- `combine` (the input gradient and the weight gradient): out[k] = sum_r coef[r, k] rows[r], rows of the result
+  built in place, three at a time, from four rows of `rows` at a time (the rows left over one at a time), over a chunk
+  of `CHUNK` columns at a time, so that the chunk of `rows` stays in cache while every row of the result is built.
+  The input gradient is dx[s] = sum_i dz[s, i] W[i] (coef = dz^T, rows = W: no transposed copy of W); the weight
+  gradient dW[i] = sum_s dz[s, i] x[s] (coef = dz, rows = x).
 """
 
 from __future__ import annotations
@@ -14,7 +19,10 @@ from typing import Any, NamedTuple
 from complexa.reference._node import Backend, Build, Node, Tensor, new_tensor, view
 from complexa.reference.kinds._jit import ADD, BACKWARD, FORWARD, MUL, fast_jit, jit
 
-__all__ = ["Kernels", "make"]
+__all__ = ["Kernels", "make", "CHUNK"]
+
+CHUNK = 512
+"""Columns `combine` builds at a time: a chunk of W's rows (n x CHUNK float64) stays in the second-level cache."""
 
 
 class Kernels(NamedTuple):
@@ -23,15 +31,9 @@ class Kernels(NamedTuple):
     gradients: Any
 
 
-@jit
-def _transpose(a, out):
-    """a.T into `out`, in 32 x 32 tiles so that reads and writes both stay in cache."""
-    n, m = a.shape
-    for i0 in range(0, n, 32):
-        for j0 in range(0, m, 32):
-            for i in range(i0, min(i0 + 32, n)):
-                for j in range(j0, min(j0 + 32, m)):
-                    out[j, i] = a[i, j]
+def contract_jit(function: Any) -> Any:
+    """`jit` that lets LLVM fuse each product into the addition it feeds (one rounding fewer), and nothing more."""
+    return jit(function, fastmath={"contract"})
 
 
 def make(count: bool) -> Kernels:
@@ -39,15 +41,68 @@ def make(count: bool) -> Kernels:
 
     @fast_jit
     def dots(a, rows, z, counts, phase):
-        # z[s, i] = rows[i] . a[s], each a dot product of length m started from its first product. One row at a time
-        # is loaded and used for every sample, four samples at a time (the samples left over one at a time), so the
-        # row stays in the nearest cache while the samples stream past it, and four sums share each element loaded.
+        # z[s, i] = rows[i] . a[s], each a dot product of length m started from its first product. Two rows at a time
+        # against four samples at a time: eight sums share every element loaded; the samples left over take the two
+        # rows one sample at a time, and a row left over takes every sample as the single rows did.
         n_mul = 0
         n_add = 0
         batch = a.shape[0]
         n, m = rows.shape
         quads = batch - batch % 4
-        for i in range(n):
+        pairs = n - n % 2
+        for i in range(0, pairs, 2):
+            w = rows[i]
+            v = rows[i + 1]
+            for s in range(0, quads, 4):
+                x0 = a[s]
+                x1 = a[s + 1]
+                x2 = a[s + 2]
+                x3 = a[s + 3]
+                z0 = w[0] * x0[0]
+                z1 = w[0] * x1[0]
+                z2 = w[0] * x2[0]
+                z3 = w[0] * x3[0]
+                y0 = v[0] * x0[0]
+                y1 = v[0] * x1[0]
+                y2 = v[0] * x2[0]
+                y3 = v[0] * x3[0]
+                if counting:
+                    n_mul += 8
+                for j in range(1, m):
+                    z0 += w[j] * x0[j]
+                    z1 += w[j] * x1[j]
+                    z2 += w[j] * x2[j]
+                    z3 += w[j] * x3[j]
+                    y0 += v[j] * x0[j]
+                    y1 += v[j] * x1[j]
+                    y2 += v[j] * x2[j]
+                    y3 += v[j] * x3[j]
+                    if counting:
+                        n_mul += 8
+                        n_add += 8
+                z[s, i] = z0
+                z[s + 1, i] = z1
+                z[s + 2, i] = z2
+                z[s + 3, i] = z3
+                z[s, i + 1] = y0
+                z[s + 1, i + 1] = y1
+                z[s + 2, i + 1] = y2
+                z[s + 3, i + 1] = y3
+            for s in range(quads, batch):
+                x0 = a[s]
+                z0 = w[0] * x0[0]
+                y0 = v[0] * x0[0]
+                if counting:
+                    n_mul += 2
+                for j in range(1, m):
+                    z0 += w[j] * x0[j]
+                    y0 += v[j] * x0[j]
+                    if counting:
+                        n_mul += 2
+                        n_add += 2
+                z[s, i] = z0
+                z[s, i + 1] = y0
+        for i in range(pairs, n):
             w = rows[i]
             for s in range(0, quads, 4):
                 x0 = a[s]
@@ -87,6 +142,104 @@ def make(count: bool) -> Kernels:
             counts[phase, MUL] += n_mul
             counts[phase, ADD] += n_add
 
+    @contract_jit
+    def combine(coef, rows, out, counts, phase):
+        # out[k] = sum_r coef[r, k] rows[r], each element's sum in the order of r, started from its first product:
+        # three rows of `out` at a time (the rows left over one at a time), built from four rows of `rows` per pass
+        # (the terms left over one at a time). A chunk of columns at a time, as slices: a loop from 0 over a slice is
+        # one LLVM vectorizes (a loop from j0 keeps numba's check for negative indices, which stops it).
+        n_mul = 0
+        n_add = 0
+        terms = rows.shape[0]
+        n, m = out.shape
+        rest = 1 + (terms - 1) // 4 * 4
+        triples = n - n % 3
+        for j0 in range(0, m, CHUNK):
+            j1 = min(j0 + CHUNK, m)
+            for k in range(0, triples, 3):
+                f = out[k, j0:j1]
+                g = out[k + 1, j0:j1]
+                h = out[k + 2, j0:j1]
+                c0 = coef[0, k]
+                d0 = coef[0, k + 1]
+                e0 = coef[0, k + 2]
+                x0 = rows[0, j0:j1]
+                for j in range(f.shape[0]):
+                    f[j] = c0 * x0[j]
+                    g[j] = d0 * x0[j]
+                    h[j] = e0 * x0[j]
+                    if counting:
+                        n_mul += 3
+                for r in range(1, rest, 4):
+                    c0 = coef[r, k]
+                    c1 = coef[r + 1, k]
+                    c2 = coef[r + 2, k]
+                    c3 = coef[r + 3, k]
+                    d0 = coef[r, k + 1]
+                    d1 = coef[r + 1, k + 1]
+                    d2 = coef[r + 2, k + 1]
+                    d3 = coef[r + 3, k + 1]
+                    e0 = coef[r, k + 2]
+                    e1 = coef[r + 1, k + 2]
+                    e2 = coef[r + 2, k + 2]
+                    e3 = coef[r + 3, k + 2]
+                    x0 = rows[r, j0:j1]
+                    x1 = rows[r + 1, j0:j1]
+                    x2 = rows[r + 2, j0:j1]
+                    x3 = rows[r + 3, j0:j1]
+                    for j in range(f.shape[0]):
+                        f[j] = (((f[j] + c0 * x0[j]) + c1 * x1[j]) + c2 * x2[j]) + c3 * x3[j]
+                        g[j] = (((g[j] + d0 * x0[j]) + d1 * x1[j]) + d2 * x2[j]) + d3 * x3[j]
+                        h[j] = (((h[j] + e0 * x0[j]) + e1 * x1[j]) + e2 * x2[j]) + e3 * x3[j]
+                        if counting:
+                            n_mul += 12
+                            n_add += 12
+                for r in range(rest, terms):
+                    c0 = coef[r, k]
+                    d0 = coef[r, k + 1]
+                    e0 = coef[r, k + 2]
+                    x0 = rows[r, j0:j1]
+                    for j in range(f.shape[0]):
+                        f[j] += c0 * x0[j]
+                        g[j] += d0 * x0[j]
+                        h[j] += e0 * x0[j]
+                        if counting:
+                            n_mul += 3
+                            n_add += 3
+            for k in range(triples, n):
+                f = out[k, j0:j1]
+                c0 = coef[0, k]
+                x0 = rows[0, j0:j1]
+                for j in range(f.shape[0]):
+                    f[j] = c0 * x0[j]
+                    if counting:
+                        n_mul += 1
+                for r in range(1, rest, 4):
+                    c0 = coef[r, k]
+                    c1 = coef[r + 1, k]
+                    c2 = coef[r + 2, k]
+                    c3 = coef[r + 3, k]
+                    x0 = rows[r, j0:j1]
+                    x1 = rows[r + 1, j0:j1]
+                    x2 = rows[r + 2, j0:j1]
+                    x3 = rows[r + 3, j0:j1]
+                    for j in range(f.shape[0]):
+                        f[j] = (((f[j] + c0 * x0[j]) + c1 * x1[j]) + c2 * x2[j]) + c3 * x3[j]
+                        if counting:
+                            n_mul += 4
+                            n_add += 4
+                for r in range(rest, terms):
+                    c0 = coef[r, k]
+                    x0 = rows[r, j0:j1]
+                    for j in range(f.shape[0]):
+                        f[j] += c0 * x0[j]
+                        if counting:
+                            n_mul += 1
+                            n_add += 1
+        if counting:
+            counts[phase, MUL] += n_mul
+            counts[phase, ADD] += n_add
+
     @jit
     def forward(x, weights, biases, bias, z, counts):
         dots(x, weights, z, counts, FORWARD)
@@ -101,103 +254,25 @@ def make(count: bool) -> Kernels:
                 counts[FORWARD, ADD] += n_add
 
     @jit
-    def input_grad(dz, weights, transposed, dx, counts):
-        # dx[s, j] = sum_i W[i, j] dz[s, i]: the dot products of dz's rows with W's columns, taken as rows of W's
-        # transpose, copied into the (m, n) scratch `transposed` (copying moves numbers and computes nothing).
-        _transpose(weights, transposed)
-        dots(dz, transposed, dx, counts, BACKWARD)
+    def input_grad(dz, weights, dx, counts):
+        # dx[s] = sum_i dz[s, i] W[i]: the rows of W combined, dz's transpose (a view) giving the coefficients.
+        combine(dz.T, weights, dx, counts, BACKWARD)
 
     @jit
     def gradients(dz, x, bias, g_weights, g_biases, counts):
-        # dW = sum_s dz[s] x[s]^T, db = sum_s dz[s]; sample 0 starts each sum, then four samples per pass over two
-        # rows of dW at once (a row left over alone), then the samples left over.
-        n_mul = 0
-        n_add = 0
-        batch = x.shape[0]
-        n, m = g_weights.shape
-        rest = 1 + (batch - 1) // 4 * 4
-        pairs = n - n % 2
-        for i in range(0, pairs, 2):
-            g = g_weights[i]
-            h = g_weights[i + 1]
-            d0 = dz[0, i]
-            e0 = dz[0, i + 1]
-            x0 = x[0]
-            for j in range(m):
-                g[j] = d0 * x0[j]
-                h[j] = e0 * x0[j]
-                if counting:
-                    n_mul += 2
-            for s in range(1, rest, 4):
-                d0 = dz[s, i]
-                d1 = dz[s + 1, i]
-                d2 = dz[s + 2, i]
-                d3 = dz[s + 3, i]
-                e0 = dz[s, i + 1]
-                e1 = dz[s + 1, i + 1]
-                e2 = dz[s + 2, i + 1]
-                e3 = dz[s + 3, i + 1]
-                x0 = x[s]
-                x1 = x[s + 1]
-                x2 = x[s + 2]
-                x3 = x[s + 3]
-                for j in range(m):
-                    g[j] = (((g[j] + d0 * x0[j]) + d1 * x1[j]) + d2 * x2[j]) + d3 * x3[j]
-                    h[j] = (((h[j] + e0 * x0[j]) + e1 * x1[j]) + e2 * x2[j]) + e3 * x3[j]
-                    if counting:
-                        n_mul += 8
-                        n_add += 8
-            for s in range(rest, batch):
-                d0 = dz[s, i]
-                e0 = dz[s, i + 1]
-                x0 = x[s]
-                for j in range(m):
-                    g[j] += d0 * x0[j]
-                    h[j] += e0 * x0[j]
-                    if counting:
-                        n_mul += 2
-                        n_add += 2
-        for i in range(pairs, n):
-            g = g_weights[i]
-            d0 = dz[0, i]
-            x0 = x[0]
-            for j in range(m):
-                g[j] = d0 * x0[j]
-                if counting:
-                    n_mul += 1
-            for s in range(1, rest, 4):
-                d0 = dz[s, i]
-                d1 = dz[s + 1, i]
-                d2 = dz[s + 2, i]
-                d3 = dz[s + 3, i]
-                x0 = x[s]
-                x1 = x[s + 1]
-                x2 = x[s + 2]
-                x3 = x[s + 3]
-                for j in range(m):
-                    g[j] = (((g[j] + d0 * x0[j]) + d1 * x1[j]) + d2 * x2[j]) + d3 * x3[j]
-                    if counting:
-                        n_mul += 4
-                        n_add += 4
-            for s in range(rest, batch):
-                d0 = dz[s, i]
-                x0 = x[s]
-                for j in range(m):
-                    g[j] += d0 * x0[j]
-                    if counting:
-                        n_mul += 1
-                        n_add += 1
+        # dW[i] = sum_s dz[s, i] x[s], db = sum_s dz[s]; sample 0 starts each sum.
+        combine(dz, x, g_weights, counts, BACKWARD)
         if bias:
-            for i in range(n):
+            n_add = 0
+            for i in range(g_biases.shape[0]):
                 g_biases[i] = dz[0, i]
-            for s in range(1, batch):
-                for i in range(n):
+            for s in range(1, dz.shape[0]):
+                for i in range(g_biases.shape[0]):
                     g_biases[i] += dz[s, i]
                     if counting:
                         n_add += 1
-        if counting:
-            counts[BACKWARD, MUL] += n_mul
-            counts[BACKWARD, ADD] += n_add
+            if counting:
+                counts[BACKWARD, ADD] += n_add
 
     return Kernels(forward, input_grad, gradients)
 
@@ -214,18 +289,13 @@ class LinearNode(Node):
         self.g_weights, self.g_biases = view(grads, self.w), view(grads, self.b)
         self.z = backend.empty((batch, self.n))
         self.dx = backend.empty((batch, self.width)) if self.input_grad else None
-        # W^T, which the CPU's input gradient reads row by row; copied there every step.
-        self.transposed = backend.empty((self.width, self.n)) if self.input_grad else None
-        self.kept = {"activations": [self.z], "deltas": [self.dx], "scratch": [self.transposed]}
+        self.kept = {"activations": [self.z], "deltas": [self.dx]}
 
     def output(self) -> Any:
         return self.z
 
     def elements(self, batch: int) -> tuple[int, int]:
         return batch * self.n, batch * self.width if self.input_grad else 0
-
-    def scratch(self) -> int:
-        return self.width * self.n if self.input_grad else 0
 
     def forward(self, x: Any, counts: Any) -> Any:
         self.x = x
@@ -235,7 +305,7 @@ class LinearNode(Node):
     def backward(self, dz: Any, counts: Any) -> Any:
         self.k.gradients(dz, self.x, self.b is not None, self.g_weights, self.g_biases, counts)
         if self.dx is not None:
-            self.k.input_grad(dz, self.weights, self.transposed, self.dx, counts)
+            self.k.input_grad(dz, self.weights, self.dx, counts)
         return self.dx
 
 

@@ -102,7 +102,7 @@ def make(count: bool) -> Kernels:
     def forward(x, weights, biases, bias, z, counts):
         launch(forward_kernel, z.shape[0] * z.shape[1], x, weights, biases, bias, z, counts)
 
-    def input_grad(dz, weights, transposed, dx, counts):  # the CPU's scratch for W^T: unused here
+    def input_grad(dz, weights, dx, counts):
         launch(input_grad_kernel, dx.shape[0] * dx.shape[1], dz, weights, dx, counts)
 
     def gradients(dz, x, bias, g_weights, g_biases, counts):
