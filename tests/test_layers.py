@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from complexa import ComplexaError, Network, derive, measure, nn, params
+from complexa.reference.kinds.linear import CHUNK
 from complexa.strategies import layer_stacks, networks
 
 
@@ -166,6 +167,9 @@ def test_every_kernel_path_of_every_kind(batch: int) -> None:
             loss="bce",
             optimizer=nn.SGD(lr=0.1, momentum=0.9),
         ),
+        # Wider than one chunk of Linear's combine (CHUNK columns), with rows left over by its threes and terms
+        # left over by its fours: the gradients of W (7 x 520) and the input gradient of the 520 features.
+        Network([nn.Linear(3, CHUNK + 8), nn.Tanh(), nn.Linear(CHUNK + 8, 7)], batch=batch, loss="cross_entropy"),
     ]
     for network in stacks:
         m = measure(network, iterations=3, seed=batch)
