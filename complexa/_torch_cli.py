@@ -128,6 +128,8 @@ def render(d: TracedDerivation, fmt: str) -> str | dict[str, Any]:
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in text]
     lines.insert(1, "  ".join("-" * w for w in widths))
     lines.append(f"parameters: {d.parameters}")
+    tools = ", ".join(f"{c} {d.flops(c)}" for c in ("exact", "torch", "fvcore", "ptflops"))
+    lines.append(f"forward FLOPs: {tools} (ptflops: MACs)")
     lines += [f"big-O of {name}: {order}" for name, order in d.big_o().items()]
     return "\n".join(lines + notes)
 

@@ -388,7 +388,7 @@ class Network:
     def to_torch(self) -> Any:
         """The equivalent ``torch.nn.Sequential`` (float64), its ``state_dict()`` names and layouts those of
         `complexa.measure`'s states; a Residual is an ``nn.Sequential`` of its layers whose forward adds its input.
-        Needs PyTorch (``pip install torch``); raises `ComplexaError` without it."""
+        Needs PyTorch (``pip install 'complexa[torch]'``); raises `ComplexaError` without it."""
         from complexa.nn._torch import to_torch
 
         return to_torch(self)

@@ -292,6 +292,27 @@ def test_measure_json_matches_schema(capsys: pytest.CaptureFixture[str]) -> None
     assert (doc["seed"], doc["iterations"], doc["network"]["sizes"]) == (7, 3, [3, 4, 2])
 
 
+TORCH_MODEL = """
+from torch import nn
+
+def build():
+    return nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.LayerNorm(4))
+"""
+
+
+def test_torch_json_matches_schema(capsys: pytest.CaptureFixture[str], tmp_path: Any) -> None:
+    pytest.importorskip("torch")
+    path = tmp_path / "model.py"
+    path.write_text(TORCH_MODEL)
+    doc = _json(capsys, "torch", f"{path}:build", "--input", "B,3")
+    validate(doc, SCHEMAS["torch.json"], "torch.json")
+    assert (doc["kind"], doc["inputs"], doc["parameters"]) == ("torch", [["B", 3]], 24)
+    assert doc["flops"]["torch"] == {"forward": "24*B", "backward": "24*B"}
+    # fvcore: 12 multiply-adds and 5 per LayerNorm element; ptflops: 16 MACs, the ReLU twice, the LayerNorm once.
+    assert doc["flops"]["fvcore"] == {"forward": "32*B"} and doc["flops"]["ptflops"] == {"forward": "28*B"}
+    assert doc["by_layer"]["0"]["counts"]["forward"]["mul"] == "12*B"
+
+
 def test_audit_json_matches_schema(capsys: pytest.CaptureFixture[str]) -> None:
     doc = _json(capsys, "audit", "--max-n", "4")
     validate(doc, SCHEMAS["audit.json"], "audit.json")

@@ -182,6 +182,47 @@ def test_lstm_is_listed_as_unsupported_with_concrete_sizes() -> None:
         from_torch(LSTMModel(), (2, 5, 8), strict=True)
 
 
+def test_cross_entropy_dropout_and_erf_by_hand() -> None:
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.linear = nn.Linear(4, 6)
+            self.dropout = nn.Dropout(0.1)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.dropout(torch.erf(self.linear(x)))
+
+    def loss(out: torch.Tensor) -> torch.Tensor:  # the targets made inside the loss, as zeros of the right shape
+        targets = torch.zeros(out.shape[0], dtype=torch.long)
+        return torch.nn.functional.cross_entropy(out, targets, reduction="sum")
+
+    d = from_torch(Net(), ("B", 4), loss=loss)
+    assert d.unsupported == {}
+    # log_softmax per row of 6: 5 cmp, 6 + 5 + 6 add, 6 exp and the log (an exp); nll_loss summed: B add.
+    assert {op: v for op, v in d.by_layer["loss"]["forward"].items() if v != 0} == {
+        "add": 18 * B,
+        "exp": 7 * B,
+        "cmp": 5 * B,
+    }
+    # nll_loss_backward: B signs; log_softmax's backward per row: 5 + 6 add, 6 exp, 6 mul.
+    assert {op: v for op, v in d.by_layer["loss"]["backward"].items() if v != 0} == {
+        "add": 12 * B,
+        "exp": 6 * B,
+        "mul": 6 * B,
+    }
+    assert d.by_layer[""]["forward"]["exp"] == 6 * B  # erf: one exp-class op per element
+    # On the CPU dropout runs as bernoulli_ (free), the mask's div_ by 1 - p, and a mul; backward a mul.
+    assert d.by_layer["dropout"]["forward"]["div"] == d.by_layer["dropout"]["forward"]["mul"] == 6 * B
+    assert d.by_layer["dropout"]["backward"]["mul"] == 6 * B
+
+    class Fused(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.ops.aten.native_dropout(x, 0.1, True)[0]  # the fused kernel CUDA runs
+
+    f = from_torch(nn.Sequential(nn.Linear(3, 3), Fused()), ("B", 3))
+    assert f.by_layer["1"]["forward"]["mul"] == f.by_layer["1"]["backward"]["mul"] == 6 * B
+
+
 BAD = [
     ((nn.Linear(3, 4), ("B", 0)), {}, r"inputs\[0\]\[1\] = 0: must be a positive integer"),
     ((nn.Linear(3, 4), ("B", "2*h")), {}, r"an input size must be a positive integer or one name"),
@@ -210,14 +251,88 @@ def test_bad_inputs(args: tuple, kwargs: dict, message: str) -> None:
 def test_without_torch(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "torch", None)
     with pytest.raises(
-        ComplexaError, match=r"PyTorch is not installed; complexa\.from_torch needs it: pip install torch"
+        ComplexaError, match=r"PyTorch is not installed; complexa\.from_torch needs it: pip install 'complexa\[torch\]'"
     ):
         from_torch(object(), ("B", 3))
 
 
-def test_flops_rejects_other_conventions() -> None:
-    with pytest.raises(ComplexaError, match="fvcore"):
-        flops(traced("mlp"), convention="fvcore")
+def test_forward_only_conventions_refuse_training() -> None:
+    for convention in ("fvcore", "ptflops"):
+        with pytest.raises(ComplexaError, match=rf"{convention} counts the forward pass only"):
+            flops(traced("mlp"), convention=convention, phase="training")
+
+
+def ptflops_macs(module: nn.Module, shape: tuple[int, ...], dtype: object) -> int:
+    """What ptflops itself reports for one sample of `shape` (the batch dimension left out, as ptflops takes it)."""
+    ptflops = pytest.importorskip("ptflops")
+    extra = {}
+    if dtype == torch.long:
+        extra["input_constructor"] = lambda res: torch.zeros((1, *res), dtype=torch.long)
+    macs, _ = ptflops.get_model_complexity_info(
+        module, shape, as_strings=False, backend="pytorch", print_per_layer_stat=False, **extra
+    )
+    return macs
+
+
+@pytest.mark.parametrize("name", [entry[0] for entry in ZOO])
+def test_ptflops_convention_matches_ptflops(name: str) -> None:
+    module, (_, _, inputs, dtype, sizes_list) = zoo_module(name), ZOO_BY_NAME[name]
+    d = traced(name)
+    for sizes in sizes_list:
+        one = {**sizes, "B": 1}  # ptflops runs one sample
+        shape = tuple(one[e] if isinstance(e, str) else e for e in inputs[0])
+        assert d.at(flops(d, convention="ptflops"), **one) == ptflops_macs(module, shape[1:], dtype), one
+
+
+def test_ptflops_lstm_and_its_quirks() -> None:
+    lstm = LSTMModel()
+    assert from_torch(lstm, (1, 5, 8)).flops("ptflops") == ptflops_macs(lstm, (5, 8), torch.float32) == 9290
+
+    class Adds(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.add(x, x) + x  # ptflops counts torch.add, not the + operator
+
+    # nn.ReLU is hooked and calls F.relu, which ptflops also patches: its output counts twice. A LayerNorm has no
+    # `affine` attribute (it is `elementwise_affine`): one per element, where a BatchNorm counts two.
+    module = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.LayerNorm(4), Adds())
+    d = from_torch(module, ("B", 3), training=False)
+    assert d.tool_by_layer["ptflops"] == {"0": 16 * B, "1": 8 * B, "2": 4 * B, "3": 4 * B}
+    assert d.at(d.flops("ptflops"), B=1) == ptflops_macs(module, (3,), torch.float32) == 32
+
+
+def test_fvcore_convention_by_hand() -> None:
+    # fvcore's FlopCountAnalysis (not installable here), by its rules: one per multiply-add of addmm, bmm, linear,
+    # matmul and convolutions (biases ignored); 5 per element of a norm with affine parameters (4 without), batch
+    # norm in eval mode 2 (1); upsampling 1 or 4 per output element; adaptive_avg_pool2d 1 per input element;
+    # attention through F.scaled_dot_product_attention and every other operator 0.
+    assert flops(traced("mlp"), convention="fvcore") == (192 + 256 + 16 * 5 + 64) * B
+    half = sympy.floor((H - 1) / 2) + 1
+    # conv1, conv2 and the shortcut's products, and three BatchNorms in training (5 per element of 16 channels).
+    expected = B * half * (sympy.floor((W - 1) / 2) + 1) * (16 * 8 * 9 + 16 * 16 * 9 + 16 * 8 + 3 * 16 * 5)
+    assert sympy.expand(flops(traced("basic_block"), convention="fvcore") - expected) == 0
+    assert flops(traced("multihead_attention"), convention="fvcore") == 1024 * B * s + 2 * 4 * B * s**2 * 4
+    # GPT per token: two blocks of two LayerNorms and four Linears, ln_f and the head; attention and embeddings 0.
+    block = 2 * 32 * 5 + 32 * 96 + 32 * 32 + 2 * 32 * 128
+    assert flops(traced("gpt"), convention="fvcore") == B * s * (2 * block + 32 * 5 + 32 * 64)
+    assert traced("small_cnn").tool_by_layer["fvcore"]["6"] == 16 * B * (
+        sympy.floor(sympy.floor(H / 2) / 2 - sympy.Rational(3, 2)) + 1
+    ) * (sympy.floor(sympy.floor(W / 2) / 2 - sympy.Rational(3, 2)) + 1)
+
+    class Pool(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.nn.functional.adaptive_avg_pool2d(x, 1)  # a `mean` at dispatch, counted by its call
+
+    module = nn.Sequential(
+        nn.BatchNorm2d(2).eval(),
+        nn.GroupNorm(1, 2, affine=False),
+        nn.InstanceNorm2d(2),
+        nn.Upsample(scale_factor=2, mode="bilinear"),
+        nn.Upsample(scale_factor=2),
+        Pool(),
+    )
+    d = from_torch(module, (3, 2, 5, 7), training=False)  # torch's upsampling fixes symbolic sizes
+    n = 3 * 2 * 5 * 7
+    assert d.tool_by_layer["fvcore"] == {"0": 2 * n, "1": 4 * n, "2": 4 * n, "3": 4 * 4 * n, "4": 16 * n, "5": 16 * n}
 
 
 def test_gpt_symbolic_trace_is_quick_enough_to_test() -> None:

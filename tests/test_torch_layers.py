@@ -171,7 +171,7 @@ def test_without_torch_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setitem(sys.modules, "torch", None)
     with pytest.raises(ComplexaError) as info:
         MIXED.to_torch()
-    assert str(info.value).endswith("pip install torch") and "\n" not in str(info.value)
+    assert str(info.value).endswith("pip install 'complexa[torch]'") and "\n" not in str(info.value)
     assert info.value.__cause__ is None and info.value.__suppress_context__
 
 

@@ -26,7 +26,9 @@ def torch_module() -> Any:
     try:
         import torch
     except ImportError:
-        raise ComplexaError("PyTorch is not installed; complexa.from_torch needs it: pip install torch") from None
+        raise ComplexaError(
+            "PyTorch is not installed; complexa.from_torch needs it: pip install 'complexa[torch]'"
+        ) from None
     return torch
 
 
@@ -112,16 +114,25 @@ def from_torch(
         )
     dtypes = _dtypes(torch, dtype, len(inputs))
     specs = [_input(torch, value, dtypes[i], f"inputs[{i}]") for i, value in enumerate(inputs)]
-    from . import _rules
+    from . import _rules, _tools
     from ._tracing import trace
 
-    calls, symbols, saved = trace(module, specs, training=training, loss=loss)
+    traced = trace(module, specs, training=training, loss=loss)
+    calls, symbols, saved = traced.calls, traced.symbols, traced.saved
     rows: dict[str, dict[str, dict[str, list[sympy.Expr]]]] = {}
     torch_rows: dict[str, dict[str, list[sympy.Expr]]] = {}
     torch_layers: dict[str, dict[str, list[sympy.Expr]]] = {}
+    tools: dict[str, dict[str, list[sympy.Expr]]] = {"fvcore": {}, "ptflops": {}}
+    for convention, entries in traced.tools.items():
+        for path, value in entries:
+            tools[convention].setdefault(path, []).append(value)
     unsupported: dict[str, list[str]] = {}
     for call in calls:
         phase = PHASES[1] if call.backward else PHASES[0]
+        if not call.backward and call.path != "loss":
+            value = _tools.fvcore_flops(call.packet, call.args, call.outs)
+            if value is not None:
+                tools["fvcore"].setdefault(call.path, []).append(value)
         row = rows.setdefault(call.path, {})
         rule = _rules.RULES.get(call.packet)
         counted = rule(call.args, call.kwargs, call.outs) if rule is not None else None
@@ -147,7 +158,17 @@ def from_torch(
     shapes = tuple(tuple(sympy.Integer(e) if isinstance(e, int) else symbols[e] for e in shape) for shape, _ in specs)
     parameters = sum(p.numel() for p in module.parameters())
     return TracedDerivation(
-        type(module).__name__, shapes, training, rows, torch_rows, torch_layers, unsupported, parameters, saved, symbols
+        type(module).__name__,
+        shapes,
+        training,
+        rows,
+        torch_rows,
+        torch_layers,
+        unsupported,
+        parameters,
+        saved,
+        symbols,
+        tools,
     )
 
 

@@ -15,9 +15,11 @@ from complexa._validate import as_values
 from complexa.errors import ComplexaError
 from complexa.nn._base import BASE_OPS, OPS
 
-__all__ = ["TracedDerivation", "PHASES"]
+__all__ = ["TracedDerivation", "PHASES", "FORWARD_TOOLS"]
 
 PHASES = ("forward", "backward", "update")
+FORWARD_TOOLS = ("fvcore", "ptflops")
+"""The conventions of tools that count one forward pass: fvcore's FlopCountAnalysis and ptflops' MACs."""
 Counts = dict[str, dict[str, sympy.Expr]]
 
 
@@ -68,6 +70,9 @@ class TracedDerivation:
     - `torch_flops`: phase -> the FLOPs of ``FlopCounterMode``'s formulas (the ``torch`` convention).
     - `torch_by_layer`: module path -> phase -> its FLOPs in the ``torch`` convention.
     - `torch_by_op`: ATen operator -> phase -> its FLOPs in the ``torch`` convention.
+    - `tool_flops`: ``"fvcore"`` and ``"ptflops"`` -> the forward pass as that tool counts it (docs/torch.md);
+      `tool_by_layer`: convention -> module path -> its part, for the paths that have one (a module ptflops
+      hooks holds its hook's count; a patched function's count is in the module that called it).
     - `unsupported`: ATen operator -> the module paths where it ran uncounted (no rule). Empty when all is counted.
     - `parameters`: ``sum(p.numel() for p in module.parameters())``, an int.
     - `saved`: the elements of the tensors autograd saves for the backward pass (0 without training).
@@ -85,6 +90,7 @@ class TracedDerivation:
         parameters: int,
         saved: sympy.Expr,
         symbols: Mapping[str, sympy.Symbol],
+        tools: Mapping[str, Mapping[str, list[sympy.Expr]]] | None = None,
     ) -> None:
         self.module = module
         self.inputs = inputs
@@ -110,6 +116,15 @@ class TracedDerivation:
             for path in self.by_layer
         }
         self.torch_flops = {phase: _total([row[phase] for row in self.torch_by_op.values()]) for phase in PHASES[:2]}
+        tools = tools or {}
+        self.tool_by_layer = {
+            convention: {path: _total(terms) for path, terms in tools.get(convention, {}).items()}
+            for convention in FORWARD_TOOLS
+        }
+        self.tool_flops = {
+            convention: _total([terms for row in tools.get(convention, {}).values() for terms in row])
+            for convention in FORWARD_TOOLS
+        }
 
     @property
     def free_symbols(self) -> frozenset[sympy.Symbol]:
@@ -164,8 +179,16 @@ class TracedDerivation:
         return mapping
 
     def flops(self, convention: str = "exact", phase: str = "forward") -> sympy.Expr:
-        """The FLOPs in `convention` (``exact``: every op; ``torch``: FlopCounterMode's) of the forward pass or of the
-        traced training step (forward and backward)."""
+        """The FLOPs in `convention` of the forward pass or of the traced training step (forward and backward):
+        ``exact`` every op; ``torch`` FlopCounterMode's; ``fvcore`` FlopCountAnalysis's and ``ptflops``
+        get_model_complexity_info's MACs, forward only."""
+        if convention in FORWARD_TOOLS:
+            if phase != "forward":
+                raise ComplexaError(
+                    f"convention = {convention!r} with phase = {phase!r}: {convention} counts the forward pass only; "
+                    "use phase='forward', or convention 'torch' or 'exact' for a training step"
+                )
+            return self.tool_flops[convention]
         if phase == "training" and not self.training:
             raise ComplexaError("phase = 'training': this module was traced with training=False; trace it again")
         phases = ("forward",) if phase == "forward" else PHASES
@@ -174,8 +197,7 @@ class TracedDerivation:
         if convention == "exact":
             return _total([v for p in phases for v in self.counts[p].values()])
         raise ComplexaError(
-            f"convention = {convention!r} for a traced module: its rules are complexa's ('exact') and "
-            "FlopCounterMode's ('torch'); fvcore's and ptflops' are modelled for complexa networks only"
+            f"convention = {convention!r}: a traced module is counted in 'exact', 'torch', 'fvcore' or 'ptflops'"
         )
 
     def at(self, expr: sympy.Expr, **values: object) -> int:
@@ -223,6 +245,7 @@ class TracedDerivation:
             "flops": {
                 "torch": {p: value(v) for p, v in self.torch_flops.items()},
                 "exact": {"forward": value(self.flops("exact"))},
+                **{c: {"forward": value(v)} for c, v in self.tool_flops.items()},
             },
             "quantities": {
                 name: {"value": value(q), "big_o": None if q.is_number else str(orders[name].expr)}

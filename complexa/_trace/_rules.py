@@ -32,9 +32,10 @@ FREE = frozenset(
     cat stack as_strided arange lift_fresh lift_fresh_copy scalar_tensor embedding index_select select_backward
     slice_backward flatten unflatten device sym_size sym_stride sym_numel sym_storage_offset is_contiguous
     sym_is_contiguous _local_scalar_dense constant_pad_nd masked_fill where index gather _unsafe_index
+    bernoulli bernoulli_ rand rand_like randn randn_like uniform_ normal_
     """.split()
 )
-"""Operators that only view, copy, select or fill memory: no arithmetic."""
+"""Operators that only view, copy, select or fill memory, or draw random numbers: no arithmetic."""
 
 
 def numel(shape: Shape) -> sympy.Expr:
@@ -215,6 +216,62 @@ def _softmax_backward(args: Sequence[Any], kwargs: dict[str, Any], outs: Sequenc
     return {"mul": 2 * total, "add": 2 * total - total / n}, ZERO
 
 
+def _log_softmax(args: Sequence[Any], kwargs: dict[str, Any], outs: Sequence[Any]) -> tuple[Ops, sympy.Expr]:
+    # Per row of n: max (n - 1 cmp), x - max (n add), exp (n), the sum (n - 1 add), its log (1, counted as an exp:
+    # complexa's one transcendental outside activations), and x - max - log (n add).
+    x, dim = args[0], args[1]
+    n = x[dim] if x else sympy.Integer(1)
+    total = numel(x)
+    rows = total / n
+    return {"cmp": rows * (n - 1), "add": 3 * total - rows, "exp": total + rows}, ZERO
+
+
+def _log_softmax_backward(args: Sequence[Any], kwargs: dict[str, Any], outs: Sequence[Any]) -> tuple[Ops, sympy.Expr]:
+    # dx = dy - exp(y) sum(dy), per row of n: n - 1 add for the sum, n exp, n mul, n add.
+    grad, dim = args[0], args[2]
+    n = grad[dim] if grad else sympy.Integer(1)
+    total = numel(grad)
+    return {"add": 2 * total - total / n, "exp": total, "mul": total}, ZERO
+
+
+NLL_MEAN, NLL_SUM = 1, 2
+"""torch's reduction enum: 0 none, 1 mean, 2 sum."""
+
+
+def _nll_loss(args: Sequence[Any], kwargs: dict[str, Any], outs: Sequence[Any]) -> tuple[Ops, sympy.Expr]:
+    # Each of the N targets picks -x[i, t_i]: a sign each (an add); summed, N - 1 adds and one sign; the mean one div
+    # more. Class weights multiply each picked value (N mul), and the mean divides by their sum (N - 1 add).
+    target, weight, reduction = args[1], args[2], args[3]
+    n = numel(target)
+    ops = {"add": n, "mul": ZERO, "div": ZERO}
+    if weight is not None:
+        ops["mul"] += n
+    if reduction == NLL_MEAN:
+        ops["div"] += 1
+        if weight is not None:
+            ops["add"] += n - 1
+    return ops, ZERO
+
+
+def _nll_loss_backward(args: Sequence[Any], kwargs: dict[str, Any], outs: Sequence[Any]) -> tuple[Ops, sympy.Expr]:
+    # The gradient is zero but at each target: -g (a sign each), times the weight, over the total weight for a mean.
+    target, weight, reduction = args[2], args[3], args[4]
+    n = numel(target)
+    ops = {"add": n, "mul": n if weight is not None else ZERO, "div": n if reduction == NLL_MEAN else ZERO}
+    return ops, ZERO
+
+
+def _dropout(args: Sequence[Any], kwargs: dict[str, Any], outs: Sequence[Any]) -> tuple[Ops, sympy.Expr]:
+    # native_dropout in training: x * mask * 1/(1 - p), 2 mul per element; drawing the mask counts nothing. Off
+    # training it is a copy. (On the CPU dropout runs decomposed: bernoulli_, a div_ of the mask, a mul.)
+    train = args[2] if len(args) > 2 else kwargs.get("train")
+    return ({"mul": 2 * numel(_out(outs))} if train is not False else {}), ZERO
+
+
+def _dropout_backward(args: Sequence[Any], kwargs: dict[str, Any], outs: Sequence[Any]) -> tuple[Ops, sympy.Expr]:
+    return {"mul": 2 * numel(_out(outs))}, ZERO
+
+
 def _layer_norm(args: Sequence[Any], kwargs: dict[str, Any], outs: Sequence[Any]) -> tuple[Ops, sympy.Expr]:
     # complexa.nn.norm's LayerNorm, per row of n: mul (2 + a) n, add (3 + a) n - 1, 3 div, 1 sqrt.
     x, normalized, weight = args[0], args[1], args[2]
@@ -352,6 +409,7 @@ RULES: dict[str, Callable[..., tuple[Ops, sympy.Expr] | None]] = {
     "reciprocal": _elementwise("div"),
     "sqrt": _elementwise("sqrt"),
     "exp": _elementwise("exp"),
+    "erf": _elementwise("exp"),
     "rsqrt": _rsqrt,
     "pow": _pow,
     "eq": _elementwise("cmp"),
@@ -376,6 +434,12 @@ RULES: dict[str, Callable[..., tuple[Ops, sympy.Expr] | None]] = {
     "convolution_backward": _convolution_backward,
     "_softmax": _softmax,
     "_softmax_backward_data": _softmax_backward,
+    "_log_softmax": _log_softmax,
+    "_log_softmax_backward_data": _log_softmax_backward,
+    "nll_loss_forward": _nll_loss,
+    "nll_loss_backward": _nll_loss_backward,
+    "native_dropout": _dropout,
+    "native_dropout_backward": _dropout_backward,
     "native_layer_norm": _layer_norm,
     "native_layer_norm_backward": _layer_norm_backward,
     "native_batch_norm": _batch_norm,

@@ -12,7 +12,8 @@ and not ``make_fx`` or ``torch.export`` themselves.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +21,7 @@ import sympy
 
 from complexa.errors import ComplexaError
 
-__all__ = ["Call", "trace", "to_sympy"]
+__all__ = ["Call", "Trace", "trace", "to_sympy"]
 
 HINT_START = 17
 """The first size hint given to a symbol; the next are 19, 23, ... (primes, so that no two coincide, none is 0 or 1,
@@ -41,6 +42,18 @@ class Call:
     args: tuple[Any, ...]
     kwargs: dict[str, Any]
     outs: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Trace:
+    """What `trace` records: the ATen calls in order, the symbols by name, the elements of the tensors autograd saves
+    (0 without training), and the forward pass's counts in the ``fvcore`` and ``ptflops`` conventions that are read
+    at the Python level (``_tools``): (module path, count) each."""
+
+    calls: list[Call]
+    symbols: dict[str, sympy.Symbol]
+    saved: sympy.Expr
+    tools: dict[str, list[tuple[str, sympy.Expr]]]
 
 
 def to_sympy(value: Any, names: dict[sympy.Symbol, sympy.Symbol]) -> sympy.Expr:
@@ -134,13 +147,12 @@ def trace(
     *,
     training: bool,
     loss: Callable[[Any], Any] | None,
-) -> tuple[list[Call], dict[str, sympy.Symbol], Any]:
+) -> Trace:
     """Run `module` on fake inputs of the given shapes and dtypes, and record every ATen call.
 
     **Arguments:** `inputs` is one (shape, dtype) per input, each entry of a shape an int or a symbol's name.
 
-    **Returns:** the calls in order, the symbols by name, and the saved-tensor elements (a sympy expression) of the
-    backward pass (0 without training).
+    **Returns:** a `Trace`.
     """
     import torch
     from torch._dynamo.source import ConstantSource
@@ -186,10 +198,17 @@ def trace(
             return "loss"
         return "" if name == root else name[len(root) + 1 :]
 
+    dispatching = [False]
+
     class Recorder(TorchDispatchMode):
         def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
             kwargs = kwargs or {}
-            out = func(*args, **kwargs)
+            # Python functions torch runs below dispatch (decompositions, meta functions) are no user's calls.
+            dispatching[0] = True
+            try:
+                out = func(*args, **kwargs)
+            finally:
+                dispatching[0] = False
             if func.namespace not in ignored:
                 outs = out if isinstance(out, (tuple, list)) else (out,)
                 calls.append(
@@ -212,8 +231,18 @@ def trace(
         saved.append(t)
         return t
 
+    tools: dict[str, list[tuple[str, sympy.Expr]]] = {"fvcore": [], "ptflops": []}
+
+    def shape(value: Any) -> Any:
+        return _shapes(value, names)
+
+    def record(convention: str, value: sympy.Expr | None, path: str | None = None) -> None:
+        path = path_of(tracker.current()) if path is None else path
+        if value is not None and not dispatching[0] and path != "loss":  # the tools run no loss
+            tools[convention].append((path, sympy.sympify(value)))
+
     try:
-        with fake, tracker, Recorder():
+        with fake, tracker, Recorder(), _tool_hooks(module, record, shape):
             with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
                 out = torch.func.functional_call(module, {**params, **buffers}, tuple(xs))
                 value = loss(out) if loss is not None else _sum(out)
@@ -241,7 +270,68 @@ def trace(
             continue
         seen.add(id(base))
         elements += to_sympy(base.numel(), names)
-    return calls, {name: symbol(name) for name in symints}, elements if training else sympy.Integer(0)
+    symbols = {name: symbol(name) for name in symints}
+    return Trace(calls, symbols, elements if training else sympy.Integer(0), tools)
+
+
+@contextmanager
+def _tool_hooks(module: Any, record: Callable[..., None], shape: Callable[[Any], Any]) -> Iterator[None]:
+    """While the forward pass runs: a forward hook on every module ptflops hooks (not inside another it hooks: it
+    reads no deeper), and a wrapper around every function ptflops or fvcore counts at the Python level."""
+    import importlib
+
+    import torch
+
+    from . import _tools
+
+    handles = []
+    hooked: list[str] = []
+    for path, sub in module.named_modules():
+        if not _tools.ptflops_hooked(sub) or any(path.startswith(p + ".") or p == "" for p in hooked):
+            continue
+        hooked.append(path)
+
+        def hook(sub: Any, args: Any, output: Any, path: str = path) -> None:
+            record("ptflops", _tools.ptflops_module(sub, args, output, shape), path)
+
+        handles.append(sub.register_forward_hook(hook))
+    rules: dict[tuple[str, str], list[tuple[str, Callable[..., Any]]]] = {}
+    for convention, table in (("ptflops", _tools.PTFLOPS_FUNCTIONS), ("fvcore", _tools.FVCORE_FUNCTIONS)):
+        for where, name, rule in table:
+            rules.setdefault((where, name), []).append((convention, rule))
+    patched = []
+    for (owner_name, name), counted in rules.items():
+        owner: Any = torch.Tensor if owner_name == "torch.Tensor" else importlib.import_module(owner_name)
+        original = getattr(owner, name, None)
+        if original is None:
+            continue
+        patched.append((owner, name, original))
+        setattr(owner, name, _wrapped(original, counted, record, shape))
+    try:
+        yield
+    finally:
+        for owner, name, original in reversed(patched):
+            setattr(owner, name, original)
+        for handle in handles:
+            handle.remove()
+
+
+def _wrapped(
+    original: Callable[..., Any],
+    counted: list[tuple[str, Callable[..., Any]]],
+    record: Callable[..., None],
+    shape: Callable[[Any], Any],
+) -> Callable[..., Any]:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        for convention, rule in counted:
+            try:
+                value = rule(shape, *args, **kwargs)
+            except Exception:  # the tool's own hook fails on such a call, and counts nothing
+                value = None
+            record(convention, value)
+        return original(*args, **kwargs)
+
+    return wrapper
 
 
 def _sum(out: Any) -> Any:

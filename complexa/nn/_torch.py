@@ -33,7 +33,7 @@ def _torch() -> Any:
     try:
         import torch
     except ImportError:
-        raise ComplexaError("PyTorch is not installed; complexa needs it here: pip install torch") from None
+        raise ComplexaError("PyTorch is not installed; complexa needs it here: pip install 'complexa[torch]'") from None
     return torch
 
 

@@ -110,7 +110,8 @@ class Measurement:
     """Float64 elements of the training buffers, read off the arrays as allocated: ``parameters``, ``gradients``,
     ``activations`` (the inputs, every layer's output and what a layer keeps for its backward pass), ``deltas``
     (every gradient with respect to a layer's output or input), ``scratch`` (working space a kernel keeps
-    beyond those; none today) and ``optimizer`` (its state); for a dense network `complexa.memory` derives the first four."""
+    beyond those; none today) and ``optimizer`` (its state); for a dense network `complexa.memory` derives the first
+    four."""
 
     @property
     def total(self) -> int:
