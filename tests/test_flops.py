@@ -217,14 +217,11 @@ def test_memory_matches_what_the_reference_allocates(network: Network) -> None:
     from complexa.reference import measure
 
     m = memory(network, phase="training", dtype="float64")
-    assert (
-        measure(network).allocated
-        == {
-            "parameters": m.parameters,
-            "activations": m.activations,
-            "gradients": m.gradients,
-            "deltas": m.deltas,
-            "optimizer": 0,  # plain SGD keeps no state
-            "scratch": 0,  # the kernels keep nothing beyond the model's arrays
-        }
-    )
+    assert measure(network).allocated == {
+        "parameters": m.parameters,
+        "activations": m.activations,
+        "gradients": m.gradients,
+        "deltas": m.deltas,
+        "optimizer": 0,  # plain SGD keeps no state
+        "scratch": 0,  # the kernels keep nothing beyond the model's arrays
+    }
