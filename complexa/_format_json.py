@@ -35,6 +35,10 @@ def network_json(network: Network) -> dict[str, object]:
     }
     if network.is_stack:
         out["layers"] = [layer_json(layer) for layer in network.layers]
+    if network.seq != 1:
+        out["seq"] = json_expr(network.seq)
+    if network.gpt_config is not None:
+        out["gpt"] = {key: _argument(value) for key, value in network.gpt_config.items()}
     if network.optimizer != "sgd":
         out["optimizer"] = optimizer_json(network.optimizer)
     return out
@@ -51,13 +55,15 @@ def _argument(value: object) -> object:
 def layer_json(layer: Layer) -> dict[str, object]:
     """A layer as its torch class name (``kind``) and its arguments by name, as ``--layers`` and `complexa.nn` take
     them: ``{"kind": "Linear", "in_features": 784, "out_features": "h", "bias": true}``; a Residual's body as
-    ``layers``."""
-    from complexa._stack_parse import LAYERS, signature
+    ``layers``, a Repeat's layer as ``layer``."""
+    from complexa._stack_parse import LAYER, LAYERS, signature
 
     out: dict[str, object] = {"kind": layer.kind}
     for name, kind in signature(type(layer)):
         if kind == LAYERS:
             out[name] = [layer_json(child) for child in layer.children()]
+        elif kind == LAYER:
+            out[name] = layer_json(getattr(layer, name))
         else:
             out[name] = _argument(getattr(layer, name))
     return out

@@ -327,6 +327,17 @@ def test_audit_json_matches_schema(capsys: pytest.CaptureFixture[str]) -> None:
             assert [_read(v) for v in side["measured"]] == [_read(v) for v in side["model"]] or row["bound"]
 
 
+def test_a_gpts_json_matches_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    doc = _json(capsys, "derive", "--gpt", "V, T, d, L, H, tied=false", "--batch", "B")
+    validate(doc, SCHEMAS["derive.json"], "derive.json")
+    assert doc["network"]["gpt"]["tied"] is False and doc["network"]["seq"] == "T"
+    assert doc["network"]["layers"][2]["kind"] == "Repeat" and doc["network"]["layers"][2]["layer"]["kind"] == "Block"
+    assert "transformer.h.{i}.attn" in doc["by_layer"]
+    doc = _json(capsys, "measure", "--gpt", "11, 3, 4, 1, 2", "--batch", "2")
+    validate(doc, SCHEMAS["measure.json"], "measure.json")
+    assert doc["agree"] is True
+
+
 @pytest.mark.parametrize("name", ["kaplan", "chinchilla", "megatron", "palm"])
 def test_llm_audit_json_matches_schema(capsys: pytest.CaptureFixture[str], name: str) -> None:
     doc = _json(capsys, "audit", name)
