@@ -462,7 +462,7 @@ def parse_gpt(text: str, *, batch: object, optimizer: object, flag: str = "--gpt
     from complexa.network import Network
 
     reader = _start(text, flag, "a GPT")
-    args, kwargs, where = reader.arguments("gpt", GPT_ARGUMENTS)
+    args, kwargs, where = reader.arguments("Network.gpt", GPT_ARGUMENTS)
     reader.end()
     missing = [p for p, kind in GPT_ARGUMENTS[len(args) :] if kind == SIZE and p not in kwargs]
     if missing:

@@ -201,3 +201,13 @@ def test_bad_input_is_a_one_line_error(build: object, message: str) -> None:
     with pytest.raises(ComplexaError, match=message) as info:
         build()  # type: ignore[operator]
     assert "\n" not in str(info.value)
+
+
+def test_more_blocks_than_are_listed() -> None:
+    # Past MAX_LISTED_REPEATS copies derive walks one block as a template ("{i}", times L); measure trains every one.
+    from complexa.nn._stack import MAX_LISTED_REPEATS
+
+    network = Network.gpt(5, 2, 2, MAX_LISTED_REPEATS + 3, 1)
+    d = derive(network)
+    assert "transformer.h.{i}.attn" in d.by_layer
+    assert as_ints(d.counts) == measure(network).counts

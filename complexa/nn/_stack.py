@@ -55,38 +55,47 @@ def check(layers: Sequence[object]) -> tuple[tuple[Layer, ...], sympy.Expr, symp
     return tuple(layers), first, width.size  # type: ignore[arg-type]
 
 
-def walk(layers: Sequence[Layer], width: sympy.Expr, names: Sequence[str] | None = None) -> list[Row]:
+def walk(
+    layers: Sequence[Layer], width: sympy.Expr, names: Sequence[str] | None = None, *, every_copy: bool = False
+) -> list[Row]:
     """Every layer of the stack with its path, input width and whether it computes its input's gradient; `names`
-    are the top-level layers' torch names (by default their positions)."""
+    are the top-level layers' torch names (by default their positions). A `Repeat` of more than
+    `MAX_LISTED_REPEATS` copies is walked as a template unless `every_copy` (the runtime, which trains every one)."""
     rows: list[Row] = []
     items: list[tuple[str, Layer, sympy.Expr]] = []
     for k, layer in enumerate(layers):
         items.append((names[k] if names is not None else str(k), layer, width))
         width = layer.output(Width(width), "").size
-    _walk(items, "", False, sympy.Integer(1), rows)
+    _walk(items, "", False, sympy.Integer(1), rows, every_copy)
     return rows
 
 
-def rows_of(network: object) -> list[Row]:
+def rows_of(network: object, *, every_copy: bool = False) -> list[Row]:
     """`walk` of a `complexa.Network` given as layers, its layers named as its torch module's."""
-    return walk(network.layers, network.input_width, network.names)  # type: ignore[attr-defined]
+    return walk(network.layers, network.input_width, network.names, every_copy=every_copy)  # type: ignore[attr-defined]
 
 
 def _walk(
-    items: list[tuple[str, Layer, sympy.Expr]], prefix: str, needs: bool, times: sympy.Expr, rows: list[Row]
+    items: list[tuple[str, Layer, sympy.Expr]],
+    prefix: str,
+    needs: bool,
+    times: sympy.Expr,
+    rows: list[Row],
+    every_copy: bool = False,
 ) -> bool:
     for name, layer, width in items:
         path = f"{prefix}{name}"
         rows.append(Row(path, layer, width, needs, times))
         count = layer.repeats
-        if count is not None and not (count.is_Integer and count <= MAX_LISTED_REPEATS):
+        listed = count is not None and count.is_Integer and (every_copy or count <= MAX_LISTED_REPEATS)
+        if count is not None and not listed:
             (body,) = layer.children()
             if needs or not body.has_parameters:
-                _walk([("{i}", body, width)], f"{path}.", needs, times * count, rows)
+                _walk([("{i}", body, width)], f"{path}.", needs, times * count, rows, every_copy)
             else:  # the first copy computes no gradient for its input; the others do
-                _walk([("0", body, width)], f"{path}.", needs, times, rows)
-                _walk([("{i}", body, width)], f"{path}.", True, times * (count - 1), rows)
+                _walk([("0", body, width)], f"{path}.", needs, times, rows, every_copy)
+                _walk([("{i}", body, width)], f"{path}.", True, times * (count - 1), rows, every_copy)
         else:
-            _walk(layer.inner(width), f"{path}.", needs, times, rows)
+            _walk(layer.inner(width), f"{path}.", needs, times, rows, every_copy)
         needs = needs or layer.has_parameters
     return needs

@@ -97,7 +97,7 @@ def plan(network: Any) -> Plan:
     from complexa.nn.losses import FUSES
     from complexa.reference.kinds import node_for
 
-    rows = {row.path: row for row in rows_of(network)}
+    rows = {row.path: row for row in rows_of(network, every_copy=True)}
     tensors: list[Tensor] = []
     aliases: dict[str, str] = {}
 
