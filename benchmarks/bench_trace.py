@@ -20,7 +20,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-import torch  # noqa: E402
+try:
+    import torch
+except ImportError:  # an optional extra: say so, as bench_cuda.py does without a GPU
+    print("bench_trace: PyTorch is not installed (pip install '.[torch]'); nothing to trace")
+    raise SystemExit(0) from None
 from torch_zoo import GPT  # noqa: E402
 
 from complexa._trace import from_torch  # noqa: E402
