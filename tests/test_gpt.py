@@ -68,6 +68,11 @@ def test_the_kinds_work_in_any_stack() -> None:
     assert as_ints(derive(stack).counts) == measure(stack).counts
     attention_only = Network([nn.Linear(3, 4), nn.CausalSelfAttention(4, 2, 5), nn.Linear(4, 2)], batch=2)
     assert as_ints(derive(attention_only).counts) == measure(attention_only).counts
+    # A Block first: nothing before it has parameters, so it computes no input gradient, and its row counts only the
+    # MLP branch's join backward.
+    block_first = Network([nn.Block(4, 2, 3), nn.Linear(4, 2)], batch=2)
+    assert as_ints(derive(block_first).counts) == measure(block_first).counts
+    assert derive(block_first).by_layer["0"]["backward"]["add"] == 2 * 3 * 4
 
 
 # --- symbols and closed forms --------------------------------------------------------------------------------------
@@ -79,6 +84,18 @@ def test_a_symbolic_gpt_evaluates_to_the_concrete_counts() -> None:
     for phase, ops in concrete.counts.items():
         for op, value in ops.items():
             assert symbolic.counts[phase][op].xreplace(at) == value, (phase, op)
+
+
+def test_a_symbolic_repeat_first_is_its_copies() -> None:
+    # Its first copy computes no input gradient (nothing before it has parameters), the other L - 1 do.
+    L = sympy.Symbol("L", positive=True, integer=True)
+    symbolic = derive(Network([nn.Repeat(nn.Linear(3, 3), "L"), nn.Tanh()], batch=2))
+    assert set(symbolic.by_layer) == {"0", "0.0", "0.{i}", "1", "loss"}
+    for depth in (1, 2, 5):
+        concrete = derive(Network([nn.Repeat(nn.Linear(3, 3), depth), nn.Tanh()], batch=2)).counts
+        assert {
+            p: {o: v.xreplace({L: depth}) for o, v in ops.items()} for p, ops in symbolic.counts.items()
+        } == concrete
 
 
 def test_symbolic_depth_is_a_closed_form_in_it() -> None:
