@@ -53,7 +53,7 @@ def test_kernels_have_the_cpu_kernels_structure(count: bool) -> None:
     for kind, cpu_kind in zip(on_device, on_cpu):
         assert type(kind) is type(cpu_kind)
         for function, cpu_function in zip(kind, cpu_kind):
-            assert inspect.signature(function) == inspect.signature(cpu_function.py_func)
+            assert inspect.signature(function) == inspect.signature(getattr(cpu_function, "py_func", cpu_function))
 
 
 # --- counts and numerics, on a GPU or the simulator ------------------------------------------------------------------

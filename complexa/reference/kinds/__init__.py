@@ -42,7 +42,7 @@ COUNTING = _make(True)
 """The kernels `measure` runs: they do the arithmetic and count it."""
 PLAIN = _make(False)
 """The same kernels with counting compiled out; only the benchmark runs them."""
-CACHED = cached(COUNTING.linear.forward)
+CACHED = cached(COUNTING.activation.forward)
 """Whether the kernels are cached on disk in this process (False after the fallback to plain `njit`)."""
 
 NODES: dict[type, Callable[..., Any]] = {

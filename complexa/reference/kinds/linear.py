@@ -241,38 +241,48 @@ def make(count: bool) -> Kernels:
             counts[phase, ADD] += n_add
 
     @jit
+    def add_bias(z, biases, counts):
+        n_add = 0
+        for s in range(z.shape[0]):
+            for i in range(z.shape[1]):
+                z[s, i] += biases[i]
+                if counting:
+                    n_add += 1
+        if counting:
+            counts[FORWARD, ADD] += n_add
+
+    @jit
+    def bias_gradients(dz, g_biases, counts):
+        # db = sum_s dz[s], sample 0 starting the sum.
+        n_add = 0
+        for i in range(g_biases.shape[0]):
+            g_biases[i] = dz[0, i]
+        for s in range(1, dz.shape[0]):
+            for i in range(g_biases.shape[0]):
+                g_biases[i] += dz[s, i]
+                if counting:
+                    n_add += 1
+        if counting:
+            counts[BACKWARD, ADD] += n_add
+
+    # The three entry points are plain Python calling the compiled loops: a compiled function that called `dots` or
+    # `combine` would hold them in its closure, and numba keys its on-disk cache on the closure's pickled contents,
+    # which for a compiled function differ in every process, so it would compile afresh in every process.
     def forward(x, weights, biases, bias, z, counts):
+        """z = x W^T, then the bias."""
         dots(x, weights, z, counts, FORWARD)
         if bias:
-            n_add = 0
-            for s in range(z.shape[0]):
-                for i in range(z.shape[1]):
-                    z[s, i] += biases[i]
-                    if counting:
-                        n_add += 1
-            if counting:
-                counts[FORWARD, ADD] += n_add
+            add_bias(z, biases, counts)
 
-    @jit
     def input_grad(dz, weights, dx, counts):
-        # dx[s] = sum_i dz[s, i] W[i]: the rows of W combined, dz's transpose (a view) giving the coefficients.
+        """dx[s] = sum_i dz[s, i] W[i]: the rows of W combined, dz's transpose (a view) giving the coefficients."""
         combine(dz.T, weights, dx, counts, BACKWARD)
 
-    @jit
     def gradients(dz, x, bias, g_weights, g_biases, counts):
-        # dW[i] = sum_s dz[s, i] x[s], db = sum_s dz[s]; sample 0 starts each sum.
+        """dW[i] = sum_s dz[s, i] x[s], and db."""
         combine(dz, x, g_weights, counts, BACKWARD)
         if bias:
-            n_add = 0
-            for i in range(g_biases.shape[0]):
-                g_biases[i] = dz[0, i]
-            for s in range(1, dz.shape[0]):
-                for i in range(g_biases.shape[0]):
-                    g_biases[i] += dz[s, i]
-                    if counting:
-                        n_add += 1
-            if counting:
-                counts[BACKWARD, ADD] += n_add
+            bias_gradients(dz, g_biases, counts)
 
     return Kernels(forward, input_grad, gradients)
 
