@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 PAGE = Path(__file__).resolve().parent / "audit.md"
@@ -26,31 +27,39 @@ def audit_markdown() -> str:
     return audit().markdown()
 
 
-def render(page: str, markdown: str) -> str:
-    """`page` with the text between its markers replaced by `markdown`.
+def render(page: str, markdown: str, begin: str = BEGIN, end: str = END, name: str = PAGE.name) -> str:
+    """`page` with the text between its markers `begin` and `end` replaced by `markdown`.
 
     **Raises:** `ValueError` when the page does not hold both markers, in order.
     """
-    start, end = page.find(BEGIN), page.find(END)
-    if start < 0 or end < start:
-        raise ValueError(f"{PAGE.name} must hold the markers {BEGIN!r} and {END!r}, in that order")
-    return f"{page[: start + len(BEGIN)]}\n\n{markdown}\n\n{page[end:]}"
+    start, stop = page.find(begin), page.find(end)
+    if start < 0 or stop < start:
+        raise ValueError(f"{name} must hold the markers {begin!r} and {end!r}, in that order")
+    return f"{page[: start + len(begin)]}\n\n{markdown}\n\n{page[stop:]}"
+
+
+def regenerate(
+    argv: list[str] | None, path: Path, markdown: Callable[[], str], begin: str, end: str, script: str, doc: str
+) -> int:
+    """Rewrite the generated part of the page at `path` with `markdown()`, or with ``--check`` report whether it is
+    up to date; returns the exit status. docs/gen_audit_llm.py shares it."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="only check; exit status 1 if the page is out of date")
+    args = parser.parse_args(argv)
+    page = path.read_text()
+    wanted = render(page, markdown(), begin, end, path.name)
+    if args.check:
+        if wanted != page:
+            print(f"{path} is out of date: run python {script}", file=sys.stderr)
+            return 1
+        return 0
+    path.write_text(wanted)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     """Rewrite the page, or with ``--check`` report whether it is up to date; returns the exit status."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="only check; exit status 1 if the page is out of date")
-    args = parser.parse_args(argv)
-    page = PAGE.read_text()
-    wanted = render(page, audit_markdown())
-    if args.check:
-        if wanted != page:
-            print(f"{PAGE} is out of date: run python docs/gen_audit.py", file=sys.stderr)
-            return 1
-        return 0
-    PAGE.write_text(wanted)
-    return 0
+    return regenerate(argv, PAGE, audit_markdown, BEGIN, END, "docs/gen_audit.py", __doc__ or "")
 
 
 if __name__ == "__main__":

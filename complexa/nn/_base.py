@@ -23,7 +23,7 @@ from complexa._validate import as_size
 from complexa.errors import ComplexaError
 from complexa.models._layers import Value
 
-__all__ = ["OPS", "BASE_OPS", "SECTIONS", "Cost", "Layer", "Width", "merge", "KINDS"]
+__all__ = ["OPS", "BASE_OPS", "SECTIONS", "Cost", "Layer", "FixedWidth", "Width", "merge", "KINDS"]
 
 OPS = ("mul", "add", "div", "sqrt", "exp", "cmp", "act", "act_grad")
 """Every operation counted, in the order counts list them (docs/counting.md defines each)."""
@@ -188,6 +188,27 @@ class Layer:
 
     def __repr__(self) -> str:
         return f"{self.kind}({', '.join(_show(v) for v in self._values())})"
+
+
+class FixedWidth(Layer):
+    """A layer with parameters that takes and gives `d_model` features (an attention, a transformer block)."""
+
+    d_model: sympy.Expr
+
+    def output(self, width: Width | None, path: str) -> Width:
+        if width is not None and not same(width.size, self.d_model):
+            raise ComplexaError(
+                f"layer {path} ({self!r}) takes {self.d_model} features, but {width.source} gives {width.size}"
+            )
+        return Width(self.d_model, self, path)
+
+    @property
+    def has_parameters(self) -> bool:
+        return True
+
+    @property
+    def fixed_input(self) -> sympy.Expr:
+        return self.d_model
 
 
 def _show(value: object) -> str:

@@ -27,7 +27,7 @@ import sympy
 from complexa._validate import as_flag
 from complexa.errors import ComplexaError
 from complexa.models._layers import Value
-from complexa.nn._base import Convert, Cost, Layer, Width, cost, replaced, same, size
+from complexa.nn._base import Convert, Cost, FixedWidth, Layer, cost, replaced, size
 from complexa.nn.linear import Linear
 
 __all__ = ["CausalSelfAttention", "forward", "error"]
@@ -50,7 +50,7 @@ def error(d: Value, heads: Value, t: Value, rows: Value) -> dict[str, Value]:
     return {"mul": rows * (4 * t * d + 3 * ht), "add": rows * (4 * t * d + ht - heads - 3 * d)}
 
 
-class CausalSelfAttention(Layer):
+class CausalSelfAttention(FixedWidth):
     """Multi-head self-attention over sequences of `seq` tokens, as nanoGPT's ``CausalSelfAttention``; `causal`
     masks each token's view of the tokens after it.
 
@@ -82,21 +82,6 @@ class CausalSelfAttention(Layer):
 
     def inner(self, width: sympy.Expr) -> list[tuple[str, Layer, sympy.Expr]]:
         return [("c_attn", self.c_attn, self.d_model), ("c_proj", self.c_proj, self.d_model)]
-
-    def output(self, width: Width | None, path: str) -> Width:
-        if width is not None and not same(width.size, self.d_model):
-            raise ComplexaError(
-                f"layer {path} ({self!r}) takes {self.d_model} features, but {width.source} gives {width.size}"
-            )
-        return Width(self.d_model, self, path)
-
-    @property
-    def has_parameters(self) -> bool:
-        return True
-
-    @property
-    def fixed_input(self) -> sympy.Expr:
-        return self.d_model
 
     @property
     def seq(self) -> sympy.Expr:

@@ -18,7 +18,7 @@ import sympy
 
 from complexa.errors import ComplexaError
 from complexa.models._layers import Value
-from complexa.nn._base import Convert, Cost, Layer, Width, cost, replaced, same, size
+from complexa.nn._base import Convert, Cost, FixedWidth, Layer, Width, cost, replaced, same, size
 from complexa.nn.activations import GELU
 from complexa.nn.attention import CausalSelfAttention
 from complexa.nn.linear import Linear
@@ -27,28 +27,7 @@ from complexa.nn.norm import LayerNorm
 __all__ = ["MLP", "Block", "Repeat"]
 
 
-class _Fixed(Layer):
-    """A layer of fixed width d_model in and out."""
-
-    d_model: sympy.Expr
-
-    def output(self, width: Width | None, path: str) -> Width:
-        if width is not None and not same(width.size, self.d_model):
-            raise ComplexaError(
-                f"layer {path} ({self!r}) takes {self.d_model} features, but {width.source} gives {width.size}"
-            )
-        return Width(self.d_model, self, path)
-
-    @property
-    def has_parameters(self) -> bool:
-        return True
-
-    @property
-    def fixed_input(self) -> sympy.Expr:
-        return self.d_model
-
-
-class MLP(_Fixed):
+class MLP(FixedWidth):
     """nanoGPT's MLP: Linear d -> d_ff, GELU (tanh), Linear d_ff -> d.
 
     >>> MLP("d", "4*d")
@@ -87,7 +66,7 @@ class MLP(_Fixed):
         return f"MLP({self.d_model}, {self.d_ff}{'' if self.bias else ', bias=False'})"
 
 
-class Block(_Fixed):
+class Block(FixedWidth):
     """nanoGPT's transformer block, pre-LayerNorm: x + attn(ln_1(x)), then x + mlp(ln_2(x)); `d_ff` is 4 d_model
     unless given.
 
