@@ -36,6 +36,9 @@ __all__ = ["parse", "symbol", "MAX_LENGTH", "MAX_DEPTH", "MAX_DEGREE", "MAX_DIGI
 _TOKEN = re.compile(r"[ \t\r\n]*(?:([0-9]+)|([A-Za-z][A-Za-z0-9_]*)|(\*\*|[-+*/^()]))")
 
 
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+
+
 def _tokenize(text: str) -> list[str]:
     tokens: list[str] = []
     pos = 0
@@ -201,6 +204,8 @@ def parse(text: str) -> sympy.Expr:
         raise ComplexaError(f"{show(text)}: a size expression must be a string")
     if len(text) > MAX_LENGTH:
         raise ComplexaError(f"{show(text)}: a size expression is limited to {MAX_LENGTH:,} characters")
+    if _NAME.fullmatch(text):  # a bare name, the commonest size: the symbol the grammar would give, directly
+        return symbol(text)
     tokens = _tokenize(text)
     if not tokens:
         raise ComplexaError(f"{show(text)}: an empty string is not a size expression")

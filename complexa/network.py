@@ -126,7 +126,7 @@ class Network:
             raise ComplexaError(
                 f"sizes = {show(list(sizes))}: a network needs at least two sizes, the input and the output layer"
             )
-        checked = tuple(as_size(size, f"sizes[{k}]") for k, size in enumerate(sizes))
+        checked = _sizes(sizes)
         bias = True if bias is _UNSET else bias
         activation = "sigmoid" if activation is _UNSET else activation
         self._init(checked, None, sympy.Integer(len(checked) - 1), batch, bias, activation, loss, optimizer)
@@ -478,6 +478,21 @@ class Network:
         if self.width is not None and (self.symbolic_depth or self.depth > 7):
             return f"Network.uniform({self.width}, {self.depth}{extra})"
         return f"Network([{', '.join(map(str, self.sizes))}]{extra})"
+
+
+def _sizes(sizes: Sequence[object]) -> tuple[sympy.Expr, ...]:
+    """Each size checked (`as_size`); an int that recurs is checked once (a 10,000-layer network repeats its widths)."""
+    seen: dict[int, sympy.Expr] = {}
+    out = []
+    for k, size in enumerate(sizes):
+        if type(size) is int:
+            checked = seen.get(size)
+            if checked is None:
+                checked = seen[size] = as_size(size, f"sizes[{k}]")
+            out.append(checked)
+        else:
+            out.append(as_size(size, f"sizes[{k}]"))
+    return tuple(out)
 
 
 def _optimizer(value: object) -> object:
