@@ -74,6 +74,7 @@ class Network:
         "names",
         "ties",
         "gpt_config",
+        "_sequences",
         "_free_symbols",
     )
 
@@ -100,8 +101,6 @@ class Network:
         seq: object = None,
     ) -> None:
         from complexa.nn import Layer
-
-        self.seq, self.names, self.ties, self.gpt_config = sympy.Integer(1), None, {}, None
 
         if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence):
             raise ComplexaError(
@@ -139,6 +138,7 @@ class Network:
         from complexa.nn._stack import check, walk
 
         checked, first, last = check(layers)
+        self.names, self.ties, self.gpt_config = None, {}, None  # Network.gpt sets them
         rows = walk(checked, first)
         wanted = [(row.path, row.layer) for row in rows if row.layer.seq is not None]
         if seq is None:
@@ -151,6 +151,7 @@ class Network:
                     f"layer {path} ({layer!r}) works on sequences of {layer.seq} tokens, but the network's seq is "
                     f"{self.seq}"
                 )
+        self._sequences = bool(wanted) or self.seq != 1
         self._layers = checked
         self._widths = (first, last)
         self._sizes = None
@@ -181,6 +182,7 @@ class Network:
         self._sizes = sizes
         self._layers = None
         self.seq, self.names, self.ties, self.gpt_config = sympy.Integer(1), None, {}, None
+        self._sequences = False
         if width is None and sizes is not None and all(size == sizes[0] for size in sizes):
             width = sizes[0]
         self.width = width
@@ -282,14 +284,7 @@ class Network:
     @property
     def sequences(self) -> bool:
         """Whether its samples are sequences of `seq` tokens: `seq` is not 1, or a layer works on sequences."""
-        if self.seq != 1:
-            return True
-        return self._layers is not None and any(row.layer.seq is not None for row in self._rows())
-
-    def _rows(self) -> list[Any]:
-        from complexa.nn._stack import rows_of
-
-        return rows_of(self)
+        return self._sequences
 
     @property
     def tokens(self) -> sympy.Expr:

@@ -2261,11 +2261,20 @@ MUTATIONS: list[Mutation] = [
     Mutation(
         "runtime-tied-zero",
         "runtime",
-        "complexa/reference/_runtime.py",
-        "            node.zero = False  # the tied layer's gradient is written first; the embedding's adds to it",
-        "            pass",
+        "complexa/reference/kinds/attention.py",
+        "zero=not tied_to(tensors, w.name)",
+        "zero=True",
         "a tied embedding zeroes the lm_head's gradient before adding its own",
         tests=("tests/test_gpt_torch.py",),
+    ),
+    Mutation(
+        "runtime-tie-ignored",
+        "runtime",
+        "complexa/reference/_node.py",
+        'owner = getattr(tensors, "ties", {}).get(name)',
+        "owner = None",
+        "a tied lm_head trained as a weight of its own",
+        tests=GPT_TESTS,
     ),
     Mutation(
         "cuda-attention-mask",

@@ -13,7 +13,7 @@ from typing import Any
 
 from numpy.typing import NDArray
 
-__all__ = ["Tensor", "Backend", "Node", "Build", "new_tensor", "view"]
+__all__ = ["Tensor", "Tensors", "Backend", "Node", "Build", "new_tensor", "tied_to", "view"]
 
 
 @dataclass(frozen=True)
@@ -56,12 +56,31 @@ class Backend:
         """Wait until every kernel launched has finished."""
 
 
+class Tensors(list[Tensor]):
+    """The parameter tensors in the order `new_tensor` lays them out, and `ties`: the ``state_dict()`` names of
+    tensors that are another's (``lm_head.weight`` -> ``transformer.wte.weight``), stored once, under the owner."""
+
+    def __init__(self, ties: dict[str, str] | None = None) -> None:
+        super().__init__()
+        self.ties = dict(ties or {})
+
+
 def new_tensor(tensors: list[Tensor], name: str, shape: tuple[int, ...]) -> Tensor:
-    """A tensor after the last of `tensors`, appended to them."""
+    """A tensor after the last of `tensors`, appended to them; for a name tied to another's, that tensor."""
+    owner = getattr(tensors, "ties", {}).get(name)
+    if owner is not None:
+        tensor = next(t for t in tensors if t.name == owner)
+        assert tensor.shape == shape, f"{name} {shape} is tied to {owner} {tensor.shape}"
+        return tensor
     offset = tensors[-1].offset + tensors[-1].size if tensors else 0
     tensor = Tensor(name, shape, offset)
     tensors.append(tensor)
     return tensor
+
+
+def tied_to(tensors: list[Tensor], name: str) -> bool:
+    """Whether another tensor is tied to the one named `name` (so its gradient is written before this one's)."""
+    return name in getattr(tensors, "ties", {}).values()
 
 
 def view(flat: Any, tensor: Tensor | None) -> Any:

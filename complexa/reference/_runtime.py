@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from complexa.reference._node import Backend, Node, Tensor
+from complexa.reference._node import Backend, Node, Tensor, Tensors
 
 __all__ = ["Tensor", "Plan", "Backend", "CpuBackend", "plan"]
 
@@ -98,22 +98,11 @@ def plan(network: Any) -> Plan:
     from complexa.reference.kinds import node_for
 
     rows = {row.path: row for row in rows_of(network, every_copy=True)}
-    tensors: list[Tensor] = []
-    aliases: dict[str, str] = {}
+    tensors = Tensors({f"{path}.weight": f"{owner}.weight" for path, owner in network.ties.items()})
 
     def build(path: str, layer: Any) -> Node:
         row = rows[path]
-        made = node_for(layer)
-        if path in network.ties:  # its weight is another layer's (GPT's lm_head, tied to the token embedding)
-            node = made(path, layer, int(row.width), row.input_grad, [], build)
-            owner = f"{network.ties[path]}.weight"
-            node.w = next(t for t in tensors if t.name == owner)
-            aliases[f"{path}.weight"] = owner
-            return node
-        node = made(path, layer, int(row.width), row.input_grad, tensors, build)
-        if path in network.ties.values():
-            node.zero = False  # the tied layer's gradient is written first; the embedding's adds to it
-        return node
+        return node_for(layer)(path, layer, int(row.width), row.input_grad, tensors, build)
 
     names = network.names or [str(k) for k in range(len(network.layers))]
     nodes = [build(name, layer) for name, layer in zip(names, network.layers)]
@@ -130,7 +119,7 @@ def plan(network: Any) -> Plan:
         FUSES[network.loss],
         optimizer,
         offsets,
-        aliases,
+        tensors.ties,
     )
 
 

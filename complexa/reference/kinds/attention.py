@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple
 
-from complexa.reference._node import Backend, Build, Node, Tensor, new_tensor, view
+from complexa.reference._node import Backend, Build, Node, Tensor, new_tensor, tied_to, view
 from complexa.reference.kinds._jit import ADD, BACKWARD, CMP, DIV, EXP, FORWARD, MUL, jit
 
 __all__ = ["Kernels", "make"]
@@ -426,7 +426,8 @@ def embedding_node(
     path: str, layer: Any, width: int, input_grad: bool, tensors: list[Tensor], build: Build
 ) -> EmbeddingNode:
     w = new_tensor(tensors, f"{path}.weight", (int(layer.num_embeddings), int(layer.embedding_dim)))
-    return EmbeddingNode(path, input_grad, int(layer.embedding_dim), w, zero=True)
+    # Tied (GPT's lm_head): that layer's weight gradient is written first, and the scatter-add adds to it.
+    return EmbeddingNode(path, input_grad, int(layer.embedding_dim), w, zero=not tied_to(tensors, w.name))
 
 
 def position_node(
