@@ -459,12 +459,11 @@ RULES: dict[str, Callable[..., tuple[Ops, sympy.Expr] | None]] = {
 }
 """ATen operator (overload packet name) -> its rule; a rule returning None could not count this call."""
 
-for (
-    _name
-) in "relu relu_ gelu sigmoid tanh silu elu leaky_relu hardtanh hardtanh_ softplus mish hardswish hardsigmoid".split():
-    RULES[_name] = _activation
-for _name in (
-    "threshold_backward gelu_backward sigmoid_backward tanh_backward silu_backward elu_backward leaky_relu_backward "
-    "hardtanh_backward softplus_backward mish_backward hardswish_backward hardsigmoid_backward"
-).split():
-    RULES[_name] = _activation_backward
+_ACTIVATIONS = "relu relu_ gelu sigmoid tanh silu elu leaky_relu hardtanh hardtanh_ softplus mish hardswish hardsigmoid"
+# ReLU's backward is threshold_backward; the others' are named after them.
+_BACKWARDS = [
+    "threshold_backward",
+    *(f"{a}_backward" for a in _ACTIVATIONS.split() if a not in ("relu", "relu_", "hardtanh_")),
+]
+RULES.update(dict.fromkeys(_ACTIVATIONS.split(), _activation))
+RULES.update(dict.fromkeys(_BACKWARDS, _activation_backward))
