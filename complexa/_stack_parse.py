@@ -86,8 +86,14 @@ def signature(cls: type) -> tuple[tuple[str, str], ...]:
     init = next(vars(c)["__init__"] for c in cls.__mro__ if "__init__" in vars(c))  # object has one
     if init is object.__init__:
         return ()
+    return _typed(list(inspect.signature(init).parameters.values())[1:], cls.__name__)
+
+
+def _typed(parameters: list[inspect.Parameter], owner: str) -> tuple[tuple[str, str], ...]:
+    """(name, type) of each of `parameters`, the type read from its default (`SIZE` for none)."""
     out = []
-    for name, p in list(inspect.signature(init).parameters.items())[1:]:
+    for p in parameters:
+        name = p.name
         if p.kind is p.VAR_POSITIONAL:
             out.append((name, LAYERS))
         elif p.annotation in ("Layer", "nn.Layer"):
@@ -105,7 +111,7 @@ def signature(cls: type) -> tuple[tuple[str, str], ...]:
         elif isinstance(p.default, tuple):
             out.append((name, NUMBERS))
         else:  # pragma: no cover - every kind of complexa.nn is one of the above (tests/test_cli_layers.py)
-            raise AssertionError(f"{cls.__name__}({name}): no spelling for a default of {p.default!r}")
+            raise AssertionError(f"{owner}({name}): no spelling for a default of {p.default!r}")
     return tuple(out)
 
 
@@ -436,18 +442,12 @@ def parse_optimizer(text: str, flag: str = "--optimizer") -> str | Optimizer:
     return optimizer  # type: ignore[return-value]
 
 
-GPT_ARGUMENTS = (
-    ("vocab", SIZE),
-    ("seq", SIZE),
-    ("d_model", SIZE),
-    ("n_layers", SIZE),
-    ("n_heads", SIZE),
-    ("d_ff", OPTIONAL_SIZE),
-    ("bias", FLAG),
-    ("tied", FLAG),
-    ("causal", FLAG),
-)
-"""What ``--gpt`` takes: `Network.gpt`'s arguments but the batch and the optimizer, which have flags of their own."""
+def _gpt_arguments() -> tuple[tuple[str, str], ...]:
+    """What ``--gpt`` takes: `Network.gpt`'s arguments but the batch and the optimizer (flags of their own)."""
+    from complexa.network import Network
+
+    parameters = inspect.signature(Network.gpt).parameters.values()
+    return _typed([p for p in parameters if p.name not in ("batch", "optimizer")], "Network.gpt")
 
 
 def parse_gpt(text: str, *, batch: object, optimizer: object, flag: str = "--gpt") -> Network:
@@ -462,9 +462,10 @@ def parse_gpt(text: str, *, batch: object, optimizer: object, flag: str = "--gpt
     from complexa.network import Network
 
     reader = _start(text, flag, "a GPT")
-    args, kwargs, where = reader.arguments("Network.gpt", GPT_ARGUMENTS)
+    params = _gpt_arguments()
+    args, kwargs, where = reader.arguments("Network.gpt", params)
     reader.end()
-    missing = [p for p, kind in GPT_ARGUMENTS[len(args) :] if kind == SIZE and p not in kwargs]
+    missing = [p for p, kind in params[len(args) :] if kind == SIZE and p not in kwargs]
     if missing:
         raise reader.fail(f"a GPT needs {', '.join(missing)}: vocab, seq, d_model, n_layers, n_heads", 0)
     try:
