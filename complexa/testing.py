@@ -110,13 +110,15 @@ def assert_flops_match(
     count first, and the assertion message says so: docs/torch.md has the finding.
 
     **Arguments:** `module`, `inputs`, `training`, `loss` and `dtype` as `complexa.from_torch` takes them; each symbol
-    is drawn from `min_size`..`max_size`, `max_examples` times.
+    is drawn from `min_size`..`max_size`, `max_examples` times, where the formula holds (past a lower bound of its
+    `assumptions`, from that bound).
 
     **Returns:** the `TracedDerivation`.
 
     **Raises:** `AssertionError` with the sizes, both counts and their difference.
     """
-    from hypothesis import HealthCheck, given, settings
+    import sympy
+    from hypothesis import HealthCheck, assume, given, settings
     from hypothesis import strategies as st
 
     from complexa._trace import from_torch
@@ -130,11 +132,18 @@ def assert_flops_match(
         if isinstance(value, torch.Tensor):
             dtypes[i] = value.dtype
     names = sorted(traced.symbols)
-    strategy = st.fixed_dictionaries({name: st.integers(min_size, max_size) for name in names})
+    # Sizes where the formula holds (its `assumptions`): each size from its lower bound, the rest assumed.
+    low = {name: min_size for name in names}
+    for assumption in traced.assumptions:
+        if isinstance(assumption, sympy.GreaterThan) and isinstance(assumption.lhs, sympy.Symbol):
+            low[assumption.lhs.name] = max(low[assumption.lhs.name], int(assumption.rhs))
+    strategy = st.fixed_dictionaries({name: st.integers(low[name], max(low[name], max_size)) for name in names})
 
     @settings(max_examples=max_examples, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     @given(strategy)
     def check(sizes: dict[str, int]) -> None:
+        at = {traced.symbols[k]: sympy.Integer(v) for k, v in sizes.items()}
+        assume(all(a.xreplace(at) is sympy.true for a in traced.assumptions))
         expected = traced.at(traced.flops("torch", "training" if training else "forward"), **sizes)
         gap = uncounted_by_flop_counter(traced, sizes, training=training)
         measured = flop_counter_total(module, real_inputs(traced, sizes, dtypes), training=training, loss=loss)

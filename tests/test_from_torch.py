@@ -234,8 +234,8 @@ BAD = [
     ((nn.Linear(3, 4), ("B", 3)), {"loss": 3}, r"loss = 3"),
     ((nn.Linear(3, 4), ("B", 3)), {"dtype": "float"}, r"dtype = 'float'"),
     ((nn.Linear(3, 4), ("B", 5)), {}, r"tracing Linear with symbolic sizes failed"),
-    # n's hint is 19 (B's 17): a Linear(19, 4) fixes n to 19, which has no formula; Linear(3, 4) cannot take it.
-    ((nn.Linear(19, 4), ("B", "n")), {}, r"size n was fixed to 19 while tracing"),
+    # A Linear(19, 4) takes n = 19 only: the message names the user's sizes, not torch's symbols or the hints.
+    ((nn.Linear(19, 4), ("B", "n")), {}, r"got \[B, n\] X \[19, 4\]\.; give that size as an int"),
     ((nn.Linear(3, 4), ("B", "n")), {}, r"failed in 'the root module'"),
     ((LSTMModel(), ("B", "s", 8)), {}, r"failed in 'lstm'"),
     ((LSTMModel(), (2, 5, 8)), {"strict": True}, r"strict: no counting rule for aten\.mkldnn_rnn_layer\.default"),

@@ -158,14 +158,14 @@ ZOO: list[tuple[str, Any, tuple[Any, ...], Any, list[dict[str, int]]]] = [
         small_cnn,
         (("B", 3, "H", "W"),),
         torch.float32,
-        [{"B": 2, "H": 8, "W": 8}, {"B": 3, "H": 11, "W": 9}],
+        [{"B": 2, "H": 10, "W": 10}, {"B": 3, "H": 11, "W": 17}, {"B": 1, "H": 224, "W": 224}],
     ),
     (
         "basic_block",
         BasicBlock,
         (("B", 8, "H", "W"),),
         torch.float32,
-        [{"B": 2, "H": 8, "W": 8}, {"B": 1, "H": 7, "W": 10}],
+        [{"B": 2, "H": 8, "W": 8}, {"B": 1, "H": 7, "W": 10}, {"B": 1, "H": 3, "W": 3}],
     ),
     (
         "depthwise_separable",

@@ -4,6 +4,7 @@ when `from_torch` runs; docs/torch.md is the guide."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -47,11 +48,13 @@ def _entry(value: object, where: str) -> int | str:
 
 def _input(torch: Any, value: object, dtype: Any, where: str) -> tuple[tuple[int | str, ...], Any]:
     if isinstance(value, torch.Tensor):
-        names = value.names if any(n is not None for n in value.names) else (None,) * value.dim()
-        shape = tuple(
-            _entry(n, f"{where}.names[{i}]") if n else int(s) for i, (n, s) in enumerate(zip(names, value.shape))
-        )
-        return shape, value.dtype
+        if not 0 < value.dim() <= MAX_DIMS:
+            raise ComplexaError(
+                f"{where}: an example tensor of {value.dim()} dimensions; give one of 1 to {MAX_DIMS}, or a shape"
+            )
+        if any(s == 0 for s in value.shape):
+            raise ComplexaError(f"{where}: an example tensor of shape {tuple(value.shape)} has no elements")
+        return tuple(int(s) for s in value.shape), value.dtype
     if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
         raise ComplexaError(
             f"{where} = {show(value)}: an input is a shape such as ('B', 3, 'H', 'W'), or an example tensor, not a "
@@ -112,12 +115,176 @@ def from_torch(
         raise ComplexaError(
             f"inputs: give 1 to {MAX_INPUTS} shapes or example tensors, one per input; got {len(inputs)}"
         )
-    dtypes = _dtypes(torch, dtype, len(inputs))
+    dtypes = _dtypes(torch, module, dtype, len(inputs))
     specs = [_input(torch, value, dtypes[i], f"inputs[{i}]") for i, value in enumerate(inputs)]
-    from . import _rules, _tools
-    from ._tracing import trace
+    from ._domain import Domain
+    from ._tracing import HINT_SCALES, TraceFailed, hints_from, trace
 
-    traced = trace(module, specs, training=training, loss=loss)
+    names = list(dict.fromkeys(e for shape, _ in specs for e in shape if isinstance(e, str)))
+
+    def at(hints: dict[str, int], fixed: dict[str, int] | None = None) -> Any:
+        fixed = fixed or {}
+        shapes = [(tuple(fixed.get(e, e) if isinstance(e, str) else e for e in shape), t) for shape, t in specs]
+        return trace(module, shapes, training=training, loss=loss, hints=hints)
+
+    failure: TraceFailed | None = None
+    for scale in HINT_SCALES:
+        hints = hints_from(names, scale)
+        try:
+            first = at(hints)
+            break
+        except TraceFailed as error:
+            failure = failure or error
+    else:
+        assert failure is not None
+        hint = "; give that size as an int to trace it concretely" if names else ""
+        raise ComplexaError(f"{failure}{hint}") from None
+    derived = _derive(module, first, training, strict)
+    symbols = [first.symbols[n] for n in names]
+    by_symbol = {first.symbols[n]: hints[n] for n in names}
+    domain = Domain.of(first.guards, symbols, by_symbol)
+    _check_and_widen(derived, domain, names, hints, at, lambda t: _derive(module, t, training, strict))
+    derived.assumptions = domain.assumptions()
+    return derived
+
+
+MAX_FORMULA_CHECK = 3
+"""How many times `_check_and_widen` may lower one size's bound by tracing again."""
+
+
+def _signature(d: TracedDerivation) -> list[sympy.Expr]:
+    """Every formula of a traced result that a second trace must reproduce."""
+    return [
+        *(v for phase in d.counts.values() for v in phase.values()),
+        *d.torch_flops.values(),
+        *d.tool_flops.values(),
+        d.saved,
+    ]
+
+
+def _same(first: TracedDerivation, other: TracedDerivation, values: dict[sympy.Symbol, sympy.Expr]) -> bool:
+    a, b = _signature(first), _signature(other)
+    return len(a) == len(b) and all(sympy.expand(x.xreplace(values) - y) == 0 for x, y in zip(a, b))
+
+
+def _check_and_widen(
+    derived: TracedDerivation,
+    domain: Any,
+    names: list[str],
+    hints: dict[str, int],
+    at: Callable[..., Any],
+    derive: Callable[[Any], TracedDerivation],
+) -> None:
+    """Check the formula by tracing again at other sizes inside its domain, and lower the bounds that only compare
+    a size with a number (a backend heuristic's ``B >= 16``) where a trace below gives the same formula."""
+    from ._tracing import hints_from
+
+    if not names:
+        return
+    symbols = {n: derived.symbols[n] for n in names}
+    # A second set of sizes, inside the domain and distinct from the first.
+    second: dict[str, int] = {}
+    taken = set(hints.values())
+    for name, hint in hints_from(names, max(hints.values()), skip=frozenset(taken)).items():
+        low, high = domain.intervals.get(symbols[name], (1, None))
+        if high is not None and hint > high:
+            hint = int(sympy.prevprime(high + 1)) if high > 2 else high
+            while hint in taken and hint > low:
+                hint = int(sympy.prevprime(hint))
+        second[name] = hint if low <= hint else hints[name]
+        taken.add(second[name])
+    try:
+        again = at(second)
+    except ComplexaError as error:
+        raise ComplexaError(f"the formula could not be checked at a second set of sizes: {error}") from None
+    if not _same(derived, derive(again), {}):
+        raise ComplexaError(
+            f"the traced formula differs at a second set of sizes ({_sizes(second)} against {_sizes(hints)}): "
+            "the module's work depends on the sizes in a way the trace cannot follow; give the sizes as ints"
+        )
+    # Lower each bound that compares a size with a number while a trace below it gives the same formula, on a
+    # domain that is this one's in every other size: the two domains join.
+    for name in names:
+        s = symbols[name]
+        for _ in range(MAX_FORMULA_CHECK):
+            low, high = domain.intervals[s]
+            if low <= 2 or s not in domain.plain:
+                break
+            trial = _trial(at, derive, derived, domain, symbols, hints, {name: low - 1})
+            if trial is None:
+                break
+            domain.intervals[s] = (trial.intervals[s][0], high)
+    # torch takes no symbolic size to be 1: trace each set of sizes at 1 that a formula should cover, the sizes
+    # whose domain starts at 2 (at most three: every subset of them is a trace).
+    ones = [n for n in names if domain.intervals[symbols[n]][0] == 2 and symbols[n] in domain.plain][:MAX_ONES]
+    while ones:
+        subsets = [c for k in range(1, len(ones) + 1) for c in itertools.combinations(ones, k)]
+        failed = next(
+            (c for c in subsets if _trial(at, derive, derived, domain, symbols, hints, dict.fromkeys(c, 1)) is None),
+            None,
+        )
+        if failed is None:
+            for n in ones:
+                domain.intervals[symbols[n]] = (1, domain.intervals[symbols[n]][1])
+            break
+        ones.remove(failed[-1])
+
+
+MAX_ONES = 3
+"""How many sizes `_check_and_widen` tries at 1 together (2^k - 1 traces)."""
+
+
+def _trial(
+    at: Callable[..., Any],
+    derive: Callable[[Any], TracedDerivation],
+    derived: TracedDerivation,
+    domain: Any,
+    symbols: dict[str, sympy.Symbol],
+    hints: dict[str, int],
+    sizes: dict[str, int],
+) -> Any:
+    """Trace at `sizes` (the rest at their hints) and say whether the formula there is `derived`'s, on a domain that
+    is `domain`'s in every other size: that domain (a size of 1 is traced as the int), or None."""
+    from ._domain import Domain
+
+    ones = {n for n, v in sizes.items() if v == 1}
+    try:
+        trial = at({**hints, **{n: v for n, v in sizes.items() if n not in ones}}, dict.fromkeys(ones, 1))
+    except ComplexaError:  # torch fails there, or fixes the size
+        return None
+    kept = {symbols[n]: v for n, v in hints.items() if n not in ones}
+    below = Domain.of(trial.guards, list(kept), kept)
+    values = {symbols[n]: sympy.Integer(1) for n in ones}
+    others = {g.xreplace(values) for g in domain.others if not domain.implied(g)} - {sympy.true}
+    moved = {symbols[n] for n in sizes}
+    if any(below.intervals.get(t) != domain.intervals[t] for t in kept if t not in moved):
+        return None
+    if {g for g in below.others if not below.implied(g)} != others:
+        return None
+    if any(
+        not (below.intervals[symbols[n]][0] <= v <= (below.intervals[symbols[n]][1] or v))
+        for n, v in sizes.items()
+        if n not in ones
+    ):
+        return None
+    if any(
+        below.intervals[symbols[n]][1] is not None
+        and below.intervals[symbols[n]][1] < domain.intervals[symbols[n]][0] - 1
+        for n in sizes
+        if n not in ones
+    ):
+        return None
+    return below if _same(derived, derive(trial), values) else None
+
+
+def _sizes(hints: dict[str, int]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in hints.items())
+
+
+def _derive(module: Any, traced: Any, training: bool, strict: bool) -> TracedDerivation:
+    """The counts of a trace: every call by its rule, per phase, op and module path."""
+    from . import _rules, _tools
+
     calls, symbols, saved = traced.calls, traced.symbols, traced.saved
     rows: dict[str, dict[str, dict[str, list[sympy.Expr]]]] = {}
     torch_rows: dict[str, dict[str, list[sympy.Expr]]] = {}
@@ -134,10 +301,10 @@ def from_torch(
             if value is not None:
                 tools["fvcore"].setdefault(call.path, []).append(value)
         row = rows.setdefault(call.path, {})
-        rule = _rules.RULES.get(call.packet)
+        rule = _rules.rule(call.packet)
         counted = rule(call.args, call.kwargs, call.outs) if rule is not None else None
         if counted is None:
-            if call.packet in _rules.FREE:
+            if _rules.free(call.packet):
                 continue
             paths = unsupported.setdefault(call.op, [])
             if call.path not in paths:
@@ -155,7 +322,7 @@ def from_torch(
             f"strict: no counting rule for {first} (in {', '.join(repr(p) for p in unsupported[first])}); "
             f"unsupported: {', '.join(unsupported)}"
         )
-    shapes = tuple(tuple(sympy.Integer(e) if isinstance(e, int) else symbols[e] for e in shape) for shape, _ in specs)
+    shapes = traced.inputs
     parameters = sum(p.numel() for p in module.parameters())
     return TracedDerivation(
         type(module).__name__,
@@ -172,9 +339,12 @@ def from_torch(
     )
 
 
-def _dtypes(torch: Any, dtype: Any, count: int) -> list[Any]:
+def _dtypes(torch: Any, module: Any, dtype: Any, count: int) -> list[Any]:
+    """The dtype of each input given as a shape: `dtype`, or the module's first floating-point parameter's (as the
+    module would be called), or float32."""
     if dtype is None:
-        return [torch.float32] * count
+        floating = next((p.dtype for p in module.parameters() if p.is_floating_point()), torch.float32)
+        return [floating] * count
     if isinstance(dtype, torch.dtype):
         return [dtype] * count
     if isinstance(dtype, (list, tuple)) and len(dtype) == count and all(isinstance(d, torch.dtype) for d in dtype):

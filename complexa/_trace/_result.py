@@ -76,7 +76,12 @@ class TracedDerivation:
     - `unsupported`: ATen operator -> the module paths where it ran uncounted (no rule). Empty when all is counted.
     - `parameters`: ``sum(p.numel() for p in module.parameters())``, an int.
     - `saved`: the elements of the tensors autograd saves for the backward pass (0 without training).
+    - `assumptions`: where the formulas hold, as relations over the sizes (``(H >= 33, W >= 33)``): the guards torch
+      recorded while tracing, read as a domain and widened by tracing again (docs/torch.md). Empty when they hold
+      at every size; `evaluate` and `at` refuse sizes outside.
     """
+
+    assumptions: tuple[sympy.Basic, ...] = ()
 
     def __init__(
         self,
@@ -176,7 +181,17 @@ class TracedDerivation:
         for k, v in mapping.items():
             if not v.is_Integer:
                 raise ComplexaError(f"evaluate: {k.name}={show(values[k.name])} must be a positive integer")
+        for assumption in self.assumptions:
+            if assumption.xreplace(mapping) is not sympy.true:
+                given = ", ".join(f"{s.name}={mapping[s]}" for s in sorted(assumption.free_symbols, key=str))
+                raise ComplexaError(
+                    f"evaluate: {given} is outside where this formula holds ({self._domain()}): torch runs another "
+                    "program there; trace again with those sizes as ints"
+                )
         return mapping
+
+    def _domain(self) -> str:
+        return ", ".join(str(a) for a in self.assumptions)
 
     def flops(self, convention: str = "exact", phase: str = "forward") -> sympy.Expr:
         """The FLOPs in `convention` of the forward pass or of the traced training step (forward and backward):
@@ -215,6 +230,9 @@ class TracedDerivation:
             lines.append(f"\\mathrm{{FLOPs}}^{{\\mathrm{{torch}}}}_{{\\mathrm{{{phase}}}}} &= {sympy.latex(value)}")
         for name, order in self.big_o().items():
             lines.append(f"\\mathrm{{{_tex(name)}}} &\\in {sympy.latex(order)}")
+        if self.assumptions:
+            domain = ",\\ ".join(sympy.latex(a) for a in self.assumptions)
+            lines.append(f"&\\text{{for }} {domain}")
         body = " \\\\\n".join(lines)
         return f"\\begin{{aligned}}\n{body}\n\\end{{aligned}}"
 
@@ -256,6 +274,7 @@ class TracedDerivation:
                 for path, row in self.by_layer.items()
             },
             "unsupported": self.unsupported,
+            "assumptions": [str(a) for a in self.assumptions],
         }
 
     def table(self, phase: str = "forward") -> list[tuple[str, dict[str, sympy.Expr]]]:
@@ -272,6 +291,8 @@ class TracedDerivation:
             lines.append(f"  torch FLOPs, {phase} = {v}")
         for op, paths in self.unsupported.items():
             lines.append(f"  unsupported: {op} in {', '.join(repr(p) for p in paths)}")
+        if self.assumptions:
+            lines.append(f"  for {self._domain()}")
         return "\n".join(lines)
 
     def __repr__(self) -> str:

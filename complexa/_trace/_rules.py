@@ -16,7 +16,18 @@ from typing import Any
 
 import sympy
 
-__all__ = ["RULES", "FREE", "Shape", "Rule", "torch_mm", "torch_conv", "torch_sdpa", "torch_sdpa_backward"]
+__all__ = [
+    "RULES",
+    "FREE",
+    "Shape",
+    "Rule",
+    "rule",
+    "free",
+    "torch_mm",
+    "torch_conv",
+    "torch_sdpa",
+    "torch_sdpa_backward",
+]
 
 Shape = tuple[sympy.Expr, ...]
 Ops = dict[str, sympy.Expr]
@@ -33,9 +44,38 @@ FREE = frozenset(
     slice_backward flatten unflatten device sym_size sym_stride sym_numel sym_storage_offset is_contiguous
     sym_is_contiguous _local_scalar_dense constant_pad_nd masked_fill where index gather _unsafe_index
     bernoulli bernoulli_ rand rand_like randn randn_like uniform_ normal_
+    unsafe_split unsafe_split_with_sizes unsafe_chunk narrow diagonal movedim view_as expand_as alias_copy
+    view_copy permute_copy t_copy transpose_copy unsqueeze_copy squeeze_copy resolve_conj resolve_neg
+    _assert_tensor_metadata _assert_async _assert_scalar sym_constrain_range sym_constrain_range_for_size
+    triu tril index_put scatter slice_scatter select_scatter diagonal_scatter masked_scatter repeat
+    upsample_nearest1d upsample_nearest2d upsample_nearest3d _upsample_nearest_exact1d _upsample_nearest_exact2d
+    _upsample_nearest_exact3d
     """.split()
 )
-"""Operators that only view, copy, select or fill memory, or draw random numbers: no arithmetic."""
+"""Operators that only view, copy, select or fill memory, or draw random numbers: no arithmetic. A nearest-neighbour
+upsampling copies each output from one input (its indices are integer arithmetic, not on values); a triangle mask
+(``triu``, ``tril``) writes zeros."""
+
+
+def _base(packet: str) -> str | None:
+    """The out-of-place operator of an in-place one (``silu_`` -> ``silu``): the same arithmetic, written over its
+    input; None for a name that is not in-place."""
+    if packet.endswith("_") and not packet.endswith("__") and len(packet) > 1:
+        return packet[:-1]
+    return None
+
+
+def rule(packet: str) -> Callable[..., tuple[Ops, sympy.Expr] | None] | None:
+    """The counting rule of an operator (overload packet name), in-place ones by their out-of-place rule."""
+    found = RULES.get(packet)
+    base = _base(packet)
+    return found if found is not None or base is None else RULES.get(base)
+
+
+def free(packet: str) -> bool:
+    """Whether an operator does no arithmetic (`FREE`), in-place ones (``transpose_``) as their out-of-place."""
+    base = _base(packet)
+    return packet in FREE or (base is not None and base in FREE)
 
 
 def numel(shape: Shape) -> sympy.Expr:
@@ -467,3 +507,170 @@ _BACKWARDS = [
 ]
 RULES.update(dict.fromkeys(_ACTIVATIONS.split(), _activation))
 RULES.update(dict.fromkeys(_BACKWARDS, _activation_backward))
+
+
+# --- issue 19: the operators torchvision's, timm's and transformers' models run besides ------------------------
+
+
+def _cumsum(args: Sequence[Any], kwargs: dict[str, Any], outs: Sequence[Any]) -> tuple[Ops, sympy.Expr]:
+    # A running sum along a dimension of n: n - 1 adds per row.
+    x, dim = args[0], args[1]
+    n = x[dim] if x else sympy.Integer(1)
+    return {"add": numel(x) - numel(x) / n}, ZERO
+
+
+def _argreduce(args: Sequence[Any], kwargs: dict[str, Any], outs: Sequence[Any]) -> tuple[Ops, sympy.Expr]:
+    # argmax / argmin: the max's comparisons, numel(in) - numel(out).
+    return {"cmp": numel(args[0]) - numel(_out(outs))}, ZERO
+
+
+def _windows(n: sympy.Expr, m: sympy.Expr) -> sympy.Expr | None:
+    """The total size of adaptive pooling's m windows over n values: window i spans floor(i n / m) to
+    ceil((i + 1) n / m) (overlapping where m does not divide n); None for a symbolic m."""
+    if not m.is_Integer:
+        return None
+    m = int(m)
+    return sympy.Add(*(sympy.ceiling((i + 1) * n / m) - sympy.floor(i * n / m) for i in range(m)))
+
+
+def _adaptive_avg_pool(
+    args: Sequence[Any], kwargs: dict[str, Any], outs: Sequence[Any]
+) -> tuple[Ops, sympy.Expr] | None:
+    # Each output element is the mean of its window: window - 1 adds and a div.
+    x, out = args[0], _out(outs)
+    spatial = len(out) - 2
+    sizes = [_windows(x[-spatial + i], out[-spatial + i]) for i in range(spatial)]
+    if any(s is None for s in sizes):
+        return None
+    planes = numel(out[:-spatial])
+    return {"add": planes * (sympy.Mul(*sizes) - numel(out[-spatial:])), "div": numel(out)}, ZERO
+
+
+def _adaptive_avg_pool_backward(
+    args: Sequence[Any], kwargs: dict[str, Any], outs: Sequence[Any]
+) -> tuple[Ops, sympy.Expr] | None:
+    # Each gradient value divided by its window's size, then added into every element of the window (zeroed).
+    grad, x = args[0], args[1]
+    spatial = len(grad) - 2
+    sizes = [_windows(x[-spatial + i], grad[-spatial + i]) for i in range(spatial)]
+    if any(s is None for s in sizes):
+        return None
+    return {"div": numel(grad), "add": numel(grad[:-spatial]) * sympy.Mul(*sizes)}, ZERO
+
+
+def _avg_pool_backward(args: Sequence[Any], kwargs: dict[str, Any], outs: Sequence[Any]) -> tuple[Ops, sympy.Expr]:
+    # Each gradient value divided by the window's count, then added into the window's kernel positions (zeroed).
+    grad, kernel = args[0], numel(tuple(args[2]))
+    n = numel(grad)
+    return {"div": n, "add": n * kernel}, ZERO
+
+
+def _group_norm(args: Sequence[Any], kwargs: dict[str, Any], outs: Sequence[Any]) -> tuple[Ops, sympy.Expr]:
+    # LayerNorm's rule over N x G rows of C/G x HxW values; the affine per channel, once per element.
+    x, weight, n_groups = args[0], args[1], args[6]
+    rows = x[0] * n_groups
+    n = numel(x) / rows
+    a = int(weight is not None)
+    return {"mul": rows * (2 + a) * n, "add": rows * ((3 + a) * n - 1), "div": 3 * rows, "sqrt": rows}, ZERO
+
+
+def _group_norm_backward(args: Sequence[Any], kwargs: dict[str, Any], outs: Sequence[Any]) -> tuple[Ops, sympy.Expr]:
+    # LayerNorm's backward per group for the input; the weight's and bias's gradients sum over N x HxW per channel.
+    grad, weight, n_groups, mask = args[0], args[4], args[8], args[9]
+    rows = grad[0] * n_groups
+    n = numel(grad) / rows
+    channels = grad[1]
+    per_channel = numel(grad) / channels
+    a = int(weight is not None)
+    ops: Ops = {"mul": ZERO, "add": ZERO, "div": ZERO}
+    if mask[0]:
+        ops["mul"] += rows * (3 + a) * n
+        ops["add"] += rows * (4 * n - 2)
+        ops["div"] += 2 * rows
+    if mask[1]:  # dw = sum of dy xhat per channel
+        ops["mul"] += numel(grad)
+        ops["add"] += channels * (per_channel - 1)
+    if mask[2]:
+        ops["add"] += channels * (per_channel - 1)
+    return ops, ZERO
+
+
+def _upsample_linear(taps: int) -> Rule:
+    # PyTorch's CPU kernels interpolate dimension by dimension: each output is a weighted sum of 2^d taps, a lerp per
+    # pair, 2 mul and 1 add each: 2(2^d - 1) mul and 2^d - 1 add.
+    def rule(args: Sequence[Any], kwargs: dict[str, Any], outs: Sequence[Any]) -> tuple[Ops, sympy.Expr]:
+        n = numel(_out(outs))
+        return {"mul": 2 * (taps - 1) * n, "add": (taps - 1) * n}, ZERO
+
+    return rule
+
+
+def _upsample_linear_backward(taps: int) -> Rule:
+    # Each gradient value goes to its 2^d taps, weighted by the product of d lerp weights (d mul each) and added
+    # into a zeroed buffer.
+    dims = taps.bit_length() - 1
+
+    def rule(args: Sequence[Any], kwargs: dict[str, Any], outs: Sequence[Any]) -> tuple[Ops, sympy.Expr]:
+        n = numel(args[0])
+        return {"mul": taps * dims * n, "add": taps * n}, ZERO
+
+    return rule
+
+
+def _extremum(args: Sequence[Any], kwargs: dict[str, Any], outs: Sequence[Any]) -> tuple[Ops, sympy.Expr]:
+    # max(x) or max(x, dim) reduces (numel(in) - numel(out) cmp); max(x, y) compares elementwise.
+    if len(args) > 1 and isinstance(args[1], tuple):
+        return {"cmp": numel(_out(outs))}, ZERO
+    return {"cmp": numel(args[0]) - numel(_out(outs))}, ZERO
+
+
+def _abs(args: Sequence[Any], kwargs: dict[str, Any], outs: Sequence[Any]) -> tuple[Ops, sympy.Expr]:
+    # |x|: a comparison with zero per element (its sign flip is the comparison's outcome, as relu's).
+    return {"cmp": numel(_out(outs))}, ZERO
+
+
+RULES.update(
+    {
+        "_safe_softmax": _softmax,
+        "cumsum": _cumsum,
+        "argmax": _argreduce,
+        "argmin": _argreduce,
+        "max": _extremum,
+        "min": _extremum,
+        "any": _reduce("cmp"),
+        "all": _reduce("cmp"),
+        "bitwise_and": _elementwise("cmp"),
+        "bitwise_or": _elementwise("cmp"),
+        "bitwise_xor": _elementwise("cmp"),
+        "bitwise_not": _elementwise("cmp"),
+        "logical_and": _elementwise("cmp"),
+        "logical_or": _elementwise("cmp"),
+        "logical_not": _elementwise("cmp"),
+        "isinf": _elementwise("cmp"),
+        "isnan": _elementwise("cmp"),
+        "abs": _abs,
+        "sgn": _abs,
+        "sign": _abs,
+        "cos": _elementwise("exp"),
+        "sin": _elementwise("exp"),
+        "log": _elementwise("exp"),
+        "log1p": _elementwise("exp"),
+        "expm1": _elementwise("exp"),
+        "avg_pool2d_backward": _avg_pool_backward,
+        "_adaptive_avg_pool2d": _adaptive_avg_pool,
+        "_adaptive_avg_pool2d_backward": _adaptive_avg_pool_backward,
+        "adaptive_avg_pool2d": _adaptive_avg_pool,
+        "native_group_norm": _group_norm,
+        "native_group_norm_backward": _group_norm_backward,
+        "upsample_nearest1d_backward": _scatter_add,
+        "upsample_nearest2d_backward": _scatter_add,
+        "upsample_nearest3d_backward": _scatter_add,
+        "_upsample_nearest_exact2d_backward": _scatter_add,
+        "upsample_linear1d": _upsample_linear(2),
+        "upsample_bilinear2d": _upsample_linear(4),
+        "upsample_trilinear3d": _upsample_linear(8),
+        "upsample_linear1d_backward": _upsample_linear_backward(2),
+        "upsample_bilinear2d_backward": _upsample_linear_backward(4),
+        "upsample_trilinear3d_backward": _upsample_linear_backward(8),
+    }
+)

@@ -12,7 +12,9 @@ and not ``make_fx`` or ``torch.export`` themselves.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+import logging
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -23,10 +25,23 @@ from complexa.errors import ComplexaError
 
 __all__ = ["Call", "Trace", "trace", "to_sympy"]
 
-HINT_START = 17
-"""The first size hint given to a symbol; the next are 19, 23, ... (primes, so that no two coincide, none is 0 or 1,
-which torch specialises, and none equals a small fixed size such as a channel count by chance)."""
-_PRIMES = (17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83, 89, 97)
+HINT_SCALES = (1000, 100, 17)
+"""Where the size hints start, tried in turn until the module traces: large, so that no stage of a network shrinks a
+size to 1 (torch then fixes it to 1 in every later shape: a formula right only there), then smaller for a module that
+bounds its sizes (a model's longest sequence)."""
+
+
+def hints_from(names: Sequence[str], scale: int, skip: frozenset[int] = frozenset()) -> dict[str, int]:
+    """A distinct prime hint per name, from the first prime past `scale`; none in `skip` (another trace's), none a
+    small fixed size such as a channel count by chance."""
+    hints: dict[str, int] = {}
+    p = scale
+    for name in names:
+        p = int(sympy.nextprime(p))
+        while p in skip:
+            p = int(sympy.nextprime(p))
+        hints[name] = p
+    return hints
 
 
 @dataclass(frozen=True)
@@ -54,6 +69,11 @@ class Trace:
     symbols: dict[str, sympy.Symbol]
     saved: sympy.Expr
     tools: dict[str, list[tuple[str, sympy.Expr]]]
+    guards: list[sympy.Basic]
+    """Every condition on the sizes torch assumed while tracing (guards and deferred runtime asserts), over
+    complexa's symbols: the formula holds where all of them do (`complexa._trace._domain`)."""
+    inputs: tuple[tuple[sympy.Expr, ...], ...]
+    """Each input's shape, as traced."""
 
 
 def to_sympy(value: Any, names: dict[sympy.Symbol, sympy.Symbol]) -> sympy.Expr:
@@ -74,6 +94,8 @@ def _convert(expr: sympy.Basic, names: dict[sympy.Symbol, sympy.Symbol]) -> symp
         if expr not in names:
             raise ComplexaError(f"the trace made a size {expr} of its own (data-dependent?): complexa cannot name it")
         return names[expr]
+    if expr is sympy.true or expr is sympy.false:
+        return expr
     if expr.is_Number:
         return sympy.Integer(int(expr)) if expr.is_integer else sympy.Rational(expr)
     args = [_convert(a, names) for a in expr.args]
@@ -88,7 +110,11 @@ def _convert(expr: sympy.Basic, names: dict[sympy.Symbol, sympy.Symbol]) -> symp
         return sympy.Max(*args)
     if kind == "Min":
         return sympy.Min(*args)
+    if kind == "PowByNatural":
+        return sympy.Pow(args[0], args[1])
     if isinstance(expr, (sympy.Add, sympy.Mul, sympy.Pow, sympy.floor, sympy.ceiling)):
+        return expr.func(*args)
+    if isinstance(expr, (sympy.core.relational.Relational, sympy.And, sympy.Or, sympy.Not)):
         return expr.func(*args)
     raise ComplexaError(f"the trace has a size {expr} ({kind}) complexa does not translate")
 
@@ -147,10 +173,12 @@ def trace(
     *,
     training: bool,
     loss: Callable[[Any], Any] | None,
+    hints: Mapping[str, int],
 ) -> Trace:
-    """Run `module` on fake inputs of the given shapes and dtypes, and record every ATen call.
+    """Run `module` on fake inputs of the given shapes and dtypes, and record every ATen call and every guard.
 
-    **Arguments:** `inputs` is one (shape, dtype) per input, each entry of a shape an int or a symbol's name.
+    **Arguments:** `inputs` is one (shape, dtype) per input, each entry of a shape an int or a symbol's name;
+    `hints` the size each name takes while tracing.
 
     **Returns:** a `Trace`.
     """
@@ -162,22 +190,20 @@ def trace(
 
     from complexa._poly import symbol
 
-    env = ShapeEnv()
+    env = ShapeEnv(should_record_events=False)  # its replay log: a third of the trace's time, and unused
     fake = FakeTensorMode(shape_env=env)
     symints: dict[str, Any] = {}
     names: dict[sympy.Symbol, sympy.Symbol] = {}
-    hints: dict[str, int] = {}
 
     def size(entry: int | str) -> Any:
         if isinstance(entry, int):
             return entry
         if entry not in symints:
-            hint = _PRIMES[len(symints) % len(_PRIMES)] + 100 * (len(symints) // len(_PRIMES))
+            hint = hints[entry]
             source = ConstantSource(entry)
             sym = env.create_symbol(hint, source, dynamic_dim=DimDynamic.DYNAMIC)
             symints[entry] = env.create_symintnode(sym, hint=hint, source=source)
             names[sym] = symbol(entry)
-            hints[entry] = hint
         return symints[entry]
 
     with fake:
@@ -242,7 +268,7 @@ def trace(
             tools[convention].append((path, sympy.sympify(value)))
 
     try:
-        with fake, tracker, Recorder(), _tool_hooks(module, record, shape):
+        with _quiet_torch(env), fake, tracker, Recorder(), _tool_hooks(module, record, shape):
             with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
                 out = torch.func.functional_call(module, {**params, **buffers}, tuple(xs))
                 value = loss(out) if loss is not None else _sum(out)
@@ -254,12 +280,15 @@ def trace(
         raise
     except Exception as error:  # torch's own errors: name the module and what failed, in one line
         where = path_of(tracker.current()) or "the root module"
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ComplexaError(
-            f"tracing {root} with symbolic sizes failed in {where!r}: {type(error).__name__}: {first}; give that "
-            "size as an int to trace it concretely"
+        text = str(error).strip()
+        first = _users_words(text.splitlines()[0] if text else type(error).__name__, names, hints)
+        raise TraceFailed(
+            f"tracing {root} with symbolic sizes failed in {where!r}: {type(error).__name__}: {first}"
         ) from None
-    _check_specialised(env, names, hints)
+    _check_specialised(env, names)
+    guards = [_convert(g.expr, names) for g in env.guards]
+    for asserts in env.deferred_runtime_asserts.values():
+        guards.extend(_convert(a.expr, names) for a in asserts)
     seen: set[int] = set()
     elements = sympy.Integer(0)
     for t in saved:
@@ -271,7 +300,56 @@ def trace(
         seen.add(id(base))
         elements += to_sympy(base.numel(), names)
     symbols = {name: symbol(name) for name in symints}
-    return Trace(calls, symbols, elements if training else sympy.Integer(0), tools)
+    shapes = tuple(tuple(to_sympy(n, names) for n in x.shape) for x in xs)
+    return Trace(calls, symbols, elements if training else sympy.Integer(0), tools, guards, shapes)
+
+
+class TraceFailed(ComplexaError):
+    """torch could not run the module at the sizes given: `from_torch` tries other sizes before it says so."""
+
+
+def _users_words(text: str, names: Mapping[sympy.Symbol, sympy.Symbol], hints: Mapping[str, int]) -> str:
+    """torch's message with its own symbols (``s44``) and complexa's hint sizes (``1009``) named as the user did."""
+    by_torch = {str(k): v.name for k, v in names.items()}
+    by_hint = {str(v): k for k, v in hints.items()}
+    text = re.sub(r"\b[su]\d+\b", lambda m: by_torch.get(m.group(0), m.group(0)), text)
+    return re.sub(r"\b\d+\b", lambda m: by_hint.get(m.group(0), m.group(0)), text)
+
+
+_LAYOUT_CHOICES = ("_select_conv_backend", "_conv_determine_backend_memory_format")
+"""The functions a fake convolution calls to choose its backend and so its output's memory layout. Their size
+heuristics (oneDNN's for a batch of 16 or more, C x H x W over 20480) choose strides, not arithmetic: they run
+without recording guards, which would bound the formula's domain for nothing."""
+
+
+@contextmanager
+def _quiet_torch(env: Any) -> Iterator[None]:
+    """torch logs a traceback of its own when a guard or a fake kernel fails; complexa says it in one line. The
+    layout choices of a convolution (`_LAYOUT_CHOICES`) record no guards."""
+    import torch
+
+    originals = {name: getattr(torch._C, name) for name in _LAYOUT_CHOICES if hasattr(torch._C, name)}
+
+    def unguarded(original: Callable[..., Any]) -> Callable[..., Any]:
+        def choose(*args: Any, **kwargs: Any) -> Any:
+            with env.suppress_guards():
+                return original(*args, **kwargs)
+
+        return choose
+
+    for name, original in originals.items():
+        setattr(torch._C, name, unguarded(original))
+    loggers = [logging.getLogger(name) for name in ("torch", "torch.fx", "torch._subclasses", "torch._dynamo")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
+        for name, original in originals.items():
+            setattr(torch._C, name, original)
 
 
 @contextmanager
@@ -348,12 +426,12 @@ def _sum(out: Any) -> Any:
     return total
 
 
-def _check_specialised(env: Any, names: dict[sympy.Symbol, sympy.Symbol], hints: dict[str, int]) -> None:
+def _check_specialised(env: Any, names: dict[sympy.Symbol, sympy.Symbol]) -> None:
     """A size the trace fixed to one value (the module compared it with a constant) has no formula: say which."""
     for sym, user in names.items():
         replaced = env.replacements.get(sym)
         if replaced is not None and replaced.is_number:
             raise ComplexaError(
-                f"size {user} was fixed to {int(replaced)} while tracing (the module needs it to equal that); give "
+                f"size {user} must be {int(replaced)} for this module (it compares the size with that number); give "
                 f"{user} as the int {int(replaced)}"
             )
