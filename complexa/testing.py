@@ -54,14 +54,16 @@ def assert_counts_match(network: Network, *, backend: str = "cpu", iterations: i
 
 def flop_counter_total(module: Any, inputs: list[Any], *, training: bool, loss: Any = None) -> int:
     """What ``FlopCounterMode`` counts for `module` on real `inputs`: the forward pass and, when `training`, the
-    backward pass of `loss` (default the sum of the outputs)."""
+    backward pass of `loss` (default, as `from_torch`'s, the sum of every floating-point output, nested ones too)."""
     from torch.utils.flop_counter import FlopCounterMode
+
+    from complexa._trace._tracing import default_loss
 
     counter = FlopCounterMode(display=False)
     with counter:
         out = module(*inputs)
         if training:
-            value = loss(out) if loss is not None else out.sum()
+            value = loss(out) if loss is not None else default_loss(out)
             value.backward()
     return int(counter.get_total_flops())
 

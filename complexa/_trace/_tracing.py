@@ -229,6 +229,14 @@ def trace(
     class Recorder(TorchDispatchMode):
         def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
             kwargs = kwargs or {}
+            if func.overloadpacket.__name__ in _SAME_DTYPE:
+                kinds = {a.dtype for a in args if isinstance(a, torch.Tensor)}
+                if len(kinds) > 1:  # the fake kernels let it pass; real torch refuses
+                    names_ = " and ".join(sorted(str(k).removeprefix("torch.") for k in kinds))
+                    raise ComplexaError(
+                        f"{func} in {path_of(tracker.current()) or 'the root module'!r} got tensors of {names_}: "
+                        "torch refuses to mix them; give inputs of the module's dtype (dtype=...)"
+                    )
             # Python functions torch runs below dispatch (decompositions, meta functions) are no user's calls.
             dispatching[0] = True
             try:
@@ -271,8 +279,12 @@ def trace(
         with _quiet_torch(env), fake, tracker, Recorder(), _tool_hooks(module, record, shape):
             with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
                 out = torch.func.functional_call(module, {**params, **buffers}, tuple(xs))
-                value = loss(out) if loss is not None else _sum(out)
-            if training:
+                value = (loss(out) if loss is not None else default_loss(out)) if training else None
+            if value is not None:
+                if not isinstance(value, torch.Tensor) or value.dim() != 0:
+                    kind = f"a tensor of {value.dim()} dimensions" if isinstance(value, torch.Tensor) else "a "
+                    kind += "" if isinstance(value, torch.Tensor) else type(value).__name__
+                    raise ComplexaError(f"loss returned {kind}; it must return a scalar tensor, such as out.sum()")
                 wanted = [p for p in params.values() if p.requires_grad]
                 if wanted and value.requires_grad:
                     torch.autograd.grad(value, wanted, allow_unused=True)
@@ -302,6 +314,10 @@ def trace(
     symbols = {name: symbol(name) for name in symints}
     shapes = tuple(tuple(to_sympy(n, names) for n in x.shape) for x in xs)
     return Trace(calls, symbols, elements if training else sympy.Integer(0), tools, guards, shapes)
+
+
+_SAME_DTYPE = frozenset("mm addmm bmm baddbmm convolution _convolution matmul linear".split())
+"""Operators whose tensors must share one dtype on real tensors (``mat1 and mat2 must have the same dtype``)."""
 
 
 class TraceFailed(ComplexaError):
@@ -412,12 +428,29 @@ def _wrapped(
     return wrapper
 
 
-def _sum(out: Any) -> Any:
-    """The default loss: the sum of every floating-point output tensor."""
+def _leaves(out: Any) -> Iterator[Any]:
+    """Every tensor in nested tuples, lists, dicts (a transformers ModelOutput is one) and dataclasses."""
+    import dataclasses
+
     import torch
 
-    leaves = out if isinstance(out, (tuple, list)) else (out,)
-    tensors = [t for t in leaves if isinstance(t, torch.Tensor) and t.is_floating_point()]
+    if isinstance(out, torch.Tensor):
+        yield out
+    elif isinstance(out, dict):
+        for value in out.values():
+            yield from _leaves(value)
+    elif isinstance(out, (tuple, list)):
+        for value in out:
+            yield from _leaves(value)
+    elif dataclasses.is_dataclass(out) and not isinstance(out, type):
+        for f in dataclasses.fields(out):
+            yield from _leaves(getattr(out, f.name))
+
+
+def default_loss(out: Any) -> Any:
+    """The default loss: the sum of every floating-point output tensor, in nested tuples, lists, dicts and
+    ModelOutputs too."""
+    tensors = [t for t in _leaves(out) if t.is_floating_point()]
     if not tensors:
         raise ComplexaError("the module returned no floating-point tensor to sum for the loss; give loss=")
     total = tensors[0].sum()
