@@ -69,7 +69,7 @@ def conv_by_hand(x, w, b, stride: int, groups: int, dy):
     """A 2-D convolution without padding (every tap lands in the input), forward and backward, counted: each output
     a sum of its taps' products (+ the bias); each weight and input gradient a sum of its products; the bias's a sum
     of the output gradients over the batch and the positions."""
-    n, c_in, h, wd = x.shape
+    n, _, h, wd = x.shape
     c_out, per_group, kh, kw = w.shape
     ho, wo = (h - kh) // stride + 1, (wd - kw) // stride + 1
     outs = c_out // groups
