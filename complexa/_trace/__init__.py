@@ -193,15 +193,19 @@ def _check_and_widen(
                 hint = int(sympy.prevprime(hint))
         second[name] = hint if low <= hint else hints[name]
         taken.add(second[name])
-    try:
-        again = at(second)
-    except ComplexaError as error:
-        raise ComplexaError(f"the formula could not be checked at a second set of sizes: {error}") from None
-    if not _same(derived, derive(again), {}):
-        raise ComplexaError(
-            f"the traced formula differs at a second set of sizes ({_sizes(second)} against {_sizes(hints)}): "
-            "the module's work depends on the sizes in a way the trace cannot follow; give the sizes as ints"
-        )
+    checked = False  # at the second set of sizes: a trial at 1 of another size checks it too (one trace less)
+
+    def check() -> None:
+        try:
+            again = at(second)
+        except ComplexaError as error:
+            raise ComplexaError(f"the formula could not be checked at a second set of sizes: {error}") from None
+        if not _same(derived, derive(again), {}):
+            raise ComplexaError(
+                f"the traced formula differs at a second set of sizes ({_sizes(second)} against {_sizes(hints)}): "
+                "the module's work depends on the sizes in a way the trace cannot follow; give the sizes as ints"
+            )
+
     # Lower each bound that compares a size with a number while a trace below it gives the same formula, on a
     # domain that is this one's in every other size: the two domains join.
     for name in names:
@@ -217,17 +221,27 @@ def _check_and_widen(
     # torch takes no symbolic size to be 1: trace each set of sizes at 1 that a formula should cover, the sizes
     # whose domain starts at 2 (at most three: every subset of them is a trace).
     ones = [n for n in names if domain.intervals[symbols[n]][0] == 2 and symbols[n] in domain.plain][:MAX_ONES]
+    results: dict[tuple[str, ...], bool] = {}
+
+    def holds_at_one(subset: tuple[str, ...]) -> bool:
+        nonlocal checked
+        if subset not in results:
+            base = hints if checked else second
+            trial = _trial(at, derive, derived, domain, symbols, base, dict.fromkeys(subset, 1))
+            checked = checked or trial is not None
+            results[subset] = trial is not None
+        return results[subset]
+
     while ones:
         subsets = [c for k in range(1, len(ones) + 1) for c in itertools.combinations(ones, k)]
-        failed = next(
-            (c for c in subsets if _trial(at, derive, derived, domain, symbols, hints, dict.fromkeys(c, 1)) is None),
-            None,
-        )
+        failed = next((c for c in subsets if not holds_at_one(c)), None)
         if failed is None:
             for n in ones:
                 domain.intervals[symbols[n]] = (1, domain.intervals[symbols[n]][1])
             break
         ones.remove(failed[-1])
+    if not checked:
+        check()
 
 
 MAX_ONES = 3
