@@ -190,6 +190,21 @@ class TracedDerivation:
                 )
         return mapping
 
+    def holds(self, **values: object) -> bool:
+        """Whether the formulas hold at these sizes (every symbol given): they satisfy every one of `assumptions`.
+
+        >>> import pytest; torch = pytest.importorskip("torch")
+        >>> from complexa import from_torch
+        >>> d = from_torch(torch.nn.Conv2d(1, 1, 3, stride=32, padding=1), ("B", 1, "H", "W"), training=False)
+        >>> d.assumptions, d.holds(B=1, H=64, W=64), d.holds(B=1, H=16, W=64)
+        ((H >= 33, W >= 33), True, False)
+        """
+        mapping = as_values(values, self.free_symbols, "holds")
+        missing = sorted(s.name for s in self.free_symbols - mapping.keys())
+        if missing:
+            raise ComplexaError(f"holds: give a value for every symbol; missing {', '.join(missing)}")
+        return all(a.xreplace(mapping) is sympy.true for a in self.assumptions)
+
     def _domain(self) -> str:
         return ", ".join(str(a) for a in self.assumptions)
 
