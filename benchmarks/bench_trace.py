@@ -1,6 +1,7 @@
 """Tracing a PyTorch module with `complexa.from_torch`: nanoGPT's GPT (the model of `tests/torch_zoo.py`) with a
-symbolic batch and sequence length, and the wall time of complexa's symbolic count against ``FlopCounterMode``'s run
-at one concrete shape.
+symbolic batch and sequence length, and torchvision's resnet18 with a symbolic batch, height and width, each against
+``FlopCounterMode``'s run at one concrete shape (resnet18 at 224 x 224). A symbolic trace is a first trace, and the
+traces that check and widen its domain (docs/torch.md): two for resnet18, four for the GPT.
 
 Run ``python benchmarks/bench_trace.py`` from the repository root (needs torch). It prints medians of 5 runs after one
 warm-up (torch's first trace imports and compiles much of itself). The symbolic trace is one count for every size;
@@ -61,6 +62,25 @@ def main() -> None:
         f"  at B=8, s=128: from_torch {concrete:.2f} s, FlopCounterMode (real run, forward + backward) {counter:.2f} s,"
     )
     print(f"  ratio complexa / FlopCounterMode {concrete / counter:.1f} (symbolic: {symbolic / counter:.1f})")
+    resnet18()
+
+
+def resnet18() -> None:
+    try:
+        import conftest  # noqa: F401  torchvision beside torch's CPU wheel (tests/conftest.py)
+        import torchvision
+    except ImportError:
+        print("resnet18: torchvision is not installed; skipped")
+        return
+    model = torchvision.models.resnet18()
+    traced = from_torch(model, ("B", 3, "H", "W"))
+    print(f"resnet18: {sum(p.numel() for p in model.parameters()):,} parameters; formula for {traced.assumptions}")
+    symbolic = median_seconds(lambda: from_torch(model, ("B", 3, "H", "W")), repeats=3)
+    image = torch.randn(1, 3, 224, 224)
+    counter = median_seconds(lambda: flop_counter_total(model, [image], training=True), repeats=3)
+    print(f"  from_torch, symbolic B, H and W, forward and backward: {symbolic:.2f} s")
+    print(f"  FlopCounterMode, one real run at B=1, 224 x 224, forward and backward: {counter:.2f} s")
+    print(f"  ratio complexa / FlopCounterMode {symbolic / counter:.1f}")
 
 
 if __name__ == "__main__":

@@ -181,13 +181,14 @@ class TracedDerivation:
         for k, v in mapping.items():
             if not v.is_Integer:
                 raise ComplexaError(f"evaluate: {k.name}={show(values[k.name])} must be a positive integer")
-        for assumption in self.assumptions:
-            if assumption.xreplace(mapping) is not sympy.true:
-                given = ", ".join(f"{s.name}={mapping[s]}" for s in sorted(assumption.free_symbols, key=str))
-                raise ComplexaError(
-                    f"evaluate: {given} is outside where this formula holds ({self._domain()}): torch runs another "
-                    "program there; trace again with those sizes as ints"
-                )
+        outside = [a for a in self.assumptions if a.xreplace(mapping) is not sympy.true]
+        if outside:
+            names = sorted({s for a in outside for s in a.free_symbols}, key=str)
+            given = ", ".join(f"{s.name}={mapping[s]}" for s in names)
+            raise ComplexaError(
+                f"evaluate: {given} is outside where this formula holds ({self._domain()}): torch runs another "
+                "program there; trace again with those sizes as ints"
+            )
         return mapping
 
     def holds(self, **values: object) -> bool:
