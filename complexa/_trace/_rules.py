@@ -617,13 +617,6 @@ def _upsample_linear_backward(taps: int) -> Rule:
     return rule
 
 
-def _extremum(args: Sequence[Any], kwargs: dict[str, Any], outs: Sequence[Any]) -> tuple[Ops, sympy.Expr]:
-    # max(x) or max(x, dim) reduces (numel(in) - numel(out) cmp); max(x, y) compares elementwise.
-    if len(args) > 1 and isinstance(args[1], tuple):
-        return {"cmp": numel(_out(outs))}, ZERO
-    return {"cmp": numel(args[0]) - numel(_out(outs))}, ZERO
-
-
 def _abs(args: Sequence[Any], kwargs: dict[str, Any], outs: Sequence[Any]) -> tuple[Ops, sympy.Expr]:
     # |x|: a comparison with zero per element (its sign flip is the comparison's outcome, as relu's).
     return {"cmp": numel(_out(outs))}, ZERO
@@ -635,8 +628,8 @@ RULES.update(
         "cumsum": _cumsum,
         "argmax": _argreduce,
         "argmin": _argreduce,
-        "max": _extremum,
-        "min": _extremum,
+        "max": _reduce("cmp"),  # max(x, y) reaches dispatch as maximum
+        "min": _reduce("cmp"),
         "any": _reduce("cmp"),
         "all": _reduce("cmp"),
         "bitwise_and": _elementwise("cmp"),
