@@ -383,3 +383,122 @@ def test_upsampling_backward_by_hand() -> None:
         )
         d = from_torch(module, (1, 2, 3, 3), dtype=torch.float64)
         assert {op: int(v) for op, v in d.by_layer["1"]["backward"].items() if v != 0} == expected, mode
+
+
+# --- an LSTM layer (oneDNN's mkldnn_rnn_layer) ---------------------------------------------------------------------
+
+
+def sigmoid(v: float) -> float:
+    return 1 / (1 + math.exp(-v))
+
+
+def lstm_by_hand(x, w_ih, w_hh, b_ih, b_hh, dy):
+    """torch.nn.LSTM's equations for one layer, batch first, from zero states, forward and back through time,
+    counted: each gate's pre-activation two dot products and two biases; c = f c' + i g; h = o tanh(c); backward
+    every gradient of those, the weights' summed over the steps and samples."""
+    samples, steps, width = x.shape
+    hidden = w_hh.shape[1]
+    fwd, bwd = Counted(), Counted()
+    y = torch.zeros(samples, steps, hidden, dtype=x.dtype)
+    dx = torch.zeros_like(x)
+    dw_ih, dw_hh = torch.zeros_like(w_ih), torch.zeros_like(w_hh)
+    db = torch.zeros_like(b_ih)
+    dbs = [[] for _ in range(4 * hidden)]
+    dw_terms_ih = [[[] for _ in range(width)] for _ in range(4 * hidden)]
+    dw_terms_hh = [[[] for _ in range(hidden)] for _ in range(4 * hidden)]
+    for b in range(samples):
+        h, c = [0.0] * hidden, [0.0] * hidden
+        tape = []
+        for t in range(steps):
+            pre = []
+            for r in range(4 * hidden):
+                a = fwd.total([fwd.mul(float(w_ih[r, k]), float(x[b, t, k])) for k in range(width)])
+                a = fwd.add(a, fwd.total([fwd.mul(float(w_hh[r, k]), h[k]) for k in range(hidden)]))
+                pre.append(fwd.add(fwd.add(a, float(b_ih[r])), float(b_hh[r])))
+            fwd.ops["act"] += 5 * hidden
+            gi, gf = [sigmoid(v) for v in pre[:hidden]], [sigmoid(v) for v in pre[hidden : 2 * hidden]]
+            gg, go = [math.tanh(v) for v in pre[2 * hidden : 3 * hidden]], [sigmoid(v) for v in pre[3 * hidden :]]
+            c_prev, h_prev = c, h
+            c = [fwd.add(fwd.mul(gf[k], c_prev[k]), fwd.mul(gi[k], gg[k])) for k in range(hidden)]
+            tc = [math.tanh(v) for v in c]
+            h = [fwd.mul(go[k], tc[k]) for k in range(hidden)]
+            y[b, t] = torch.tensor(h, dtype=x.dtype)
+            tape.append((gi, gf, gg, go, c_prev, h_prev, tc))
+        dh_next, dc_next = [0.0] * hidden, [0.0] * hidden
+        for t in reversed(range(steps)):
+            gi, gf, gg, go, c_prev, h_prev, tc = tape[t]
+            last = t == steps - 1
+            dh = [float(dy[b, t, k]) if last else bwd.add(float(dy[b, t, k]), dh_next[k]) for k in range(hidden)]
+            do = [bwd.mul(dh[k], tc[k]) for k in range(hidden)]
+            bwd.ops["act_grad"] += hidden  # tanh'(c)
+            dc = [bwd.mul(bwd.mul(dh[k], go[k]), 1 - tc[k] ** 2) for k in range(hidden)]
+            dc = dc if last else [bwd.add(dc[k], dc_next[k]) for k in range(hidden)]
+            di = [bwd.mul(dc[k], gg[k]) for k in range(hidden)]
+            dg = [bwd.mul(dc[k], gi[k]) for k in range(hidden)]
+            df = [bwd.mul(dc[k], c_prev[k]) for k in range(hidden)]
+            dc_next = [bwd.mul(dc[k], gf[k]) for k in range(hidden)]
+            bwd.ops["act_grad"] += 4 * hidden  # the gates' derivatives
+            da = [bwd.mul(di[k], gi[k] * (1 - gi[k])) for k in range(hidden)]
+            da += [bwd.mul(df[k], gf[k] * (1 - gf[k])) for k in range(hidden)]
+            da += [bwd.mul(dg[k], 1 - gg[k] ** 2) for k in range(hidden)]
+            da += [bwd.mul(do[k], go[k] * (1 - go[k])) for k in range(hidden)]
+            for k in range(width):
+                dx[b, t, k] = bwd.total([bwd.mul(float(w_ih[r, k]), da[r]) for r in range(4 * hidden)])
+            dh_next = [bwd.total([bwd.mul(float(w_hh[r, k]), da[r]) for r in range(4 * hidden)]) for k in range(hidden)]
+            for r in range(4 * hidden):
+                dbs[r].append(da[r])
+                for k in range(width):
+                    dw_terms_ih[r][k].append(bwd.mul(da[r], float(x[b, t, k])))
+                for k in range(hidden):
+                    dw_terms_hh[r][k].append(bwd.mul(da[r], h_prev[k]))
+    for r in range(4 * hidden):
+        db[r] = bwd.total(dbs[r])
+        bwd.total(dbs[r])  # b_hh's gradient: the same sum again
+        for k in range(width):
+            dw_ih[r, k] = bwd.total(dw_terms_ih[r][k])
+        for k in range(hidden):
+            dw_hh[r, k] = bwd.total(dw_terms_hh[r][k])
+    return y, dx, dw_ih, dw_hh, db, fwd, bwd
+
+
+def _ops(module: nn.Module, shape: tuple[int, ...]) -> set[str]:
+    from complexa._trace._tracing import trace
+
+    return {c.op for c in trace(module, [(shape, torch.float32)], training=True, loss=None, hints={}).calls}
+
+
+class _LSTMOut(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(3, 2, batch_first=True)  # float32: oneDNN's kernel (float64 runs decomposed)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.lstm(x)[0]
+
+
+def test_lstm_layer_forward_and_backward_by_hand() -> None:
+    torch.manual_seed(0)
+    module = _LSTMOut()
+    lstm = module.lstm
+    x = torch.randn(2, 4, 3, requires_grad=True)
+    y = module(x)
+    dy = torch.randn_like(y)
+    y.backward(dy)
+    hand_y, dx, dw_ih, dw_hh, db, fwd, bwd = lstm_by_hand(  # in float64, to float32's precision
+        x.detach(),
+        lstm.weight_ih_l0.detach(),
+        lstm.weight_hh_l0.detach(),
+        lstm.bias_ih_l0.detach(),
+        lstm.bias_hh_l0.detach(),
+        dy,
+    )
+    torch.testing.assert_close(hand_y, y.detach())
+    torch.testing.assert_close(dx, x.grad)
+    torch.testing.assert_close(dw_ih, lstm.weight_ih_l0.grad)
+    torch.testing.assert_close(dw_hh, lstm.weight_hh_l0.grad)
+    torch.testing.assert_close(db, lstm.bias_ih_l0.grad)
+    d = from_torch(module, (2, 4, 3))
+    assert d.unsupported == {}
+    assert any("mkldnn_rnn_layer" in op for op in _ops(module, (2, 4, 3)))
+    assert {op: int(v) for op, v in d.by_layer["lstm"]["forward"].items() if v != 0} == nonzero(fwd)
+    assert {op: int(v) for op, v in d.by_layer["lstm"]["backward"].items() if v != 0} == nonzero(bwd)

@@ -667,3 +667,47 @@ RULES.update(
         "upsample_trilinear3d_backward": _upsample_linear_backward(8),
     }
 )
+
+
+LSTM_MODE = 2
+"""oneDNN's (and cuDNN's) code for an LSTM, the only mode `mkldnn_rnn_layer` runs."""
+
+
+def _lstm_sizes(x: Shape, w_ih: Shape, w_hh: Shape) -> tuple[sympy.Expr, sympy.Expr, sympy.Expr]:
+    """(steps x samples, input width, hidden width) of one LSTM layer; its input is (T, B, in)."""
+    return x[0] * x[1], w_ih[1], w_hh[1]
+
+
+def _lstm_layer(args: Sequence[Any], kwargs: dict[str, Any], outs: Sequence[Any]) -> tuple[Ops, sympy.Expr] | None:
+    # torch.nn.LSTM's equations, per step and sample, h hidden and i inputs: the four gates' pre-activations
+    # W_ih x + b_ih + W_hh h + b_hh (4h(i + h) mul, 4h(i + h - 1) add, 8h more with the biases), their sigmoids and
+    # tanh and tanh(c) (5h act), c = f c' + i g (2h mul, h add), h = o tanh(c) (h mul).
+    x, w_ih, w_hh, mode, biases = args[0], args[1], args[2], args[9], args[12]
+    if mode != LSTM_MODE:
+        return None
+    n, i, h = _lstm_sizes(x, w_ih, w_hh)
+    add = 4 * h * (i + h - 1) + h + (8 * h if biases else 0)
+    return {"mul": n * (4 * h * (i + h) + 3 * h), "add": n * add, "act": n * 5 * h}, ZERO
+
+
+def _lstm_layer_backward(
+    args: Sequence[Any], kwargs: dict[str, Any], outs: Sequence[Any]
+) -> tuple[Ops, sympy.Expr] | None:
+    # Back through time, per step and sample: dh (the output's gradient, plus the next step's but at the last step),
+    # do = dh tanh(c) (h mul), dc = dh o tanh'(c) (+ the next step's; h act_grad, 2h mul), di, dg, df and the
+    # previous c's gradient (4h mul), the gates' pre-activations (4h act_grad, 4h mul), then W_ih^T and W_hh^T of
+    # them (4h(i + h) mul, (4h - 1)(i + h) add), and the weights' gradients (4h(i + h) mul), summed over the steps and
+    # samples (4h(i + h)(n - 1) add, and 4h(n - 1) for each bias).
+    x, w_ih, w_hh, mode, biases = args[0], args[1], args[2], args[14], args[17]
+    if mode != LSTM_MODE:
+        return None
+    n, i, h = _lstm_sizes(x, w_ih, w_hh)
+    steps, samples = x[0], x[1]
+    mul = n * (11 * h + 8 * h * (i + h))
+    add = n * (4 * h - 1) * (i + h) + 2 * h * (steps - 1) * samples + 4 * h * (i + h) * (n - 1)
+    if biases:
+        add += 2 * 4 * h * (n - 1)
+    return {"mul": mul, "add": add, "act_grad": n * 5 * h}, ZERO
+
+
+RULES.update({"mkldnn_rnn_layer": _lstm_layer, "mkldnn_rnn_layer_backward": _lstm_layer_backward})
