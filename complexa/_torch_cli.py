@@ -107,6 +107,8 @@ def render(d: TracedDerivation, fmt: str) -> str | dict[str, Any]:
     notes = [
         f"unsupported (not counted): {op} in {', '.join(repr(p) for p in paths)}" for op, paths in d.unsupported.items()
     ]
+    if d.assumptions:  # the sizes where the formulas hold (docs/torch.md)
+        notes.insert(0, f"holds for {', '.join(str(a) for a in d.assumptions)}")
     if fmt == "markdown":
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         lines += ["| " + " | ".join(f"`{c}`" if i > 1 else str(c) for i, c in enumerate(r)) + " |" for r in rows]

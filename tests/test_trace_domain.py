@@ -224,3 +224,17 @@ def test_messages_name_the_users_sizes_in_one_line(capfd: pytest.CaptureFixture[
     for scale in HINT_SCALES:
         assert not any(str(h) in message for h in hints_from(["B", "n"], scale).values())
     assert capfd.readouterr().err == ""
+
+
+def test_the_command_prints_the_domain(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
+    from complexa.cli import main
+
+    path = tmp_path / "model.py"
+    path.write_text(
+        "from torch import nn\n\ndef build():\n    return nn.Sequential(nn.Conv2d(3, 4, 3, stride=2), nn.ReLU())\n"
+    )
+    for fmt in ("text", "markdown"):
+        assert main(["torch", f"{path}:build", "--input", "B,3,H,W", "--format", fmt]) == 0
+        assert capsys.readouterr().out.rstrip().endswith("holds for H >= 5, W >= 5")
+    assert main(["torch", f"{path}:build", "--input", "B,3,H,W", "--format", "json"]) == 0
+    assert '"assumptions": [\n    "H >= 5",\n    "W >= 5"\n  ]' in capsys.readouterr().out
