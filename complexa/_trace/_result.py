@@ -196,9 +196,11 @@ class TracedDerivation:
 
         >>> import pytest; torch = pytest.importorskip("torch")
         >>> from complexa import from_torch
-        >>> d = from_torch(torch.nn.Conv2d(1, 1, 3, stride=32, padding=1), ("B", 1, "H", "W"), training=False)
-        >>> d.assumptions, d.holds(B=1, H=64, W=64), d.holds(B=1, H=16, W=64)
-        ((H >= 33, W >= 33), True, False)
+        >>> from torch import nn
+        >>> net = nn.Sequential(nn.Conv2d(1, 2, 3, stride=32, padding=1), nn.BatchNorm2d(2), nn.Conv2d(2, 2, 3))
+        >>> d = from_torch(net.eval(), ("B", 1, "H", "W"), training=False)
+        >>> d.assumptions, d.holds(B=1, H=97, W=65), d.holds(B=1, H=64, W=65)
+        ((H >= 65, W >= 65), True, False)
         """
         mapping = as_values(values, self.free_symbols, "holds")
         missing = sorted(s.name for s in self.free_symbols - mapping.keys())
