@@ -92,7 +92,10 @@ def to_sympy(value: Any, names: dict[sympy.Symbol, sympy.Symbol]) -> sympy.Expr:
 def _convert(expr: sympy.Basic, names: dict[sympy.Symbol, sympy.Symbol]) -> sympy.Expr:
     if isinstance(expr, sympy.Symbol):
         if expr not in names:
-            raise ComplexaError(f"the trace made a size {expr} of its own (data-dependent?): complexa cannot name it")
+            raise ComplexaError(
+                "the module makes a size that depends on its data (such as nonzero's or unique's): it has no formula "
+                "in the input sizes"
+            )
         return names[expr]
     if expr is sympy.true or expr is sympy.false:
         return expr
