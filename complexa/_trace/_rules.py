@@ -321,23 +321,29 @@ def _layer_norm(args: Sequence[Any], kwargs: dict[str, Any], outs: Sequence[Any]
     return {"mul": rows * (2 + a) * n, "add": rows * ((3 + a) * n - 1), "div": 3 * rows, "sqrt": rows}, ZERO
 
 
+def _norm_backward(rows: sympy.Expr, n: sympy.Expr, params: sympy.Expr, mask: Sequence[bool], affine: int) -> Ops:
+    """complexa.nn.norm's LayerNorm backward, for `rows` groups of `n` values normalised together and `params`
+    affine parameters, each shared by the same number of values: the input's gradient per group (when wanted), then
+    the weight's (dy x-hat) and the bias's (dy), each summed over the values that share a parameter."""
+    total = rows * n
+    ops: Ops = {"mul": ZERO, "add": ZERO, "div": ZERO}
+    if mask[0]:
+        ops["mul"] += rows * (3 + affine) * n
+        ops["add"] += rows * (4 * n - 2)
+        ops["div"] += 2 * rows
+    if mask[1]:
+        ops["mul"] += total
+        ops["add"] += total - params
+    if mask[2]:
+        ops["add"] += total - params
+    return ops
+
+
 def _layer_norm_backward(args: Sequence[Any], kwargs: dict[str, Any], outs: Sequence[Any]) -> tuple[Ops, sympy.Expr]:
     # complexa.nn.norm's error (when the input's gradient is wanted) and gradients (per affine parameter wanted).
     grad, normalized, weight, mask = args[0], args[2], args[5], args[7]
     n = numel(tuple(normalized))
-    rows = numel(grad) / n
-    a = int(weight is not None)
-    ops: Ops = {"mul": ZERO, "add": ZERO, "div": ZERO}
-    if mask[0]:
-        ops["mul"] += rows * (3 + a) * n
-        ops["add"] += rows * (4 * n - 2)
-        ops["div"] += 2 * rows
-    if mask[1]:  # dw = sum over rows of dy xhat
-        ops["mul"] += rows * n
-        ops["add"] += (rows - 1) * n
-    if mask[2]:  # db = sum over rows of dy
-        ops["add"] += (rows - 1) * n
-    return ops, ZERO
+    return _norm_backward(numel(grad) / n, n, n, mask, int(weight is not None)), ZERO
 
 
 def _batch_norm(args: Sequence[Any], kwargs: dict[str, Any], outs: Sequence[Any]) -> tuple[Ops, sympy.Expr]:
@@ -358,21 +364,10 @@ def _batch_norm(args: Sequence[Any], kwargs: dict[str, Any], outs: Sequence[Any]
 
 
 def _batch_norm_backward(args: Sequence[Any], kwargs: dict[str, Any], outs: Sequence[Any]) -> tuple[Ops, sympy.Expr]:
+    # LayerNorm's backward per channel, over its N x spatial values.
     grad, weight, mask = args[0], args[2], args[9]
     c = grad[1]
-    m = numel(grad) / c
-    a = int(weight is not None)
-    ops: Ops = {"mul": ZERO, "add": ZERO, "div": ZERO}
-    if mask[0]:
-        ops["mul"] += c * (3 + a) * m
-        ops["add"] += c * (4 * m - 2)
-        ops["div"] += 2 * c
-    if mask[1]:
-        ops["mul"] += c * m
-        ops["add"] += c * (m - 1)
-    if mask[2]:
-        ops["add"] += c * (m - 1)
-    return ops, ZERO
+    return _norm_backward(c, numel(grad) / c, c, mask, int(weight is not None)), ZERO
 
 
 def _max_pool(args: Sequence[Any], kwargs: dict[str, Any], outs: Sequence[Any]) -> tuple[Ops, sympy.Expr]:
@@ -578,21 +573,7 @@ def _group_norm_backward(args: Sequence[Any], kwargs: dict[str, Any], outs: Sequ
     # LayerNorm's backward per group for the input; the weight's and bias's gradients sum over N x HxW per channel.
     grad, weight, n_groups, mask = args[0], args[4], args[8], args[9]
     rows = grad[0] * n_groups
-    n = numel(grad) / rows
-    channels = grad[1]
-    per_channel = numel(grad) / channels
-    a = int(weight is not None)
-    ops: Ops = {"mul": ZERO, "add": ZERO, "div": ZERO}
-    if mask[0]:
-        ops["mul"] += rows * (3 + a) * n
-        ops["add"] += rows * (4 * n - 2)
-        ops["div"] += 2 * rows
-    if mask[1]:  # dw = sum of dy xhat per channel
-        ops["mul"] += numel(grad)
-        ops["add"] += channels * (per_channel - 1)
-    if mask[2]:
-        ops["add"] += channels * (per_channel - 1)
-    return ops, ZERO
+    return _norm_backward(rows, numel(grad) / rows, grad[1], mask, int(weight is not None)), ZERO
 
 
 def _upsample_linear(taps: int) -> Rule:
