@@ -141,8 +141,7 @@ def from_torch(
         raise ComplexaError(f"{failure}{hint}") from None
     derived = _derive(module, first, training, strict)
     symbols = [first.symbols[n] for n in names]
-    by_symbol = {first.symbols[n]: hints[n] for n in names}
-    domain = Domain.of(first.guards, symbols, by_symbol)
+    domain = Domain.of(first.guards, symbols)
     _check_and_widen(derived, domain, names, hints, at, lambda t: _derive(module, t, training, strict))
     derived.assumptions = domain.assumptions()
     return derived
@@ -267,7 +266,7 @@ def _trial(
     except ComplexaError:  # torch fails there, or fixes the size
         return None
     kept = {symbols[n]: v for n, v in hints.items() if n not in ones}
-    below = Domain.of(trial.guards, list(kept), kept)
+    below = Domain.of(trial.guards, list(kept))
     values = {symbols[n]: sympy.Integer(1) for n in ones}
     others = {g.xreplace(values) for g in domain.others if not domain.implied(g)} - {sympy.true}
     moved = {symbols[n] for n in sizes}
@@ -275,13 +274,7 @@ def _trial(
         return None
     if {g for g in below.others if not below.implied(g)} != others:
         return None
-    if any(
-        not (below.intervals[symbols[n]][0] <= v <= (below.intervals[symbols[n]][1] or v))
-        for n, v in sizes.items()
-        if n not in ones
-    ):
-        return None
-    if any(
+    if any(  # the trial's interval must reach up to this domain's, or the two leave a gap
         below.intervals[symbols[n]][1] is not None
         and below.intervals[symbols[n]][1] < domain.intervals[symbols[n]][0] - 1
         for n in sizes

@@ -219,9 +219,7 @@ class Domain:
     plain: set[sympy.Symbol] = field(default_factory=set)
 
     @classmethod
-    def of(
-        cls, guards: Sequence[sympy.Basic], symbols: Sequence[sympy.Symbol], hints: Mapping[sympy.Symbol, int]
-    ) -> Domain:
+    def of(cls, guards: Sequence[sympy.Basic], symbols: Sequence[sympy.Symbol]) -> Domain:
         """The domain of a trace's `guards`; torch assumes a symbolic size is at least 2 (it specialises 0 and 1)."""
         domain = cls({s: (2, None) for s in symbols}, [], set(symbols))
         derived: set[sympy.Symbol] = set()
