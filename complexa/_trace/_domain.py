@@ -248,15 +248,6 @@ class Domain:
         domain.plain -= derived
         return domain
 
-    def contains(self, values: Mapping[sympy.Symbol, int]) -> bool:
-        """Whether sizes (every symbol of the formula given) lie in the domain."""
-        for symbol, (low, high) in self.intervals.items():
-            v = values.get(symbol)
-            if v is not None and (v < low or (high is not None and v > high)):
-                return False
-        at = {s: sympy.Integer(v) for s, v in values.items()}
-        return all(guard.xreplace(at) is sympy.true for guard in self.assumptions()[len(self._bounds()) :])
-
     def implied(self, guard: sympy.Basic) -> bool:
         """Whether the intervals imply `guard`: f > 0, f >= 0 or f != 0 (a < b read as b - a > 0), where f, expanded,
         is a sum of positive multiples of products of sizes and their floors, each at least 0 at the intervals'
