@@ -233,6 +233,11 @@ def test_cross_entropy_dropout_and_erf_by_hand() -> None:
     assert f.by_layer["1"]["forward"]["mul"] == f.by_layer["1"]["backward"]["mul"] == 6 * B
 
 
+class PlainBatch(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.reshape(int(x.shape[0]), -1).sum(1)
+
+
 class Nonzero(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x.nonzero().float().sum()
@@ -253,6 +258,7 @@ BAD = [
     ((nn.Linear(19, 4), ("B", "n")), {}, r"got \[B, n\] X \[19, 4\]\.; give that size as an int"),
     ((nn.Linear(3, 4), ("B", "n")), {}, r"failed in 'the root module'"),
     ((Nonzero(), ("B", 3)), {}, r"makes a size that depends on its data \(such as nonzero's"),
+    ((PlainBatch(), ("B", 3)), {}, r"turns size B into a plain number while it runs .* give B as an int$"),
     ((nn.Linear(3, 4), ("B", 3)), {"loss": lambda out: out}, r"loss returned a tensor of 2 dimensions; it must return"),
     ((nn.Linear(3, 4), ("B", 3)), {"dtype": torch.long}, r"got tensors of float32 and int64"),
     ((LSTMModel(), ("B", "s", 8)), {}, r"failed in 'lstm'"),

@@ -355,6 +355,7 @@ OPERATORS = [
     # Views and copies: free.
     ("views in place", lambda x: (x * 1).t_().as_strided_((3, 2), (1, 3)).unsqueeze_(0), (2, 3), {"mul": 6}),
     ("unsafe_split", lambda x: torch.ops.aten.unsafe_split(x, 1, 1)[0] * 1, (2, 3), {"mul": 2}),
+    ("roll, flip", lambda x: x.roll(1, 0).flip(1) * 1, (2, 3), {"mul": 6}),
     # Upsampling: nearest copies; bilinear takes 4 taps, a lerp per pair: 6 mul and 3 add per output.
     ("nearest", lambda x: nn.functional.interpolate(x, scale_factor=2, mode="nearest"), (1, 2, 3, 3), {}),
     (

@@ -47,7 +47,7 @@ FREE = frozenset(
     unsafe_split unsafe_split_with_sizes unsafe_chunk narrow diagonal movedim view_as expand_as alias_copy
     view_copy permute_copy t_copy transpose_copy unsqueeze_copy squeeze_copy resolve_conj resolve_neg
     _assert_tensor_metadata _assert_async _assert_scalar sym_constrain_range sym_constrain_range_for_size
-    triu tril index_put scatter slice_scatter select_scatter diagonal_scatter masked_scatter repeat
+    triu tril index_put scatter slice_scatter select_scatter diagonal_scatter masked_scatter repeat roll flip
     upsample_nearest1d upsample_nearest2d upsample_nearest3d _upsample_nearest_exact1d _upsample_nearest_exact2d
     _upsample_nearest_exact3d
     """.split()

@@ -300,7 +300,7 @@ def trace(
         raise TraceFailed(
             f"tracing {root} with symbolic sizes failed in {where!r}: {type(error).__name__}: {first}"
         ) from None
-    _check_specialised(env, names)
+    _check_specialised(env, names, hints)
     guards = [_convert(g.expr, names) for g in env.guards]
     for asserts in env.deferred_runtime_asserts.values():
         guards.extend(_convert(a.expr, names) for a in asserts)
@@ -462,12 +462,18 @@ def default_loss(out: Any) -> Any:
     return total
 
 
-def _check_specialised(env: Any, names: dict[sympy.Symbol, sympy.Symbol]) -> None:
-    """A size the trace fixed to one value (the module compared it with a constant) has no formula: say which."""
+def _check_specialised(env: Any, names: dict[sympy.Symbol, sympy.Symbol], hints: Mapping[str, int]) -> None:
+    """A size the trace fixed to one value has no formula: say which, and why."""
     for sym, user in names.items():
         replaced = env.replacements.get(sym)
-        if replaced is not None and replaced.is_number:
+        if replaced is None or not replaced.is_number:
+            continue
+        if int(replaced) == hints.get(user.name):  # fixed at whatever it was: made a plain number
             raise ComplexaError(
-                f"size {user} must be {int(replaced)} for this module (it compares the size with that number); give "
-                f"{user} as the int {int(replaced)}"
+                f"the module turns size {user} into a plain number while it runs (as int(x.shape[0]) or an operator "
+                f"that needs a concrete size does), so it has no formula in {user}: give {user} as an int"
             )
+        raise ComplexaError(
+            f"size {user} must be {int(replaced)} for this module (it compares the size with that number); give "
+            f"{user} as the int {int(replaced)}"
+        )
