@@ -2,12 +2,11 @@
 sizes, and widened by tracing again below it.
 
 A trace at one set of sizes is the program torch runs at every size that satisfies the same guards (that is what a
-guard is), so its formula holds on their conjunction and, unchecked, nowhere else. Guards in one size that only grow
-with it (``Ne(floor((H - 1)/32) + 1, 1)``: the last stage of a 32x downsampling net is not 1 x 1) read as an interval
-of that size (``H >= 33``); every other guard is kept as it is, unless the intervals imply it. The domain is then
-widened downwards: the module is traced again just below each lower bound, and where the formula of the first trace,
-with the equalities the new trace assumed applied, is the new trace's formula, the new trace's interval joins the
-domain. What cannot be shown stays in `TracedDerivation.assumptions`, and `evaluate` refuses sizes outside it.
+guard is), so its formula holds on their conjunction and, unchecked, nowhere else. A guard in one size whose truths
+form an interval of it reads as that interval (``Ne(floor((H - 1)/32) + 1, 1)``, the last stage of a 32x
+downsampling net is not 1 x 1: ``H >= 33``); every other guard is kept as it is, unless the intervals imply it.
+`complexa._trace` then widens the domain by tracing again below some bounds and at sizes of 1 (`_check_and_widen`).
+What cannot be shown stays in `TracedDerivation.assumptions`, and `evaluate` refuses sizes outside it.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ from fractions import Fraction
 
 import sympy
 
-__all__ = ["Domain", "Interval", "classify", "equalities", "nondecreasing"]
+__all__ = ["Domain", "Interval", "classify", "nondecreasing"]
 
 SCAN_LIMIT = 100_000
 """The most sizes a one-size guard is evaluated at to read its interval; a guard whose breakpoints lie further is
@@ -71,8 +70,11 @@ def _period(expr: sympy.Expr) -> int | None:
     """A period of `expr`'s floors in its one size: every floor of a rational multiple of the size shifts by an
     integer when the size moves by the product of the denominators (capped: None past `SCAN_LIMIT`)."""
     period = 1
-    for number in expr.atoms(sympy.Rational):
-        period = math.lcm(period, int(number.q))
+    moduli = [m.args[1] for m in expr.atoms(sympy.Mod)]
+    for number in [*expr.atoms(sympy.Rational), *moduli]:
+        if not number.is_Rational:
+            return None
+        period = math.lcm(period, int(number.q), int(number.p) if number in moduli else 1)
         if period > SCAN_LIMIT:
             return None
     # A floor of a multiple of a floor: its own denominator times the inner one's, at most.
@@ -81,9 +83,9 @@ def _period(expr: sympy.Expr) -> int | None:
 
 
 def _depth(expr: sympy.Basic) -> int:
-    """How deep floors and ceilings nest in `expr`."""
+    """How deep floors, ceilings and remainders nest in `expr`."""
     inner = max((_depth(a) for a in expr.args), default=0)
-    return inner + 1 if isinstance(expr, (sympy.floor, sympy.ceiling)) else inner
+    return inner + 1 if isinstance(expr, (sympy.floor, sympy.ceiling, sympy.Mod)) else inner
 
 
 def _scan_limit(expr: sympy.Expr, period: int) -> int | None:
@@ -131,6 +133,8 @@ def _evaluator(expr: sympy.Expr, symbol: sympy.Symbol) -> Callable[[int], Fracti
             return max(args)
         if isinstance(e, sympy.Min):
             return min(args)
+        if isinstance(e, sympy.Mod):
+            return args[0] % args[1]
         raise ValueError(f"cannot evaluate {e}")
 
     return lambda v: value(expr, v)
@@ -186,23 +190,6 @@ def classify(guard: sympy.Basic, low: int = 1) -> Interval | None:
     if not held or held != list(range(held[0], held[-1] + 1)) or (beyond and held[-1] != limit):
         return None
     return Interval(symbol, held[0], None if beyond else held[-1])
-
-
-def equalities(guards: Sequence[sympy.Basic]) -> dict[sympy.Basic, sympy.Expr]:
-    """The values the equality guards give to floors and ceilings (``Eq(floor((H - 1)/32) + 1, 1)``: that floor is
-    0), to apply to another trace's formula; an equality of another shape gives none."""
-    values: dict[sympy.Basic, sympy.Expr] = {}
-    for guard in guards:
-        if not isinstance(guard, sympy.Eq):
-            continue
-        f = guard.lhs - guard.rhs
-        flat = sympy.expand(f)
-        for atom in f.atoms(sympy.floor, sympy.ceiling):
-            coefficient = flat.coeff(atom)
-            rest = sympy.expand(flat - coefficient * atom)
-            if coefficient.is_number and coefficient != 0 and not rest.has(atom) and rest.is_number:
-                values[atom] = -rest / coefficient
-    return values
 
 
 @dataclass
