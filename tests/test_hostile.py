@@ -90,6 +90,10 @@ REFUSED = [
     (["derive", "2", "3", "--optimizer", "Adam(lr=1e999)"], "Adam(lr) = inf: must be a real number in (0, inf)"),
     (["derive", "2", "3", "--optimizer", "Adam(betas=(" + "0.5, " * 5000 + "0.5))"], "must be two numbers"),
     (["derive", "2", "3", "--optimizer", "Adam(betas=" + "(" * 40 + "))"], "expected a number such as 0.9"),
+    # issue 20, the surfaces added since: keyword-only arguments, a missing layer
+    (["derive", "--gpt", "V, T, d, L, H, 7"], "at position 15: Network.gpt takes at most 5 arguments by position"),
+    (["derive", "--layers", "Linear(h,h) Repeat(times=3)"], "at position 12: Repeat needs layer: Repeat(layer, times)"),
+    (["derive", "--layers", "Linear(h,h) Repeat()"], "Repeat needs layer and times: Repeat(layer, times)"),
 ]
 
 
