@@ -336,10 +336,10 @@ class _Reader:
                     raise self.fail(f"{name}: a positional argument after a keyword argument", start)
                 if len(args) >= by_position:
                     if by_position < len(params):
-                        first = names[by_position]
+                        first, listed = names[by_position], ", ".join(names[:by_position])
                         raise self.fail(
-                            f"{name} takes at most {by_position} arguments by position ({', '.join(names[:by_position])}"
-                            f"); give the others by name, such as {first}=...",
+                            f"{name} takes at most {by_position} arguments by position ({listed}); give the others "
+                            f"by name, such as {first}=...",
                             start,
                         )
                     takes = f"at most {len(params)} arguments ({', '.join(names)})" if params else "no arguments"
