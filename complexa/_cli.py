@@ -297,15 +297,30 @@ def _audit(args: argparse.Namespace) -> int:
 
 
 def _emit(output: object) -> None:
+    """Write `output` (a JSON document as JSON) and a newline to stdout, now; a failure is an output error."""
     text = json.dumps(output, indent=2) if isinstance(output, dict) else str(output)
+    _write(text + "\n")
+
+
+def _write(text: str) -> None:
+    """Write `text` to stdout and flush it; an error (a full disk, a closed stdout) is marked as an output error, for
+    `complexa.cli.main`'s status 1."""
     try:
         if sys.stdout is None:  # started with stdout closed
             raise OSError(errno.EBADF, "standard output is closed")
-        sys.stdout.write(text + "\n")
+        sys.stdout.write(text)
         sys.stdout.flush()
     except OSError as error:
         error.complexa_output = True  # type: ignore[attr-defined]  # for complexa.cli.main: an output error
         raise
+    except ValueError as error:  # a stdout closed from inside the process
+        raise _output_error(str(error)) from None
+
+
+def _output_error(why: str) -> OSError:
+    error = OSError(errno.EBADF, why)
+    error.complexa_output = True  # type: ignore[attr-defined]
+    return error
 
 
 def _one_line(message: str) -> str:
@@ -329,4 +344,6 @@ def run(argv: Sequence[str] | None = None) -> int:
         print(_one_line(f"{prog}: error: {error}"), file=sys.stderr)
         return 2
     except SystemExit as stop:  # --help and --version
+        if not stop.code and sys.stdout is not None:  # (with stdout closed, argparse writes to stderr)
+            _write("")  # what argparse printed must reach its reader, or fail as every output does
         return stop.code if isinstance(stop.code, int) else 0

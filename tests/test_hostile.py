@@ -225,6 +225,74 @@ def test_a_closed_stdout_is_one_line_and_status_1() -> None:
     assert done.stderr.startswith("complexa: error: cannot write the output") and done.stderr.count("\n") == 1
 
 
+MODEL = "import torch\n\n\ndef build():\n    return torch.nn.Linear(8, 4)\n"
+
+OUTPUTS = [
+    ("scale", "--sizes", "4", "8", "16", "--repeats", "1", "--quiet"),
+    ("--help",),
+    ("derive", "--help"),
+    ("torch", "{model}:build", "--input", "B,8"),
+]
+
+
+@pytest.mark.parametrize("argv", OUTPUTS, ids=[" ".join(a[:2]) for a in OUTPUTS])
+@pytest.mark.parametrize("where", ["full", "closed"])
+def test_every_command_output_error_is_one_line_and_status_1(argv: tuple[str, ...], where: str, tmp_path: Path) -> None:
+    if argv[0] == "torch":
+        pytest.importorskip("torch")
+    if where == "full" and not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full on this platform")
+    (tmp_path / "m.py").write_text(MODEL)
+    argv = tuple(a.format(model=tmp_path / "m.py") for a in argv)
+    code = f"import os, sys; os.close(1); from complexa.cli import main; sys.exit(main({list(argv)!r}))"
+    if where == "full":
+        with open("/dev/full", "w") as full:
+            done = subprocess.run(_command(*argv), stdout=full, stderr=subprocess.PIPE, text=True, env=_env())
+        assert (done.returncode, done.stderr) == (
+            1,
+            "complexa: error: cannot write the output: No space left on device\n",
+        )
+    else:
+        done = subprocess.run([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True, env=_env())
+        assert done.returncode == 1, done.stderr
+        assert done.stderr.startswith("complexa: error: cannot write the output") and done.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("spec", "shape", "message"),
+    [
+        ("{model}:build", "10**40,8", "inputs[0] = ('10**40', '8'): its integer sizes make 8e+40 elements, more than"),
+        ("{model}:build", "2**62,8", "inputs[0] = ('2**62', '8'): its integer sizes make 3.69e+19 elements"),
+        ("{model}:__class__", "B,8", ":__class__': give FILE.py:FACTORY, such as model.py:build"),
+        ("{model}:torch", "B,8", "m.py has no function 'torch'"),
+        ("{model}:build:", "B,8", ":build:': give FILE.py:FACTORY"),
+        ("{missing}:build", "B,8", "missing.py': no such file"),
+    ],
+)
+def test_torch_input_is_checked_in_one_line(
+    spec: str, shape: str, message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if "__class__" not in spec and "missing" not in spec and not spec.endswith(":"):
+        pytest.importorskip("torch")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "m.py").write_text(MODEL)
+    spec = spec.format(model="m.py", missing="missing.py")
+    status, out, err, seconds = run(["torch", spec, "--input", shape])
+    assert (status, out, len(err.splitlines())) == (2, "", 1), err
+    assert message in err and seconds < BUDGET
+
+
+def test_torch_syntax_is_checked_before_torch_is_imported(tmp_path: Path) -> None:
+    code = (
+        "import sys\nfrom complexa.cli import main\n"
+        "status = main(['torch', 'no.py:build', '--input', 'B,8'])\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\nsys.exit(status)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True, env=_env(), cwd=tmp_path)
+    assert (done.returncode, done.stderr.count("\n")) == (2, 1), done.stderr
+    assert "no.py': no such file" in done.stderr
+
+
 def test_a_reader_that_goes_away_ends_it_quietly() -> None:
     proc = subprocess.Popen(
         _command("derive", "3", "h", "3"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env()
