@@ -153,7 +153,7 @@ CASES: list[tuple[str, Callable[[], object], str]] = [
         "measure out of memory",
         # 8.8e11 operations, under the cap, in 2.9e12 bytes of arrays, past any memory here.
         lambda: measure(Network([1, 1], batch=4 * 10**10)),
-        r"needs about [\d,]+ bytes of arrays, and only [\d,]+ bytes",
+        r"needs about [\d,]+ bytes for its arrays and its 2 layers, and only [\d,]+ bytes",
     ),
     # strategies
     ("strategy max_layers zero", lambda: networks(max_layers=0), r"max_layers = 0: must be a positive int"),

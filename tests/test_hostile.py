@@ -94,6 +94,11 @@ REFUSED = [
     (["derive", "--gpt", "V, T, d, L, H, 7"], "at position 15: Network.gpt takes at most 5 arguments by position"),
     (["derive", "--layers", "Linear(h,h) Repeat(times=3)"], "at position 12: Repeat needs layer: Repeat(layer, times)"),
     (["derive", "--layers", "Linear(h,h) Repeat()"], "Repeat needs layer and times: Repeat(layer, times)"),
+    # measure counts every layer's own overhead, not only its arrays: each is a Python call per step, and memory
+    (["measure", "3", "--depth", "1000000"], "2,000,000 layers trained 1 time each, more than measure runs"),
+    (["measure", "--gpt", "8, 2, 4, 100000, 2"], "1,000,005 layers trained 1 time each, more than measure runs"),
+    (["measure", "3", "--depth", "200000", "--iterations", "3"], "400,000 layers trained 3 times each"),
+    (["measure", "--layers", "Linear(3,3) " + "Repeat(" * 3 + "Linear(3,3)" + ", 1000)" * 3], "1,001,001,002 layers"),
 ]
 
 
@@ -127,6 +132,10 @@ ANSWERED = [
     (["derive", "--layers", "Linear(h, h) ReLU " * 1000, "--batch", "B"], "1999   ReLU()"),
     (["derive", "--layers", "Linear(h, h) ReLU " * 1000, "--format", "json"], '"1998": {'),
     (["latex", "--layers", "Linear(h, h) ReLU " * 1000], r"\text{1999} & \text{ReLU()}"),
+    # nested Repeats multiply: a million layers in 60 characters, listed as templates past 1,000 copies in all
+    (["derive", "--layers", "Linear(h,h) Repeat(Repeat(Linear(h,h), 1000), 1000)"], "1000001*h^2"),
+    (["derive", "--layers", "Linear(h,h) " + "Repeat(" * 3 + "Linear(h,h)" + ", 1000)" * 3], "1000000001*h^2"),
+    (["derive", "--layers", "Linear(h,h) Repeat(Linear(h,h), 1000) " * 600, "--format", "json"], '"1199.{i}"'),
 ]
 
 
@@ -328,6 +337,20 @@ def test_ctrl_c_at_any_moment_is_status_130_and_one_line(after: float) -> None:
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS and /proc are Linux's")
+def test_the_memory_guard_counts_each_layer() -> None:
+    # 500,005 layers of 4 widths: kilobytes of arrays, gigabytes of layers, refused under a 2.5 GB address space.
+    code = (
+        "import resource, sys\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (5 * 2**29, 5 * 2**29))\n"
+        "from complexa.cli import main\n"
+        "sys.exit(main(['measure', '--gpt', '8, 2, 4, 50000, 2']))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True, env=_env())
+    assert done.returncode == 2, done.stderr
+    assert "bytes for its arrays and its 500,005 layers, and only" in done.stderr and done.stderr.count("\n") == 1
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS and /proc are Linux's")
 def test_the_memory_guard_sees_an_address_space_limit() -> None:
     # 12 GB of arrays against a 6 GB address space: refused before numpy tries, whatever memory is free.
     code = (
@@ -338,7 +361,7 @@ def test_the_memory_guard_sees_an_address_space_limit() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True, env=_env())
     assert done.returncode == 2, done.stderr
-    assert "bytes of arrays, and only" in done.stderr and done.stderr.count("\n") == 1
+    assert "bytes for its arrays and its 2 layers, and only" in done.stderr and done.stderr.count("\n") == 1
 
 
 # --- the grammar, fuzzed --------------------------------------------------------------------------------------
