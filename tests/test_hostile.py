@@ -43,6 +43,11 @@ def run(argv: list[str]) -> tuple[int, str, str, float]:
 SYMBOLS_400 = [f"h{k}" for k in range(1, 401)]
 SYMBOLS_1000 = [f"h{k}" for k in range(1, 1001)]
 
+
+def _SUM(name: str) -> str:
+    return "+".join(f"{name}{k}" for k in range(12))
+
+
 REFUSED = [
     # expressions that expand past every limit
     (["derive", "(a+b+c+d)^64", "3"], "expands to more than 250,000 products of terms"),
@@ -132,6 +137,9 @@ ANSWERED = [
     (["derive", "--layers", "Linear(h, h) ReLU " * 1000, "--batch", "B"], "1999   ReLU()"),
     (["derive", "--layers", "Linear(h, h) ReLU " * 1000, "--format", "json"], '"1998": {'),
     (["latex", "--layers", "Linear(h, h) ReLU " * 1000], r"\text{1999} & \text{ReLU()}"),
+    # every symbol in thousands of terms: big-O's dominance check is no longer quadratic in them (once a minute here,
+    # and over 900 s with 16 symbols a size)
+    (["derive", _SUM("a"), _SUM("b"), "--batch", _SUM("z"), "--iterations", _SUM("t")], "a0*b0*t0*z0 + a0*b0*t0*z1"),
     # nested Repeats multiply: a million layers in 60 characters, listed as templates past 1,000 copies in all
     (["derive", "--layers", "Linear(h,h) Repeat(Repeat(Linear(h,h), 1000), 1000)"], "1000001*h^2"),
     (["derive", "--layers", "Linear(h,h) " + "Repeat(" * 3 + "Linear(h,h)" + ", 1000)" * 3], "1000000001*h^2"),
