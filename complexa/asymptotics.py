@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import sympy
 
-from complexa._limits import show
+from complexa._limits import check_tree, show
 from complexa._poly import Expander, Polynomial, recall, to_expr
 from complexa._validate import as_size, as_values
 from complexa.errors import ComplexaError
@@ -187,6 +187,8 @@ def big_o(expr: sympy.Expr | int, **substitutions: object) -> sympy.Order:
     if isinstance(expr, bool) or not isinstance(expr, (int, sympy.Expr)):
         raise ComplexaError(f"expr = {show(expr)}: big_o takes a sympy expression or an int")
     value = sympy.Integer(expr) if isinstance(expr, int) else expr
+    if recall(value) is None:  # not a count complexa built: the user's own, perhaps deep or of shared parts
+        check_tree(value, "expr")
     if substitutions:
         value = value.xreplace(as_values(substitutions, value.free_symbols, "big_o", convert=as_size))
     return make_order(dominant_terms(value))

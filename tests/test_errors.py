@@ -215,7 +215,36 @@ CASES: list[tuple[str, Callable[[], object], str]] = [
         r"factory\(2\) = Network\(\[2, 2\]\), but factory\(n\) at n = 2 is Network\(\[2, 3\]\)",
     ),
     ("half a size", lambda: scale(Network(["h/2", 2]), sizes=[2, 3, 4]), r"at h = 3: sizes\[0\] = h/2 becomes 3/2"),
+    # sympy expressions built by hand: deep, or of shared parts, or huge (issue 20)
+    ("deep chain big_o", lambda: big_o(_chain(1000)), r"expr = a sympy Add more than 100 levels deep: an"),
+    ("deep chain Linear", lambda: complexa.nn.Linear(_chain(1000, sympy.Mul), 3), r"in_features\) = a sympy Mul"),
+    ("deep chain size", lambda: Network([_chain(1000), 3]), r"sizes\[0\] = a sympy Add more than 100 levels deep"),
+    ("shared parts big_o", lambda: big_o(_shared(40)), r"expr = a sympy Add of more than 5,000 nodes: "),
+    ("shared parts Linear", lambda: complexa.nn.Linear(_shared(40), 3), r"at most 1,000,000 nodes, a shared"),
+    ("shared parts size", lambda: Network([_shared(40), 3]), r"sizes\[0\] = a sympy Add of more than 5,000 nodes"),
+    ("evaluate deep value", lambda: derive(NET).evaluate(h=_chain(1000)), r"more than 100 levels deep"),
+    ("huge refusal is short", lambda: measure(Network([f"h{k}" for k in range(1, 20001)])), r"^.{0,2000}$"),
+    ("torch layer", lambda: Network([_torch_linear()]), r"sizes\[0\] = Lin.*: a torch object, .*from_torch\("),
 ]  # fmt: skip
+
+
+def _chain(depth: int, op: type = sympy.Add) -> sympy.Expr:
+    e: sympy.Expr = h
+    for _ in range(depth):
+        e = op(e, 2, evaluate=False)
+    return e
+
+
+def _shared(times: int) -> sympy.Expr:
+    e: sympy.Expr = h
+    for _ in range(times):
+        e = sympy.Add(e, e, evaluate=False)
+    return e
+
+
+def _torch_linear() -> object:
+    torch = pytest.importorskip("torch")
+    return torch.nn.Linear(3, 4)
 
 
 @pytest.mark.parametrize(("call", "message"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])

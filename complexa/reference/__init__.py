@@ -256,7 +256,8 @@ def _checked(
     if not isinstance(network, Network):
         raise ComplexaError(f"network = {show(network)}: must be a complexa.Network, such as Network([784, 30, 10])")
     if not network.is_concrete:
-        names = ", ".join(sorted(str(s) for s in network.free_symbols))
+        symbols = sorted(str(s) for s in network.free_symbols)
+        names = ", ".join(symbols[:10]) + (f" and {len(symbols) - 10:,} more" if len(symbols) > 10 else "")
         raise ComplexaError(
             f"{network!r} has symbols ({names}): measure trains a real network, so every size and the batch must be "
             f"an integer; substitute integers for them first, with Network.xreplace"
