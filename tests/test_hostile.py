@@ -344,6 +344,28 @@ def test_ctrl_c_at_any_moment_is_status_130_and_one_line(after: float) -> None:
     assert (proc.returncode, err) == (130, b"complexa: interrupted\n"), err.decode()
 
 
+@pytest.mark.parametrize("after", [0.6, 1.0, 1.4, 2.0])
+def test_ctrl_c_during_numba_s_first_compile_is_status_130(after: float, tmp_path: Path) -> None:
+    # A fresh cache: numba compiles the kernels (seconds), and turns a KeyboardInterrupt inside LLVM's callbacks into a
+    # RuntimeError of its own ("no compiled object yet"), 3 times in 27 before main remembered the Ctrl-C itself.
+    code = (
+        "import sys\n"
+        "sys.stdout.write('started\\n'); sys.stdout.flush()\n"
+        "from complexa.cli import main\n"
+        "sys.exit(main(['measure', '3', '3']))\n"
+    )
+    env = {**_env(), "NUMBA_CACHE_DIR": str(tmp_path)}
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert proc.stdout is not None
+    assert proc.stdout.readline() == b"started\n"
+    time.sleep(after)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=BUDGET)
+    if proc.returncode == 0:
+        pytest.skip("finished before Ctrl-C")
+    assert (proc.returncode, err) == (130, b"complexa: interrupted\n"), err.decode()
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS and /proc are Linux's")
 def test_the_memory_guard_counts_each_layer() -> None:
     # 500,005 layers of 4 widths: kilobytes of arrays, gigabytes of layers, refused under a 2.5 GB address space.
