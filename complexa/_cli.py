@@ -167,8 +167,13 @@ def _parser() -> _Parser:
         help=f"what to audit: {', '.join(AUDITS)} (default essay)",
     )
     option(p, "--format", FORMATS, "text")
-    p.add_argument("--max-n", type=integer(3, 64), default=16, metavar="N", help="measure n = 2..N (default 16)")
-    option(p, "--backend", BACKENDS, "cpu")
+    p.add_argument("--max-n", type=integer(3, 64), metavar="N", help="measure n = 2..N (default 16; the essay's only)")
+    p.add_argument(
+        "--backend",
+        type=choice(BACKENDS),
+        metavar="{" + ",".join(BACKENDS) + "}",
+        help="(default cpu; the essay's only)",
+    )
     p.set_defaults(run=_audit)
 
     p = commands.add_parser(
@@ -285,7 +290,13 @@ def _measure(args: argparse.Namespace) -> int:
 def _audit(args: argparse.Namespace) -> int:
     from complexa._audit import audit
 
-    result = audit(args.name, max_n=args.max_n, backend=args.backend)
+    given = [f"{flag} {value}" for flag, value in (("--max-n", args.max_n), ("--backend", args.backend)) if value]
+    if args.name != "essay" and given:
+        raise ComplexaError(
+            f"{' and '.join(given)} with {args.name}: the essay's audit measures networks, {args.name}'s compares "
+            f"published formulas and measures nothing; drop {' and '.join(f.split()[0] for f in given)}"
+        )
+    result = audit(args.name, max_n=args.max_n or 16, backend=args.backend or "cpu")
     render: dict[str, Callable[[], object]] = {
         "text": result.__str__,
         "markdown": result.markdown,

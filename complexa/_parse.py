@@ -213,6 +213,10 @@ def parse(text: str) -> sympy.Expr:
     value = parser.expr()
     if parser.peek() is not None:
         token = parser.peek()
-        hint = "; write 2*h, not 2h" if token and (token[0].isalnum() or token == "(") else ""
+        before = parser.tokens[parser.pos - 1]
+        if token and before.isdigit() and re.fullmatch(r"[eE][0-9]+", token):  # 1e400: a float's exponent
+            hint = f"; a size is an integer: write {before}*10^{token[1:]}, not {before}{token}"
+        else:
+            hint = "; write 2*h, not 2h" if token and (token[0].isalnum() or token == "(") else ""
         raise parser.fail(f"unexpected {token!r} after a complete expression{hint}")
     return parser.result(value)

@@ -278,6 +278,13 @@ class _Reader:
         name = self.name()
         if name is None:
             raise self.fail(f"expected a layer such as Linear(784, h) or ReLU, found {self.found()}")
+        if self.pos < len(self.text) and (self.text[self.pos].isalnum() or self.text[self.pos] == "_"):
+            word = _WORD.match(self.text, start)
+            raise self.fail(
+                f"unknown layer {show(word.group() if word else name, 20)}: {self.text[self.pos]!r} at position "
+                f"{self.pos} is not an ASCII letter, digit or _{_suggest(name, KINDS)}",
+                start,
+            )
         cls = KINDS.get(name)
         if cls is None:
             raise self.fail(f"unknown layer {name!r}{_suggest(name, KINDS)}", start)
@@ -375,6 +382,12 @@ class _Reader:
 
     def value(self, kind: str, where: str) -> object:
         if kind in (SIZE, OPTIONAL_SIZE):
+            self.skip()
+            if re.match(r"None(?![A-Za-z0-9_])", self.text[self.pos : self.pos + 5]):  # Python's None, not a symbol
+                if kind == SIZE:
+                    raise self.fail(f"{where}: None is not a size; give {_SHOWN[SIZE]}")
+                self.pos += 4
+                return None
             return self.size(where)
         if kind == FLAG:
             return self.flag_value(where)

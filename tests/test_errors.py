@@ -224,6 +224,7 @@ CASES: list[tuple[str, Callable[[], object], str]] = [
     ("shared parts size", lambda: Network([_shared(40), 3]), r"sizes\[0\] = a sympy Add of more than 5,000 nodes"),
     ("evaluate deep value", lambda: derive(NET).evaluate(h=_chain(1000)), r"more than 100 levels deep"),
     ("huge refusal is short", lambda: measure(Network([f"h{k}" for k in range(1, 20001)])), r"^.{0,2000}$"),
+    ("audit llm max_n", lambda: audit("kaplan", max_n=5), r"max_n = 5, backend = 'cpu' with 'kaplan': only the"),
     ("torch layer", lambda: Network([_torch_linear()]), r"sizes\[0\] = Lin.*: a torch object, .*from_torch\("),
 ]  # fmt: skip
 

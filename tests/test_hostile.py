@@ -99,6 +99,13 @@ REFUSED = [
     (["derive", "--gpt", "V, T, d, L, H, 7"], "at position 15: Network.gpt takes at most 5 arguments by position"),
     (["derive", "--layers", "Linear(h,h) Repeat(times=3)"], "at position 12: Repeat needs layer: Repeat(layer, times)"),
     (["derive", "--layers", "Linear(h,h) Repeat()"], "Repeat needs layer and times: Repeat(layer, times)"),
+    # smaller: options another command's, Python's None, a non-ASCII letter, a float's exponent
+    (["audit", "kaplan", "--max-n", "5", "--backend", "cuda"], "--max-n 5 and --backend cuda with kaplan: the essay's"),
+    (["audit", "palm", "--backend", "cpu"], "--backend cpu with palm: the essay's audit measures networks"),
+    (["derive", "--gpt", "V, T, d, L, None"], "Network.gpt(n_heads): None is not a size; give a size such as"),
+    (["derive", "--layers", "Linear(None, 3)"], "at position 7: Linear(in_features): None is not a size"),
+    (["derive", "--layers", "Lineaг(3,3)"], "unknown layer 'Lineaг': 'г' at position 5 is not an ASCII letter"),
+    (["derive", "1e400", "3"], "unexpected 'e400' after a complete expression; a size is an integer: write 1*10^400"),
     # measure counts every layer's own overhead, not only its arrays: each is a Python call per step, and memory
     (["measure", "3", "--depth", "1000000"], "2,000,000 layers trained 1 time each, more than measure runs"),
     (["measure", "--gpt", "8, 2, 4, 100000, 2"], "1,000,005 layers trained 1 time each, more than measure runs"),
@@ -140,6 +147,8 @@ ANSWERED = [
     # every symbol in thousands of terms: big-O's dominance check is no longer quadratic in them (once a minute here,
     # and over 900 s with 16 symbols a size)
     (["derive", _SUM("a"), _SUM("b"), "--batch", _SUM("z"), "--iterations", _SUM("t")], "a0*b0*t0*z0 + a0*b0*t0*z1"),
+    # Python's None for an optional size is its default, not a symbol named None
+    (["derive", "--gpt", "V, T, d, L, H, d_ff=None"], "exact model of Network.gpt(V, T, d, L, H), 1 training step"),
     # nested Repeats multiply: a million layers in 60 characters, listed as templates past 1,000 copies in all
     (["derive", "--layers", "Linear(h,h) Repeat(Repeat(Linear(h,h), 1000), 1000)"], "1000001*h^2"),
     (["derive", "--layers", "Linear(h,h) " + "Repeat(" * 3 + "Linear(h,h)" + ", 1000)" * 3], "1000000001*h^2"),
