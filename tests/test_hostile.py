@@ -193,6 +193,30 @@ def test_every_expression_printed_reads_back(argv: list[str]) -> None:
         assert sstr(value) == text  # the same text back, so the same expression
 
 
+def test_every_expression_of_a_traced_module_reads_back() -> None:
+    # Strided convolutions and pools: output sizes are floor divisions, which the JSON prints and complexa.parse reads.
+    torch = pytest.importorskip("torch")
+    from complexa import from_torch
+
+    module = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 8, 3, stride=2), torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Conv2d(8, 4, 3, stride=2)
+    )
+    d = from_torch(module, ("B", 3, "H", "W"))
+    doc = d.to_json()
+    read = 0
+    for phase, ops in d.counts.items():
+        for op, value in ops.items():
+            text = doc["counts"][phase][op]["value"]
+            if isinstance(text, int):  # exact integers are JSON integers
+                assert text == value
+                continue
+            assert sympy.expand(parse(text) - value) == 0, text
+            read += "floor" in text
+    assert read >= 2
+    for text in _strings(doc["by_layer"]) + _strings(doc["quantities"]):
+        parse(text)  # each reads
+
+
 def test_plot_path_is_checked_before_the_sweep(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("matplotlib")
     monkeypatch.chdir(tmp_path)

@@ -2210,8 +2210,7 @@ MUTATIONS: list[Mutation] = [
         '_walk([("{i}", body, width)], f"{path}.", needs, times * count, rows, every_copy, copies, sizes)',
         '_walk([("{i}", body, width)], f"{path}.", needs, count, rows, every_copy, copies, sizes)',
         "a Repeat inside a Repeat: the inner copies not multiplied by the outer",
-        tests=GPT_TESTS,
-        equivalent="no network nests a symbolic Repeat in another Repeat: the outer one's times is 1 here",
+        tests=(*GPT_TESTS, "tests/test_hostile.py"),
     ),
     Mutation(
         "rule-repeat-first-copy",
