@@ -493,7 +493,7 @@ def parse_gpt(text: str, *, batch: object, optimizer: object, flag: str = "--gpt
     if missing:
         raise reader.fail(f"a GPT needs {', '.join(missing)}: vocab, seq, d_model, n_layers, n_heads", 0)
     try:
-        return Network.gpt(*args, **kwargs, batch=batch, optimizer=optimizer)  # type: ignore[misc, arg-type]
+        return Network.gpt(*args, **kwargs, batch=batch, optimizer=optimizer)  # type: ignore[arg-type]
     except ComplexaError as error:
         at = next((pos for p, pos in where.items() if p in str(error).split(":")[0]), 0)
         raise reader.fail(str(error), at) from None
