@@ -225,6 +225,7 @@ CASES: list[tuple[str, Callable[[], object], str]] = [
     ("evaluate deep value", lambda: derive(NET).evaluate(h=_chain(1000)), r"more than 100 levels deep"),
     ("huge refusal is short", lambda: measure(Network([f"h{k}" for k in range(1, 20001)])), r"^.{0,2000}$"),
     ("audit llm max_n", lambda: audit("kaplan", max_n=5), r"max_n = 5, backend = 'cpu' with 'kaplan': only the"),
+    ("to_torch a billion layers", lambda: _torch_of(_nested(3)), r"1,001,001,002 layers, every copy"),
     ("torch layer", lambda: Network([_torch_linear()]), r"sizes\[0\] = Lin.*: a torch object, .*from_torch\("),
 ]  # fmt: skip
 
@@ -241,6 +242,18 @@ def _shared(times: int) -> sympy.Expr:
     for _ in range(times):
         e = sympy.Add(e, e, evaluate=False)
     return e
+
+
+def _nested(levels: int) -> Network:
+    body: complexa.nn.Layer = complexa.nn.Linear(3, 3)
+    for _ in range(levels):
+        body = complexa.nn.Repeat(body, 1000)
+    return Network([complexa.nn.Linear(3, 3), body])
+
+
+def _torch_of(network: Network) -> object:
+    pytest.importorskip("torch")
+    return network.to_torch()
 
 
 def _torch_linear() -> object:
