@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 __all__ = ["main"]
 
@@ -42,7 +43,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         with interrupted:
             from complexa._cli import run
 
-            return run(argv)
+            status = run(argv)
+        if interrupted.seen:  # swallowed where it struck (a ctypes callback), but Ctrl-C all the same
+            raise KeyboardInterrupt
+        return status
     except KeyboardInterrupt:
         _say("complexa: interrupted")
         return 130
@@ -66,10 +70,19 @@ class _Interrupts:
     def __init__(self) -> None:
         self.seen = False
         self._previous: object = None
+        self._hook = sys.unraisablehook
 
     def _handle(self, signum: int, frame: object) -> None:
         self.seen = True
         raise KeyboardInterrupt
+
+    def _unraisable(self, unraisable: Any) -> None:
+        # A KeyboardInterrupt raised inside a ctypes callback (LLVM's, while numba compiles) cannot propagate: Python
+        # prints it as "Exception ignored" and goes on. It is remembered here; main reports it in one line.
+        if isinstance(unraisable.exc_value, KeyboardInterrupt):
+            self.seen = True
+            return
+        self._hook(unraisable)
 
     def __enter__(self) -> _Interrupts:
         try:
@@ -77,9 +90,12 @@ class _Interrupts:
                 self._previous = signal.signal(signal.SIGINT, self._handle)
         except ValueError:  # not the main thread: Python's handler stays
             pass
+        self._hook = sys.unraisablehook
+        sys.unraisablehook = self._unraisable
         return self
 
     def __exit__(self, *exc: object) -> None:
+        sys.unraisablehook = self._hook
         if self._previous is not None:
             signal.signal(signal.SIGINT, self._previous)  # type: ignore[arg-type]
 
