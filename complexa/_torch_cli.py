@@ -75,12 +75,31 @@ def load_factory(spec: str) -> Any:
     sys.path.insert(0, str(path.resolve().parent))
     try:
         loaded.loader.exec_module(user)
+    except (Exception, SystemExit) as error:
+        raise _user_error(f"running {path_text}", error, path) from None
     finally:
         sys.path.pop(0)
     factory = vars(user).get(name)  # what the file defines, not an attribute every module has
     if not callable(factory):
         raise ComplexaError(f"{show(spec)}: {path_text} has no function {name!r}")
-    return factory()
+    try:
+        return factory()
+    except (Exception, SystemExit) as error:
+        raise _user_error(f"{name}() in {path_text}", error, path) from None
+
+
+def _user_error(what: str, error: BaseException, path: Path) -> ComplexaError:
+    """One line for an error in the user's own file: what raised it, and where in that file (the last line of it that
+    ran), for them to fix."""
+    import traceback
+
+    where = ""
+    if not isinstance(error, SyntaxError):  # whose message has the file and the line already
+        frames = traceback.extract_tb(error.__traceback__)
+        lines = [f.lineno for f in frames if Path(f.filename).resolve() == path.resolve()]
+        where = f" (line {lines[-1]})" if lines else ""
+    detail = f"exit({error.code!r})" if isinstance(error, SystemExit) else f"{type(error).__name__}: {error}"
+    return ComplexaError(f"{what} raised {detail}{where}")
 
 
 def _cell(value: Any) -> str:

@@ -317,6 +317,9 @@ def test_every_command_output_error_is_one_line_and_status_1(argv: tuple[str, ..
         ("{model}:torch", "B,8", "m.py has no function 'torch'"),
         ("{model}:build:", "B,8", ":build:': give FILE.py:FACTORY"),
         ("{missing}:build", "B,8", "missing.py': no such file"),
+        ("bad.py:build", "B,8", "build() in bad.py raised ValueError: boom (line 2)"),
+        ("exits.py:build", "B,8", "running exits.py raised exit(5) (line 1)"),
+        ("syntax.py:build", "B,8", "running syntax.py raised SyntaxError: '(' was never closed (syntax.py, line 1)"),
     ],
 )
 def test_torch_input_is_checked_in_one_line(
@@ -326,6 +329,9 @@ def test_torch_input_is_checked_in_one_line(
         pytest.importorskip("torch")
     monkeypatch.chdir(tmp_path)
     (tmp_path / "m.py").write_text(MODEL)
+    (tmp_path / "bad.py").write_text("def build():\n    raise ValueError('boom')\n")  # the user's own mistakes
+    (tmp_path / "exits.py").write_text("raise SystemExit(5)\n")
+    (tmp_path / "syntax.py").write_text("x = (\n")
     spec = spec.format(model="m.py", missing="missing.py")
     status, out, err, seconds = run(["torch", spec, "--input", shape])
     assert (status, out, len(err.splitlines())) == (2, "", 1), err
