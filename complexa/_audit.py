@@ -286,6 +286,11 @@ def audit(name: str = "essay", *, max_n: int = 16, backend: str = "cpu") -> Audi
     (8, 27, 64)
     """
     if name != "essay":
+        if (max_n, backend) != (16, "cpu"):
+            raise ComplexaError(
+                f"max_n = {show(max_n)}, backend = {show(backend)} with {show(name)}: only the essay's audit measures "
+                f"networks and takes them; the {show(name)} audit compares published formulas; leave them out"
+            )
         return audit_llm(name)  # raises for a name that is no audit
     ns = _check_ns(max_n)
     essay = derive(Network.uniform(N, L), model="essay", iterations=T)

@@ -167,8 +167,13 @@ def _parser() -> _Parser:
         help=f"what to audit: {', '.join(AUDITS)} (default essay)",
     )
     option(p, "--format", FORMATS, "text")
-    p.add_argument("--max-n", type=integer(3, 64), default=16, metavar="N", help="measure n = 2..N (default 16)")
-    option(p, "--backend", BACKENDS, "cpu")
+    p.add_argument("--max-n", type=integer(3, 64), metavar="N", help="measure n = 2..N (default 16; the essay's only)")
+    p.add_argument(
+        "--backend",
+        type=choice(BACKENDS),
+        metavar="{" + ",".join(BACKENDS) + "}",
+        help="(default cpu; the essay's only)",
+    )
     p.set_defaults(run=_audit)
 
     p = commands.add_parser(
@@ -285,7 +290,13 @@ def _measure(args: argparse.Namespace) -> int:
 def _audit(args: argparse.Namespace) -> int:
     from complexa._audit import audit
 
-    result = audit(args.name, max_n=args.max_n, backend=args.backend)
+    given = [f"{flag} {value}" for flag, value in (("--max-n", args.max_n), ("--backend", args.backend)) if value]
+    if args.name != "essay" and given:
+        raise ComplexaError(
+            f"{' and '.join(given)} with {args.name}: the essay's audit measures networks, {args.name}'s compares "
+            f"published formulas and measures nothing; drop {' and '.join(f.split()[0] for f in given)}"
+        )
+    result = audit(args.name, max_n=args.max_n or 16, backend=args.backend or "cpu")
     render: dict[str, Callable[[], object]] = {
         "text": result.__str__,
         "markdown": result.markdown,
@@ -297,15 +308,30 @@ def _audit(args: argparse.Namespace) -> int:
 
 
 def _emit(output: object) -> None:
+    """Write `output` (a JSON document as JSON) and a newline to stdout, now; a failure is an output error."""
     text = json.dumps(output, indent=2) if isinstance(output, dict) else str(output)
+    _write(text + "\n")
+
+
+def _write(text: str) -> None:
+    """Write `text` to stdout and flush it; an error (a full disk, a closed stdout) is marked as an output error, for
+    `complexa.cli.main`'s status 1."""
     try:
         if sys.stdout is None:  # started with stdout closed
             raise OSError(errno.EBADF, "standard output is closed")
-        sys.stdout.write(text + "\n")
+        sys.stdout.write(text)
         sys.stdout.flush()
     except OSError as error:
         error.complexa_output = True  # type: ignore[attr-defined]  # for complexa.cli.main: an output error
         raise
+    except ValueError as error:  # a stdout closed from inside the process
+        raise _output_error(str(error)) from None
+
+
+def _output_error(why: str) -> OSError:
+    error = OSError(errno.EBADF, why)
+    error.complexa_output = True  # type: ignore[attr-defined]
+    return error
 
 
 def _one_line(message: str) -> str:
@@ -329,4 +355,6 @@ def run(argv: Sequence[str] | None = None) -> int:
         print(_one_line(f"{prog}: error: {error}"), file=sys.stderr)
         return 2
     except SystemExit as stop:  # --help and --version
+        if not stop.code and sys.stdout is not None:  # (with stdout closed, argparse writes to stderr)
+            _write("")  # what argparse printed must reach its reader, or fail as every output does
         return stop.code if isinstance(stop.code, int) else 0

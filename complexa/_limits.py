@@ -23,6 +23,10 @@ __all__ = [
     "MAX_SIZE_DIGITS",
     "MAX_SIZE_TERMS",
     "MAX_SIZE_DEGREE",
+    "MAX_TREE_DEPTH",
+    "MAX_TREE_NODES",
+    "check_tree",
+    "tree_size",
     "digits",
     "scientific",
     "show",
@@ -47,6 +51,16 @@ MAX_SIZE_TERMS = 16
 """Most terms of a size once expanded, such as ``(h + 1)^2`` (3 terms)."""
 MAX_SIZE_DEGREE = 16
 """Largest total degree of a size once expanded, such as ``h^2`` (2)."""
+
+MAX_TREE_DEPTH = 100
+"""Deepest sympy expression a user may hand complexa (``Add(Add(..., evaluate=False))``): sympy walks expressions
+by recursion, and a thousand levels end in RecursionError; a text's expressions are a few levels deep."""
+MAX_TREE_NODES = 1_000_000
+"""Most nodes of a sympy expression a user may hand complexa, a subtree shared by several parents counted each time:
+sympy's walks (printing, expanding, substituting) visit every one, so ``e = Add(e, e, evaluate=False)`` forty times
+is 10^12 nodes in a few lines. The counts of thousands of symbolic layers have a few hundred thousand."""
+_SHOWN_NODES = 5_000
+"""Most nodes of an expression `show` prints; a larger one is described, not printed (printing it took seconds)."""
 
 
 def show(value: object, limit: int = 60) -> str:
@@ -75,6 +89,12 @@ def show(value: object, limit: int = 60) -> str:
         if len(value) > limit:
             return f"{value[: limit - 9] + '...'!r} ({len(value)} characters)"
         return repr(value)
+    if _is_sympy(value):
+        nodes, depth = tree_size(value, _SHOWN_NODES)
+        if nodes > _SHOWN_NODES:
+            return f"a sympy {type(value).__name__} of more than {_SHOWN_NODES:,} nodes"
+        if depth > MAX_TREE_DEPTH:
+            return f"a sympy {type(value).__name__} more than {MAX_TREE_DEPTH} levels deep"
     try:
         text = str(value) if _is_sympy(value) else repr(value)
     except ValueError:  # an expression holding an integer too long to print
@@ -106,3 +126,48 @@ def scientific(number: int) -> str:
         return f"{number:.3g}"
     count = digits(number)
     return f"{number // 10 ** (count - 3) / 100:.2f}e+{count - 1}"
+
+
+def tree_size(expr: object, cap: int = MAX_TREE_NODES) -> tuple[int, int]:
+    """(nodes, depth) of the sympy expression `expr`, a shared subtree counted once per parent, found without
+    recursion and in time proportional to its distinct nodes; the walk stops once either passes `cap`, with a figure
+    above `cap` (or depth above `MAX_TREE_DEPTH`)."""
+    found: dict[int, tuple[int, int]] = {}
+    stack: list[tuple[object, bool]] = [(expr, False)]
+    while stack:
+        node, ready = stack.pop()
+        key = id(node)
+        if key in found:
+            continue
+        args = getattr(node, "args", ())
+        if not isinstance(args, tuple) or not args:
+            found[key] = (1, 1)
+        elif not ready:
+            stack.append((node, True))
+            stack.extend((arg, False) for arg in args if id(arg) not in found)
+        else:
+            nodes = 1 + sum(found[id(arg)][0] for arg in args)
+            depth = 1 + max(found[id(arg)][1] for arg in args)
+            if nodes > cap or len(found) > cap:
+                return max(nodes, cap + 1), depth
+            if depth > MAX_TREE_DEPTH:
+                return nodes, depth
+            found[key] = (nodes, depth)
+    return found[id(expr)]
+
+
+def check_tree(expr: object, where: str) -> None:
+    """Refuse a sympy expression too deep or too large for sympy's own walks (`MAX_TREE_DEPTH`, `MAX_TREE_NODES`)."""
+    from complexa.errors import ComplexaError
+
+    nodes, depth = tree_size(expr)
+    if depth > MAX_TREE_DEPTH:
+        raise ComplexaError(
+            f"{where} = {show(expr)}: an expression is nested at most {MAX_TREE_DEPTH} levels deep; build it "
+            "evaluated (h + 1 + 1 is h + 2), or pass it as a string"
+        )
+    if nodes > MAX_TREE_NODES:
+        raise ComplexaError(
+            f"{where} = {show(expr)}: an expression has at most {MAX_TREE_NODES:,} nodes, a shared subexpression "
+            "counted each time it appears; build it evaluated, or expand it first"
+        )

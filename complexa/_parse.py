@@ -10,7 +10,11 @@ takes it::
     term   := unary (("*" | "/") unary)*
     unary  := ("+" | "-") unary | power
     power  := atom (("^" | "**") unary)?          right-associative
-    atom   := INTEGER | IDENTIFIER | "(" expr ")"
+    atom   := INTEGER | IDENTIFIER | "(" expr ")" | FUNCTION "(" expr ("," expr)* ")"
+
+FUNCTION is one of ``floor``, ``ceiling``, ``Mod``, ``Max`` and ``Min``, which `complexa.from_torch` prints in the sizes
+of strided convolutions and pools, so that every expression complexa prints reads back; their arguments expand to at
+most `MAX_SIZE_TERMS` terms each, and the value is sympy's (``floor(h/2 - 1/2)``), a size's checks refuse it.
 
 Identifiers become sympy symbols that are positive integers; ``E``, ``I``, ``N``, ``O``, ``S``, ``pi`` and ``oo`` are
 plain symbols like any other name. Exponents must be integer constants from -`MAX_DEGREE` to `MAX_DEGREE`. A
@@ -21,19 +25,32 @@ be a polynomial; only a printed ratio of counts needs more).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from fractions import Fraction
 from typing import NamedTuple
 
 import sympy
 
-from complexa._limits import MAX_DEGREE, MAX_DEPTH, MAX_DIGITS, MAX_LENGTH, MAX_TERMS, MAX_WORK, show
+from complexa._limits import MAX_DEGREE, MAX_DEPTH, MAX_DIGITS, MAX_LENGTH, MAX_SIZE_TERMS, MAX_TERMS, MAX_WORK, show
 from complexa._poly import Expander, Polynomial, symbol, to_expr
 from complexa.errors import ComplexaError
 
 __all__ = ["parse", "symbol", "MAX_LENGTH", "MAX_DEPTH", "MAX_DEGREE", "MAX_DIGITS", "MAX_TERMS", "MAX_WORK"]
 
 # ASCII only: \d would read other scripts' digits ("٣" as 3), \s other scripts' spaces.
-_TOKEN = re.compile(r"[ \t\r\n]*(?:([0-9]+)|([A-Za-z][A-Za-z0-9_]*)|(\*\*|[-+*/^()]))")
+_TOKEN = re.compile(r"[ \t\r\n]*(?:([0-9]+)|([A-Za-z][A-Za-z0-9_]*)|(\*\*|[-+*/^(),]))")
+
+_FUNCTIONS: dict[str, tuple[Callable[..., sympy.Expr], int]] = {
+    "floor": (sympy.floor, 1),
+    "ceiling": (sympy.ceiling, 1),
+    "Mod": (sympy.Mod, 2),
+    "Max": (sympy.Max, -4),
+    "Min": (sympy.Min, -4),
+}
+"""The functions the grammar reads, and how many arguments each takes (-4: one to four; sympy compares each pair)."""
+MAX_CALLS = 256
+"""Most calls of those functions in one text: sympy builds each value itself (up to ten milliseconds each)."""
+_COMMA = "unexpected character ','; a comma separates only the arguments of floor, ceiling, Mod, Max and Min"
 
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
@@ -73,6 +90,8 @@ class _Parser:
         names = {token for token in tokens if token[0].isalpha()}
         self.math = Expander([symbol(name) for name in names], self.fail)
         self.one = self.math.number(1)
+        self.calls: dict[sympy.Symbol, sympy.Expr] = {}
+        """Each function's value by the placeholder the polynomials hold for it (a name no text can write)."""
 
     def fail(self, why: str) -> ComplexaError:
         return ComplexaError(f"{show(self.text)}: {why}")
@@ -163,6 +182,8 @@ class _Parser:
         self.take()
         if token == "(":
             value = self.expr()
+            if self.peek() == ",":
+                raise self.fail(_COMMA)
             if self.peek() != ")":
                 raise self.fail("a '(' is never closed")
             self.take()
@@ -172,10 +193,43 @@ class _Parser:
                 raise self.fail(f"a number has more than {MAX_DIGITS} digits")
             return _Fraction(self.math.number(int(token)), self.one)
         if token[0].isalpha():
+            if self.peek() == "(" and token in _FUNCTIONS:
+                return self.call(token)
             if self.peek() == "(":
-                raise self.fail(f"{token}(...) looks like a function call; only arithmetic is allowed")
+                raise self.fail(
+                    f"{token}(...) looks like a function call; only arithmetic, floor, ceiling, Mod, Max and Min are "
+                    "allowed"
+                )
             return _Fraction(self.math.variable(token), self.one)
         raise self.fail(f"unexpected {token!r}; expected a number, a name or '('")
+
+    def call(self, name: str) -> _Fraction:
+        """``name(args)``, its name read: sympy's value, as a placeholder symbol unless it is a number."""
+        self.take()  # "("
+        self.enter()
+        args = [self.expr()]
+        while self.peek() == ",":
+            self.take()
+            args.append(self.expr())
+        if self.peek() != ")":
+            raise self.fail("a '(' is never closed")
+        self.take()
+        self.depth -= 1
+        function, arity = _FUNCTIONS[name]
+        if arity > 0 and len(args) != arity:
+            raise self.fail(f"{name} takes {arity} argument{'s' if arity > 1 else ''}, not {len(args)}")
+        if len(args) > -arity > 0:
+            raise self.fail(f"{name} takes 1 to {-arity} arguments, not {len(args)}")
+        if sum(len(a.num.terms) + len(a.den.terms) - 1 for a in args) > MAX_SIZE_TERMS:
+            raise self.fail(f"{name}(...): its arguments hold more than {MAX_SIZE_TERMS} terms in all")
+        if len(self.calls) >= MAX_CALLS:
+            raise self.fail(f"more than {MAX_CALLS:,} calls of floor, ceiling, Mod, Max and Min")
+        value = function(*(self.result(a).xreplace(self.calls) for a in args))
+        if value.is_Rational:
+            return _Fraction(self.math.number(Fraction(int(value.p), int(value.q))), self.one)
+        name = f" {len(self.calls)}"  # no text can write a name with a space
+        self.calls[symbol(name)] = value
+        return _Fraction(self.math.variable(name), self.one)
 
     def result(self, value: _Fraction) -> sympy.Expr:
         divisor = value.den.constant()
@@ -213,6 +267,13 @@ def parse(text: str) -> sympy.Expr:
     value = parser.expr()
     if parser.peek() is not None:
         token = parser.peek()
-        hint = "; write 2*h, not 2h" if token and (token[0].isalnum() or token == "(") else ""
+        before = parser.tokens[parser.pos - 1]
+        if token and before.isdigit() and re.fullmatch(r"[eE][0-9]+", token):  # 1e400: a float's exponent
+            hint = f"; a size is an integer: write {before}*10^{token[1:]}, not {before}{token}"
+        else:
+            hint = "; write 2*h, not 2h" if token and (token[0].isalnum() or token == "(") else ""
+        if token == ",":
+            raise parser.fail(_COMMA)
         raise parser.fail(f"unexpected {token!r} after a complete expression{hint}")
-    return parser.result(value)
+    result = parser.result(value)
+    return result.xreplace(parser.calls) if parser.calls else result

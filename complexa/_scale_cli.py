@@ -140,8 +140,9 @@ def run_scale(args: argparse.Namespace) -> int:
         output = json.dumps(result.as_json(), indent=2)
     else:
         output = result.markdown() if args.format == "markdown" else str(result)
-    sys.stdout.write(output + "\n")
-    sys.stdout.flush()
+    from complexa._cli import _emit
+
+    _emit(output)
     if args.plot is not None:
         from complexa._plot import save
 

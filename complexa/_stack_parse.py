@@ -278,6 +278,13 @@ class _Reader:
         name = self.name()
         if name is None:
             raise self.fail(f"expected a layer such as Linear(784, h) or ReLU, found {self.found()}")
+        if self.pos < len(self.text) and (self.text[self.pos].isalnum() or self.text[self.pos] == "_"):
+            word = _WORD.match(self.text, start)
+            raise self.fail(
+                f"unknown layer {show(word.group() if word else name, 20)}: {self.text[self.pos]!r} at position "
+                f"{self.pos} is not an ASCII letter, digit or _{_suggest(name, KINDS)}",
+                start,
+            )
         cls = KINDS.get(name)
         if cls is None:
             raise self.fail(f"unknown layer {name!r}{_suggest(name, KINDS)}", start)
@@ -303,9 +310,9 @@ class _Reader:
                 args, kwargs, where = self.arguments(name, params, path)
             self.expect(")", f"',' or ')' after an argument of {name}")
             self.depth -= 1
-        missing = [p for p, kind in params[len(args) :] if kind == SIZE and p not in kwargs]
+        missing = [p for p, kind in params[len(args) :] if kind in (SIZE, LAYER) and p not in kwargs]
         if missing:
-            given = ", ".join(p for p, kind in params if kind == SIZE)
+            given = ", ".join(p for p, kind in params if kind in (SIZE, LAYER))
             raise self.fail(f"{name} needs {' and '.join(missing)}: {name}({given})", start)
         key = (name, args, tuple(sorted(kwargs.items())))
         try:
@@ -318,13 +325,15 @@ class _Reader:
             raise self.fail(str(error), at) from None
 
     def arguments(
-        self, name: str, params: tuple[tuple[str, str], ...], path: str = ""
+        self, name: str, params: tuple[tuple[str, str], ...], path: str = "", positional: int | None = None
     ) -> tuple[tuple[object, ...], dict[str, object], dict[str, int]]:
-        """The arguments of a call, up to its ")": positional, keyword, and where each value begins."""
+        """The arguments of a call, up to its ")": positional, keyword, and where each value begins; at most
+        `positional` of them by position (all by default), the rest keyword-only."""
         args: list[object] = []
         kwargs: dict[str, object] = {}
         where: dict[str, int] = {}
         names = [p for p, _ in params]
+        by_position = len(params) if positional is None else positional
         while self.peek() != ")":
             start = self.pos
             key = self.keyword()
@@ -332,7 +341,14 @@ class _Reader:
             if key is None:
                 if kwargs:
                     raise self.fail(f"{name}: a positional argument after a keyword argument", start)
-                if len(args) >= len(params):
+                if len(args) >= by_position:
+                    if by_position < len(params):
+                        first, listed = names[by_position], ", ".join(names[:by_position])
+                        raise self.fail(
+                            f"{name} takes at most {by_position} arguments by position ({listed}); give the others "
+                            f"by name, such as {first}=...",
+                            start,
+                        )
                     takes = f"at most {len(params)} arguments ({', '.join(names)})" if params else "no arguments"
                     raise self.fail(f"{name} takes {takes}", start)
                 key = names[len(args)]
@@ -366,6 +382,12 @@ class _Reader:
 
     def value(self, kind: str, where: str) -> object:
         if kind in (SIZE, OPTIONAL_SIZE):
+            self.skip()
+            if re.match(r"None(?![A-Za-z0-9_])", self.text[self.pos : self.pos + 5]):  # Python's None, not a symbol
+                if kind == SIZE:
+                    raise self.fail(f"{where}: None is not a size; give {_SHOWN[SIZE]}")
+                self.pos += 4
+                return None
             return self.size(where)
         if kind == FLAG:
             return self.flag_value(where)
@@ -442,12 +464,14 @@ def parse_optimizer(text: str, flag: str = "--optimizer") -> str | Optimizer:
     return optimizer  # type: ignore[return-value]
 
 
-def _gpt_arguments() -> tuple[tuple[str, str], ...]:
-    """What ``--gpt`` takes: `Network.gpt`'s arguments but the batch and the optimizer (flags of their own)."""
+def _gpt_arguments() -> tuple[tuple[tuple[str, str], ...], int]:
+    """What ``--gpt`` takes: `Network.gpt`'s arguments but the batch and the optimizer (flags of their own), and how
+    many of them come first and may be given by position (the others are keyword-only)."""
     from complexa.network import Network
 
-    parameters = inspect.signature(Network.gpt).parameters.values()
-    return _typed([p for p in parameters if p.name not in ("batch", "optimizer")], "Network.gpt")
+    parameters = [p for p in inspect.signature(Network.gpt).parameters.values() if p.name not in ("batch", "optimizer")]
+    positional = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in parameters)
+    return _typed(parameters, "Network.gpt"), positional
 
 
 def parse_gpt(text: str, *, batch: object, optimizer: object, flag: str = "--gpt") -> Network:
@@ -462,14 +486,14 @@ def parse_gpt(text: str, *, batch: object, optimizer: object, flag: str = "--gpt
     from complexa.network import Network
 
     reader = _start(text, flag, "a GPT")
-    params = _gpt_arguments()
-    args, kwargs, where = reader.arguments("Network.gpt", params)
+    params, positional = _gpt_arguments()
+    args, kwargs, where = reader.arguments("Network.gpt", params, positional=positional)
     reader.end()
     missing = [p for p, kind in params[len(args) :] if kind == SIZE and p not in kwargs]
     if missing:
         raise reader.fail(f"a GPT needs {', '.join(missing)}: vocab, seq, d_model, n_layers, n_heads", 0)
     try:
-        return Network.gpt(*args, **kwargs, batch=batch, optimizer=optimizer)  # type: ignore[misc, arg-type]
+        return Network.gpt(*args, **kwargs, batch=batch, optimizer=optimizer)  # type: ignore[arg-type]
     except ComplexaError as error:
         at = next((pos for p, pos in where.items() if p in str(error).split(":")[0]), 0)
         raise reader.fail(str(error), at) from None

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -54,14 +53,21 @@ def add_torch_parser(subparsers: Any) -> argparse.ArgumentParser:
     return p
 
 
-def load_factory(spec: str) -> Any:
-    """The module that ``FILE.py:FACTORY`` builds. The file is run as Python: it is the user's own code."""
+def _factory_path(spec: str) -> tuple[Path, str]:
+    """The file and the function name of ``FILE.py:FACTORY``, checked without running anything (nor importing torch)."""
     path_text, sep, name = spec.rpartition(":")
-    if not sep or not path_text or not name.isidentifier():
+    if not sep or not path_text or not name.isidentifier() or name.startswith("__"):
         raise ComplexaError(f"{show(spec)}: give FILE.py:FACTORY, such as model.py:build")
     path = Path(path_text)
     if not path.is_file():
         raise ComplexaError(f"{show(path_text)}: no such file")
+    return path, name
+
+
+def load_factory(spec: str) -> Any:
+    """The module that ``FILE.py:FACTORY`` builds. The file is run as Python: it is the user's own code."""
+    path, name = _factory_path(spec)
+    path_text = str(path)
     loaded = importlib.util.spec_from_file_location(f"complexa_user_{path.stem}", path)
     if loaded is None or loaded.loader is None:
         raise ComplexaError(f"{show(path_text)}: not a Python file")
@@ -69,12 +75,31 @@ def load_factory(spec: str) -> Any:
     sys.path.insert(0, str(path.resolve().parent))
     try:
         loaded.loader.exec_module(user)
+    except (Exception, SystemExit) as error:
+        raise _user_error(f"running {path_text}", error, path) from None
     finally:
         sys.path.pop(0)
-    factory = getattr(user, name, None)
+    factory = vars(user).get(name)  # what the file defines, not an attribute every module has
     if not callable(factory):
         raise ComplexaError(f"{show(spec)}: {path_text} has no function {name!r}")
-    return factory()
+    try:
+        return factory()
+    except (Exception, SystemExit) as error:
+        raise _user_error(f"{name}() in {path_text}", error, path) from None
+
+
+def _user_error(what: str, error: BaseException, path: Path) -> ComplexaError:
+    """One line for an error in the user's own file: what raised it, and where in that file (the last line of it that
+    ran), for them to fix."""
+    import traceback
+
+    where = ""
+    if not isinstance(error, SyntaxError):  # whose message has the file and the line already
+        frames = traceback.extract_tb(error.__traceback__)
+        lines = [f.lineno for f in frames if Path(f.filename).resolve() == path.resolve()]
+        where = f" (line {lines[-1]})" if lines else ""
+    detail = f"exit({error.code!r})" if isinstance(error, SystemExit) else f"{type(error).__name__}: {error}"
+    return ComplexaError(f"{what} raised {detail}{where}")
 
 
 def _cell(value: Any) -> str:
@@ -138,6 +163,7 @@ def render(d: TracedDerivation, fmt: str) -> str | dict[str, Any]:
 
 def run_torch(args: argparse.Namespace) -> int:
     """Trace the module and print its table; 0 on success."""
+    _factory_path(args.factory)  # a mistyped FILE:FACTORY is told at once, before torch takes seconds to import
     from complexa._trace import from_torch, torch_module
 
     torch = torch_module()
@@ -146,5 +172,7 @@ def run_torch(args: argparse.Namespace) -> int:
     shapes = [tuple(part.strip() for part in text.split(",")) for text in args.input]
     d = from_torch(module, *shapes, training=not args.no_training, dtype=dtype, strict=args.strict)
     output = render(d, args.format)
-    sys.stdout.write((json.dumps(output, indent=2) if isinstance(output, dict) else output) + "\n")
+    from complexa._cli import _emit
+
+    _emit(output)
     return 0

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 import sympy
 
-from complexa._limits import MAX_DIGITS, MAX_SIZE_DEGREE, MAX_SIZE_DIGITS, MAX_SIZE_TERMS, digits, show
+from complexa._limits import MAX_DIGITS, MAX_SIZE_DEGREE, MAX_SIZE_DIGITS, MAX_SIZE_TERMS, check_tree, digits, show
 from complexa._parse import parse
 from complexa._poly import Expander, to_expr
 from complexa.errors import ComplexaError
@@ -33,6 +33,7 @@ def as_expr(value: object, where: str) -> sympy.Expr:
         except ComplexaError as error:
             raise ComplexaError(f"{where}: {error}") from None
     if isinstance(value, sympy.Expr) and not isinstance(value, sympy.Float):
+        check_tree(value, where)
         expander = Expander(value.free_symbols, lambda why: ComplexaError(f"{where} = {show(value)}: {why}"))
         return to_expr(expander.expand(value))
     if isinstance(value, (float, numbers.Number, sympy.Basic)):

@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import sympy
 
-from complexa._limits import show
+from complexa._limits import check_tree, show
 from complexa._poly import Expander, Polynomial, recall, to_expr
 from complexa._validate import as_size, as_values
 from complexa.errors import ComplexaError
@@ -52,29 +52,81 @@ def _not_a_count(expr: sympy.Expr, why: str) -> ComplexaError:
     return ComplexaError(f"{show(expr)}: {why}")
 
 
-def _maximal(monomials: list[tuple[tuple[int, int], ...]]) -> list[tuple[tuple[int, int], ...]]:
+Monomial = tuple[tuple[int, int], ...]
+
+MAX_DOMINANCE_WORK = 5_000_000
+"""The most steps `_maximal` takes (divisors listed, or pairs of monomials compared): seconds. Past it the count is
+refused rather than worked on for hours; no count within the grammar's limits has come near it."""
+
+
+def _maximal(monomials: list[Monomial]) -> list[Monomial]:
     """The monomials that divide no other one.
 
-    A monomial that divides another has every one of its symbols, and a smaller degree; so only the monomials holding
-    its rarest symbol need checking, which keeps a count over thousands of symbols (each in a few terms) near linear.
+    A monomial divides only monomials of a higher total degree, so those of the highest degree are maximal at once.
+    For the others, the divisors of the monomials above them are listed degree by degree, down to the lowest degree
+    to test: a monomial is dominated when it is one of them. That takes time in proportion to the divisors, whatever
+    the symbols the terms share (``(a0+...+a15)(b0+...+b15)(z0+...+z15)(t0+...+t15)``: 65,536 terms, each symbol in
+    4,096). Where high powers make the divisors too many, the monomials holding a monomial's rarest symbol are
+    compared with it instead, which is near linear when each symbol is in a few terms (thousands of layers).
     """
+    if len(monomials) == 1:
+        return list(monomials)
+    by_degree: dict[int, list[Monomial]] = {}
+    for monom in monomials:
+        by_degree.setdefault(sum(e for _, e in monom), []).append(monom)
+    degrees = sorted(by_degree, reverse=True)
+    if len(degrees) == 1:
+        return list(monomials)  # distinct monomials of one degree: none divides another
+    dominated = _dominated_by_divisors(by_degree, degrees)
+    if dominated is None:
+        dominated = _dominated_by_comparison(monomials)
+    return [m for m in monomials if m not in dominated]
+
+
+def _dominated_by_divisors(by_degree: dict[int, list[Monomial]], degrees: list[int]) -> set[Monomial] | None:
+    """The monomials that divide another, found by listing the divisors degree by degree; None past the budget."""
+    dominated: set[Monomial] = set()
+    above: set[Monomial] = set()  # the divisors of degree d of the monomials of degree > d, for the d at hand
+    lowest, work = degrees[-1], 0
+    for d in range(degrees[0], lowest - 1, -1):
+        here = by_degree.get(d, [])
+        dominated.update(m for m in here if m in above)
+        if d == lowest:
+            break
+        below: set[Monomial] = set()
+        for monom in above.union(here):
+            work += len(monom)
+            if work > MAX_DOMINANCE_WORK:
+                return None
+            for k, (i, e) in enumerate(monom):
+                below.add((*monom[:k], (i, e - 1), *monom[k + 1 :]) if e > 1 else monom[:k] + monom[k + 1 :])
+        above = below
+    return dominated
+
+
+def _dominated_by_comparison(monomials: list[Monomial]) -> set[Monomial]:
+    """The monomials that divide another, each compared with those holding its rarest symbol."""
     holding: dict[int, list[dict[int, int]]] = {}
     as_dicts = [dict(m) for m in monomials]
     for exps in as_dicts:
         for i in exps:
             holding.setdefault(i, []).append(exps)
-    out = []
+    work = sum(min((len(holding[i]) for i in exps), default=0) for exps in as_dicts)
+    if work > MAX_DOMINANCE_WORK:
+        raise ComplexaError(
+            f"a count of {len(monomials):,} terms whose symbols are shared by many of them and raised to high powers: "
+            f"finding its dominant terms would take {work:,} comparisons, more than big_o makes "
+            f"({MAX_DOMINANCE_WORK:,}); substitute values for some symbols first"
+        )
+    out: set[Monomial] = set()
     for monom, exps in zip(monomials, as_dicts):
         if not exps:  # the constant divides every other monomial
-            if len(monomials) == 1:
-                out.append(monom)
+            if len(monomials) > 1:
+                out.add(monom)
             continue
         rarest = min(exps, key=lambda i: len(holding[i]))
-        dominated = any(
-            other is not exps and all(other.get(i, 0) >= e for i, e in exps.items()) for other in holding[rarest]
-        )
-        if not dominated:
-            out.append(monom)
+        if any(other is not exps and all(other.get(i, 0) >= e for i, e in exps.items()) for other in holding[rarest]):
+            out.add(monom)
     return out
 
 
@@ -135,6 +187,8 @@ def big_o(expr: sympy.Expr | int, **substitutions: object) -> sympy.Order:
     if isinstance(expr, bool) or not isinstance(expr, (int, sympy.Expr)):
         raise ComplexaError(f"expr = {show(expr)}: big_o takes a sympy expression or an int")
     value = sympy.Integer(expr) if isinstance(expr, int) else expr
+    if recall(value) is None:  # not a count complexa built: the user's own, perhaps deep or of shared parts
+        check_tree(value, "expr")
     if substitutions:
         value = value.xreplace(as_values(substitutions, value.free_symbols, "big_o", convert=as_size))
     return make_order(dominant_terms(value))

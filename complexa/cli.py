@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 __all__ = ["main"]
 
@@ -36,21 +38,66 @@ def main(argv: Sequence[str] | None = None) -> int:
     >>> main(["derive", "2", "0"])
     2
     """
+    interrupted = _Interrupts()
     try:
-        from complexa._cli import run
+        with interrupted:
+            from complexa._cli import run
 
-        return run(argv)
+            status = run(argv)
+        if interrupted.seen:  # swallowed where it struck (a ctypes callback), but Ctrl-C all the same
+            raise KeyboardInterrupt
+        return status
     except KeyboardInterrupt:
         _say("complexa: interrupted")
         return 130
-    except OSError as error:
-        if not _is_output_error(error):
+    except Exception as error:
+        if interrupted.seen:  # Ctrl-C inside numba's compiler comes out as its own error (a RuntimeError): still Ctrl-C
+            _say("complexa: interrupted")
+            return 130
+        if not isinstance(error, OSError) or not _is_output_error(error):
             raise
         # Nothing more can reach stdout: point it at /dev/null so that Python's own flush at exit stays quiet.
         _silence_stdout()
         if error.errno != errno.EPIPE:  # the reader went away: nothing to say
             _say(f"complexa: error: cannot write the output: {error.strerror or error}")
         return 1
+
+
+class _Interrupts:
+    """While in use, Ctrl-C raises KeyboardInterrupt as Python's own handler does, and is remembered: code that turns
+    the KeyboardInterrupt into an error of its own (numba's compiler, LLVM's callbacks) cannot hide it."""
+
+    def __init__(self) -> None:
+        self.seen = False
+        self._previous: object = None
+        self._hook = sys.unraisablehook
+
+    def _handle(self, signum: int, frame: object) -> None:
+        self.seen = True
+        raise KeyboardInterrupt
+
+    def _unraisable(self, unraisable: Any) -> None:
+        # A KeyboardInterrupt raised inside a ctypes callback (LLVM's, while numba compiles) cannot propagate: Python
+        # prints it as "Exception ignored" and goes on. It is remembered here; main reports it in one line.
+        if isinstance(unraisable.exc_value, KeyboardInterrupt):
+            self.seen = True
+            return
+        self._hook(unraisable)
+
+    def __enter__(self) -> _Interrupts:
+        try:
+            if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+                self._previous = signal.signal(signal.SIGINT, self._handle)
+        except ValueError:  # not the main thread: Python's handler stays
+            pass
+        self._hook = sys.unraisablehook
+        sys.unraisablehook = self._unraisable
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        sys.unraisablehook = self._hook
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)  # type: ignore[arg-type]
 
 
 def _is_output_error(error: OSError) -> bool:

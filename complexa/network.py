@@ -107,6 +107,13 @@ class Network:
                 f"sizes = {show(sizes)}: must be a list of layer sizes n_0..n_L, such as [784, 'h', 10], or a list of "
                 "layers of complexa.nn"
             )
+        module = next((k for k, v in enumerate(sizes) if type(v).__module__.split(".")[0] == "torch"), None)
+        if module is not None:  # torch itself is not imported: a torch object is one from a module named torch...
+            raise ComplexaError(
+                f"sizes[{module}] = {show(sizes[module])}: a torch object, not a size or a layer of complexa.nn; trace "
+                "a torch module with complexa.from_torch(module, shape), or give the layers of complexa.nn, such as "
+                "nn.Linear(3, 4)"
+            )
         if sizes and isinstance(sizes[0], Layer):  # a stack; `check` names any item that is not a layer
             for name, value in (("bias", bias), ("activation", activation)):
                 if value is not _UNSET:

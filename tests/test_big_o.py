@@ -90,3 +90,41 @@ def test_fast_polynomials_equal_sympy_expand(texts: list[str]) -> None:
 def test_a_negative_dominant_term_is_not_a_count(text: str) -> None:
     with pytest.raises(ComplexaError, match="a dominant term has a negative coefficient"):
         big_o(parse(text))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.tuples(st.integers(0, 4), st.integers(1, 4)), max_size=4).map(
+            lambda m: tuple(sorted(dict(m).items()))
+        ),
+        min_size=1,
+        max_size=12,
+        unique=True,
+    )
+)
+def test_both_ways_of_finding_dominated_monomials_agree_with_the_definition(monomials: list[tuple]) -> None:
+    from complexa.asymptotics import _dominated_by_comparison, _dominated_by_divisors, _maximal
+
+    def divides(m: tuple, o: tuple) -> bool:
+        return dict(m).keys() <= dict(o).keys() and all(e <= dict(o)[i] for i, e in m)
+
+    expected = {m for m in monomials if any(o != m and divides(m, o) for o in monomials)}
+    by_degree: dict[int, list[tuple]] = {}
+    for m in monomials:
+        by_degree.setdefault(sum(e for _, e in m), []).append(m)
+    assert _dominated_by_comparison(monomials) == expected
+    assert _dominated_by_divisors(by_degree, sorted(by_degree, reverse=True)) == expected
+    assert _maximal(monomials) == [m for m in monomials if m not in expected]
+
+
+def test_terms_sharing_every_symbol_take_time_in_their_divisors() -> None:
+    # (a0+...+a15)(b0+...+b15)(z0+...+z15)(t0+...+t15) and its lower-degree parts: 65,536 maximal terms, each symbol
+    # in 4,096 of them; once quadratic in them (hours), now a pass over their divisors.
+    groups = [sympy.symbols(f"{c}0:16", positive=True, integer=True) for c in "abzt"]
+    a, b, z, t = (sympy.Add(*g) for g in groups)
+    from complexa._poly import Converter
+
+    convert = Converter(set().union(*groups))
+    value = to_expr(convert(a) * convert(b) * convert(z) * convert(t) + convert(z) * convert(t) * convert(a))
+    assert len(big_o(value).expr.args) == 16**4

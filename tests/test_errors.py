@@ -153,7 +153,7 @@ CASES: list[tuple[str, Callable[[], object], str]] = [
         "measure out of memory",
         # 8.8e11 operations, under the cap, in 2.9e12 bytes of arrays, past any memory here.
         lambda: measure(Network([1, 1], batch=4 * 10**10)),
-        r"needs about [\d,]+ bytes of arrays, and only [\d,]+ bytes",
+        r"needs about [\d,]+ bytes for its arrays and its 2 layers, and only [\d,]+ bytes",
     ),
     # strategies
     ("strategy max_layers zero", lambda: networks(max_layers=0), r"max_layers = 0: must be a positive int"),
@@ -215,7 +215,50 @@ CASES: list[tuple[str, Callable[[], object], str]] = [
         r"factory\(2\) = Network\(\[2, 2\]\), but factory\(n\) at n = 2 is Network\(\[2, 3\]\)",
     ),
     ("half a size", lambda: scale(Network(["h/2", 2]), sizes=[2, 3, 4]), r"at h = 3: sizes\[0\] = h/2 becomes 3/2"),
+    # sympy expressions built by hand: deep, or of shared parts, or huge (issue 20)
+    ("deep chain big_o", lambda: big_o(_chain(1000)), r"expr = a sympy Add more than 100 levels deep: an"),
+    ("deep chain Linear", lambda: complexa.nn.Linear(_chain(1000, sympy.Mul), 3), r"in_features\) = a sympy Mul"),
+    ("deep chain size", lambda: Network([_chain(1000), 3]), r"sizes\[0\] = a sympy Add more than 100 levels deep"),
+    ("shared parts big_o", lambda: big_o(_shared(40)), r"expr = a sympy Add of more than 5,000 nodes: "),
+    ("shared parts Linear", lambda: complexa.nn.Linear(_shared(40), 3), r"at most 1,000,000 nodes, a shared"),
+    ("shared parts size", lambda: Network([_shared(40), 3]), r"sizes\[0\] = a sympy Add of more than 5,000 nodes"),
+    ("evaluate deep value", lambda: derive(NET).evaluate(h=_chain(1000)), r"more than 100 levels deep"),
+    ("huge refusal is short", lambda: measure(Network([f"h{k}" for k in range(1, 20001)])), r"^.{0,2000}$"),
+    ("audit llm max_n", lambda: audit("kaplan", max_n=5), r"max_n = 5, backend = 'cpu' with 'kaplan': only the"),
+    ("to_torch a billion layers", lambda: _torch_of(_nested(3)), r"1,001,001,002 layers, every copy"),
+    ("torch layer", lambda: Network([_torch_linear()]), r"sizes\[0\] = Lin.*: a torch object, .*from_torch\("),
 ]  # fmt: skip
+
+
+def _chain(depth: int, op: type = sympy.Add) -> sympy.Expr:
+    e: sympy.Expr = h
+    for _ in range(depth):
+        e = op(e, 2, evaluate=False)
+    return e
+
+
+def _shared(times: int) -> sympy.Expr:
+    e: sympy.Expr = h
+    for _ in range(times):
+        e = sympy.Add(e, e, evaluate=False)
+    return e
+
+
+def _nested(levels: int) -> Network:
+    body: complexa.nn.Layer = complexa.nn.Linear(3, 3)
+    for _ in range(levels):
+        body = complexa.nn.Repeat(body, 1000)
+    return Network([complexa.nn.Linear(3, 3), body])
+
+
+def _torch_of(network: Network) -> object:
+    pytest.importorskip("torch")
+    return network.to_torch()
+
+
+def _torch_linear() -> object:
+    torch = pytest.importorskip("torch")
+    return torch.nn.Linear(3, 4)
 
 
 @pytest.mark.parametrize(("call", "message"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])

@@ -43,6 +43,11 @@ def run(argv: list[str]) -> tuple[int, str, str, float]:
 SYMBOLS_400 = [f"h{k}" for k in range(1, 401)]
 SYMBOLS_1000 = [f"h{k}" for k in range(1, 1001)]
 
+
+def _SUM(name: str) -> str:
+    return "+".join(f"{name}{k}" for k in range(12))
+
+
 REFUSED = [
     # expressions that expand past every limit
     (["derive", "(a+b+c+d)^64", "3"], "expands to more than 250,000 products of terms"),
@@ -90,6 +95,22 @@ REFUSED = [
     (["derive", "2", "3", "--optimizer", "Adam(lr=1e999)"], "Adam(lr) = inf: must be a real number in (0, inf)"),
     (["derive", "2", "3", "--optimizer", "Adam(betas=(" + "0.5, " * 5000 + "0.5))"], "must be two numbers"),
     (["derive", "2", "3", "--optimizer", "Adam(betas=" + "(" * 40 + "))"], "expected a number such as 0.9"),
+    # issue 20, the surfaces added since: keyword-only arguments, a missing layer
+    (["derive", "--gpt", "V, T, d, L, H, 7"], "at position 15: Network.gpt takes at most 5 arguments by position"),
+    (["derive", "--layers", "Linear(h,h) Repeat(times=3)"], "at position 12: Repeat needs layer: Repeat(layer, times)"),
+    (["derive", "--layers", "Linear(h,h) Repeat()"], "Repeat needs layer and times: Repeat(layer, times)"),
+    # smaller: options another command's, Python's None, a non-ASCII letter, a float's exponent
+    (["audit", "kaplan", "--max-n", "5", "--backend", "cuda"], "--max-n 5 and --backend cuda with kaplan: the essay's"),
+    (["audit", "palm", "--backend", "cpu"], "--backend cpu with palm: the essay's audit measures networks"),
+    (["derive", "--gpt", "V, T, d, L, None"], "Network.gpt(n_heads): None is not a size; give a size such as"),
+    (["derive", "--layers", "Linear(None, 3)"], "at position 7: Linear(in_features): None is not a size"),
+    (["derive", "--layers", "Lineaг(3,3)"], "unknown layer 'Lineaг': 'г' at position 5 is not an ASCII letter"),
+    (["derive", "1e400", "3"], "unexpected 'e400' after a complete expression; a size is an integer: write 1*10^400"),
+    # measure counts every layer's own overhead, not only its arrays: each is a Python call per step, and memory
+    (["measure", "3", "--depth", "1000000"], "2,000,000 layers trained 1 time each, more than measure runs"),
+    (["measure", "--gpt", "8, 2, 4, 100000, 2"], "1,000,005 layers trained 1 time each, more than measure runs"),
+    (["measure", "3", "--depth", "200000", "--iterations", "3"], "400,000 layers trained 3 times each"),
+    (["measure", "--layers", "Linear(3,3) " + "Repeat(" * 3 + "Linear(3,3)" + ", 1000)" * 3], "1,001,001,002 layers"),
 ]
 
 
@@ -123,6 +144,15 @@ ANSWERED = [
     (["derive", "--layers", "Linear(h, h) ReLU " * 1000, "--batch", "B"], "1999   ReLU()"),
     (["derive", "--layers", "Linear(h, h) ReLU " * 1000, "--format", "json"], '"1998": {'),
     (["latex", "--layers", "Linear(h, h) ReLU " * 1000], r"\text{1999} & \text{ReLU()}"),
+    # every symbol in thousands of terms: big-O's dominance check is no longer quadratic in them (once a minute here,
+    # and over 900 s with 16 symbols a size)
+    (["derive", _SUM("a"), _SUM("b"), "--batch", _SUM("z"), "--iterations", _SUM("t")], "a0*b0*t0*z0 + a0*b0*t0*z1"),
+    # Python's None for an optional size is its default, not a symbol named None
+    (["derive", "--gpt", "V, T, d, L, H, d_ff=None"], "exact model of Network.gpt(V, T, d, L, H), 1 training step"),
+    # nested Repeats multiply: a million layers in 60 characters, listed as templates past 1,000 copies in all
+    (["derive", "--layers", "Linear(h,h) Repeat(Repeat(Linear(h,h), 1000), 1000)"], "1000001*h^2"),
+    (["derive", "--layers", "Linear(h,h) " + "Repeat(" * 3 + "Linear(h,h)" + ", 1000)" * 3], "1000000001*h^2"),
+    (["derive", "--layers", "Linear(h,h) Repeat(Linear(h,h), 1000) " * 600, "--format", "json"], '"1199.{i}"'),
 ]
 
 
@@ -161,6 +191,30 @@ def test_every_expression_printed_reads_back(argv: list[str]) -> None:
     for text in expressions:
         value = parse(text)
         assert sstr(value) == text  # the same text back, so the same expression
+
+
+def test_every_expression_of_a_traced_module_reads_back() -> None:
+    # Strided convolutions and pools: output sizes are floor divisions, which the JSON prints and complexa.parse reads.
+    torch = pytest.importorskip("torch")
+    from complexa import from_torch
+
+    module = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 8, 3, stride=2), torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Conv2d(8, 4, 3, stride=2)
+    )
+    d = from_torch(module, ("B", 3, "H", "W"))
+    doc = d.to_json()
+    read = 0
+    for phase, ops in d.counts.items():
+        for op, value in ops.items():
+            text = doc["counts"][phase][op]["value"]
+            if isinstance(text, int):  # exact integers are JSON integers
+                assert text == value
+                continue
+            assert sympy.expand(parse(text) - value) == 0, text
+            read += "floor" in text
+    assert read >= 2
+    for text in _strings(doc["by_layer"]) + _strings(doc["quantities"]):
+        parse(text)  # each reads
 
 
 def test_plot_path_is_checked_before_the_sweep(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -221,6 +275,80 @@ def test_a_closed_stdout_is_one_line_and_status_1() -> None:
     assert done.stderr.startswith("complexa: error: cannot write the output") and done.stderr.count("\n") == 1
 
 
+MODEL = "import torch\n\n\ndef build():\n    return torch.nn.Linear(8, 4)\n"
+
+OUTPUTS = [
+    ("scale", "--sizes", "4", "8", "16", "--repeats", "1", "--quiet"),
+    ("--help",),
+    ("derive", "--help"),
+    ("torch", "{model}:build", "--input", "B,8"),
+]
+
+
+@pytest.mark.parametrize("argv", OUTPUTS, ids=[" ".join(a[:2]) for a in OUTPUTS])
+@pytest.mark.parametrize("where", ["full", "closed"])
+def test_every_command_output_error_is_one_line_and_status_1(argv: tuple[str, ...], where: str, tmp_path: Path) -> None:
+    if argv[0] == "torch":
+        pytest.importorskip("torch")
+    if where == "full" and not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full on this platform")
+    (tmp_path / "m.py").write_text(MODEL)
+    argv = tuple(a.format(model=tmp_path / "m.py") for a in argv)
+    code = f"import os, sys; os.close(1); from complexa.cli import main; sys.exit(main({list(argv)!r}))"
+    if where == "full":
+        with open("/dev/full", "w") as full:
+            done = subprocess.run(_command(*argv), stdout=full, stderr=subprocess.PIPE, text=True, env=_env())
+        assert (done.returncode, done.stderr) == (
+            1,
+            "complexa: error: cannot write the output: No space left on device\n",
+        )
+    else:
+        done = subprocess.run([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True, env=_env())
+        assert done.returncode == 1, done.stderr
+        assert done.stderr.startswith("complexa: error: cannot write the output") and done.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("spec", "shape", "message"),
+    [
+        ("{model}:build", "10**40,8", "inputs[0] = ('10**40', '8'): its integer sizes make 8e+40 elements, more than"),
+        ("{model}:build", "2**62,8", "inputs[0] = ('2**62', '8'): its integer sizes make 3.69e+19 elements"),
+        ("{model}:__class__", "B,8", ":__class__': give FILE.py:FACTORY, such as model.py:build"),
+        ("{model}:torch", "B,8", "m.py has no function 'torch'"),
+        ("{model}:build:", "B,8", ":build:': give FILE.py:FACTORY"),
+        ("{missing}:build", "B,8", "missing.py': no such file"),
+        ("bad.py:build", "B,8", "build() in bad.py raised ValueError: boom (line 2)"),
+        ("exits.py:build", "B,8", "running exits.py raised exit(5) (line 1)"),
+        ("syntax.py:build", "B,8", "running syntax.py raised SyntaxError: '(' was never closed (syntax.py, line 1)"),
+    ],
+)
+def test_torch_input_is_checked_in_one_line(
+    spec: str, shape: str, message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if "__class__" not in spec and "missing" not in spec and not spec.endswith(":"):
+        pytest.importorskip("torch")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "m.py").write_text(MODEL)
+    (tmp_path / "bad.py").write_text("def build():\n    raise ValueError('boom')\n")  # the user's own mistakes
+    (tmp_path / "exits.py").write_text("raise SystemExit(5)\n")
+    (tmp_path / "syntax.py").write_text("x = (\n")
+    spec = spec.format(model="m.py", missing="missing.py")
+    status, out, err, seconds = run(["torch", spec, "--input", shape])
+    assert (status, out, len(err.splitlines())) == (2, "", 1), err
+    assert message in err and seconds < BUDGET
+
+
+def test_torch_syntax_is_checked_before_torch_is_imported(tmp_path: Path) -> None:
+    code = (
+        "import sys\nfrom complexa.cli import main\n"
+        "status = main(['torch', 'no.py:build', '--input', 'B,8'])\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\nsys.exit(status)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True, env=_env(), cwd=tmp_path)
+    assert (done.returncode, done.stderr.count("\n")) == (2, 1), done.stderr
+    assert "no.py': no such file" in done.stderr
+
+
 def test_a_reader_that_goes_away_ends_it_quietly() -> None:
     proc = subprocess.Popen(
         _command("derive", "3", "h", "3"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env()
@@ -255,6 +383,42 @@ def test_ctrl_c_at_any_moment_is_status_130_and_one_line(after: float) -> None:
     assert (proc.returncode, err) == (130, b"complexa: interrupted\n"), err.decode()
 
 
+@pytest.mark.parametrize("after", [0.6, 1.0, 1.4, 2.0])
+def test_ctrl_c_during_numba_s_first_compile_is_status_130(after: float, tmp_path: Path) -> None:
+    # A fresh cache: numba compiles the kernels (seconds), and turns a KeyboardInterrupt inside LLVM's callbacks into a
+    # RuntimeError of its own ("no compiled object yet"), 3 times in 27 before main remembered the Ctrl-C itself.
+    code = (
+        "import sys\n"
+        "sys.stdout.write('started\\n'); sys.stdout.flush()\n"
+        "from complexa.cli import main\n"
+        "sys.exit(main(['measure', '3', '3']))\n"
+    )
+    env = {**_env(), "NUMBA_CACHE_DIR": str(tmp_path)}
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert proc.stdout is not None
+    assert proc.stdout.readline() == b"started\n"
+    time.sleep(after)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=BUDGET)
+    if proc.returncode == 0:
+        pytest.skip("finished before Ctrl-C")
+    assert (proc.returncode, err) == (130, b"complexa: interrupted\n"), err.decode()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS and /proc are Linux's")
+def test_the_memory_guard_counts_each_layer() -> None:
+    # 500,005 layers of 4 widths: kilobytes of arrays, gigabytes of layers, refused under a 2.5 GB address space.
+    code = (
+        "import resource, sys\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (5 * 2**29, 5 * 2**29))\n"
+        "from complexa.cli import main\n"
+        "sys.exit(main(['measure', '--gpt', '8, 2, 4, 50000, 2']))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True, env=_env())
+    assert done.returncode == 2, done.stderr
+    assert "bytes for its arrays and its 500,005 layers, and only" in done.stderr and done.stderr.count("\n") == 1
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS and /proc are Linux's")
 def test_the_memory_guard_sees_an_address_space_limit() -> None:
     # 12 GB of arrays against a 6 GB address space: refused before numpy tries, whatever memory is free.
@@ -266,7 +430,7 @@ def test_the_memory_guard_sees_an_address_space_limit() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True, env=_env())
     assert done.returncode == 2, done.stderr
-    assert "bytes of arrays, and only" in done.stderr and done.stderr.count("\n") == 1
+    assert "bytes for its arrays and its 2 layers, and only" in done.stderr and done.stderr.count("\n") == 1
 
 
 # --- the grammar, fuzzed --------------------------------------------------------------------------------------

@@ -121,11 +121,40 @@ def test_arithmetic_is_pythons(text: str) -> None:
         ("h/(h-h)", "division by zero"),
         ("0^-1", "division by zero"),
         ("h(2)", "looks like a function call"),
+        ("floor(h, 2)", "floor takes 1 argument, not 2"),
+        ("Mod(h)", "Mod takes 2 arguments, not 1"),
+        ("Max(a, b, c, d, e)", "Max takes 1 to 4 arguments, not 5"),
+        ("floor(" + "+".join(f"a{k}" for k in range(17)) + ")", "floor(...): its arguments hold more than 16 terms"),
+        ("+".join(f"floor(h{k}/2)" for k in range(257)), "more than 256 calls of floor, ceiling, Mod, Max and Min"),
+        ("(h, 3)", "unexpected character ','; a comma separates only the arguments of floor"),
+        ("h, 3", "unexpected character ','"),
+        ("1e400", "a size is an integer: write 1*10^400, not 1e400"),
     ],
 )
 def test_refused(text: str, message: str) -> None:
     with pytest.raises(ComplexaError, match=re.escape(message)):
         parse(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("floor(7/2)", sympy.Integer(3)),
+        ("floor(h/2 - 1/2) + 1", sympy.floor(symbol("h") / 2 - sympy.Rational(1, 2)) + 1),
+        ("2*(ceiling(h/3) + 1)", 2 * sympy.ceiling(symbol("h") / 3) + 2),
+        ("Max(h, 3) * Min(1, w)", sympy.Max(symbol("h"), 3) * sympy.Min(1, symbol("w"))),
+        ("Mod(h, 2)^2", sympy.Mod(symbol("h"), 2) ** 2),
+        ("floor(floor(h/2)/2)", sympy.floor(sympy.floor(symbol("h") / 2) / 2)),
+    ],
+)
+def test_the_functions_from_torch_prints_read_back(text: str, expected: sympy.Expr) -> None:
+    # floor, ceiling, Mod, Max and Min: the sizes of strided convolutions and pools, as from_torch prints them.
+    assert sympy.expand(parse(text) - expected) == 0
+
+
+def test_a_function_s_value_is_no_size() -> None:
+    with pytest.raises(ComplexaError, match=r"sizes\[0\] = floor\(h/2\): must be a polynomial"):
+        Network(["floor(h/2)", 3])
 
 
 @pytest.mark.parametrize(

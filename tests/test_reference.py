@@ -235,8 +235,10 @@ def test_memory_refusal_quotes_the_figures(monkeypatch: pytest.MonkeyPatch) -> N
     import complexa.reference as reference
 
     monkeypatch.setattr(reference, "_available_memory", lambda: 1000)
-    # 8 * (5 * 16 parameters + 3 * 2 * 7 units + 3 * 2 * 4 widest) bytes.
-    with pytest.raises(ComplexaError, match=r"needs about 1,168 bytes of arrays, and only 1,000 bytes of memory"):
+    # 8 * (5 * 16 parameters + 3 * 2 * 7 units + 3 * 2 * 4 widest) bytes, and 8 KB for each of 2 layers.
+    with pytest.raises(
+        ComplexaError, match=r"needs about 17,552 bytes for its arrays and its 2 layers, and only 1,000 bytes of memory"
+    ):
         measure(Network([3, 4], batch=2))
     monkeypatch.setattr(reference, "_available_memory", lambda: None)
     measure(Network([3, 4], batch=2))  # no figure to compare to: the guard stands aside

@@ -5,6 +5,7 @@ when `from_torch` runs; docs/torch.md is the guide."""
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -20,6 +21,9 @@ __all__ = ["from_torch", "TracedDerivation", "torch_module"]
 
 MAX_INPUTS = 16
 MAX_DIMS = 8
+MAX_ELEMENTS = 2**40
+"""Most elements the integer entries of one input shape may give together: torch counts a tensor's bytes in int64,
+and the trace multiplies them by the sizes it gives the names and by the widths of the module's own tensors."""
 
 
 def torch_module() -> Any:
@@ -62,7 +66,14 @@ def _input(torch: Any, value: object, dtype: Any, where: str) -> tuple[tuple[int
         )
     if not 0 < len(value) <= MAX_DIMS:
         raise ComplexaError(f"{where} = {show(value)}: a shape has 1 to {MAX_DIMS} entries")
-    return tuple(_entry(v, f"{where}[{i}]") for i, v in enumerate(value)), dtype
+    shape = tuple(_entry(v, f"{where}[{i}]") for i, v in enumerate(value))
+    elements = math.prod(e for e in shape if isinstance(e, int))
+    if elements > MAX_ELEMENTS:
+        raise ComplexaError(
+            f"{where} = {show(value)}: its integer sizes make {elements:.3g} elements, more than a tensor may have "
+            f"here (2**40); give a smaller size, or a name such as 'B' for a size that may be anything"
+        )
+    return shape, dtype
 
 
 def from_torch(

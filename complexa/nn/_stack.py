@@ -15,8 +15,14 @@ from complexa.nn._base import Layer, Width
 __all__ = ["Row", "walk", "rows_of", "check", "MAX_LISTED_REPEATS"]
 
 MAX_LISTED_REPEATS = 1000
-"""The most copies of a `Repeat`'s body walked one by one; more (or a symbolic number) are walked once, as a
-template whose path has ``{i}`` for the copy and whose `Row.times` says how many copies it stands for."""
+"""The most copies of a `Repeat`'s body walked one by one, nested Repeats' copies multiplied; more (or a symbolic
+number) are walked once, as a template whose path has ``{i}`` for the copy and whose `Row.times` says how many copies
+it stands for."""
+
+MAX_LISTED_ROWS = 20_000
+"""The most rows a walk lists copy by copy, all its Repeats together: a Repeat whose copies would list more rows is
+walked as a template. Work is bounded by the rows listed, not by the layers written (``Repeat(Repeat(..., 1000),
+1000)`` is 60 characters and a million layers)."""
 
 
 @dataclass(frozen=True)
@@ -66,7 +72,7 @@ def walk(
     for k, layer in enumerate(layers):
         items.append((names[k] if names is not None else str(k), layer, width))
         width = layer.output(Width(width), "").size
-    _walk(items, "", False, sympy.Integer(1), rows, every_copy)
+    _walk(items, "", False, sympy.Integer(1), rows, every_copy, 1, {})
     return rows
 
 
@@ -81,21 +87,49 @@ def _walk(
     needs: bool,
     times: sympy.Expr,
     rows: list[Row],
-    every_copy: bool = False,
+    every_copy: bool,
+    copies: int,
+    sizes: dict[int, int],
 ) -> bool:
+    """Append the rows of `items` to `rows`; `copies` is how many times the caller lists them (the product of the
+    enclosing Repeats listed copy by copy), `sizes` the rows each layer walks as a template, by id."""
     for name, layer, width in items:
         path = f"{prefix}{name}"
         rows.append(Row(path, layer, width, needs, times))
         count = layer.repeats
-        listed = count is not None and count.is_Integer and (every_copy or count <= MAX_LISTED_REPEATS)
+        listed = (
+            count is not None
+            and count.is_Integer
+            and (
+                every_copy
+                or (
+                    copies * count <= MAX_LISTED_REPEATS
+                    and len(rows) + int(count) * _template_rows(layer.children()[0], sizes) <= MAX_LISTED_ROWS
+                )
+            )
+        )
         if count is not None and not listed:
             (body,) = layer.children()
             if needs or not body.has_parameters:
-                _walk([("{i}", body, width)], f"{path}.", needs, times * count, rows, every_copy)
+                _walk([("{i}", body, width)], f"{path}.", needs, times * count, rows, every_copy, copies, sizes)
             else:  # the first copy computes no gradient for its input; the others do
-                _walk([("0", body, width)], f"{path}.", needs, times, rows, every_copy)
-                _walk([("{i}", body, width)], f"{path}.", True, times * (count - 1), rows, every_copy)
+                _walk([("0", body, width)], f"{path}.", needs, times, rows, every_copy, copies, sizes)
+                _walk([("{i}", body, width)], f"{path}.", True, times * (count - 1), rows, every_copy, copies, sizes)
         else:
-            _walk(layer.inner(width), f"{path}.", needs, times, rows, every_copy)
+            listed_copies = copies if count is None else copies * int(count)
+            _walk(layer.inner(width), f"{path}.", needs, times, rows, every_copy, listed_copies, sizes)
         needs = needs or layer.has_parameters
     return needs
+
+
+def _template_rows(layer: Layer, sizes: dict[int, int]) -> int:
+    """The rows `layer` walks as, its Repeats as templates (two rows each for its body, at most): what one listed copy
+    of it costs at least."""
+    key = id(layer)
+    if key not in sizes:
+        children = layer.children()
+        if layer.repeats is not None:
+            sizes[key] = 1 + 2 * _template_rows(children[0], sizes)
+        else:
+            sizes[key] = 1 + sum(_template_rows(child, sizes) for child in children)
+    return sizes[key]

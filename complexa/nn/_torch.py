@@ -216,9 +216,29 @@ def to_torch(network: Network) -> Any:
             f"{network!r} has symbols in its layers ({names}): a torch module needs every size an integer; substitute "
             "integers for them first, with Network.xreplace"
         )
+    layers = _layer_count(network)
+    if layers > MAX_TORCH_LAYERS:
+        raise ComplexaError(
+            f"{network!r}: {layers:,} layers, every copy of a Repeat's included, more than to_torch builds "
+            f"({MAX_TORCH_LAYERS:,}; each is a torch module of its own); use fewer layers"
+        )
     if network.gpt_config is not None:
         return _gpt_types()["GPT"](network.gpt_config).double()
     return torch.nn.Sequential(*(_module(torch, layer) for layer in network.layers)).double()
+
+
+MAX_TORCH_LAYERS = 100_000
+"""Most layers `to_torch` builds, counted as `measure` counts them: nested Repeats multiply, and a 60-character stack
+can stand for a billion modules."""
+
+
+def _layer_count(network: Network) -> int:
+    """The layers `network` stands for, each copy of a Repeat's body one, in closed form for a uniform network."""
+    if not network.is_stack:
+        return 2 * (int(network.depth) if network.width is not None else len(network.sizes) - 1)
+    from complexa.nn._stack import rows_of
+
+    return sum(int(row.times) for row in rows_of(network))
 
 
 def _symbols(network: Network) -> frozenset[Any]:

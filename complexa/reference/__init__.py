@@ -48,6 +48,14 @@ MAX_OPERATIONS = 10**12
 """The most operations `measure` performs in one call (hours on one core); it keeps every int64 counter far from
 overflow too."""
 
+MAX_LAYER_STEPS = 10**6
+"""The most layers times training steps `measure` runs in one call: each layer is a Python call of its own in every
+step, about a tenth of a millisecond, however small the layer (``measure 3 --depth 1000000`` is two million)."""
+
+LAYER_BYTES = 8192
+"""Memory each layer takes beyond its arrays (its node, its views and buffers' headers): about 5 KB measured, for a
+dense network and a GPT alike; the memory guard counts it so that a deep network of tiny layers is refused too."""
+
 Params = list[tuple[NDArray[np.float64], NDArray[np.float64] | None]]
 """(W_k, b_k) for each Linear layer, in order: W_k of shape (n_k, n_{k-1}), b_k of shape (n_k,), or None without a
 bias."""
@@ -248,7 +256,8 @@ def _checked(
     if not isinstance(network, Network):
         raise ComplexaError(f"network = {show(network)}: must be a complexa.Network, such as Network([784, 30, 10])")
     if not network.is_concrete:
-        names = ", ".join(sorted(str(s) for s in network.free_symbols))
+        symbols = sorted(str(s) for s in network.free_symbols)
+        names = ", ".join(symbols[:10]) + (f" and {len(symbols) - 10:,} more" if len(symbols) > 10 else "")
         raise ComplexaError(
             f"{network!r} has symbols ({names}): measure trains a real network, so every size and the batch must be "
             f"an integer; substitute integers for them first, with Network.xreplace"
@@ -270,19 +279,20 @@ def _finite(value: numbers.Real) -> bool:
         return False
 
 
-def _totals(network: Network) -> tuple[int, int, int, int]:
-    """(weights, units, parameters, largest layer) in exact ints, in closed form for a uniform network: a guard must
-    not list a million layers to find out that they do not fit. For a stack, its weights count every Linear weight
-    and LayerNorm element, and its units every layer's output."""
+def _totals(network: Network) -> tuple[int, int, int, int, int]:
+    """(weights, units, parameters, largest layer, layers) in exact ints, in closed form for a uniform network: a
+    guard must not list a million layers to find out that they do not fit. For a stack, its weights count every
+    Linear weight and LayerNorm element, its units every layer's output, and its layers every copy of a Repeat's."""
     if network.is_stack:
         from complexa.nn import CausalSelfAttention, Embedding, LayerNorm, Linear, PositionEmbedding
         from complexa.nn._stack import rows_of
 
         rows = rows_of(network)
-        weights = units = params = 0
+        weights = units = params = layers = 0
         largest = int(network.input_width)
         for row in rows:
             width, times, layer = int(row.width), int(row.times), row.layer
+            layers += times
             largest = max(largest, width)
             units += times * width
             if isinstance(layer, Linear):
@@ -304,17 +314,18 @@ def _totals(network: Network) -> tuple[int, int, int, int]:
                 t = int(layer.seq_len)
                 weights += times * 2 * t * int(layer.d_model)
                 units += times * (int(layer.n_heads) * t + 4 * int(layer.d_model))
-        return weights, units, params, largest
+        return weights, units, params, largest, layers
+    # A dense network: a Linear layer and an activation per weight matrix.
     if network.width is not None:
         width, depth = int(network.width), int(network.depth)
         n_weights, n_units, largest = depth * width * width, (depth + 1) * width, width
         n_params = n_weights + (depth * width if network.bias else 0)
-        return n_weights, n_units, n_params, largest
+        return n_weights, n_units, n_params, largest, 2 * depth
     sizes = [int(size) for size in network.sizes]
     n_weights = sum(n * m for m, n in itertools.pairwise(sizes))
     n_units = sum(sizes)
     n_params = n_weights + (n_units - sizes[0] if network.bias else 0)
-    return n_weights, n_units, n_params, max(sizes)
+    return n_weights, n_units, n_params, max(sizes), 2 * (len(sizes) - 1)
 
 
 def _check_fits(network: Network, batch: int, iterations: int) -> None:
@@ -322,7 +333,7 @@ def _check_fits(network: Network, batch: int, iterations: int) -> None:
 
     Everything here is an exact Python int: the sizes may be far beyond int64 when a user substitutes huge values.
     """
-    n_weights, n_units, n_params, largest = _totals(network)
+    n_weights, n_units, n_params, largest, n_layers = _totals(network)
     # A bound on the sum of all counters over all steps (so on every counter), in exact integers: it guards the
     # int64 counters and the time a run takes; it is not the measurement.
     # Per unit: a dense network's activations and derivatives; LayerNorm, softmax and Adam do more, and a stack's
@@ -334,14 +345,22 @@ def _check_fits(network: Network, batch: int, iterations: int) -> None:
             f"{network!r} with iterations = {show(iterations)}: up to {_figure(bound)} operations would be counted, "
             f"more than measure performs ({MAX_OPERATIONS:.0e}, hours of work); use fewer iterations or smaller sizes"
         )
+    if n_layers * iterations > MAX_LAYER_STEPS:
+        raise ComplexaError(
+            f"{network!r} with iterations = {show(iterations)}: {_figure(n_layers)} layers trained "
+            f"{show(iterations)} {'time' if iterations == 1 else 'times'} each, more than measure runs "
+            f"({MAX_LAYER_STEPS:,} layer steps, each a Python call); use fewer layers or fewer iterations"
+        )
     # Float64 arrays alive at once: parameters, gradients, their copies before, after and for the first step, and
-    # the (B, U) activations, the (B, U - n_0) pre-activations and deltas, plus inputs, targets and outputs.
-    needed = 8 * (5 * n_params + 3 * batch * n_units + 3 * batch * largest)
+    # the (B, U) activations, the (B, U - n_0) pre-activations and deltas, plus inputs, targets and outputs; and each
+    # layer's own overhead, which a deep network of small layers is mostly made of.
+    needed = 8 * (5 * n_params + 3 * batch * n_units + 3 * batch * largest) + LAYER_BYTES * n_layers
     available = _available_memory()
     if available is not None and needed > available:
         raise ComplexaError(
-            f"{network!r}: measuring it needs about {_figure(needed)} bytes of arrays, and only {available:,} bytes of "
-            f"memory are available; use smaller sizes or a smaller batch"
+            f"{network!r}: measuring it needs about {_figure(needed)} bytes for its arrays and its {n_layers:,} "
+            f"layers, and only {available:,} bytes of memory are available; use smaller sizes, fewer layers or a "
+            "smaller batch"
         )
 
 
