@@ -16,7 +16,10 @@ same count for every contender.
    module from `Network.to_torch`) and tests/naive.py;
 4. one training step of a small GPT (nanoGPT's, `Network.gpt(128, 32, 64, 2, 4, batch=4)`, Adam) against torch
    (float64, one thread, the same module from `Network.to_torch`);
-5. a fresh ``python -c "import complexa; complexa.measure(...)"`` with numba's cache warm, and bare imports.
+5. a fresh ``python -c "import complexa; complexa.measure(...)"`` with numba's cache warm, and bare imports;
+6. each activation at batch 32, width 256, depth 4: the dense network [256] * 5 with sigmoid, tanh and relu against
+   tests/naive.py's dense step, and the stack (Linear(256, 256), g) x 4 with every activation, both GELUs included,
+   against tests/naive.py's stack step.
 
 No figure is asserted: the targets are printed beside them.
 """
@@ -248,6 +251,47 @@ def _one_width(width: int) -> None:
     )
 
 
+def activations_at_batch_32(width: int = 256, depth: int = 4, batch: int = 32) -> None:
+    """One training step per activation: the counting kernels against tests/naive.py (numpy), side by side."""
+    print(
+        f"each activation, batch {batch}, width {width}, depth {depth}, one training step (target: counting <= numpy)"
+    )
+    print(f"  {'network':<42} {'counting':>10} {'numpy':>10} {'counting/numpy':>15}")
+    for activation in ("sigmoid", "tanh", "relu"):
+        _activation_row(Network([width] * (depth + 1), batch=batch, activation=activation), activation)
+    kinds: dict[str, Callable[[], nn.Layer]] = {
+        "Sigmoid": nn.Sigmoid,
+        "Tanh": nn.Tanh,
+        "ReLU": nn.ReLU,
+        "GELU": nn.GELU,
+        "GELU(tanh)": lambda: nn.GELU(approximate="tanh"),
+    }
+    for name, kind in kinds.items():
+        layers: list[nn.Layer] = []
+        for _ in range(depth):
+            layers += [nn.Linear(width, width), kind()]
+        _activation_row(Network(layers, batch=batch), name)
+
+
+def _activation_row(network: Network, name: str) -> None:
+    """A dense network (`name` its activation) against naive.train_step, or a stack against naive.train_stack."""
+    m = start_of(network)
+    counting, counts = trainer(network, m, count=True)
+    if network.activation:
+        label = f"dense {[int(n) for n in network.sizes]}, {name}"
+        params = m.params_before
+        numpy = lambda: naive.train_step(params, m.inputs, m.targets, activation=name, loss="mse", lr=0.0)  # noqa: E731
+    else:
+        label = f"(Linear, {name}) x {len(network.layers) // 2}"
+        state = m.state_before
+        numpy = lambda: naive.train_stack(network, state, m.inputs, m.targets, 0.0, 1)  # noqa: E731
+    times = median_seconds({"counting": lambda: counting.step(counts), "numpy": numpy}, inner=10, repeats=9)
+    print(
+        f"  {label:<42} {times['counting'] * 1e3:8.3f}ms {times['numpy'] * 1e3:8.3f}ms "
+        f"{times['counting'] / times['numpy']:15.2f}"
+    )
+
+
 def fresh_process(code: str, repeats: int = 3, warm: bool = True) -> float:
     """Median wall seconds of ``python -c code`` in a fresh process, after one unmeasured run to warm numba's cache
     when `warm`."""
@@ -293,8 +337,13 @@ def main() -> None:
     gpt = Network.gpt(128, 32, 64, 2, 4, batch=4, optimizer=nn.Adam())
     step_against_torch(gpt, repr(gpt), numpy=False, target="   (target <= 3)")
     print()
+    activations_at_batch_32()
+    print()
     startup()
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["activations"]:  # the activations' table alone
+        activations_at_batch_32()
+    else:
+        main()

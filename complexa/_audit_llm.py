@@ -27,7 +27,21 @@ from complexa._parse import symbol
 from complexa.derivation import Derivation
 from complexa.errors import ComplexaError
 
-__all__ = ["AUDITS", "SOURCES", "CONFIGS", "LLMAudit", "LLMRow", "Config", "audit_llm", "recomputed"]
+__all__ = [
+    "AUDITS",
+    "SOURCES",
+    "CONFIGS",
+    "TABLE_A4",
+    "LLMAudit",
+    "LLMRow",
+    "Config",
+    "Quote",
+    "A4Model",
+    "A4Row",
+    "audit_llm",
+    "recomputed",
+    "table_a4",
+]
 
 SOURCES = AUDITS[1:]
 
@@ -35,6 +49,8 @@ V, T, d, L, H, B = (symbol(name) for name in ("V", "T", "d", "L", "H", "B"))
 """vocab, sequence length (context), d_model, layers, heads, batch (sequences a step)."""
 BLOCKS = "transformer.h"
 """The torch module path of nanoGPT's transformer blocks: what Megatron's full activation recomputation recomputes."""
+ATTENTION = "transformer.h.{i}.attn"
+"""The path of a block's attention: its own row (not its Linear layers) is what selective recomputation recomputes."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +64,7 @@ class Config:
     d_model: int
     n_layers: int
     n_heads: int
+    note: str = ""
 
     @property
     def values(self) -> dict[sympy.Symbol, int]:
@@ -57,26 +74,38 @@ class Config:
 CONFIGS = (
     Config("GPT-2 small", 50257, 1024, 768, 12, 12),
     Config("GPT-2 XL", 50257, 1024, 1600, 48, 25),
-    Config("GPT-3 175B", 50257, 2048, 12288, 96, 96),
+    Config(
+        "GPT-3 175B",
+        50257,
+        2048,
+        12288,
+        96,
+        96,
+        "a dense model of GPT-3 175B's size: GPT-3 alternates dense and locally banded sparse attention patterns "
+        "in its layers (Brown et al. 2020, Section 2.1), which the figures here do not model",
+    ),
     Config("small, long context", 50257, 2048, 128, 2, 4),
 )
 """GPT-2 small and XL (Radford et al. 2019), GPT-3 175B (Brown et al. 2020, Table 2.1), and a small model with a long
 context where the attention and vocabulary terms are most of the work."""
 
 
-def recomputed(derivation: Derivation, scope: str = "") -> dict[str, dict[str, sympy.Expr]]:
+def recomputed(derivation: Derivation, scope: str = "", *, nested: bool = True) -> dict[str, dict[str, sympy.Expr]]:
     """`derivation`'s counts with full activation recomputation: the forward pass of the layers under `scope`
     computed a second time, during the backward pass, as the phase ``"recompute"``.
 
     Full activation recomputation (gradient checkpointing) keeps only the inputs of the checkpointed layers in the
     forward pass and runs their forward pass again before their backward pass; nothing else changes. Megatron-LM
     checkpoints every transformer layer and not the logits (``scope="transformer.h"``); ``scope=""`` recomputes the
-    whole forward pass.
+    whole forward pass. Selective recomputation (Korthikanti et al. 2022) recomputes only the attention's own
+    operations, q k^T, the mask, softmax, dropout and P v, not its Linear layers:
+    ``scope="transformer.h.{i}.attn", nested=False``.
 
     **Arguments:**
 
     - `derivation`: `derive` of a network given as layers (its `by_layer` rows name the layers).
     - `scope`: a torch module path; the layers at it and under it are recomputed. Empty: every layer.
+    - `nested`: whether the layers under `scope` are recomputed with it; ``False``: the row at `scope` alone.
 
     **Returns:** phase (``forward``, ``recompute``, ``backward``, ``update``) -> op -> count.
 
@@ -89,12 +118,14 @@ def recomputed(derivation: Derivation, scope: str = "") -> dict[str, dict[str, s
     (4*B*h, 6*B*h)
     >>> recomputed(derive(net))["recompute"] == derive(net).counts["forward"]
     True
+    >>> recomputed(derive(net), scope="0", nested=False)["recompute"]["mul"]
+    4*B*h
     """
     counts = derivation.counts
     if not scope:
         again = dict(counts["forward"])
     else:
-        rows = [p for p in derivation.by_layer if p == scope or p.startswith(scope + ".")]
+        rows = [p for p in derivation.by_layer if p == scope or (nested and p.startswith(scope + "."))]
         if not rows:
             raise ComplexaError(
                 f"scope = {show(scope)}: no layer at that path; the network has {', '.join(derivation.by_layer)}"
@@ -128,7 +159,7 @@ def _split(torch: sympy.Expr) -> dict[str, sympy.Expr]:
 
 
 TORCH_ATTENTION = {"": 1, ", half the attention products": sympy.Rational(1, 2), ", no attention products": 0}
-TORCH_RECOMPUTE = ("", ", blocks recomputed", ", whole forward recomputed")
+TORCH_RECOMPUTE = ("", ", blocks recomputed", ", whole forward recomputed", ", attention recomputed")
 
 
 @dataclass(frozen=True)
@@ -162,6 +193,7 @@ def _model() -> _Model:
     out["training"]["exact"] = flops(net, phase="training")
     out["training"]["exact, blocks recomputed"] = _total(recomputed(derivation, BLOCKS))
     out["training"]["exact, whole forward recomputed"] = _total(recomputed(derivation))
+    out["training"]["exact, attention recomputed"] = _total(recomputed(derivation, ATTENTION, nested=False))
     fwd = parts["forward"]
     for head in (True, False):
         for attention, share in TORCH_ATTENTION.items():
@@ -175,7 +207,28 @@ def _model() -> _Model:
                     out[phase][name + TORCH_RECOMPUTE[1]] = sympy.expand(base + blocks_again)
                     whole = blocks_again + (fwd["head"] if head else 0)
                     out[phase][name + TORCH_RECOMPUTE[2]] = sympy.expand(base + whole)
+                    out[phase][name + TORCH_RECOMPUTE[3]] = sympy.expand(base + share * fwd["attention"])
     return _Model(params=readings, flops=out)
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A source's words: `text`, and whether it is `verbatim` (the source's own words, character for character but
+    for typesetting: subscripts, fractions and Greek letters written out) or a paraphrase (complexa's summary)."""
+
+    text: str
+    verbatim: bool
+
+    def __str__(self) -> str:
+        return f'"{self.text}"' if self.verbatim else f"[paraphrase] {self.text}"
+
+
+def _verbatim(*texts: str) -> tuple[Quote, ...]:
+    return tuple(Quote(t, True) for t in texts)
+
+
+def _paraphrase(text: str) -> Quote:
+    return Quote(text, False)
 
 
 @dataclass(frozen=True)
@@ -185,7 +238,7 @@ class Claim:
     key: str
     source: str
     cite: str
-    quote: str
+    quotes: tuple[Quote, ...]
     symbols: str
     quantity: str
     """``parameters``, ``forward`` (one forward pass) or ``training`` (one training step)."""
@@ -200,13 +253,26 @@ class Claim:
     note: str = ""
 
 
+def _appendix_f(n: sympy.Expr) -> sympy.Expr:
+    """Hoffmann et al. 2022, Appendix F's count of a training step, as written: 3 x (embeddings + L x (attention +
+    dense block) + logits), per sequence, times the B sequences of a step."""
+    embeddings = logits = 2 * T * V * d
+    attention = 6 * T * d**2 + 2 * T**2 * d + 3 * H * T**2 + 2 * T**2 * d + 2 * T * d**2
+    dense = 2 * T * (2 * d * 4 * d)
+    return 3 * B * (embeddings + L * (attention + dense) + logits)
+
+
 CLAIMS = (
     Claim(
         key="kaplan_params",
         source="kaplan",
         cite="Kaplan et al. 2020, Scaling Laws for Neural Language Models, Section 2.1, Eq. (2.1) and Table 1",
-        quote="N ≈ 2 d_model n_layer (2 d_attn + d_ff) = 12 n_layer d_model^2, with the standard d_attn = d_ff/4 = "
-        "d_model",
+        quotes=(
+            _paraphrase(
+                "N ≈ 2 d_model n_layer (2 d_attn + d_ff) = 12 n_layer d_model^2, with the standard d_attn = d_ff/4 "
+                "= d_model"
+            ),
+        ),
         symbols="n_layer = L, d_model = d_attn = d, d_ff = 4 d",
         quantity="parameters",
         unit="",
@@ -219,9 +285,10 @@ CLAIMS = (
     Claim(
         key="kaplan_forward",
         source="kaplan",
-        cite="Kaplan et al. 2020, Section 2.1, Eq. (2.2) and Table 1",
-        quote="C_forward ≈ 2N + 2 n_layer n_ctx d_attn, per token",
-        symbols="N = 12 n_layer d_model^2, n_ctx = T, d_attn = d",
+        cite="Kaplan et al. 2020, Section 2.1, Eq. (2.2); Table 1's total row reads C_forward = 2N + 2 n_layer n_ctx "
+        "d_attn",
+        quotes=_verbatim("C_forward ≈ 2N + 2 n_layer n_ctx d_model"),
+        symbols="N = 12 n_layer d_model^2, n_ctx = T, d_attn = d_model = d; per token, in add-multiply operations",
         quantity="forward",
         unit="per token",
         formula=lambda n: 2 * n + 2 * L * T * d,
@@ -235,7 +302,10 @@ CLAIMS = (
         key="kaplan_training",
         source="kaplan",
         cite="Kaplan et al. 2020, Section 2.1",
-        quote="C ≈ 6N floating point operators per training token (context-dependent terms not included)",
+        quotes=_verbatim(
+            "C ≈ 6N floating point operators per training token",
+            "we do not include context-dependent terms in our training compute estimate",
+        ),
         symbols="N = 12 n_layer d_model^2",
         quantity="training",
         unit="per token",
@@ -249,8 +319,10 @@ CLAIMS = (
         key="chinchilla_6nd",
         source="chinchilla",
         cite="Hoffmann et al. 2022, Training Compute-Optimal Large Language Models, Section 3.3 and Appendix F",
-        quote="FLOPs(N, D) ≈ 6ND, for N parameters and D training tokens (Appendix F: the embedding matrices are "
-        "counted in the total parameter count)",
+        quotes=(
+            *_verbatim("FLOPs(N, D) ≈ 6ND"),
+            _paraphrase("for N parameters and D training tokens; Appendix F counts the embedding matrices in N"),
+        ),
         symbols="N = every parameter, embeddings included; per token: 6N",
         quantity="training",
         unit="per token",
@@ -263,33 +335,34 @@ CLAIMS = (
     Claim(
         key="chinchilla_appendix_f",
         source="chinchilla",
-        cite="Hoffmann et al. 2022, Appendix F (FLOPs computation), used for Table A4",
-        quote="forward: embeddings 2 seq vocab d_model; per layer 2·3 seq d_model (key_size num_heads) + 2 seq^2 "
-        "(key_size num_heads) + 3 num_heads seq^2 + 2 seq^2 (key_size num_heads) + 2 seq (key_size num_heads) "
-        "d_model + 2 seq (2 d_model ffw_size); logits 2 seq d_model vocab; backward = 2 x forward",
+        cite="Hoffmann et al. 2022, Appendix F (FLOPs computation), as written; said to be used for Table A4",
+        quotes=(
+            _paraphrase(
+                "forward: embeddings 2 seq vocab d_model; per layer 2·3 seq d_model (key_size num_heads) + 2 seq^2 "
+                "(key_size num_heads) + 3 num_heads seq^2 + 2 seq^2 (key_size num_heads) + 2 seq (key_size "
+                "num_heads) d_model + 2 seq (2 d_model ffw_size); logits 2 seq d_model vocab; backward = 2 x forward"
+            ),
+        ),
         symbols="seq = T, vocab = V, d_model = d, key_size num_heads = d, num_heads = H, ffw_size = 4 d",
         quantity="training",
         unit="per iteration",
-        formula=lambda n: (
-            3
-            * B
-            * (
-                2 * T * V * d
-                + L * (6 * T * d**2 + 4 * T**2 * d + 3 * H * T**2 + 2 * T * d**2 + 16 * T * d**2)
-                + 2 * T * d * V
-            )
-        ),
+        formula=_appendix_f,
         n="",
         authors="torch",
         note="Per sequence, times the B sequences of a step. The embedding lookup is charged as a matrix product "
-        "with one-hot rows, and the softmax 3 per score; PyTorch's FlopCounterMode counts neither.",
+        "with one-hot rows, and the softmax 3 per score; PyTorch's FlopCounterMode counts neither. Table A4's "
+        "printed ratios are not reproduced by this count as written, only without its embeddings and logits: see "
+        "the Table A4 section.",
     ),
     Claim(
         key="megatron_recompute",
         source="megatron",
         cite="Narayanan et al. 2021, Efficient Large-Scale Language Model Training on GPU Clusters Using Megatron-LM, "
-        "Section 5.1 and Appendix (floating-point operations)",
-        quote="F = 96 B s l h^2 (1 + s/(6h) + V/(16 l h)) per iteration, with full activation recomputation",
+        "Section 5.1, Eq. (3)",
+        quotes=(
+            _paraphrase("F = 96 B s l h^2 (1 + s/(6h) + V/(16 l h)) per iteration, with"),
+            *_verbatim("activation recomputation (an extra forward pass)"),
+        ),
         symbols="s = T, l = L, h = d, B = B, V = V",
         quantity="training",
         unit="per iteration",
@@ -301,24 +374,52 @@ CLAIMS = (
     Claim(
         key="megatron_model",
         source="megatron",
-        cite="Korthikanti et al. 2022, Reducing Activation Recomputation in Large Transformer Models, Section 6 "
-        "(model FLOPs utilization)",
-        quote="model FLOPs = 72 B s l h^2 (1 + s/(6h) + V/(12 l h)) per iteration, without recomputation",
-        symbols="s = T, l = L, h = d, B = B, V = V",
+        cite="Korthikanti et al. 2022, Reducing Activation Recomputation in Large Transformer Models, Appendix A "
+        "(FLOPs Calculation), Eq. (7)",
+        quotes=(
+            _paraphrase("model FLOPs per iteration = 72 B L s h^2 (1 + s/(6h) + v/(12 h L)), without recomputation"),
+        ),
+        symbols="s = T, L = L, h = d, B = B, v = V",
         quantity="training",
         unit="per iteration",
         formula=lambda n: 72 * B * T * L * d**2 * (1 + T / (6 * d) + V / (12 * L * d)),
         n="",
         authors="torch",
         note="Model FLOPs count no recomputation, whatever the implementation recomputes; hardware FLOPs with full "
-        "recomputation are the row megatron_recompute.",
+        "recomputation are the row megatron_recompute, with selective recomputation megatron_selective.",
+    ),
+    Claim(
+        key="megatron_selective",
+        source="megatron",
+        cite="Korthikanti et al. 2022, Appendix A (FLOPs Calculation), Eq. (8)",
+        quotes=(
+            _paraphrase(
+                "hardware FLOPs per iteration with selective activation recomputation = 72 B L s h^2 (1 + s/(3h) + "
+                "v/(12 h L))"
+            ),
+        ),
+        symbols="s = T, L = L, h = d, B = B, v = V",
+        quantity="training",
+        unit="per iteration",
+        formula=lambda n: 72 * B * T * L * d**2 * (1 + T / (3 * d) + V / (12 * L * d)),
+        n="",
+        authors="torch, attention recomputed",
+        note="Selective recomputation recomputes, in the backward pass, the attention's own operations (q k^T, the "
+        "mask, softmax, dropout, P v) and not its Linear layers: complexa derives it by recomputing the forward "
+        "row of transformer.h.{i}.attn alone (recomputed(..., nested=False)). In torch's convention that adds the "
+        "two T x T products' forward pass, 4 B L T^2 d; Eq. (8) adds 12 B L T^2 d, three times that: the "
+        "products' forward and backward pass.",
     ),
     Claim(
         key="palm",
         source="palm",
-        cite="Chowdhery et al. 2022, PaLM: Scaling Language Modeling with Pathways, Appendix B",
-        quote="6N + 12LHQT FLOPs per token, for N parameters, L layers, H heads, head dimension Q, sequence length T "
-        "(model FLOPs: no rematerialization)",
+        cite="Chowdhery et al. 2022, PaLM: Scaling Language Modeling with Pathways, Section 4.1 and Appendix B",
+        quotes=(
+            _paraphrase(
+                "6N + 12LHQT FLOPs per token, for N parameters, L layers, H heads, head dimension Q, sequence "
+                "length T (model FLOPs: no rematerialization)"
+            ),
+        ),
         symbols="N = every parameter, L = L, H Q = d, T = T",
         quantity="training",
         unit="per token",
@@ -343,7 +444,8 @@ class LLMRow:
 
     **Attributes:**
 
-    - `key`, `source`, `cite`, `quote`, `symbols`, `quantity`, `unit`, `note`: as in its `Claim`.
+    - `key`, `source`, `cite`, `quotes`, `symbols`, `quantity`, `unit`, `note`: as in its `Claim`; each quote is
+      marked verbatim or paraphrase.
     - `published`: the formula in V, T, d, L, H, B, with the paper's own N.
     - `exact`: complexa's exact count in the same unit (every operation; every parameter); for a formula with
       recomputation, the exact count with the same recomputation.
@@ -361,7 +463,7 @@ class LLMRow:
     key: str
     source: str
     cite: str
-    quote: str
+    quotes: tuple[Quote, ...]
     symbols: str
     quantity: str
     unit: str
@@ -434,7 +536,7 @@ def _row(claim: Claim) -> LLMRow:
         key=claim.key,
         source=claim.source,
         cite=claim.cite,
-        quote=claim.quote,
+        quotes=claim.quotes,
         symbols=claim.symbols,
         quantity=claim.quantity,
         unit=claim.unit,
@@ -504,10 +606,93 @@ def audit_llm(*sources: str) -> LLMAudit:
 
     >>> a = audit_llm("megatron")
     >>> [r.key for r in a.rows], a.row("megatron_model").verdict
-    (['megatron_recompute', 'megatron_model'], 'exact in torch')
+    (['megatron_recompute', 'megatron_model', 'megatron_selective'], 'exact in torch')
     """
     for source in sources:
         if source not in SOURCES:
             raise ComplexaError(f"name = {show(source)}: must be one of {', '.join(AUDITS)}")
     chosen = sources or SOURCES
     return LLMAudit(sources=tuple(chosen), rows=tuple(_row(c) for c in CLAIMS if c.source in chosen))
+
+
+@dataclass(frozen=True)
+class A4Model:
+    """A model of Hoffmann et al. 2022, Table A4, as printed: its parameters (rounded as printed), layers, d_model,
+    ffw_size, heads, key/query size, and the printed ratio of Appendix F's FLOPs to 6ND."""
+
+    params: str
+    n_params: int
+    n_layers: int
+    d_model: int
+    ffw_size: int
+    n_heads: int
+    kq_size: int
+    ratio: float
+
+
+TABLE_A4 = (
+    A4Model("73M", 73_000_000, 10, 640, 2560, 10, 64, 1.03),
+    A4Model("305M", 305_000_000, 20, 1024, 4096, 16, 64, 1.10),
+    A4Model("552M", 552_000_000, 24, 1280, 5120, 10, 128, 1.08),
+    A4Model("1.1B", 1_100_000_000, 26, 1792, 7168, 14, 128, 1.04),
+    A4Model("1.6B", 1_600_000_000, 28, 2048, 8192, 16, 128, 1.03),
+    A4Model("6.8B", 6_800_000_000, 40, 3584, 14336, 28, 128, 0.99),
+)
+"""Hoffmann et al. 2022, Table A4 (vocabulary 32,000, sequence length 2,048): every model has ffw_size = 4 d_model
+and heads x key size = d_model, as `Network.gpt` has."""
+A4_VOCAB, A4_SEQ = 32_000, 2_048
+A4_READINGS = ("as written", "no embeddings or logits")
+"""Appendix F's count as written, and without its embeddings and logits terms (the terms in V)."""
+
+
+def _half_unit(printed: str) -> sympy.Rational:
+    """Half a unit of the last digit of a printed parameter count: ``"1.1B"`` -> 0.05e9, ``"73M"`` -> 0.5e6."""
+    mantissa, scale = printed[:-1], {"M": 10**6, "B": 10**9}[printed[-1]]
+    decimals = len(mantissa.partition(".")[2])
+    return sympy.Rational(scale, 2 * 10**decimals)
+
+
+@dataclass(frozen=True)
+class A4Row:
+    """A Table A4 model, recomputed. D is one sequence of 2,048 tokens (it cancels).
+
+    - `ratios`: reading of Appendix F -> its count / 6ND, N the printed parameters.
+    - `reproduces`: reading -> whether the printed ratio is reached with N anywhere in the printed parameters'
+      rounding (``"1.1B"``: 1.05e9 to 1.15e9), the printed ratio read as rounded to two decimals.
+    - `torch`: complexa's torch count of the GPT of that size (Network.gpt) / 6ND.
+    """
+
+    model: A4Model
+    ratios: dict[str, float]
+    reproduces: dict[str, bool]
+    torch: float
+
+
+def table_a4() -> tuple[A4Row, ...]:
+    """Table A4 of Hoffmann et al. 2022 recomputed from Appendix F's count, the formula of the row
+    ``chinchilla_appendix_f``, in both readings, beside the printed ratios.
+
+    >>> rows = table_a4()
+    >>> [round(r.ratios["no embeddings or logits"], 2) for r in rows]
+    [1.04, 1.1, 1.08, 1.09, 1.03, 0.99]
+    >>> [round(r.ratios["as written"], 2) for r in rows]
+    [1.6, 1.32, 1.23, 1.19, 1.11, 1.03]
+    >>> [all(r.reproduces[k] for r in rows) for k in A4_READINGS]
+    [False, True]
+    """
+    written = sympy.expand(_appendix_f(sympy.Integer(0)))
+    counts = {"as written": written, "no embeddings or logits": _terms(written, lambda t: not t.has(V))}
+    torch = _model().flops["training"]["torch"]
+    half = sympy.Rational(1, 200)
+    out = []
+    for m in TABLE_A4:
+        values = {V: A4_VOCAB, T: A4_SEQ, d: m.d_model, L: m.n_layers, H: m.n_heads, B: 1}
+        n, u, printed = sympy.Integer(m.n_params), _half_unit(m.params), sympy.Rational(str(m.ratio))
+        ratios, reproduces = {}, {}
+        for k, c in counts.items():
+            count = sympy.Rational(c.xreplace(values))
+            ratios[k] = float(count / (6 * n * A4_SEQ))
+            low, high = count / (6 * (n + u) * A4_SEQ), count / (6 * (n - u) * A4_SEQ)
+            reproduces[k] = bool(low - half <= printed <= high + half)
+        out.append(A4Row(m, ratios, reproduces, float(sympy.Rational(torch.xreplace(values)) / (6 * n * A4_SEQ))))
+    return tuple(out)

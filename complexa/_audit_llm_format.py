@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-from complexa._audit_llm import REFERENCES, LLMAudit, LLMRow
+from complexa._audit_llm import A4_READINGS, A4_SEQ, A4_VOCAB, REFERENCES, LLMAudit, LLMRow, table_a4
 from complexa._format import SCHEMA_VERSION, WIDTH, Table, json_expr, latex_math, latex_text, text_expr
 
 __all__ = ["llm_text", "llm_markdown", "llm_latex", "llm_json"]
@@ -52,12 +52,51 @@ def _configs(a: LLMAudit) -> Table:
     return Table(["configuration", "V", "T", "d", "L", "H"], body, "<>>>>>")
 
 
+def _quotes(row: LLMRow) -> str:
+    """The row's words, each marked: verbatim in quotation marks, a paraphrase as ``[paraphrase] ...``."""
+    return " ... ".join(str(q) for q in row.quotes)
+
+
+def _config_notes(a: LLMAudit) -> list[str]:
+    return [f"{c.name}: {c.note}." for c in a.configs if c.note]
+
+
+def _a4(code: bool) -> Table:
+    """Hoffmann et al. 2022, Table A4 beside Appendix F's count in both readings (count / 6ND)."""
+    mark = {True: "", False: " (not reproduced)"}
+    body = [
+        [
+            r.model.params,
+            *(f"{v:,}" for v in (r.model.n_layers, r.model.d_model, r.model.ffw_size, r.model.n_heads)),
+            f"{r.model.ratio:.2f}",
+            *(f"{r.ratios[k]:.3f}{mark[r.reproduces[k]]}" for k in A4_READINGS),
+            f"{r.torch:.3f}",
+        ]
+        for r in table_a4()
+    ]
+    headers = ["parameters", "layers", "d_model", "ffw_size", "heads", "printed", *A4_READINGS, "torch"]
+    return Table(headers, body, "<" + ">" * (len(headers) - 1))
+
+
+def _a4_intro() -> str:
+    rows = table_a4()
+    said = [f"{k}: {sum(r.reproduces[k] for r in rows)} of {len(rows)} printed ratios reproduced" for k in A4_READINGS]
+    return (
+        f"Hoffmann et al. 2022, Table A4 (vocabulary {A4_VOCAB:,}, sequence {A4_SEQ:,}): Appendix F's FLOPs / 6ND "
+        "for its models, N the printed parameters, beside the printed ratio; torch is complexa's torch count of the "
+        "GPT of the same size / 6ND. A ratio is reproduced when N within the printed parameters' rounding gives the "
+        f"printed ratio to two decimals. {'; '.join(said)}. The reading that reproduces them all: "
+        f"{', '.join(k for k in A4_READINGS if all(r.reproduces[k] for r in rows)) or 'none'}. Appendix F as "
+        "written is the row chinchilla_appendix_f."
+    )
+
+
 def llm_text(a: LLMAudit) -> str:
     """The audit for a terminal: each statement with its expressions and verdict, then the relative errors."""
     lines = [*_wrap(_intro(a)), ""]
     for r in a.rows:
         lines += _wrap(f"{r.key}: {r.cite}")
-        lines += _wrap(f'said: "{r.quote}"', "  ")
+        lines += _wrap(f"said: {_quotes(r)}", "  ")
         fields = [
             ("symbols", r.symbols),
             ("published", f"{text_expr(r.published)} ({_unit(r)})"),
@@ -73,9 +112,12 @@ def llm_text(a: LLMAudit) -> str:
             )
         lines.append("")
     lines += _configs(a).text()
+    lines += [line for note in _config_notes(a) for line in _wrap(note)]
     for reference in REFERENCES:
         lines += ["", f"relative error against {AGAINST[reference]}:", ""]
         lines += _errors(a, reference, code=False).text()
+    if "chinchilla" in a.sources:
+        lines += ["", *_wrap(_a4_intro()), "", *_a4(code=False).text()]
     return "\n".join(lines)
 
 
@@ -89,6 +131,7 @@ def llm_markdown(a: LLMAudit) -> str:
     body = [[code(r.key), code(text_expr(r.published)), _unit(r), r.verdict] for r in a.rows]
     lines += Table(["row", "published", "unit", "verdict"], body).markdown()
     lines += ["", "### Relative errors", "", *_configs(a).markdown()]
+    lines += ["", *_config_notes(a)] if _config_notes(a) else []
     for reference in REFERENCES:
         lines += ["", f"Against {AGAINST[reference]}:", "", *_errors(a, reference, code=True).markdown()]
     lines += ["", "### Expressions", ""]
@@ -110,9 +153,13 @@ def llm_markdown(a: LLMAudit) -> str:
     ]
     lines += ["### Where each formula is exact", ""]
     lines += [f"- `{r.key}`: {'; '.join(r.exact_in) or 'none of the conventions tried'}." for r in a.rows]
+    if "chinchilla" in a.sources:
+        lines += ["", "### Table A4", "", _a4_intro(), "", *_a4(code=True).markdown()]
     lines += ["", "### The statements", ""]
+    lines.append("Verbatim quotes are in quotation marks; [paraphrase] marks complexa's summary of the source.")
+    lines.append("")
     for r in a.rows:
-        lines.append(f'- `{r.key}`, {r.cite}: "{r.quote}". In complexa\'s symbols: {r.symbols}. {r.note}'.rstrip())
+        lines.append(f"- `{r.key}`, {r.cite}: {_quotes(r)}. In complexa's symbols: {r.symbols}. {r.note}".rstrip())
     return "\n".join(lines)
 
 
@@ -136,7 +183,7 @@ def llm_json(a: LLMAudit) -> dict[str, object]:
             "key": r.key,
             "source": r.source,
             "cite": r.cite,
-            "quote": r.quote,
+            "quotes": [{"text": q.text, "verbatim": q.verbatim} for q in r.quotes],
             "symbols": r.symbols,
             "quantity": r.quantity,
             "unit": r.unit,
@@ -160,8 +207,34 @@ def llm_json(a: LLMAudit) -> dict[str, object]:
         "sources": list(a.sources),
         "symbols": SYMBOLS,
         "configs": [
-            {"name": c.name, "V": c.vocab, "T": c.seq, "d": c.d_model, "L": c.n_layers, "H": c.n_heads, "B": 1}
+            {
+                "name": c.name,
+                "V": c.vocab,
+                "T": c.seq,
+                "d": c.d_model,
+                "L": c.n_layers,
+                "H": c.n_heads,
+                "B": 1,
+                "note": c.note,
+            }
             for c in a.configs
         ],
         "rows": rows,
+        "table_a4": [
+            {
+                "params": r.model.params,
+                "n_layers": r.model.n_layers,
+                "d_model": r.model.d_model,
+                "ffw_size": r.model.ffw_size,
+                "n_heads": r.model.n_heads,
+                "kq_size": r.model.kq_size,
+                "printed_ratio": r.model.ratio,
+                "ratios": r.ratios,
+                "reproduces": r.reproduces,
+                "torch": r.torch,
+            }
+            for r in table_a4()
+        ]
+        if "chinchilla" in a.sources
+        else [],
     }

@@ -444,6 +444,8 @@ def parse_optimizer(text: str, flag: str = "--optimizer") -> str | Optimizer:
     Adam(lr=0.001, betas=(0.9, 0.99))
     >>> parse_optimizer("sgd"), parse_optimizer("SGD(0.1, momentum=0.9)")
     ('sgd', SGD(lr=0.1, momentum=0.9))
+    >>> parse_optimizer("adam"), parse_optimizer("adam(lr=0.01)")
+    (Adam(lr=0.001), Adam(lr=0.01))
     """
     from complexa.nn import SGD, Adam
 
@@ -457,6 +459,8 @@ def parse_optimizer(text: str, flag: str = "--optimizer") -> str | Optimizer:
         return "sgd"
     if name is None:
         raise reader.fail(f"expected sgd, SGD(lr=...) or Adam(lr=...), found {reader.found()}")
+    if name.lower() == "adam":  # adam as Adam; sgd is the default plain SGD, and sgd(...) stays refused
+        name = "Adam"
     if name not in known:
         raise reader.fail(f"unknown optimizer {name!r}{_suggest(name, [*known, 'sgd'])}", start)
     optimizer = reader.call(name, known[name], start, "")

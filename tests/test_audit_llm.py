@@ -11,7 +11,7 @@ import sympy
 
 from complexa import ComplexaError, Network, derive, flops, params
 from complexa._audit import audit
-from complexa._audit_llm import CONFIGS, LLMAudit, audit_llm, recomputed
+from complexa._audit_llm import A4_READINGS, CLAIMS, CONFIGS, TABLE_A4, LLMAudit, audit_llm, recomputed, table_a4
 from complexa._parse import parse
 from complexa.cli import main
 
@@ -115,7 +115,7 @@ def test_recomputed() -> None:
 
 
 def test_names() -> None:
-    assert [r.key for r in audit("megatron").rows] == ["megatron_recompute", "megatron_model"]
+    assert [r.key for r in audit("megatron").rows] == ["megatron_recompute", "megatron_model", "megatron_selective"]
     with pytest.raises(
         ComplexaError, match=r"^name = 'gpt': must be one of essay, kaplan, chinchilla, megatron, palm$"
     ):
@@ -153,3 +153,68 @@ def test_the_docs_page_is_generated_from_the_audit() -> None:
     )
     with pytest.raises(ValueError, match="must hold the markers"):
         gen.render("no markers", "")
+
+
+VERBATIM = {  # the sources' own words, checked against full-text copies of the papers in issue 21
+    "C_forward ≈ 2N + 2 n_layer n_ctx d_model": "Kaplan et al. 2020, Section 2.1, Eq. (2.2)",
+    "C ≈ 6N floating point operators per training token": "Kaplan et al. 2020, Section 2.1",
+    "we do not include context-dependent terms in our training compute estimate": "Kaplan et al. 2020, Section 2.1",
+    "FLOPs(N, D) ≈ 6ND": "Hoffmann et al. 2022, Section 3.3",
+    "activation recomputation (an extra forward pass)": "Narayanan et al. 2021, Section 5.1",
+}
+
+
+def test_every_verbatim_quote_is_in_the_list_of_sources() -> None:
+    verbatim = {q.text: c.cite for c in CLAIMS for q in c.quotes if q.verbatim}
+    assert set(verbatim) == set(VERBATIM)
+    for text, where in VERBATIM.items():
+        assert verbatim[text].startswith(where.split(",")[0]) and where.split(", ")[-1].split(" ")[0] in verbatim[text]
+    # every row says what its words are, and the formats carry the mark
+    assert all(c.quotes for c in CLAIMS)
+    text = str(audit("kaplan"))
+    assert '"C_forward ≈ 2N + 2 n_layer n_ctx d_model"' in text and "[paraphrase] N ≈ 2 d_model" in text
+
+
+def test_quotes_in_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["audit", "megatron", "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["rows"][0]["quotes"][1] == {"text": "activation recomputation (an extra forward pass)", "verbatim": True}
+    assert doc["rows"][1]["quotes"][0]["verbatim"] is False
+    assert doc["table_a4"] == []
+    gpt3 = next(c for c in doc["configs"] if c["name"] == "GPT-3 175B")
+    assert "locally banded sparse attention" in gpt3["note"]
+
+
+def test_korthikanti_eq8_selective_recomputation(result: LLMAudit) -> None:
+    # selective recomputation: the attention's own forward row (q k^T, mask, softmax, dropout, P v) once more
+    counts = recomputed(derive(GPT), "transformer.h.{i}.attn", nested=False)
+    assert counts["recompute"]["exp"] == B * H * L * T**2
+    assert counts["recompute"]["mul"] == B * H * L * T**2 + 2 * B * L * T**2 * d  # no Linear layer's d^2
+    row = result.row("megatron_selective")
+    # torch with the attention products' forward pass again: 72 B L T d^2 + 16 B L T^2 d + 6 B T V d
+    assert sympy.expand(row.in_authors - (72 * B * L * T * d**2 + 16 * B * L * T**2 * d + 6 * B * T * V * d)) == 0
+    assert row.dropped == -8 * B * L * T**2 * d  # Eq. (8) adds 12 B L T^2 d, three times the products' forward
+    assert row.verdict.startswith("adds 8*B*L*T^2*d from torch, attention recomputed")
+
+
+def test_chinchilla_table_a4() -> None:
+    rows = table_a4()
+    assert [r.model.params for r in rows] == ["73M", "305M", "552M", "1.1B", "1.6B", "6.8B"]
+    # Appendix F without embeddings and logits, by hand for the 73M model (nanoGPT's scaling_laws.ipynb: 929877196800)
+    s, v, dm, layers, heads, ffw = 2048, 32000, 640, 10, 10, 2560
+    per_layer = 2 * 3 * s * dm * dm + 2 * s * s * dm + 3 * heads * s * s + 2 * s * s * dm + 2 * s * dm * dm
+    per_layer += 2 * s * (2 * dm * ffw)
+    no_head = 3 * layers * per_layer
+    assert no_head == 929877196800
+    assert rows[0].ratios["no embeddings or logits"] == pytest.approx(no_head / (6 * 73e6 * s), rel=1e-12)
+    written = no_head + 3 * (2 * s * v * dm + 2 * s * dm * v)
+    assert rows[0].ratios["as written"] == pytest.approx(written / (6 * 73e6 * s), rel=1e-12)
+    assert [all(r.reproduces[k] for r in rows) for k in A4_READINGS] == [False, True]
+    assert not any(r.reproduces["as written"] for r in rows)
+    assert len(TABLE_A4) == 6 and all(m.ffw_size == 4 * m.d_model == 4 * m.n_heads * m.kq_size for m in TABLE_A4)
+    assert "The reading that reproduces them all: no embeddings or logits." in audit("chinchilla").markdown()
+
+
+def test_nanogpt_prints_parameters_without_wpe() -> None:
+    # docs/transformers.md: nanoGPT's get_num_params leaves out the position embedding: 123.65M
+    assert params(Network.gpt(50257, 1024, 768, 12, 12)) - 1024 * 768 == 123653376

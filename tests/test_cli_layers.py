@@ -145,6 +145,9 @@ def test_every_kind_and_optimizer_of_complexa_nn_has_a_spelling() -> None:
         signature(kind)  # raises for an argument whose default gives no type
     for name in ("SGD", "Adam"):
         assert parse_optimizer(name) == getattr(nn, name)()
+    # adam is accepted as Adam is (sgd is the default plain SGD, and sgd() is refused: see the table of bad input)
+    assert parse_optimizer("adam") == parse_optimizer("ADAM") == nn.Adam()
+    assert parse_optimizer("adam(lr=0.01, betas=(0.8, 0.9))") == nn.Adam(lr=0.01, betas=(0.8, 0.9))
 
 
 def test_the_title_of_derive_reads_back(capsys: pytest.CaptureFixture[str]) -> None:
@@ -216,7 +219,7 @@ BAD: list[tuple[list[str], str]] = [
     ([], "the following arguments are required: SIZE (or --layers, or --gpt)"),
     (["--layers", "Linear(2, 3)", "--model", "essay"], "the essay models dense networks only"),
     # --optimizer
-    (["2", "3", "--optimizer", "adam"], "--optimizer 'adam': at position 0: unknown optimizer 'adam'; did you mean"),
+    (["2", "3", "--optimizer", "adamw"], "--optimizer 'adamw': at position 0: unknown optimizer 'adamw'; did you mean"),
     (["2", "3", "--optimizer", "RMSprop(lr=0.1)"], "unknown optimizer 'RMSprop'; known: Adam, SGD, sgd"),
     (["2", "3", "--optimizer", ""], "--optimizer '': at position 0: expected sgd, SGD(lr=...) or Adam(lr=...)"),
     (["2", "3", "--optimizer", "sgd()"], "unknown optimizer 'sgd'; did you mean SGD?"),

@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple
 
+import numpy as np
+
 from complexa.reference._node import Backend, Build, Node, Tensor
 from complexa.reference.kinds._jit import ACT, ACT_GRAD, BACKWARD, FORWARD, MUL, jit
 
@@ -67,6 +69,60 @@ def derivative(z: float, a: float, code: int) -> float:
 _activate = jit(activate)
 _derivative = jit(derivative)
 
+# exp(x) as LLVM can vectorise it (numba has no vector exp without Intel's SVML): x = k ln 2 + r, |r| <= ln 2 / 2,
+# exp(r) by its Taylor series to r^13 (truncation below 1e-17 relative), 2^k written into a float's exponent bits.
+# Within 2 ulps of libm's exp for the x it is used at; sigmoid's forward below uses it.
+_LOG2E = 1.4426950408889634
+_LN2_HI = 0.6931471803691238  # ln 2's leading bits: k * _LN2_HI is exact for |k| < 2^11
+_LN2_LO = 1.9082149292705877e-10  # ln 2 - _LN2_HI
+_SHIFTER = 6755399441055744.0  # 1.5 * 2^52: x + _SHIFTER rounds x to an integer, held in the low bits
+_SHIFTER_BITS = 0x4338000000000000  # _SHIFTER's bits
+_TAYLOR = tuple(1.0 / math.factorial(n) for n in range(14))
+
+
+def _sigmoid_rows(z: Any, a: Any) -> int:
+    """a = 1 / (1 + exp(-z)) for a C-contiguous 2-D `z`, exp as above; returns the acts performed (one a unit).
+
+    exp(-z) is computed for -z clamped to [-708, 709] (normal floats: 2^k's exponent field holds it); where -z is
+    above 709, libm's exp takes over (sigmoid is then below 1e-308, or 0); below -708 the clamp changes nothing, as
+    1 + exp(-z) rounds to 1 either way.
+    """
+    n = z.shape[1]
+    scale = np.empty(n)
+    poly = np.empty(n)
+    bits = scale.view(np.int64)
+    acts = 0
+    c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13 = _TAYLOR
+    for s in range(z.shape[0]):
+        zs = z[s]
+        out = a[s]
+        for i in range(n):
+            x = -zs[i]
+            x = 709.0 if x > 709.0 else x
+            x = -708.0 if x < -708.0 else x
+            k = x * _LOG2E + _SHIFTER
+            kf = k - _SHIFTER
+            r = (x - kf * _LN2_HI) - kf * _LN2_LO
+            p = c13
+            for c in (c12, c11, c10, c9, c8, c7, c6, c5, c4, c3, c2, c1, c0):
+                p = c + r * p
+            poly[i] = p
+            scale[i] = k
+        for i in range(n):
+            bits[i] = (bits[i] - _SHIFTER_BITS + 1023) << 52  # 2^k
+        for i in range(n):
+            out[i] = 1.0 / (1.0 + poly[i] * scale[i])
+            acts += 1
+        for i in range(n):
+            if zs[i] < -709.0:
+                out[i] = 1.0 / (1.0 + math.exp(-zs[i]))
+    return acts
+
+
+sigmoid_rows = jit(_sigmoid_rows, error_model="numpy")
+"""`_sigmoid_rows` compiled; ``error_model="numpy"``: a division is not checked for zero (1 + e > 0), so LLVM can
+vectorise it."""
+
 
 class Kernels(NamedTuple):
     forward: Any
@@ -76,34 +132,64 @@ class Kernels(NamedTuple):
 def make(count: bool) -> Kernels:
     counting = count
 
+    # One loop per kind, each calling g and g' with a constant code: numba inlines them and LLVM folds the choice
+    # of kind out of the loop, instead of testing the code at every element.
     @jit
-    def forward(z, code, a, counts):
+    def forward_of(z, code, a):
         n_act = 0
         for s in range(z.shape[0]):
             for i in range(z.shape[1]):
-                if code == IDENTITY:
+                a[s, i] = _activate(z[s, i], code)
+                if counting:
+                    n_act += 1
+        return n_act
+
+    @jit
+    def forward(z, code, a, counts):
+        n_act = 0
+        if code == IDENTITY:
+            for s in range(z.shape[0]):
+                for i in range(z.shape[1]):
                     a[s, i] = z[s, i]
-                else:
-                    a[s, i] = _activate(z[s, i], code)
-                    if counting:
-                        n_act += 1
+        elif code == SIGMOID:
+            n_act = sigmoid_rows(z, a)
+        elif code == TANH:
+            n_act = forward_of(z, TANH, a)
+        elif code == RELU:
+            n_act = forward_of(z, RELU, a)
+        elif code == GELU:
+            n_act = forward_of(z, GELU, a)
+        else:
+            n_act = forward_of(z, GELU_TANH, a)
         if counting:
             counts[FORWARD, ACT] += n_act
 
     @jit
+    def backward_of(z, a, code, d):
+        n = 0
+        for s in range(z.shape[0]):
+            for i in range(z.shape[1]):
+                d[s, i] *= _derivative(z[s, i], a[s, i], code)
+                if counting:
+                    n += 1
+        return n
+
+    @jit
     def backward(z, a, code, d, counts):
-        n_mul = 0
-        n_grad = 0
-        if code != IDENTITY:
-            for s in range(z.shape[0]):
-                for i in range(z.shape[1]):
-                    d[s, i] *= _derivative(z[s, i], a[s, i], code)
-                    if counting:
-                        n_mul += 1
-                        n_grad += 1
+        n = 0
+        if code == SIGMOID:
+            n = backward_of(z, a, SIGMOID, d)
+        elif code == TANH:
+            n = backward_of(z, a, TANH, d)
+        elif code == RELU:
+            n = backward_of(z, a, RELU, d)
+        elif code == GELU:
+            n = backward_of(z, a, GELU, d)
+        elif code == GELU_TANH:
+            n = backward_of(z, a, GELU_TANH, d)
         if counting:
-            counts[BACKWARD, MUL] += n_mul
-            counts[BACKWARD, ACT_GRAD] += n_grad
+            counts[BACKWARD, MUL] += n
+            counts[BACKWARD, ACT_GRAD] += n
 
     return Kernels(forward, backward)
 
