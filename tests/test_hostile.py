@@ -406,31 +406,25 @@ def test_ctrl_c_during_numba_s_first_compile_is_status_130(after: float, tmp_pat
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS and /proc are Linux's")
-def test_the_memory_guard_counts_each_layer() -> None:
-    # 500,005 layers of 4 widths: kilobytes of arrays, gigabytes of layers, refused under a 2.5 GB address space.
+@pytest.mark.parametrize(
+    ("limit", "args", "layers"),
+    [
+        # 500,005 layers of 4 widths: kilobytes of arrays, gigabytes of layers, refused under a 2.5 GB address space.
+        ("5 * 2**29", ["measure", "--gpt", "8, 2, 4, 50000, 2"], "500,005 layers"),
+        # 12 GB of arrays against a 6 GB address space: refused before numpy tries, whatever memory is free.
+        ("6 * 2**30", ["measure", "2", "3", "--batch", "100000000"], "2 layers"),
+    ],
+)
+def test_the_memory_guard_sees_an_address_space_limit(limit: str, args: list[str], layers: str) -> None:
     code = (
         "import resource, sys\n"
-        "resource.setrlimit(resource.RLIMIT_AS, (5 * 2**29, 5 * 2**29))\n"
+        f"resource.setrlimit(resource.RLIMIT_AS, ({limit}, {limit}))\n"
         "from complexa.cli import main\n"
-        "sys.exit(main(['measure', '--gpt', '8, 2, 4, 50000, 2']))\n"
+        f"sys.exit(main({args!r}))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True, env=_env())
     assert done.returncode == 2, done.stderr
-    assert "bytes for its arrays and its 500,005 layers, and only" in done.stderr and done.stderr.count("\n") == 1
-
-
-@pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS and /proc are Linux's")
-def test_the_memory_guard_sees_an_address_space_limit() -> None:
-    # 12 GB of arrays against a 6 GB address space: refused before numpy tries, whatever memory is free.
-    code = (
-        "import resource, sys\n"
-        "resource.setrlimit(resource.RLIMIT_AS, (6 * 2**30, 6 * 2**30))\n"
-        "from complexa.cli import main\n"
-        "sys.exit(main(['measure', '2', '3', '--batch', '100000000']))\n"
-    )
-    done = subprocess.run([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True, env=_env())
-    assert done.returncode == 2, done.stderr
-    assert "bytes for its arrays and its 2 layers, and only" in done.stderr and done.stderr.count("\n") == 1
+    assert f"bytes for its arrays and its {layers}, and only" in done.stderr and done.stderr.count("\n") == 1
 
 
 # --- the grammar, fuzzed --------------------------------------------------------------------------------------
