@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sympy
 
@@ -16,6 +16,9 @@ from complexa._validate import as_flag, as_size
 from complexa.errors import ComplexaError
 
 from ._result import PHASES, TracedDerivation
+
+if TYPE_CHECKING:
+    from ._domain import Domain
 
 __all__ = ["from_torch", "TracedDerivation", "torch_module"]
 
@@ -158,7 +161,7 @@ def from_torch(
     return derived
 
 
-MAX_FORMULA_CHECK = 3
+MAX_LOWERINGS = 3
 """How many times `_check_and_widen` may lower one size's bound by tracing again."""
 
 
@@ -179,14 +182,15 @@ def _same(first: TracedDerivation, other: TracedDerivation, values: dict[sympy.S
 
 def _check_and_widen(
     derived: TracedDerivation,
-    domain: Any,
+    domain: Domain,
     names: list[str],
     hints: dict[str, int],
     at: Callable[..., Any],
     derive: Callable[[Any], TracedDerivation],
 ) -> None:
-    """Check the formula by tracing again at other sizes inside its domain, and lower the bounds that only compare
-    a size with a number (a backend heuristic's ``B >= 16``) where a trace below gives the same formula."""
+    """Check the formula by tracing again at a second set of sizes inside `domain`, lower the bounds that only
+    compare a size with a number (a module's ``if x.shape[0] > 8``) where a trace below gives the same formula, and
+    admit sizes of 1 where traces at 1 do; `domain` is widened in place (docs/torch.md)."""
     from ._tracing import hints_from
 
     if not names:
@@ -220,7 +224,7 @@ def _check_and_widen(
     # domain that is this one's in every other size: the two domains join.
     for name in names:
         s = symbols[name]
-        for _ in range(MAX_FORMULA_CHECK):
+        for _ in range(MAX_LOWERINGS):
             low, high = domain.intervals[s]
             if low <= 2 or s not in domain.plain:
                 break
@@ -262,7 +266,7 @@ def _trial(
     at: Callable[..., Any],
     derive: Callable[[Any], TracedDerivation],
     derived: TracedDerivation,
-    domain: Any,
+    domain: Domain,
     symbols: dict[str, sympy.Symbol],
     hints: dict[str, int],
     sizes: dict[str, int],
@@ -285,13 +289,10 @@ def _trial(
         return None
     if {g for g in below.others if not below.implied(g)} != others:
         return None
-    if any(  # the trial's interval must reach up to this domain's, or the two leave a gap
-        below.intervals[symbols[n]][1] is not None
-        and below.intervals[symbols[n]][1] < domain.intervals[symbols[n]][0] - 1
-        for n in sizes
-        if n not in ones
-    ):
-        return None
+    for n in sizes:  # the trial's interval must reach up to this domain's, or the two leave a gap
+        top = below.intervals[symbols[n]][1] if n not in ones else None
+        if top is not None and top < domain.intervals[symbols[n]][0] - 1:
+            return None
     return below if _same(derived, derive(trial), values) else None
 
 

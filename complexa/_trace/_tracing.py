@@ -235,9 +235,9 @@ def trace(
             if func.overloadpacket.__name__ in _SAME_DTYPE:
                 kinds = {a.dtype for a in args if isinstance(a, torch.Tensor)}
                 if len(kinds) > 1:  # the fake kernels let it pass; real torch refuses
-                    names_ = " and ".join(sorted(str(k).removeprefix("torch.") for k in kinds))
+                    mixed = " and ".join(sorted(str(k).removeprefix("torch.") for k in kinds))
                     raise ComplexaError(
-                        f"{func} in {path_of(tracker.current()) or 'the root module'!r} got tensors of {names_}: "
+                        f"{func} in {path_of(tracker.current()) or 'the root module'!r} got tensors of {mixed}: "
                         "torch refuses to mix them; give inputs of the module's dtype (dtype=...)"
                     )
             # Python functions torch runs below dispatch (decompositions, meta functions) are no user's calls.
@@ -279,15 +279,18 @@ def trace(
             tools[convention].append((path, sympy.sympify(value)))
 
     try:
-        with _quiet_torch(env), fake, tracker, Recorder(), _tool_hooks(module, record, shape):
+        with _tracing_context(env), fake, tracker, Recorder(), _tool_hooks(module, record, shape):
             with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
                 out = torch.func.functional_call(module, {**params, **buffers}, tuple(xs))
                 value = (loss(out) if loss is not None else default_loss(out)) if training else None
             if value is not None:
                 if not isinstance(value, torch.Tensor) or value.dim() != 0:
-                    kind = f"a tensor of {value.dim()} dimensions" if isinstance(value, torch.Tensor) else "a "
-                    kind += "" if isinstance(value, torch.Tensor) else type(value).__name__
-                    raise ComplexaError(f"loss returned {kind}; it must return a scalar tensor, such as out.sum()")
+                    got = (
+                        f"a tensor of {value.dim()} dimensions"
+                        if isinstance(value, torch.Tensor)
+                        else f"a {type(value).__name__}"
+                    )
+                    raise ComplexaError(f"loss returned {got}; it must return a scalar tensor, such as out.sum()")
                 wanted = [p for p in params.values() if p.requires_grad]
                 if wanted and value.requires_grad:
                     torch.autograd.grad(value, wanted, allow_unused=True)
@@ -342,7 +345,7 @@ without recording guards, which would bound the formula's domain for nothing."""
 
 
 @contextmanager
-def _quiet_torch(env: Any) -> Iterator[None]:
+def _tracing_context(env: Any) -> Iterator[None]:
     """torch logs a traceback of its own when a guard or a fake kernel fails; complexa says it in one line. The
     layout choices of a convolution (`_LAYOUT_CHOICES`) record no guards."""
     import torch
