@@ -27,6 +27,7 @@ __all__ = [
     "text_order",
     "markdown_expr",
     "markdown_order",
+    "human",
     "human_bytes",
     "json_expr",
     "json_order",
@@ -131,20 +132,33 @@ def markdown_order(order: sympy.Basic | None) -> str:
 _SI_PREFIXES = ("k", "M", "G", "T", "P", "E", "Z", "Y", "R", "Q")
 
 
+def human(count: int, unit: str = "") -> str | None:
+    """`count` in decimal SI units (k = 1,000) to three significant figures, `unit` after the prefix; None below
+    1,000, where the exact figure says it all.
+
+    >>> human(292_706_000_000), human(999_999, "B"), human(1000, "FLOP"), human(999)
+    ('293 G', '1 MB', '1 kFLOP', None)
+    >>> human(-2_500_000)
+    '-2.5 M'
+    """
+    if abs(count) < 1000:
+        return None
+    sign = "-" if count < 0 else ""
+    count = abs(count)
+    for power, prefix in enumerate(_SI_PREFIXES, start=1):
+        shown = float(f"{count / 1000**power:.3g}")
+        if shown < 1000 or prefix == _SI_PREFIXES[-1]:
+            return f"{sign}{shown:g} {prefix}{unit}"
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def human_bytes(count: int) -> str | None:
-    """`count` bytes in decimal SI units (1 kB = 1,000 bytes) to three significant figures; None below 1 kB, where
-    the exact figure says it all.
+    """`count` bytes in decimal SI units (1 kB = 1,000 bytes), as `human` gives them.
 
     >>> human_bytes(1_761_296), human_bytes(999_999), human_bytes(1000), human_bytes(999)
     ('1.76 MB', '1 MB', '1 kB', None)
     """
-    if count < 1000:
-        return None
-    for power, prefix in enumerate(_SI_PREFIXES, start=1):
-        shown = float(f"{count / 1000**power:.3g}")
-        if shown < 1000 or prefix == _SI_PREFIXES[-1]:
-            return f"{shown:g} {prefix}B"
-    raise AssertionError("unreachable")  # pragma: no cover
+    return human(count, "B")
 
 
 def json_expr(expr: sympy.Basic | int) -> int | str:
