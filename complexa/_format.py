@@ -13,6 +13,7 @@ SI units beside the exact figure: ``1,761,296 (1.76 MB)``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import sympy
@@ -35,6 +36,8 @@ __all__ = [
     "latex_math",
     "latex_order",
     "grouped",
+    "significant",
+    "terminal_width",
 ]
 
 SCHEMA_VERSION = 1
@@ -91,6 +94,22 @@ class Table:
 def grouped(value: int) -> str:
     """An integer with thousands separators: ``1,234,567``."""
     return f"{value:,}"
+
+
+def significant(value: float, digits: int = 3) -> str:
+    """`value` to `digits` significant figures (a larger number whole) in positional notation, with thousands
+    separators and never in powers of ten, so that every number of a column reads alike.
+
+    >>> significant(3.14159), significant(0.000123456), significant(123456.7), significant(9.996), significant(0)
+    ('3.14', '0.000123', '123,457', '10.0', '0')
+    """
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g}"
+    if abs(value) >= 10**digits:
+        return f"{round(value):,}"  # a whole number keeps its digits: 123,457, not 123,000
+    value = float(f"{value:.{digits}g}")  # rounded first: 9.996 is 10.0, not 10.00
+    decimals = max(0, digits - 1 - math.floor(math.log10(abs(value))))
+    return f"{value:,.{decimals}f}"
 
 
 def text_expr(expr: sympy.Basic) -> str:

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import sympy
 
-from complexa._fit import TOLERANCE, Fit, affine, fit
-from complexa._format import Table
+from complexa._fit import LOOSE, TOLERANCE, Fit, affine, fit
+from complexa._format import Table, significant
 from complexa._limits import show
 from complexa._plot import install_hint
 from complexa._printers import sstr
@@ -174,7 +174,7 @@ class ScaleResult:
         for p in self.points:
             spread = f"{_duration(p.median)} ({_duration(min(p.seconds))} - {_duration(max(p.seconds))})"
             ns = 1e9 * p.median / p.operations
-            rows.append([str(p.size), f"{p.operations:,}", spread, f"{ns:.3g}", "yes" if p.agrees else "NO"])
+            rows.append([str(p.size), f"{p.operations:,}", spread, significant(ns), "yes" if p.agrees else "NO"])
         return rows
 
     def _fit_rows(self, markdown: bool = False) -> list[list[str]]:
@@ -182,7 +182,6 @@ class ScaleResult:
         for Markdown, the big-O as code, as every expression in complexa's Markdown."""
         rows = []
         for name, f in self.fits.items():
-            unit = " s" if name == "seconds" else ""
             term = "" if f.derived == 0 else f" {self.symbol}" if f.derived == 1 else f" {self.symbol}^{f.derived}"
             order = f"O({sstr(f.order.expr)})"
             rows.append(
@@ -192,8 +191,8 @@ class ScaleResult:
                     f"{f.exponent:.3f} [{f.interval[0]:.3f}, {f.interval[1]:.3f}]",
                     f"{f.upper:.3f} [{f.upper_interval[0]:.3f}, {f.upper_interval[1]:.3f}]",
                     f"{f.slope:.3f}",
-                    f"{f.constant:.4g}{unit}{term}",
-                    f"{f.residual:.3g}",
+                    f"{_constant(f.constant, name == 'seconds')}{term}",
+                    f"{f.residual:.3f}",
                     f.verdict,
                 ]
             )
@@ -202,7 +201,7 @@ class ScaleResult:
     def _cost_line(self) -> str:
         """The fixed cost of a call and the cost of a counted operation, in words."""
         return (
-            f"seconds = {_duration(self.overhead)} + {1e9 * self.per_operation:.3g} ns x operations "
+            f"seconds = {_duration(self.overhead)} + {_duration(self.per_operation)} x operations "
             "(a fixed cost per call, and the cost of each counted operation)"
         )
 
@@ -311,17 +310,29 @@ _POINT_ALIGN = ">><><"
 _FIT_ALIGN = "<<>>><><"
 _VERDICTS = f"""\
 exponent: the log-log slope once the derived lower-order terms are divided out, with its 95% interval. verdict: the
-  derived class holds where its exponent is in the interval (widened to +-{TOLERANCE}) and its neighbours d +- 1 are
-  not, on the whole sweep or its upper half; inconclusive where a neighbour is in the interval too.
+  derived class d holds where the interval (widened to +-{TOLERANCE}) holds d and is tight, within d +- {LOOSE}, on the
+  whole sweep or its upper half; inconclusive where an interval holds d but is loose, reaching past d +- {LOOSE}.
 plain slope: the log-log slope with nothing divided out. constant: C of C n^d r(n), fitted on the upper half.
 residual: rms of log(measured / derived curve) over every point, 0.1 for about 10%."""
 
 
 def _duration(seconds: float) -> str:
+    """`seconds` to three significant figures in s, ms, us or ns, never in powers of ten: ``1.88 ms``."""
     for unit, scale_ in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
         if seconds >= scale_:
-            return f"{seconds / scale_:.3g} {unit}"
-    return f"{seconds * 1e9:.3g} ns"
+            return f"{significant(seconds / scale_)} {unit}"
+    return f"{significant(seconds * 1e9)} ns"
+
+
+def _constant(value: float, seconds: bool) -> str:
+    """A fitted constant: a time per n^d as a duration (``36.9 ns``); an integer exactly, with separators
+    (``1,048,576``, as every count is printed); any other number to four significant figures, never in powers of
+    ten."""
+    if seconds:
+        return _duration(value)
+    if value.is_integer():
+        return f"{int(value):,}"
+    return significant(value, 4)
 
 
 def _text(header: list[str], rows: list[list[str]], align: str) -> str:
