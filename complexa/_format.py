@@ -14,6 +14,10 @@ SI units beside the exact figure: ``1,761,296 (1.76 MB)``.
 from __future__ import annotations
 
 import math
+import os
+import re
+import sys
+import textwrap
 from collections.abc import Sequence
 
 import sympy
@@ -38,6 +42,7 @@ __all__ = [
     "grouped",
     "significant",
     "terminal_width",
+    "wrap_prose",
 ]
 
 SCHEMA_VERSION = 1
@@ -58,19 +63,37 @@ class Table:
     add     10
     """
 
-    def __init__(self, headers: Sequence[str], rows: Sequence[Sequence[str]], align: str = "") -> None:
+    def __init__(self, headers: Sequence[str], rows: Sequence[Sequence[str]], align: str = "", wrap: str = "") -> None:
         self.headers = list(headers)
         self.rows = [list(row) for row in rows]
         self.align = align.ljust(len(self.headers), "<")
+        self.wrap = wrap.ljust(len(self.headers), " ")
         for row in self.rows:
             if len(row) != len(self.headers):
                 raise ValueError(f"a row has {len(row)} cells for {len(self.headers)} columns: {row!r}")
 
-    def text(self, indent: str = "") -> list[str]:
-        """Columns padded to their widest cell, two spaces apart, trailing spaces removed."""
-        widths = [max(len(cell) for cell in column) for column in zip(self.headers, *self.rows)]
+    def text(self, indent: str = "", width: int | None = None) -> list[str]:
+        """Columns padded to their widest cell, two spaces apart, trailing spaces removed. With `width`, a table wider
+        than that wraps the cells of its wrappable columns (`wrap`: ``"+"`` before a term's sign, ``","`` after a
+        comma, ``" "`` never), the widest first, each continued two spaces in on the lines below; a piece that
+        cannot be broken stays whole.
+
+        >>> t = Table(["op", "count"], [["mul", "a*b + 3*c - d"]], "<<", " +")
+        >>> print("\\n".join(t.text(width=12)))
+        op   count
+        mul  a*b
+               + 3*c
+               - d
+        """
+        rows = [self.headers, *self.rows]
+        widths = [max(len(cell) for cell in column) for column in zip(*rows)]
+        if width is not None:
+            limits = _limits(rows, widths, self.wrap, width - len(indent) - 2 * (len(widths) - 1))
+            if limits != widths:
+                rows = [wrapped for row in rows for wrapped in _wrap_row(row, limits, self.wrap)]
+                widths = [max(len(cell) for cell in column) for column in zip(*rows)]
         lines = []
-        for row in [self.headers, *self.rows]:
+        for row in rows:
             cells = [cell.rjust(w) if a == ">" else cell.ljust(w) for cell, w, a in zip(row, widths, self.align)]
             lines.append((indent + "  ".join(cells)).rstrip())
         return lines
@@ -89,6 +112,73 @@ class Table:
         header = " & ".join(self.headers) + " \\\\ \\hline"
         body = " \\\\\n".join(" & ".join(row) for row in self.rows)
         return f"\\begin{{array}}{{{spec}}}\n{header}\n{body}\n\\end{{array}}"
+
+
+_BREAKS = {"+": re.compile(r"(?= [+-] )"), ",": re.compile(r"(?<=, )")}
+"""Where a cell of each kind of wrappable column may break: before `` + `` and `` - `` (a term), after ``, ``."""
+_CONTINUED = "  "
+"""What a wrapped cell's later lines start with."""
+
+
+def _pieces(cell: str, kind: str) -> list[str]:
+    return [piece for piece in _BREAKS[kind].split(cell) if piece] if kind in _BREAKS else [cell]
+
+
+def _wrap_cell(cell: str, kind: str, limit: int) -> list[str]:
+    """`cell` as lines of at most `limit` characters where its pieces allow, later lines continued."""
+    lines: list[str] = []
+    for piece in _pieces(cell, kind):
+        if lines and len(lines[-1]) + len(piece.rstrip()) <= limit:
+            lines[-1] += piece
+        else:
+            lines.append(piece if not lines else _CONTINUED + piece.strip())
+    return [line.rstrip() for line in lines] or [""]
+
+
+def _limits(rows: list[list[str]], widths: list[int], wrap: str, room: int) -> list[int]:
+    """The widest each column may be for the table to fit `room` characters of cells: wrappable columns are capped
+    at a common limit, as high as fits (never below their widest unbreakable piece); the others keep their width."""
+    if sum(widths) <= room or not wrap.strip():
+        return widths
+    floors = [
+        max(len(_CONTINUED + piece.strip()) for row in rows for piece in _pieces(row[k], kind)) if kind != " " else w
+        for k, (w, kind) in enumerate(zip(widths, wrap))
+    ]
+    cap = max(widths)
+    while cap > 1:
+        limits = [w if kind == " " else min(w, max(cap, floor)) for w, kind, floor in zip(widths, wrap, floors)]
+        if sum(limits) <= room:
+            return limits
+        cap -= 1
+    return [w if kind == " " else min(w, floor) for w, kind, floor in zip(widths, wrap, floors)]
+
+
+def _wrap_row(row: list[str], limits: list[int], wrap: str) -> list[list[str]]:
+    """`row` as one or more rows of cells, its wrappable cells broken to `limits`."""
+    cells = [_wrap_cell(cell, kind, limit) if kind != " " else [cell] for cell, kind, limit in zip(row, wrap, limits)]
+    height = max(len(lines) for lines in cells)
+    return [[lines[i] if i < len(lines) else "" for lines in cells] for i in range(height)]
+
+
+def terminal_width() -> int | None:
+    """The width text output keeps within: ``COLUMNS`` where it is set to a positive integer, else the terminal's
+    width when standard output is one; None (no limit) for a file or a pipe."""
+    given = os.environ.get("COLUMNS", "").strip()
+    if given.isdigit() and int(given) > 0:
+        return int(given)
+    try:
+        if sys.stdout is not None and sys.stdout.isatty():
+            return os.get_terminal_size(sys.stdout.fileno()).columns
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def wrap_prose(text: str, width: int | None) -> list[str]:
+    """A line of prose (a title, a note) as lines within `width`, continued two spaces in; as it is for None."""
+    if width is None or len(text) <= width:
+        return [text]
+    return textwrap.wrap(text, width, subsequent_indent=_CONTINUED, break_on_hyphens=False, break_long_words=False)
 
 
 def grouped(value: int) -> str:
@@ -151,21 +241,21 @@ def markdown_order(order: sympy.Basic | None) -> str:
 _SI_PREFIXES = ("k", "M", "G", "T", "P", "E", "Z", "Y", "R", "Q")
 
 
-def human(count: int, unit: str = "") -> str | None:
-    """`count` in decimal SI units (k = 1,000) to three significant figures, `unit` after the prefix; None below
+def human(count: int, unit: str = "", digits: int = 3) -> str | None:
+    """`count` in decimal SI units (k = 1,000) to `digits` significant figures, `unit` after the prefix; None below
     1,000, where the exact figure says it all.
 
     >>> human(292_706_000_000), human(999_999, "B"), human(1000, "FLOP"), human(999)
     ('293 G', '1 MB', '1 kFLOP', None)
-    >>> human(-2_500_000)
-    '-2.5 M'
+    >>> human(-2_500_000), human(292_706_000_000, digits=4)
+    ('-2.5 M', '292.7 G')
     """
     if abs(count) < 1000:
         return None
     sign = "-" if count < 0 else ""
     count = abs(count)
     for power, prefix in enumerate(_SI_PREFIXES, start=1):
-        shown = float(f"{count / 1000**power:.3g}")
+        shown = float(f"{count / 1000**power:.{digits}g}")
         if shown < 1000 or prefix == _SI_PREFIXES[-1]:
             return f"{sign}{shown:g} {prefix}{unit}"
     raise AssertionError("unreachable")  # pragma: no cover
