@@ -114,8 +114,11 @@ class Table:
         return f"\\begin{{array}}{{{spec}}}\n{header}\n{body}\n\\end{{array}}"
 
 
-_BREAKS = {"+": re.compile(r"(?= [+-] )"), ",": re.compile(r"(?<=, )")}
-"""Where a cell of each kind of wrappable column may break: before `` + `` and `` - `` (a term), after ``, ``."""
+_BREAKS = {"+": re.compile(r"(?= [+-] )"), ",": re.compile(r"(?<=, )"), ".": re.compile(r"(?<=\.)")}
+"""Where a cell of each kind of wrappable column may break: before `` + `` and `` - `` (a term), after ``, `` (an
+argument), after ``.`` (a module path's part)."""
+_FIRST = ("+",)
+"""The kinds of column wrapped first: expressions, before names and paths."""
 _CONTINUED = "  "
 """What a wrapped cell's later lines start with."""
 
@@ -136,21 +139,26 @@ def _wrap_cell(cell: str, kind: str, limit: int) -> list[str]:
 
 
 def _limits(rows: list[list[str]], widths: list[int], wrap: str, room: int) -> list[int]:
-    """The widest each column may be for the table to fit `room` characters of cells: wrappable columns are capped
-    at a common limit, as high as fits (never below their widest unbreakable piece); the others keep their width."""
+    """The widest each column may be for the table to fit `room` characters of cells. Expressions (`_FIRST`) are
+    capped first, at a common limit as high as fits, never below their widest unbreakable piece; then, if the table
+    is still too wide, the other wrappable columns alike; the rest keep their width."""
     if sum(widths) <= room or not wrap.strip():
         return widths
     floors = [
         max(len(_CONTINUED + piece.strip()) for row in rows for piece in _pieces(row[k], kind)) if kind != " " else w
         for k, (w, kind) in enumerate(zip(widths, wrap))
     ]
-    cap = max(widths)
-    while cap > 1:
-        limits = [w if kind == " " else min(w, max(cap, floor)) for w, kind, floor in zip(widths, wrap, floors)]
-        if sum(limits) <= room:
-            return limits
-        cap -= 1
-    return [w if kind == " " else min(w, floor) for w, kind, floor in zip(widths, wrap, floors)]
+    limits = list(widths)
+    for group in (lambda kind: kind in _FIRST, lambda kind: kind not in _FIRST and kind != " "):
+        chosen = [k for k, kind in enumerate(wrap) if group(kind)]
+        if not chosen:
+            continue
+        for cap in range(max(limits[k] for k in chosen), 0, -1):
+            trial = [min(limits[k], max(cap, floors[k])) if k in chosen else limits[k] for k in range(len(limits))]
+            if sum(trial) <= room:
+                return trial
+        limits = [min(limits[k], floors[k]) if k in chosen else limits[k] for k in range(len(limits))]
+    return limits
 
 
 def _wrap_row(row: list[str], limits: list[int], wrap: str) -> list[list[str]]:

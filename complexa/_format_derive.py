@@ -183,7 +183,7 @@ def layer_rows(d: Derivation, *, expand: bool = False, levels: int | None = None
     >>> [(row.path, row.module) for row in rows][2:4]
     [('transformer.h', 'Repeat'), ('transformer.h.{0..2}', 'Block x3')]
     >>> notes[0]
-    'transformer.h.{0..2}: the 3 copies of transformer.h together, each count their total (--expand lists every copy)'
+    'transformer.h.{0..2}: 3 copies in one row, each count the total over them (--expand lists every copy)'
     """
     from complexa.nn._stack import rows_of
 
@@ -207,8 +207,8 @@ def layer_rows(d: Derivation, *, expand: bool = False, levels: int | None = None
             if copies is not None and not expand and (levels is None or len(stack) < levels):
                 notes.setdefault(
                     shown,
-                    f"{shown}: the {text_expr(copies)} copies of {parent_shown} together, each count their total "
-                    "(--expand lists every copy)",
+                    f"{shown}: {text_expr(copies)} copies in one row, each count the total over them (--expand "
+                    "lists every copy)",
                 )
         if levels is not None and len(stack) >= levels:
             keys[row.path] = stack[levels - 1][2]
@@ -229,7 +229,7 @@ def layer_rows(d: Derivation, *, expand: bool = False, levels: int | None = None
     ]
     out = list(notes.values())
     if folded:
-        out.append(f"--levels {levels}: a row {levels} levels deep holds the totals of the modules inside it")
+        out.append(f"--levels {levels}: a row at level {levels} holds the totals of the modules inside it")
     return rows, out
 
 
@@ -261,7 +261,7 @@ def _layer_table(
             cells.append(shown[value])
         rows.append([label(row.path), module(row.module), *cells])
     align = "<<" + ("<" if d.free_symbols else ">") * len(phases)
-    wrap = " ," + "+" * len(phases)  # a module breaks after a comma, a count before a term
+    wrap = ".," + "+" * len(phases)  # a count breaks before a term; where that is not enough, a path after a dot
     return [Table([label("layer"), label("module"), *map(label, phases)], rows, align, wrap)], notes
 
 
