@@ -201,7 +201,8 @@ class ScaleResult:
     def _cost_line(self) -> str:
         """The fixed cost of a call and the cost of a counted operation, in words."""
         return (
-            f"seconds = {_duration(self.overhead)} + {_duration(self.per_operation)} x operations "
+            f"seconds = {_duration(self.overhead)} {'-' if self.per_operation < 0 else '+'} "
+            f"{_duration(abs(self.per_operation))} x operations "
             "(a fixed cost per call, and the cost of each counted operation)"
         )
 
