@@ -152,8 +152,8 @@ def _parser() -> _Parser:
         "--levels",
         type=integer(1),
         metavar="N",
-        help="a stack's layer table lists its modules N levels deep (1: the top-level layers), a row holding the totals "
-        "of the modules inside it, as torchinfo's depth (default: every level)",
+        help="a stack's layer table lists its modules N levels deep (1: the top-level layers), a row holding the "
+        "totals of the modules inside it, as torchinfo's depth (default: every level)",
     )
     p.add_argument(
         "--expand",
@@ -252,6 +252,12 @@ def _derive(args: argparse.Namespace) -> int:
     from complexa import _format_derive, _format_json
 
     d, assume = _derivation(args)
+    if (args.levels is not None or args.expand) and not d.network.is_stack:
+        given = " and ".join(f for f, v in (("--levels", args.levels), ("--expand", args.expand)) if v)
+        raise ComplexaError(
+            f"{given}: shape a stack's layer table, and a network of SIZE has none; give the network as --layers or "
+            "--gpt, or drop them"
+        )
     resources = None
     memory = args.memory or args.dtype is not None  # a dtype means nothing without the memory table
     if args.flops or memory:
@@ -317,9 +323,11 @@ def _measure(args: argparse.Namespace) -> int:
         "latex": _format_measure.measure_latex,
         "json": _format_json.measure_json,
     }
-    _emit(render[args.format](measured, derived) if args.format == "json" else render[args.format](
-        measured, derived, units=args.units
-    ))
+    _emit(
+        render[args.format](measured, derived)
+        if args.format == "json"
+        else render[args.format](measured, derived, units=args.units)
+    )
     return 0 if measured.counts == derived else 1
 
 

@@ -172,11 +172,11 @@ def layer_rows(d: Derivation, *, expand: bool = False, levels: int | None = None
     """The rows of a stack's layer table, and the notes that say what its collapsed rows hold.
 
     By default the copies of a `Repeat`'s body are one row, ``transformer.h.{0..47}`` (``{0..L-1}`` for a symbolic
-    number of copies), its module marked ``x48``, and each layer inside them one row too, ``transformer.h.{0..47}.attn``:
-    every count of such a row is the **total** over the copies, so that the rows still add up to the counts. With
-    `expand`, every copy is listed, as `Derivation.by_layer` names them. With `levels`, only the modules that many
-    levels deep are listed (1: the top-level layers and the loss), as torchinfo's ``depth``: a row at the last level
-    holds the totals of the modules inside it.
+    number of copies), its module marked ``x48``, and each layer inside them one row too,
+    ``transformer.h.{0..47}.attn``: every count of such a row is the **total** over the copies, so that the rows
+    still add up to the counts. With `expand`, every copy is listed, as `Derivation.by_layer` names them. With
+    `levels`, only the modules that many levels deep are listed (1: the top-level layers and the loss), as
+    torchinfo's ``depth``: a row at the last level holds the totals of the modules inside it.
 
     >>> from complexa import Network, derive
     >>> rows, notes = layer_rows(derive(Network.gpt(64, 8, 16, 3, 2)), levels=2)
@@ -334,14 +334,14 @@ def _resource_tables(
         cell = _numbers(expr, wrap)
         rows = []
         for name, value in figures:
-            exact = isinstance(value, sympy.Integer)
+            number = int(value) if isinstance(value, sympy.Integer) else None
             if value is None:
                 shown = label("forward only")
-            elif wrap is not None and name == "bytes" and exact and abs(int(value)) >= 1000:
-                shown = wrap(human(int(value), "B", digits=4) or "")
+            elif wrap is not None and name == "bytes" and number is not None and abs(number) >= 1000:
+                shown = wrap(human(number, "B", digits=4) or "")
             else:
                 shown = cell(value)
-            human_ = human_bytes(int(value)) if name == "bytes" and exact and wrap is None else None
+            human_ = human_bytes(number) if name == "bytes" and number is not None and wrap is None else None
             rows.append([label(name), shown, order(order_of(value, assume)) if symbolic else units(human_)])
         if not rows:
             continue
@@ -372,9 +372,7 @@ def derive_text(
     def si(values: Iterable[sympy.Expr]) -> Callable[[str], str] | None:
         return str if uses_si(units, values, auto=True) else None
 
-    tables = _derive_tables(
-        d, assume, label=str, name=str, expr=text_expr, order=text_order, repeat_phase=False, si=si
-    )
+    tables = _derive_tables(d, assume, label=str, name=str, expr=text_expr, order=text_order, repeat_phase=False, si=si)
     layers, notes = _layer_table(d, label=str, module=str, expr=text_expr, si=si, expand=expand, levels=levels)
     tables += layers
     tables += _resource_tables(
@@ -390,7 +388,7 @@ def derive_text(
     lines = wrap_prose(_title(d), width)
     if d.free_symbols:
         lines += wrap_prose(_order_note(assume), width)
-    for k, table in enumerate(tables):
+    for table in tables:
         lines += ["", *table.text(width=width)]
         if layers and table is layers[0]:
             for note in notes:

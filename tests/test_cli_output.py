@@ -101,9 +101,10 @@ def test_a_symbolic_number_of_copies_is_one_row_too(capsys: pytest.CaptureFixtur
     rows = {row[0]: row for row in _layer_table(out)}
     assert rows["transformer.h.{0..L-1}"][:3] == ["transformer.h.{0..L-1}", "Block xL", "2*B*L*T*d"]
     d = derive(Network.gpt("V", "T", "d", "L", "H", batch="B"))
-    assert parse(rows["transformer.h.{0..L-1}.mlp.c_fc"][2]) == _phase_totals(d.by_layer["transformer.h.{i}.mlp.c_fc"])[
-        "forward"
-    ]
+    assert (
+        parse(rows["transformer.h.{0..L-1}.mlp.c_fc"][2])
+        == _phase_totals(d.by_layer["transformer.h.{i}.mlp.c_fc"])["forward"]
+    )
     # A Repeat at the start: its first copy computes no input gradient, so the walk has two rows, 0.0 and 0.{i};
     # collapsed, one, their sum.
     network = Network([nn.Repeat(nn.Linear("h", "h"), "L"), nn.ReLU()])
@@ -221,7 +222,7 @@ def _cells(out: str, header: str, column: str, stop: str) -> dict[tuple[str, str
     start = next(k for k, line in enumerate(lines) if line.startswith(header))
     left, right = lines[start].index(column), lines[start].index(stop)
     cells: dict[tuple[str, str], str] = {}
-    phase = key = None
+    phase, key = "", ("", "")
     for line in lines[start + 1 :]:
         if not line.strip():
             break
@@ -231,7 +232,7 @@ def _cells(out: str, header: str, column: str, stop: str) -> dict[tuple[str, str
             key = (phase, op)
             cells[key] = line[left:right].strip()
         else:
-            cells[key] += " " + line[left:right].strip()  # type: ignore[index]
+            cells[key] += " " + line[left:right].strip()
     return cells
 
 

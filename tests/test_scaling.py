@@ -289,7 +289,7 @@ def test_an_integer_constant_is_shown_exactly(sweeps: dict[str, ScaleResult]) ->
     assert "| 1,234,567 n^2 |" in result.markdown()
     if _has("matplotlib"):
         legend = result.plot().axes[0].get_legend()
-        assert legend.get_texts()[2].get_text() == "leading term $1{,}234{,}567\\,n^{2}$"
+        assert legend is not None and legend.get_texts()[2].get_text() == "leading term $1{,}234{,}567\\,n^{2}$"
 
 
 @pytest.mark.parametrize(
