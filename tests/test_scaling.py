@@ -292,6 +292,24 @@ def test_an_integer_constant_is_shown_exactly(sweeps: dict[str, ScaleResult]) ->
         assert legend is not None and legend.get_texts()[2].get_text() == "leading term $1{,}234{,}567\\,n^{2}$"
 
 
+def test_operations_in_si_units_where_they_reach_a_million(sweeps: dict[str, ScaleResult]) -> None:
+    result = sweeps["width"]  # 1,552 to 362,752 operations: exact by default
+    rows = [line.split()[:3] for line in str(result).splitlines()[4:9]]
+    assert rows[0] == ["8", "1,552", rows[0][2]] and rows[-1][:2] == ["128", "362,752"]
+    si = result.text(units="si").splitlines()
+    assert si[4].split()[:3] == ["8", "1.552", "k"] and si[8].split()[:3] == ["128", "362.8", "k"]
+    assert "| 8 | 1,552 |" in result.markdown() and "| 8 | 1.552 k |" in result.markdown(units="si")
+    # Past 10^6 the whole column turns, by default in text only; the constants stay exact.
+    big = [dataclasses.replace(p, counts={"forward": {"mul": 1000 * p.operations}}) for p in result.points]
+    wide = dataclasses.replace(result, points=tuple(big))
+    text = wide.text().splitlines()
+    assert text[4].split()[:3] == ["8", "1.552", "M"] and text[8].split()[:3] == ["128", "362.8", "M"]
+    assert "| 8 | 1,552,000 |" in wide.markdown() and "1,552,000" in wide.text(units="exact")
+    assert any(line.startswith("forward ") and "  8 n^2  " in line for line in text)  # the constant, exact
+    with pytest.raises(ComplexaError, match=r"units = 'metric': must be one of 'auto', 'exact', 'si'"):
+        result.text(units="metric")
+
+
 @pytest.mark.parametrize(
     ("low", "high", "style"),
     [
