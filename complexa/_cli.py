@@ -323,11 +323,14 @@ def _measure(args: argparse.Namespace) -> int:
         "latex": _format_measure.measure_latex,
         "json": _format_json.measure_json,
     }
-    _emit(
-        render[args.format](measured, derived)
-        if args.format == "json"
-        else render[args.format](measured, derived, units=args.units)
-    )
+    if args.format == "json":
+        _emit(render["json"](measured, derived))
+    elif args.format == "text":
+        from complexa._format import terminal_width
+
+        _emit(render["text"](measured, derived, units=args.units, width=terminal_width()))
+    else:
+        _emit(render[args.format](measured, derived, units=args.units))
     return 0 if measured.counts == derived else 1
 
 

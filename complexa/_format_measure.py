@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
-from complexa._format import Table, grouped, human, latex_text
+from complexa._format import Table, grouped, human, latex_text, wrap_prose
 
 if TYPE_CHECKING:
     from complexa.reference import Measurement
@@ -47,9 +47,10 @@ def _uses_si(units: str, rows: list[tuple[str, str, int, int]], *, auto: bool) -
     return units == "auto" and auto and any(max(abs(got), abs(want)) >= SI_FROM for _, _, got, want in rows)
 
 
-def measure_text(m: Measurement, derived: Counts, *, units: str = "auto") -> str:
+def measure_text(m: Measurement, derived: Counts, *, units: str = "auto", width: int | None = None) -> str:
     """Measured beside derived, per phase and op, and a last line saying whether they agree. The counts in `units`
-    (``auto``, ``exact`` or ``si``: see `complexa._format_derive.UNITS`); the difference always exact."""
+    (``auto``, ``exact`` or ``si``: see `complexa._format_derive.UNITS`); the difference always exact. A title wider
+    than `width` wraps."""
     rows = measure_rows(m.counts, derived)
     count = _count(_uses_si(units, rows, auto=True))
     body = []
@@ -59,7 +60,7 @@ def measure_text(m: Measurement, derived: Counts, *, units: str = "auto") -> str
             [phase if phase != last else "", op, count(got), count(want), "" if got == want else f"{got - want:+,}"]
         )
         last = phase
-    lines = [_measure_title(m), ""]
+    lines = [*wrap_prose(_measure_title(m), width), ""]
     lines += Table(["phase", "op", "measured", "derived", "difference"], body, "<<>>>").text()
     differ = sum(got != want for _, _, got, want in rows)
     lines += ["", f"{differ} of {len(rows)} counts differ" if differ else f"all {len(rows)} counts agree"]

@@ -274,6 +274,15 @@ def test_a_long_title_and_notes_wrap_too(capsys: pytest.CaptureFixture[str], mon
     assert lines[0].startswith("exact model of Network([Linear(784, 300), ") and lines[1].startswith("  ")
 
 
+def test_measure_wraps_a_long_title(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "60")
+    argv = ["--layers", "Linear(3, 4) ReLU LayerNorm(4) Linear(4, 2)", "--loss", "cross_entropy", "--batch", "2"]
+    status, out, _ = run(capsys, "measure", *argv)
+    lines = out.splitlines()
+    assert status == 0 and max(map(len, lines)) <= 60
+    assert lines[0].startswith("measured Network([Linear(3, 4), ") and lines[1].startswith("  ")
+
+
 # --- the essay's terms ------------------------------------------------------------------------------------------------
 
 
