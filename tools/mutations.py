@@ -154,6 +154,8 @@ BIG_O_TESTS = (
     "tests/test_flops.py",
 )
 CLI_TESTS = ("tests/test_cli.py", "complexa/cli.py", "tests/test_hostile.py")
+OUTPUT_TESTS = ("tests/test_cli_output.py", "complexa/_format_derive.py", "complexa/_format.py")
+SCALE_FIT_TESTS = ("tests/test_scaling.py", "complexa/_fit.py")
 FLOPS_TESTS = ("tests/test_flops.py", "complexa/_flops.py", "tests/test_torch_crosscheck.py", "tests/test_cli.py")
 POLY_TESTS = (
     "tests/test_poly.py",
@@ -2639,5 +2641,79 @@ MUTATIONS += [
         "floating = torch.float32",
         "a float64 module traced with float32 inputs",
         tests=TRACE_DOMAIN,
+    ),
+    # --- issue 21, output people can read (helper 21out): derive's collapsed blocks, --levels, SI units, wrapping;
+    # scale's verdict -------------------------------------------------------------------------------------------------
+    Mutation(
+        "cli-collapse-one-copy",
+        "cli",
+        "complexa/_format_derive.py",
+        "            into.setdefault(phase, []).extend(ops.values())",
+        "            into[phase] = list(ops.values())",
+        "a collapsed row of copies shows one copy's counts, not the total over them: the rows no longer add up",
+        tests=OUTPUT_TESTS,
+    ),
+    Mutation(
+        "cli-collapse-never",
+        "cli",
+        "complexa/_format_derive.py",
+        "            if copies is not None and not expand:\n                segment = _copies(copies)",
+        "            if False:\n                segment = _copies(copies)",
+        "repeated blocks listed copy by copy by default: GPT-2 XL's 523 lines",
+        tests=OUTPUT_TESTS,
+    ),
+    Mutation(
+        "cli-collapse-copies-label",
+        "cli",
+        "complexa/_format_derive.py",
+        'return "{0.." + text_expr(count - 1).replace(" ", "") + "}"',
+        'return "{0.." + text_expr(count).replace(" ", "") + "}"',
+        "48 copies labelled {0..48}",
+        tests=OUTPUT_TESTS,
+    ),
+    Mutation(
+        "cli-levels-off-by-one",
+        "cli",
+        "complexa/_format_derive.py",
+        "        if levels is not None and len(stack) >= levels:",
+        "        if levels is not None and len(stack) > levels:",
+        "--levels N lists N + 1 levels",
+        tests=OUTPUT_TESTS,
+    ),
+    Mutation(
+        "cli-units-auto-everywhere",
+        "cli",
+        "complexa/_format_derive.py",
+        '    if units != "auto" or not auto:\n        return False',
+        '    if units != "auto":\n        return False',
+        "--units auto turns Markdown and LaTeX to SI units too, not text alone",
+        tests=OUTPUT_TESTS,
+    ),
+    Mutation(
+        "cli-wrap-never",
+        "cli",
+        "complexa/_format.py",
+        "            if limits != widths:",
+        "            if False:",
+        "text tables ignore the terminal's width",
+        tests=OUTPUT_TESTS,
+    ),
+    Mutation(
+        "cli-verdict-loose-ignored",
+        "cli",
+        "complexa/_fit.py",
+        "    if low < derived - LOOSE or high > derived + LOOSE:",
+        "    if low <= derived - 1 or high >= derived + 1:",
+        "a loose interval that holds the derived exponent, but not its neighbours, said to confirm it",
+        tests=SCALE_FIT_TESTS,
+    ),
+    Mutation(
+        "cli-verdict-both-loose",
+        "cli",
+        "complexa/_fit.py",
+        '        return "inconclusive" if whole is None or upper is None else "does not hold"',
+        '        return "inconclusive" if whole is None and upper is None else "does not hold"',
+        "a loose upper half that holds the derived exponent, beside a whole sweep that does not, said not to hold",
+        tests=SCALE_FIT_TESTS,
     ),
 ]
