@@ -339,9 +339,7 @@ class Memory:
         )
 
 
-def memory(
-    network: Network, *, phase: str = "training", dtype: str | None = None, layout: str = "reference"
-) -> Memory:
+def memory(network: Network, *, phase: str = "training", dtype: str | None = None, layout: str = "reference") -> Memory:
     """The parameters, activations, gradients and deltas `network` stores, in elements, and their total in bytes.
 
     The convention is the reference network's layout (`complexa.measure`, whose `Measurement.allocated` the tests

@@ -2,12 +2,12 @@
 modules), module by module, as sympy expressions in its sizes: the ``layout="torch"`` of `complexa.memory`.
 
 Each rule names the tensors the module's operators save and their dtype, read off torch's derivative formulas (a
-Linear keeps its input for the weight's gradient; LayerNorm its input, mean and 1/std; GELU its input; the attention
-q, k and v (one tensor, ``c_attn``'s output, which they are views of), the softmax's output, and the boolean causal
-mask ``bias[:T, :T] == 0``; an embedding its indices; cross-entropy the log-softmax, the targets and its total weight). A tensor two
-operators save is counted once, where it is first saved; parameters and buffers are the module's state and are not
-counted. `tests/test_trace_memory.py` checks every rule, by module path, against the bytes torch saves on a real run
-(`complexa.testing.saved_by_torch`) and against `from_torch`'s trace.
+Linear keeps its input for the weight's gradient; LayerNorm its input, mean and 1/std; GELU its input; the
+attention q, k and v (one tensor, ``c_attn``'s output, which they are views of), the softmax's output, and the
+boolean causal mask ``bias[:T, :T] == 0``; an embedding its indices; cross-entropy the log-softmax, the targets and
+its total weight). A tensor two operators save is counted once, where it is first saved; parameters and buffers are
+the module's state and are not counted. `tests/test_trace_memory.py` checks every rule, by module path, against the
+bytes torch saves on a real run (`complexa.testing.saved_by_torch`) and against `from_torch`'s trace.
 
 The float tensors are in the network's dtype, LayerNorm's statistics too (torch's CPU kernels; on a GPU, 16-bit
 LayerNorm keeps float32 statistics); indices and targets are int64, masks bool.

@@ -327,7 +327,9 @@ def trace(
     elements = sympy.Add(*(e for e, _ in by_layer.values()))
     symbols = {name: symbol(name) for name in symints}
     shapes = tuple(tuple(to_sympy(n, names) for n in x.shape) for x in xs)
-    return Trace(calls, symbols, elements if training else sympy.Integer(0), tools, guards, shapes, by_layer if training else {})
+    return Trace(
+        calls, symbols, elements if training else sympy.Integer(0), tools, guards, shapes, by_layer if training else {}
+    )
 
 
 _SAME_DTYPE = frozenset("mm addmm bmm baddbmm convolution _convolution matmul linear".split())
