@@ -2717,3 +2717,92 @@ MUTATIONS += [
         tests=SCALE_FIT_TESTS,
     ),
 ]
+
+
+# --- issue 22, item 4: what autograd saves (complexa/_saved.py, from_torch's saved tensors) ---------------------------
+SAVED = "complexa/_saved.py"
+TRACING = "complexa/_trace/_tracing.py"
+SAVED_TESTS = ("tests/test_trace_memory.py", "tests/test_audit_llm.py")
+MUTATIONS += [
+    Mutation(
+        "saved-attention-softmax",
+        "counting rule",
+        SAVED,
+        "attention.append((batch * heads * t * t, w))  # softmax(S)",
+        "attention.append((batch * t * t, w))  # softmax(S)",
+        "the softmax's output counted for one head",
+        tests=SAVED_TESTS,
+    ),
+    Mutation(
+        "saved-causal-mask",
+        "counting rule",
+        SAVED,
+        "attention.append((t * t, 1))",
+        "attention.append((t * t, w))",
+        "the causal mask counted in the float dtype, not as bools",
+        tests=SAVED_TESTS,
+    ),
+    Mutation(
+        "saved-layernorm-stats",
+        "counting rule",
+        SAVED,
+        '"ln_2": [(rows * d, w), (2 * rows, w)],',
+        '"ln_2": [(rows * d, w)],',
+        "LayerNorm's mean and 1/std left out",
+        tests=SAVED_TESTS,
+    ),
+    Mutation(
+        "saved-gelu-input",
+        "counting rule",
+        SAVED,
+        '"mlp.gelu": [(rows * d_ff, w)],',
+        '"mlp.gelu": [(rows * d, w)],',
+        "GELU's input counted d wide",
+        tests=SAVED_TESTS,
+    ),
+    Mutation(
+        "saved-loss-total-weight",
+        "counting rule",
+        SAVED,
+        ", (sympy.Integer(1), w)]",
+        "]",
+        "nll_loss's total weight forgotten",
+        tests=SAVED_TESTS,
+    ),
+    Mutation(
+        "saved-token-ids",
+        "counting rule",
+        SAVED,
+        '"transformer.wte": [(rows, 8)],',
+        '"transformer.wte": [(rows, w)],',
+        "the token ids counted in the float dtype",
+        tests=SAVED_TESTS,
+    ),
+    Mutation(
+        "saved-recompute-keeps-input",
+        "counting rule",
+        SAVED,
+        "attention: Saved = [(3 * rows * d, w)]",
+        "attention: Saved = [] if recompute else [(3 * rows * d, w)]",
+        "the recomputed region's input, q, k and v, not kept",
+        tests=("tests/test_audit_llm.py",),
+    ),
+    Mutation(
+        "trace-saved-state-views",
+        "runtime",
+        TRACING,
+        "if id(base) in state or id(base) in seen:",
+        "if id(base) in seen:",
+        "parameters and buffers counted as saved activations",
+        tests=SAVED_TESTS,
+    ),
+    Mutation(
+        "trace-saved-dtype-bytes",
+        "runtime",
+        TRACING,
+        "by_layer[path] = (elements + n, nbytes + n * base.element_size())",
+        "by_layer[path] = (elements + n, nbytes + n * 4)",
+        "every saved tensor counted at four bytes an element",
+        tests=SAVED_TESTS,
+    ),
+]
