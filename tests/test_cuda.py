@@ -253,7 +253,11 @@ def test_device_tests_pass_under_the_simulator() -> None:
         timeout=600,
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    # The twelve tests that need a device or the simulator (the hand-counted networks, the five of EVERY_KIND, the
-    # stacks' and the GPTs' properties, the GPT with every option off, the plain kernels), and the two signature
-    # checks; the refusal and this test skipped.
-    assert result.stdout.splitlines()[-1].startswith("12 passed, 2 skipped"), result.stdout[-2000:]
+    # Every test that needs a device or the simulator ran (at least the twelve of issue 9: the hand-counted networks,
+    # the five of EVERY_KIND, the stacks' and the GPTs' properties, the GPT with every option off, the plain kernels,
+    # the two signature checks); only the refusal and this test skipped.
+    import re
+
+    last = result.stdout.splitlines()[-1]
+    ran = re.match(r"(\d+) passed, 2 skipped", last)
+    assert ran is not None and int(ran.group(1)) >= 12, result.stdout[-2000:]
