@@ -242,7 +242,6 @@ def network_from_config(config: object, *, seq: object = None, batch: object = 1
             "n_experts": _int(c, "num_local_experts", default["num_local_experts"]),
             "top_k": _int(c, "num_experts_per_tok", default["num_experts_per_tok"]),
         }
-    heads = _int(c, "num_attention_heads")
     from complexa._llama import llama
 
     return llama(
@@ -250,7 +249,7 @@ def network_from_config(config: object, *, seq: object = None, batch: object = 1
         _int(c, "max_position_embeddings", default["max_position_embeddings"]) if seq is None else seq,
         _int(c, "hidden_size"),
         _int(c, "num_hidden_layers"),
-        heads,
+        _int(c, "num_attention_heads"),
         n_kv_heads=_int(c, "num_key_value_heads", default["num_key_value_heads"]),
         d_ff=_int(c, "intermediate_size"),
         head_dim=_int(c, "head_dim", None),
