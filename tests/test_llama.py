@@ -329,3 +329,19 @@ def test_any_llama_adds_up(network: Network) -> None:
     tied = int(network.llama_config["vocab"] * network.llama_config["d_model"]) if network.ties else 0
     assert params(network) == sum(int(sympy.Mul(*shape)) for shape in shapes.values()) - tied
     assert network.xreplace({}) == network
+
+
+def test_the_kinds_read_back_from_their_repr() -> None:
+    from complexa._stack_parse import parse_layers
+
+    kinds = [
+        nn.RMSNorm("d", eps=1e-5),
+        nn.SiLU(),
+        nn.Attention("H*h", "H", "T", n_kv_heads="K", bias=True, o_bias=True, window="W", rope_theta=5e5),
+        nn.Attention(8, 2, 4, head_dim=6, causal=False),
+        nn.SwiGLU("d", "f"),
+        nn.MoE("d", "f", "E", "k"),
+        nn.LlamaBlock("d", 4, "T", "f", n_kv_heads=2, eps=1e-5, n_experts=8, top_k=2),
+    ]
+    for layer in kinds:
+        assert parse_layers(repr(layer)).layers == (layer,), repr(layer)
