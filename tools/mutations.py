@@ -154,6 +154,8 @@ BIG_O_TESTS = (
     "tests/test_flops.py",
 )
 CLI_TESTS = ("tests/test_cli.py", "complexa/cli.py", "tests/test_hostile.py")
+OUTPUT_TESTS = ("tests/test_cli_output.py", "complexa/_format_derive.py", "complexa/_format.py")
+SCALE_FIT_TESTS = ("tests/test_scaling.py", "complexa/_fit.py")
 FLOPS_TESTS = ("tests/test_flops.py", "complexa/_flops.py", "tests/test_torch_crosscheck.py", "tests/test_cli.py")
 POLY_TESTS = (
     "tests/test_poly.py",
@@ -2639,6 +2641,169 @@ MUTATIONS += [
         "floating = torch.float32",
         "a float64 module traced with float32 inputs",
         tests=TRACE_DOMAIN,
+    ),
+    # --- issue 21, output people can read (helper 21out): derive's collapsed blocks, --levels, SI units, wrapping;
+    # scale's verdict -------------------------------------------------------------------------------------------------
+    Mutation(
+        "cli-collapse-one-copy",
+        "cli",
+        "complexa/_format_derive.py",
+        "            into.setdefault(phase, []).extend(ops.values())",
+        "            into[phase] = list(ops.values())",
+        "a collapsed row of copies shows one copy's counts, not the total over them: the rows no longer add up",
+        tests=OUTPUT_TESTS,
+    ),
+    Mutation(
+        "cli-collapse-never",
+        "cli",
+        "complexa/_format_derive.py",
+        "            if copies is not None and not expand:\n                segment = _copies(copies)",
+        "            if False:\n                segment = _copies(copies)",
+        "repeated blocks listed copy by copy by default: GPT-2 XL's 523 lines",
+        tests=OUTPUT_TESTS,
+    ),
+    Mutation(
+        "cli-collapse-copies-label",
+        "cli",
+        "complexa/_format_derive.py",
+        'return "{0.." + text_expr(count - 1).replace(" ", "") + "}"',
+        'return "{0.." + text_expr(count).replace(" ", "") + "}"',
+        "48 copies labelled {0..48}",
+        tests=OUTPUT_TESTS,
+    ),
+    Mutation(
+        "cli-levels-off-by-one",
+        "cli",
+        "complexa/_format_derive.py",
+        "        if levels is not None and len(stack) >= levels:",
+        "        if levels is not None and len(stack) > levels:",
+        "--levels N lists N + 1 levels",
+        tests=OUTPUT_TESTS,
+    ),
+    Mutation(
+        "cli-units-auto-everywhere",
+        "cli",
+        "complexa/_format_derive.py",
+        '    if units != "auto" or not auto:\n        return False',
+        '    if units != "auto":\n        return False',
+        "--units auto turns Markdown and LaTeX to SI units too, not text alone",
+        tests=OUTPUT_TESTS,
+    ),
+    Mutation(
+        "cli-wrap-never",
+        "cli",
+        "complexa/_format.py",
+        "            if limits != widths:",
+        "            if False:",
+        "text tables ignore the terminal's width",
+        tests=OUTPUT_TESTS,
+    ),
+    Mutation(
+        "cli-verdict-loose-ignored",
+        "cli",
+        "complexa/_fit.py",
+        "    if low < derived - LOOSE or high > derived + LOOSE:",
+        "    if low <= derived - 1 or high >= derived + 1:",
+        "a loose interval that holds the derived exponent, but not its neighbours, said to confirm it",
+        tests=SCALE_FIT_TESTS,
+    ),
+    Mutation(
+        "cli-verdict-both-loose",
+        "cli",
+        "complexa/_fit.py",
+        '        return "inconclusive" if whole is None or upper is None else "does not hold"',
+        '        return "inconclusive" if whole is None and upper is None else "does not hold"',
+        "a loose upper half that holds the derived exponent, beside a whole sweep that does not, said not to hold",
+        tests=SCALE_FIT_TESTS,
+    ),
+]
+
+
+# --- issue 22, item 4: what autograd saves (complexa/_saved.py, from_torch's saved tensors) ---------------------------
+SAVED = "complexa/_saved.py"
+TRACING = "complexa/_trace/_tracing.py"
+SAVED_TESTS = ("tests/test_trace_memory.py", "tests/test_audit_llm.py")
+MUTATIONS += [
+    Mutation(
+        "saved-attention-softmax",
+        "counting rule",
+        SAVED,
+        "attention.append((batch * heads * t * t, w))  # softmax(S)",
+        "attention.append((batch * t * t, w))  # softmax(S)",
+        "the softmax's output counted for one head",
+        tests=SAVED_TESTS,
+    ),
+    Mutation(
+        "saved-causal-mask",
+        "counting rule",
+        SAVED,
+        "attention.append((t * t, 1))",
+        "attention.append((t * t, w))",
+        "the causal mask counted in the float dtype, not as bools",
+        tests=SAVED_TESTS,
+    ),
+    Mutation(
+        "saved-layernorm-stats",
+        "counting rule",
+        SAVED,
+        '"ln_2": [(rows * d, w), (2 * rows, w)],',
+        '"ln_2": [(rows * d, w)],',
+        "LayerNorm's mean and 1/std left out",
+        tests=SAVED_TESTS,
+    ),
+    Mutation(
+        "saved-gelu-input",
+        "counting rule",
+        SAVED,
+        '"mlp.gelu": [(rows * d_ff, w)],',
+        '"mlp.gelu": [(rows * d, w)],',
+        "GELU's input counted d wide",
+        tests=SAVED_TESTS,
+    ),
+    Mutation(
+        "saved-loss-total-weight",
+        "counting rule",
+        SAVED,
+        ", (sympy.Integer(1), w)]",
+        "]",
+        "nll_loss's total weight forgotten",
+        tests=SAVED_TESTS,
+    ),
+    Mutation(
+        "saved-token-ids",
+        "counting rule",
+        SAVED,
+        '"transformer.wte": [(rows, 8)],',
+        '"transformer.wte": [(rows, w)],',
+        "the token ids counted in the float dtype",
+        tests=SAVED_TESTS,
+    ),
+    Mutation(
+        "saved-recompute-keeps-input",
+        "counting rule",
+        SAVED,
+        "attention: Saved = [(3 * rows * d, w)]",
+        "attention: Saved = [] if recompute else [(3 * rows * d, w)]",
+        "the recomputed region's input, q, k and v, not kept",
+        tests=("tests/test_audit_llm.py",),
+    ),
+    Mutation(
+        "trace-saved-state-views",
+        "runtime",
+        TRACING,
+        "if id(base) in state or id(base) in seen:",
+        "if id(base) in seen:",
+        "parameters and buffers counted as saved activations",
+        tests=SAVED_TESTS,
+    ),
+    Mutation(
+        "trace-saved-dtype-bytes",
+        "runtime",
+        TRACING,
+        "by_layer[path] = (elements + n, nbytes + n * base.element_size())",
+        "by_layer[path] = (elements + n, nbytes + n * 4)",
+        "every saved tensor counted at four bytes an element",
+        tests=SAVED_TESTS,
     ),
 ]
 
