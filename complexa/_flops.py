@@ -154,7 +154,7 @@ def _stack_flops(network: Network, convention: str, phase: str) -> Value:
         elif isinstance(layer, Attention) and convention == "torch":
             # Transformers' eager attention: q k^T and P v per query head (repeat_kv expands k and v), each
             # 2 B H T T hd = 2 R T Dq; twice each backward. RoPE, the mask and the softmax are elementwise: free.
-            products = 2 if phase == "forward" else 6
+            products = 6 if phase == "training" else 2
             terms.append(times * 2 * B * convert(layer.seq_len) * convert(layer.q_dim) * products)
         elif isinstance(layer, (Router, Experts)):
             terms.append(times * _moe_flops(layer, row.input_grad, convert, B, convention, phase))
