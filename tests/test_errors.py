@@ -262,6 +262,7 @@ CASES: list[tuple[str, Callable[[], object], str]] = [
     ("config eps", lambda: _cfg(rms_norm_eps="small"), r"rms_norm_eps = 'small'"),
     ("config qwen window", lambda: _cfg(model_type="qwen2", use_sliding_window=True), r"use_sliding_window"),
     ("config gpt2 seq", lambda: Network.from_config("gpt2", seq=512), r"sequences of n_positions = 1024"),
+    ("llama twin refused", lambda: _torch_of(Network.llama(1, 1, 1, 1, 2, d_ff=1, head_dim=2)), r"refuses its"),
 ]  # fmt: skip
 
 
