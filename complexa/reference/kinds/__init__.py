@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from complexa import nn
-from complexa.reference.kinds import activation, attention, layernorm, linear, loss, optim, residual
+from complexa.reference.kinds import activation, attention, layernorm, linear, llama, loss, optim, residual
 from complexa.reference.kinds._jit import cached
 
 __all__ = ["Kernels", "COUNTING", "PLAIN", "CACHED", "NODES", "node_for"]
@@ -24,6 +24,7 @@ class Kernels(NamedTuple):
     loss: loss.Kernels
     optim: optim.Kernels
     attention: attention.Kernels
+    llama: llama.Kernels
 
 
 def _make(count: bool) -> Kernels:
@@ -35,6 +36,7 @@ def _make(count: bool) -> Kernels:
         loss.make(count),
         optim.make(count),
         attention.make(count),
+        llama.make(count),
     )
 
 
