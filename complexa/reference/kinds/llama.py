@@ -8,14 +8,14 @@ The rows are tokens, B samples of T each, sample b's tokens at rows b T .. b T +
   gradient dw = sum over the rows of dy xhat.
 - SwiGLU: h = silu(gate_proj(x)) up_proj(x), then down_proj; silu is an activation (`activation.SILU`). Backward:
   du = dh a, da = dh u (a = silu(g), u = up's output), then da *= silu'(g).
-- RoPE, rotate-half, on q and k in place: with h2 = hd / 2 and the tables cos, sin (T, hd) of
+- RoPE, rotate-half, on q and k (into buffers of their own; its backward in place): with h2 = hd / 2 and the tables cos, sin (T, hd) of
   ``cat(freqs, freqs)``, freqs[t, i] = t / theta^(2 i / hd): x[c] cos[c] - x[c + h2] sin[c] for c < h2 and
   x[c] cos[c] + x[c - h2] sin[c] above. Backward, its transpose. The tables are constants of the layer, made once
   (in float64: Hugging Face makes them in float32 whatever the model's dtype), and not counted.
 - Attention with H query heads and K key/value heads of hd features: query head h reads kv head h // (H / K), as
   ``repeat_kv`` does. Every score is computed, the masked ones too (as the eager path): the dot product of length hd,
-  the scale (hd^-0.5), then the mask: causal, one cmp a score (j > i); a window W, one cmp more (j <= i - W). The
-  softmax and y = P v as GPT's. Backward: dP = dy v^T; dS = P (dP - sum P dP) scale; dq = dS k; dk and dv, each
+  the scale (hd^-0.5), then, causal, the additive mask, one add a score: -inf where j > i, or with a window W where
+  j <= i - W (token i sees itself and the W - 1 before it), else 0. The softmax and y = P v as GPT's. Backward: dP = dy v^T; dS = P (dP - sum P dP) scale; dq = dS k; dk and dv, each
   kv head's, sum over the H / K query heads that read it, each term in order (the first head's first term starts
   the sum).
 """
@@ -174,14 +174,15 @@ def make(count: bool) -> Kernels:
             counts[BACKWARD, MUL] += n_mul
 
     @jit
-    def rope_forward(x, cos, sin, heads, counts):
-        # In place, each head's pairs (c, c + h2) at a time.
+    def rope_forward(x, cos, sin, heads, y, counts):
+        # Each head's pairs (c, c + h2) at a time.
         n_mul = 0
         n_add = 0
         seq, hd = cos.shape
         h2 = hd // 2
         for r in range(x.shape[0]):
             row = x[r]
+            out = y[r]
             co = cos[r % seq]
             si = sin[r % seq]
             for h in range(heads):
@@ -189,8 +190,8 @@ def make(count: bool) -> Kernels:
                 for c in range(h2):
                     lo = row[c0 + c]
                     hi = row[c0 + c + h2]
-                    row[c0 + c] = lo * co[c] - hi * si[c]
-                    row[c0 + c + h2] = hi * co[c + h2] + lo * si[c + h2]
+                    out[c0 + c] = lo * co[c] - hi * si[c]
+                    out[c0 + c + h2] = hi * co[c + h2] + lo * si[c + h2]
                     if counting:
                         n_mul += 4
                         n_add += 2
@@ -257,15 +258,10 @@ def make(count: bool) -> Kernels:
                         if counting:
                             n_mul += 1
                         if causal:
+                            # the additive mask, as the eager path adds it: 0 where i sees j, -inf elsewhere
+                            s += -math.inf if j > i or (window > 0 and j <= i - window) else 0.0
                             if counting:
-                                n_cmp += 1
-                            if j > i:
-                                s = -math.inf
-                        if window > 0:
-                            if counting:
-                                n_cmp += 1
-                            if j <= i - window:
-                                s = -math.inf
+                                n_add += 1
                         row[j] = s
                     top = row[0]
                     for j in range(1, seq):
@@ -536,6 +532,8 @@ class AttentionNode(Node):
         self.k, self.res = backend.kernels.llama, backend.kernels.residual
         t, hd = self.seq, self.head_dim
         self.cos, self.sin = (backend.device(table) for table in self.tables)
+        self.q = backend.empty((batch, self.heads * hd))
+        self.kk = backend.empty((batch, self.kv_heads * hd))
         self.probs = backend.empty((batch // t, self.heads, t, t))
         self.y = backend.empty((batch, self.heads * hd))
         self.dq = backend.empty((batch, self.heads * hd))
@@ -544,7 +542,7 @@ class AttentionNode(Node):
         self.dp = backend.empty((t, t))
         self.dx = backend.empty((batch, self.width)) if self.input_grad else None
         self.kept = {
-            "activations": [self.probs, self.y],
+            "activations": [self.q, self.kk, self.probs, self.y],
             "deltas": [self.dq, self.dk, self.dv, self.dp, self.dx],
             "scratch": [self.cos, self.sin],
         }
@@ -555,18 +553,15 @@ class AttentionNode(Node):
     def elements(self, batch: int) -> tuple[int, int]:
         t, hd, h, kv = self.seq, self.head_dim, self.heads, self.kv_heads
         deltas = batch * (h + 2 * kv) * hd + t * t + (batch * self.width if self.input_grad else 0)
-        return batch * h * (t + hd), deltas
+        return batch * (2 * h * hd + kv * hd + h * t), deltas
 
     def scratch(self) -> int:
         return 2 * self.seq * self.head_dim  # the cos and sin tables
 
     def forward(self, x: Any, counts: Any) -> Any:
         q_proj, k_proj, v_proj, o_proj = self.body
-        # RoPE in place on the projections' outputs: their backward reads their inputs, not these.
-        self.q = q_proj.forward(x, counts)
-        self.k.rope_forward(self.q, self.cos, self.sin, self.heads, counts)
-        self.kk = k_proj.forward(x, counts)
-        self.k.rope_forward(self.kk, self.cos, self.sin, self.kv_heads, counts)
+        self.k.rope_forward(q_proj.forward(x, counts), self.cos, self.sin, self.heads, self.q, counts)
+        self.k.rope_forward(k_proj.forward(x, counts), self.cos, self.sin, self.kv_heads, self.kk, counts)
         self.v = v_proj.forward(x, counts)
         self.k.forward(
             self.q, self.kk, self.v, self.heads, self.kv_heads, self.scale, self.causal, self.window, self.probs,
@@ -612,7 +607,7 @@ def attention_node(path: str, layer: Any, width: int, input_grad: bool, tensors:
         input_grad,
         int(layer.n_heads),
         int(layer.n_kv_heads),
-        int(layer.head_dim),
+        int(layer.q_dim) // int(layer.n_heads),
         int(layer.seq_len),
         bool(layer.causal),
         window,
