@@ -78,6 +78,7 @@ def _kernels(count: bool) -> Any:
         attention_cuda,
         layernorm_cuda,
         linear_cuda,
+        llama_cuda,
         loss_cuda,
         optim_cuda,
         residual_cuda,
@@ -91,6 +92,7 @@ def _kernels(count: bool) -> Any:
         loss_cuda.make(count),
         optim_cuda.make(count),
         attention_cuda.make(count),
+        llama_cuda.make(count),
     )
 
 

@@ -15,7 +15,19 @@ import numpy as np
 from complexa.reference._node import Backend, Build, Node, Tensor
 from complexa.reference.kinds._jit import ACT, ACT_GRAD, BACKWARD, FORWARD, MUL, jit
 
-__all__ = ["SIGMOID", "TANH", "RELU", "GELU", "GELU_TANH", "IDENTITY", "SILU", "activate", "derivative", "Kernels", "make"]
+__all__ = [
+    "SIGMOID",
+    "TANH",
+    "RELU",
+    "GELU",
+    "GELU_TANH",
+    "IDENTITY",
+    "SILU",
+    "activate",
+    "derivative",
+    "Kernels",
+    "make",
+]
 
 SIGMOID, TANH, RELU, GELU, GELU_TANH, IDENTITY, SILU = 0, 1, 2, 3, 4, 5, 6
 """The codes `complexa.nn.activations` gives its kinds."""

@@ -8,16 +8,16 @@ The rows are tokens, B samples of T each, sample b's tokens at rows b T .. b T +
   gradient dw = sum over the rows of dy xhat.
 - SwiGLU: h = silu(gate_proj(x)) up_proj(x), then down_proj; silu is an activation (`activation.SILU`). Backward:
   du = dh a, da = dh u (a = silu(g), u = up's output), then da *= silu'(g).
-- RoPE, rotate-half, on q and k (into buffers of their own; its backward in place): with h2 = hd / 2 and the tables cos, sin (T, hd) of
-  ``cat(freqs, freqs)``, freqs[t, i] = t / theta^(2 i / hd): x[c] cos[c] - x[c + h2] sin[c] for c < h2 and
-  x[c] cos[c] + x[c - h2] sin[c] above. Backward, its transpose. The tables are constants of the layer, made once
-  (in float64: Hugging Face makes them in float32 whatever the model's dtype), and not counted.
+- RoPE, rotate-half, on q and k (into buffers of their own; its backward in place): with h2 = hd / 2 and the
+  tables cos, sin (T, hd) of ``cat(freqs, freqs)``, freqs[t, i] = t / theta^(2 i / hd): x[c] cos[c] - x[c + h2]
+  sin[c] for c < h2 and x[c] cos[c] + x[c - h2] sin[c] above. Backward, its transpose. The tables are constants of
+  the layer, made once (in float64: Hugging Face makes them in float32 whatever the model's dtype), not counted.
 - Attention with H query heads and K key/value heads of hd features: query head h reads kv head h // (H / K), as
   ``repeat_kv`` does. Every score is computed, the masked ones too (as the eager path): the dot product of length hd,
   the scale (hd^-0.5), then, causal, the additive mask, one add a score: -inf where j > i, or with a window W where
-  j <= i - W (token i sees itself and the W - 1 before it), else 0. The softmax and y = P v as GPT's. Backward: dP = dy v^T; dS = P (dP - sum P dP) scale; dq = dS k; dk and dv, each
-  kv head's, sum over the H / K query heads that read it, each term in order (the first head's first term starts
-  the sum).
+  j <= i - W (token i sees itself and the W - 1 before it), else 0. The softmax and y = P v as GPT's. Backward:
+  dP = dy v^T; dS = P (dP - sum P dP) scale; dq = dS k; dk and dv, each kv head's, sum over the H / K query heads
+  that read it, each term in order (the first head's first term starts the sum).
 """
 
 from __future__ import annotations
@@ -564,8 +564,17 @@ class AttentionNode(Node):
         self.k.rope_forward(k_proj.forward(x, counts), self.cos, self.sin, self.kv_heads, self.kk, counts)
         self.v = v_proj.forward(x, counts)
         self.k.forward(
-            self.q, self.kk, self.v, self.heads, self.kv_heads, self.scale, self.causal, self.window, self.probs,
-            self.y, counts,
+            self.q,
+            self.kk,
+            self.v,
+            self.heads,
+            self.kv_heads,
+            self.scale,
+            self.causal,
+            self.window,
+            self.probs,
+            self.y,
+            counts,
         )
         return o_proj.forward(self.y, counts)
 
@@ -573,8 +582,19 @@ class AttentionNode(Node):
         q_proj, k_proj, v_proj, o_proj = self.body
         d = o_proj.backward(dy, counts)
         self.k.backward(
-            self.q, self.kk, self.v, d, self.probs, self.heads, self.kv_heads, self.scale, self.dq, self.dk, self.dv,
-            self.dp, counts,
+            self.q,
+            self.kk,
+            self.v,
+            d,
+            self.probs,
+            self.heads,
+            self.kv_heads,
+            self.scale,
+            self.dq,
+            self.dk,
+            self.dv,
+            self.dp,
+            counts,
         )
         self.k.rope_backward(self.dq, self.cos, self.sin, self.heads, counts)
         self.k.rope_backward(self.dk, self.cos, self.sin, self.kv_heads, counts)
