@@ -58,6 +58,10 @@ NODES: dict[type, Callable[..., Any]] = {
     nn.MLP: attention.mlp_node,
     nn.Block: attention.block_node,
     nn.Repeat: attention.repeat_node,
+    nn.RMSNorm: llama.rms_norm_node,
+    nn.Attention: llama.attention_node,
+    nn.SwiGLU: llama.swiglu_node,
+    nn.LlamaBlock: attention.block_node,
 }
 """The registry: a kind of `complexa.nn` -> the function that makes its node (in the kind's kernel module here)."""
 
