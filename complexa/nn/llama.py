@@ -232,7 +232,8 @@ class Attention(FixedWidth):
             if not (_is_polynomial(kv) and (k == h or _is_polynomial(hd))):
                 raise ComplexaError(
                     f"Attention(d_model = {d}, n_heads = {h}, n_kv_heads = {k}): the key/value width n_kv_heads * "
-                    "d_model / n_heads is not a polynomial in the sizes; give head_dim (a size or a symbol)"
+                    "d_model / n_heads is not a polynomial in the sizes; give head_dim (a size or a symbol), or "
+                    "d_model as a product such as 'H*hd'"
                 )
             self.q_dim, self.kv_dim = d, kv
         else:
@@ -417,8 +418,13 @@ class LlamaBlock(FixedWidth):
         self.mlp: Layer
         if n_experts is None:
             self.mlp = SwiGLU(self.d_model, self.d_ff)
+            self.n_experts, self.top_k = None, None
         else:
-            self.mlp = MoE(self.d_model, self.d_ff, n_experts, top_k)
+            moe = MoE(self.d_model, self.d_ff, n_experts, top_k)
+            self.mlp, self.n_experts, self.top_k = moe, moe.n_experts, moe.top_k
+        a = self.self_attn  # its arguments, by name, as the block takes them
+        self.n_heads, self.n_kv_heads, self.head_dim, self.window = a.n_heads, a.n_kv_heads, a.head_dim, a.window
+        self.bias, self.o_bias, self.rope_theta, self.causal = a.bias, a.o_bias, a.rope_theta, a.causal
 
     def children(self) -> tuple[Layer, ...]:
         return (self.input_layernorm, self.self_attn, self.post_attention_layernorm, self.mlp)
@@ -457,9 +463,8 @@ class LlamaBlock(FixedWidth):
             "eps": self.eps,
             "causal": a.causal,
         }
-        moe = getattr(self.mlp, "n_experts", None)
-        if moe is not None:
-            out["n_experts"], out["top_k"] = moe, self.mlp.top_k  # type: ignore[attr-defined]
+        if self.n_experts is not None:
+            out["n_experts"], out["top_k"] = self.n_experts, self.top_k
         return out
 
     def xreplace(self, mapping: Mapping[sympy.Symbol, sympy.Expr]) -> LlamaBlock:
@@ -481,7 +486,6 @@ class LlamaBlock(FixedWidth):
         a = self.self_attn
         extra = _attention_options(a)
         extra += "" if self.eps == 1e-6 else f", eps={self.eps!r}"
-        moe = getattr(self.mlp, "n_experts", None)
-        if moe is not None:
-            extra += f", n_experts={moe}, top_k={self.mlp.top_k}"  # type: ignore[attr-defined]
+        if self.n_experts is not None:
+            extra += f", n_experts={self.n_experts}, top_k={self.top_k}"
         return f"LlamaBlock({self.d_model}, {a.n_heads}, {self.seq_len}, {self.d_ff}{extra})"

@@ -152,6 +152,11 @@ class RMSNorm(Layer):
             raise ComplexaError(f"RMSNorm(eps) = {show(eps)}: must be a positive finite number, such as 1e-6")
         self.eps = float(eps)
 
+    @property
+    def d(self) -> sympy.Expr:
+        """The features normalised (its argument `d`)."""
+        return self.normalized_shape
+
     def output(self, width: Width | None, path: str) -> Width:
         if width is not None and not same(width.size, self.normalized_shape):
             raise ComplexaError(
