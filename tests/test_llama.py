@@ -11,32 +11,11 @@ from hypothesis import strategies as st
 
 from complexa import Network, derive, measure, memory, nn
 
-NAMES = ("model.embed_tokens", "model.layers", "model.norm", "lm_head")
-
 
 def llama(
-    vocab: object,
-    seq: object,
-    d_model: object,
-    n_layers: object,
-    n_heads: object,
-    d_ff: object,
-    *,
-    batch: object = 1,
-    eps: float = 1e-6,
-    optimizer: object = "sgd",
-    **attention: object,
+    vocab: object, seq: object, d: object, layers: object, heads: object, d_ff: object, **options: object
 ) -> Network:
-    """Hugging Face's ``LlamaForCausalLM`` (untied) as a stack of complexa's kinds, under its ``state_dict()`` names."""
-    layers = [
-        nn.Embedding(vocab, d_model),
-        nn.Repeat(nn.LlamaBlock(d_model, n_heads, seq, d_ff, eps=eps, **attention), n_layers),
-        nn.RMSNorm(d_model, eps),
-        nn.Linear(d_model, vocab, bias=False),
-    ]
-    network = Network(layers, batch=batch, loss="cross_entropy", optimizer=optimizer)
-    network.names = NAMES
-    return network
+    return Network.llama(vocab, seq, d, layers, heads, d_ff=d_ff, **options)
 
 
 def as_ints(counts: dict[str, dict[str, sympy.Expr]]) -> dict[str, dict[str, int]]:
@@ -54,7 +33,7 @@ def assert_derive_is_measure(network: Network, iterations: int = 1) -> None:
 
 EXAMPLES = [
     # MHA; GQA; MQA; a window shorter than the sequence (GQA); Qwen2's biases on q, k and v; a bias on o_proj and a
-    # head_dim of its own (H hd != d); one token; Adam over the steps.
+    # head_dim of its own (H hd != d); one token; Adam over the steps; tied.
     llama(11, 5, 8, 2, 4, 12, batch=2),
     llama(11, 5, 8, 2, 4, 12, batch=2, n_kv_heads=2),
     llama(9, 4, 6, 1, 3, 5, batch=3, n_kv_heads=1),
@@ -63,6 +42,7 @@ EXAMPLES = [
     llama(7, 4, 6, 2, 3, 4, batch=1, head_dim=4, o_bias=True, n_kv_heads=3, window=1),
     llama(5, 1, 4, 1, 2, 3, batch=2),
     llama(9, 4, 8, 1, 4, 6, batch=2, n_kv_heads=2, optimizer=nn.Adam(eps=1e-3)),
+    llama(9, 3, 4, 2, 2, 3, batch=2, n_kv_heads=1, tied=True),  # the embedding's gradient adds to lm_head's
 ]
 
 
@@ -78,7 +58,7 @@ def llamas(draw: st.DrawFn) -> Network:
     head_dim = 2 * draw(st.integers(1, 2))
     seq = draw(st.integers(1, 5))
     window = draw(st.one_of(st.none(), st.integers(1, seq)))
-    options = {"n_kv_heads": kv_heads, "window": window, "bias": draw(st.booleans())}
+    options = {"n_kv_heads": kv_heads, "window": window, "bias": draw(st.booleans()), "tied": draw(st.booleans())}
     d_model = draw(st.integers(1, 6)) if draw(st.booleans()) else heads * head_dim
     if d_model != heads * head_dim:
         options["head_dim"] = head_dim

@@ -29,7 +29,7 @@ LR = 0.1
 
 
 def hugging_face(network: Network, family: str) -> Any:
-    """The transformers model of `network` (a `test_llama.llama`), float64, eager attention, untied."""
+    """The transformers model of `network` (a `Network.llama`), float64, eager attention."""
     block = network.layers[1].layer
     attn = block.self_attn
     common = {
@@ -43,7 +43,7 @@ def hugging_face(network: Network, family: str) -> Any:
         "max_position_embeddings": int(attn.seq_len),
         "rms_norm_eps": block.eps,
         "rope_parameters": {"rope_type": "default", "rope_theta": attn.rope_theta},
-        "tie_word_embeddings": False,
+        "tie_word_embeddings": bool(network.llama_config["tied"]),
         "attn_implementation": "eager",
     }
     if family == "llama":
@@ -65,6 +65,7 @@ CASES = [
     ("llama", llama(11, 4, 6, 1, 2, 5, batch=2, head_dim=4, rope_theta=500.0)),  # H hd != d
     ("mistral", llama(13, 7, 8, 2, 4, 9, batch=2, n_kv_heads=2, window=3)),  # a sliding window
     ("qwen2", llama(11, 4, 8, 1, 4, 6, batch=2, n_kv_heads=2, bias=True, rope_theta=1e6)),  # biases on q, k, v
+    ("llama", llama(9, 4, 8, 1, 2, 6, batch=2, tied=True)),  # lm_head is the embedding
 ]
 
 
