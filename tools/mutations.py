@@ -2641,3 +2641,169 @@ MUTATIONS += [
         tests=TRACE_DOMAIN,
     ),
 ]
+
+# --- issue 22, Llama's kernels (complexa/reference/kinds/llama.py, llama_cuda.py, SiLU in activation.py) -----------
+# Counts by derive == measure first, then the kernels against transformers' functions, then whole models against
+# transformers'; the CUDA twins under the simulator against the CPU's.
+LLAMA_TESTS = ("tests/test_llama.py", "tests/test_llama_kernels.py", "tests/test_llama_torch.py")
+LLAMA_CUDA_TESTS = ("tests/test_cuda.py::test_llamas_count_and_compute_as_on_the_cpu",)
+
+
+def _llama(id: str, area: str, old: str, new: str, why: str, file: str = "llama") -> Mutation:
+    if area == "cuda kernel":
+        return Mutation(id, area, f"{KINDS}{file}_cuda.py", old, new, why, tests=LLAMA_CUDA_TESTS, env=CUDASIM)
+    return Mutation(id, area, f"{KINDS}{file}.py", old, new, why, tests=LLAMA_TESTS)
+
+
+MUTATIONS += [
+    _llama(
+        "cpu-llama-rms-eps",
+        "cpu kernel",
+        "            r = 1.0 / math.sqrt(mean + eps)",
+        "            r = 1.0 / math.sqrt(mean)",
+        "RMSNorm's eps forgotten",
+    ),
+    _llama(
+        "cpu-llama-rms-div-count",
+        "cpu kernel",
+        "                n_div += 2" + _nl(16) + "n_add += 1" + _nl(16) + "n_sqrt += 1",
+        "                n_div += 1" + _nl(16) + "n_add += 1" + _nl(16) + "n_sqrt += 1",
+        "RMSNorm's mean (a division by n) not counted",
+    ),
+    _llama(
+        "cpu-llama-rms-grad-count",
+        "cpu kernel",
+        "                out[j] = (g[j] - h[j] * m) * r" + _nl(16) + "if counting:" + _nl(20) + "n_mul += 2",
+        "                out[j] = (g[j] - h[j] * m) * r" + _nl(16) + "if counting:" + _nl(20) + "n_mul += 1",
+        "RMSNorm's input gradient counted one mul short an element",
+    ),
+    _llama(
+        "cpu-llama-rope-sign",
+        "cpu kernel",
+        "out[c0 + c] = lo * co[c] - hi * si[c]",
+        "out[c0 + c] = lo * co[c] + hi * si[c]",
+        "rotate-half's negated half taken positive",
+    ),
+    _llama(
+        "cpu-llama-rope-backward",
+        "cpu kernel",
+        "row[c0 + c] = lo * co[c] + hi * si[c + h2]",
+        "row[c0 + c] = lo * co[c] - hi * si[c + h2]",
+        "RoPE's backward the rotation itself, not its transpose",
+    ),
+    _llama(
+        "cpu-llama-gqa-heads",
+        "cpu kernel",
+        "                k0 = h // group * hd" + _nl(16) + "p = probs[b, h]" + _nl(16) + "for i in range(seq):",
+        "                k0 = h % kv_heads * hd" + _nl(16) + "p = probs[b, h]" + _nl(16) + "for i in range(seq):",
+        "query heads assigned to kv heads in turn, not in groups as repeat_kv does",
+    ),
+    _llama(
+        "cpu-llama-gqa-sum",
+        "cpu kernel",
+        "                first = h % group == 0",
+        "                first = True",
+        "each query head overwrites its kv head's dk and dv instead of adding to the group's sum",
+    ),
+    _llama(
+        "cpu-llama-window",
+        "cpu kernel",
+        "s += -math.inf if j > i or (window > 0 and j <= i - window) else 0.0",
+        "s += -math.inf if j > i or (window > 0 and j < i - window) else 0.0",
+        "the sliding window one token wider than Mistral's",
+    ),
+    _llama(
+        "cpu-llama-mask-count",
+        "cpu kernel",
+        "                            if counting:" + _nl(32) + "n_add += 1" + _nl(24) + "row[j] = s",
+        "                            if counting and j > i:" + _nl(32) + "n_add += 1" + _nl(24) + "row[j] = s",
+        "the mask's additions counted only where it masks",
+    ),
+    _llama(
+        "cpu-llama-glu-backward",
+        "cpu kernel",
+        "                da[s, j] = dh[s, j] * u[s, j]",
+        "                da[s, j] = dh[s, j] * a[s, j]",
+        "the gate's gradient through silu(g), not up's output",
+    ),
+    _llama(
+        "cpu-silu-derivative",
+        "cpu kernel",
+        "        return s * (1.0 + z * (1.0 - s))",
+        "        return s * (1.0 - s)",
+        "SiLU's derivative taken as sigmoid's",
+        file="activation",
+    ),
+    _llama(
+        "cpu-silu-backward-skipped",
+        "cpu kernel",
+        "        elif code == SILU:" + _nl(12) + "n = backward_of(z, a, SILU, d)",
+        "",
+        "SiLU's backward not run: its gradient passed through unchanged and uncounted",
+        file="activation",
+    ),
+    _llama(
+        "runtime-llama-attention-join",
+        "runtime",
+        "        self.res.input_grad(self.dx, dx_v, self.dx, counts)",
+        "",
+        "the attention's input gradient without v_proj's part",
+    ),
+    _llama(
+        "runtime-llama-swiglu-join",
+        "runtime",
+        "self.res.input_grad(dx_gate, dx_up, self.dx, counts)",
+        "self.res.input_grad(dx_gate, dx_gate, self.dx, counts)",
+        "the MLP's input gradient with the gate's part twice and up's not at all",
+    ),
+    _llama(
+        "runtime-llama-scale",
+        "runtime",
+        "self.scale = head_dim**-0.5",
+        "self.scale = (width // heads) ** -0.5",
+        "the scale from d_model / n_heads where head_dim is its own",
+    ),
+    _llama(
+        "runtime-llama-theta",
+        "runtime",
+        "self.tables = rope_tables(seq, head_dim, theta)",
+        "self.tables = rope_tables(seq, head_dim, 10000.0)",
+        "rope_theta ignored",
+    ),
+    _llama(
+        "cuda-llama-gqa-dv",
+        "cuda kernel",
+        "for h in range(g * group + 1, g * group + group):"
+        + _nl(20)
+        + "for i in range(seq):"
+        + _nl(24)
+        + "acc += probs[b, h, i, j]",
+        "for h in range(g * group + 1, g * group + 1):"
+        + _nl(20)
+        + "for i in range(seq):"
+        + _nl(24)
+        + "acc += probs[b, h, i, j]",
+        "dv on the device from the group's first query head only",
+    ),
+    _llama(
+        "cuda-llama-window",
+        "cuda kernel",
+        "s += -math.inf if j > i or (window > 0 and j <= i - window) else 0.0",
+        "s += -math.inf if j > i or (window > 0 and j < i - window) else 0.0",
+        "the sliding window one token wider on the device",
+    ),
+    _llama(
+        "cuda-llama-rope-backward",
+        "cuda kernel",
+        "y[r, lo_at] = lo * cos[p, c] + hi * sin[p, c + h2]",
+        "y[r, lo_at] = lo * cos[p, c] - hi * sin[p, c + h2]",
+        "RoPE's backward the rotation itself on the device",
+    ),
+    _llama(
+        "cuda-llama-rms-div-count",
+        "cuda kernel",
+        "                n_div += 2",
+        "                n_div += 1",
+        "RMSNorm's mean not counted on the device",
+    ),
+]
