@@ -80,6 +80,7 @@ def _kernels(count: bool) -> Any:
         linear_cuda,
         llama_cuda,
         loss_cuda,
+        moe_cuda,
         optim_cuda,
         residual_cuda,
     )
@@ -93,6 +94,7 @@ def _kernels(count: bool) -> Any:
         optim_cuda.make(count),
         attention_cuda.make(count),
         llama_cuda.make(count),
+        moe_cuda.make(count),
     )
 
 

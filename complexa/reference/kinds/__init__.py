@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from complexa import nn
-from complexa.reference.kinds import activation, attention, layernorm, linear, llama, loss, optim, residual
+from complexa.reference.kinds import activation, attention, layernorm, linear, llama, loss, moe, optim, residual
 from complexa.reference.kinds._jit import cached
 
 __all__ = ["Kernels", "COUNTING", "PLAIN", "CACHED", "NODES", "node_for"]
@@ -25,6 +25,7 @@ class Kernels(NamedTuple):
     optim: optim.Kernels
     attention: attention.Kernels
     llama: llama.Kernels
+    moe: moe.Kernels
 
 
 def _make(count: bool) -> Kernels:
@@ -37,6 +38,7 @@ def _make(count: bool) -> Kernels:
         optim.make(count),
         attention.make(count),
         llama.make(count),
+        moe.make(count),
     )
 
 
@@ -62,6 +64,7 @@ NODES: dict[type, Callable[..., Any]] = {
     nn.Attention: llama.attention_node,
     nn.SwiGLU: llama.swiglu_node,
     nn.LlamaBlock: attention.block_node,
+    nn.MoE: moe.moe_node,
 }
 """The registry: a kind of `complexa.nn` -> the function that makes its node (in the kind's kernel module here)."""
 
