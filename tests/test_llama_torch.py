@@ -16,7 +16,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
-from test_llama import llama  # noqa: E402
+from test_llama_measure import llama  # noqa: E402
 from test_llama_kernels import float64_throughout  # noqa: E402
 from transformers.models.llama import modeling_llama  # noqa: E402
 from transformers.models.mistral import modeling_mistral  # noqa: E402
