@@ -1,108 +1,161 @@
-"""Llama's measured numerics are Hugging Face's: a tiny ``LlamaForCausalLM`` (MHA, GQA, MQA), ``MistralForCausalLM``
-(a sliding window) and ``Qwen2ForCausalLM`` (biases on q, k and v), eager attention, float64, loaded with the
-reference network's ``state_dict()`` under the same names and fed the same token ids: the logits, the loss (summed,
-as complexa's), every gradient and the parameters after a step of plain SGD agree to 1e-10.
-
-transformers computes RMSNorm, the softmax and the rotary tables in float32 whatever the model's dtype; its modules
-run here under `float64_throughout`, which makes those casts float64 and changes nothing else (tests/
-test_llama_kernels.py). Skipped without torch and transformers."""
+"""Llama, Mistral, Qwen2 and Mixtral against Hugging Face's transformers (their own models, eager attention and eager
+experts): `params` equals the parameters of each shipped config's model built on the meta device (no download);
+the parameter names and shapes are the models' ``state_dict()``; flops(convention="torch") equals
+``FlopCounterMode`` on the real model, forward and training step; and it equals `complexa.from_torch` of the same
+model where that traces it. Skipped cleanly without torch or transformers."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
+from hypothesis import given, settings
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
-from test_llama_measure import llama  # noqa: E402
-from test_llama_kernels import float64_throughout  # noqa: E402
-from transformers.models.llama import modeling_llama  # noqa: E402
-from transformers.models.mistral import modeling_mistral  # noqa: E402
-from transformers.models.qwen2 import modeling_qwen2  # noqa: E402
+from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
-from complexa import Network, measure  # noqa: E402
+from complexa import Network, flops, from_torch, params  # noqa: E402
+from complexa.configs import NAMES  # noqa: E402
+from complexa.nn._stack import rows_of  # noqa: E402
+from complexa.strategies import llamas  # noqa: E402
 
-CLOSE = {"rtol": 1e-10, "atol": 1e-12}
-LR = 0.1
+CONFIGS = Path(__file__).parent.parent / "complexa" / "configs"
 
 
-def hugging_face(network: Network, family: str) -> Any:
-    """The transformers model of `network` (a `Network.llama`), float64, eager attention."""
-    block = network.layers[1].layer
-    attn = block.self_attn
-    common = {
-        "vocab_size": int(network.layers[0].num_embeddings),
-        "hidden_size": int(attn.d_model),
-        "intermediate_size": int(block.d_ff),
-        "num_hidden_layers": int(network.layers[1].times),
-        "num_attention_heads": int(attn.n_heads),
-        "num_key_value_heads": int(attn.n_kv_heads),
-        "head_dim": int(attn.q_dim) // int(attn.n_heads),
-        "max_position_embeddings": int(attn.seq_len),
-        "rms_norm_eps": block.eps,
-        "rope_parameters": {"rope_type": "default", "rope_theta": attn.rope_theta},
-        "tie_word_embeddings": bool(network.llama_config["tied"]),
-        "attn_implementation": "eager",
-    }
-    if family == "llama":
-        config = transformers.LlamaConfig(**common, attention_bias=attn.bias)
-        model = transformers.LlamaForCausalLM(config)
-    elif family == "mistral":
-        config = transformers.MistralConfig(**common, sliding_window=None if attn.window is None else int(attn.window))
-        model = transformers.MistralForCausalLM(config)
-    else:
-        config = transformers.Qwen2Config(**common, use_sliding_window=False)
-        model = transformers.Qwen2ForCausalLM(config)
-    return model.double()
+def hf_model(config: dict[str, Any], **kwargs: Any) -> Any:
+    """transformers' own model for `config`, as its ``model_type`` says, float64, eager attention and experts."""
+    values = dict(config)
+    made = transformers.AutoConfig.for_model(values.pop("model_type"), **values)
+    extra = {"experts_implementation": "eager"} if made.model_type == "mixtral" else {}
+    return transformers.AutoModelForCausalLM.from_config(made, attn_implementation="eager", **extra, **kwargs)
 
 
-CASES = [
-    ("llama", llama(13, 6, 8, 2, 4, 10, batch=2)),  # MHA
-    ("llama", llama(13, 6, 8, 2, 4, 10, batch=2, n_kv_heads=2)),  # GQA
-    ("llama", llama(11, 5, 12, 1, 3, 7, batch=3, n_kv_heads=1, eps=1e-5)),  # MQA
-    ("llama", llama(11, 4, 6, 1, 2, 5, batch=2, head_dim=4, rope_theta=500.0)),  # H hd != d
-    ("mistral", llama(13, 7, 8, 2, 4, 9, batch=2, n_kv_heads=2, window=3)),  # a sliding window
-    ("qwen2", llama(11, 4, 8, 1, 4, 6, batch=2, n_kv_heads=2, bias=True, rope_theta=1e6)),  # biases on q, k, v
-    ("llama", llama(9, 4, 8, 1, 2, 6, batch=2, tied=True)),  # lm_head is the embedding
+# --- the published parameter counts ------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("name", "published"),
+    [
+        ("gpt2", 124_439_808),
+        ("llama-2-7b", 6_738_415_616),
+        ("llama-3-8b", 8_030_261_248),
+        ("mistral-7b", 7_241_732_096),
+        ("qwen2-7b", 7_615_616_512),
+        ("mixtral-8x7b", 46_702_792_704),
+    ],
+)
+def test_params_are_the_published_and_transformers_counts(name: str, published: int) -> None:
+    config = json.loads((CONFIGS / NAMES[name]).read_text())
+    with torch.device("meta"):
+        model = hf_model(config)
+    counted = sum(p.numel() for p in model.parameters())  # a tied tensor once
+    assert counted == published
+    assert params(Network.from_config(name)) == published
+    assert params(Network.from_config(transformers.AutoConfig.for_model(**config))) == published
+
+
+# --- tiny models, counted by FlopCounterMode ------------------------------------------------------------------------
+TINY = [
+    {"model_type": "llama", "num_attention_heads": 4, "num_key_value_heads": 4},  # MHA
+    {"model_type": "llama", "num_attention_heads": 4, "num_key_value_heads": 2, "attention_bias": True},  # GQA
+    {"model_type": "llama", "num_attention_heads": 4, "num_key_value_heads": 1, "head_dim": 4},  # MQA, own hd
+    {"model_type": "llama", "num_attention_heads": 2, "tie_word_embeddings": True},
+    {"model_type": "mistral", "num_attention_heads": 4, "num_key_value_heads": 2, "sliding_window": 2},
+    {"model_type": "qwen2", "num_attention_heads": 2, "num_key_value_heads": 1},
+    {"model_type": "mixtral", "num_attention_heads": 4, "num_key_value_heads": 2, "num_local_experts": 4},
+    {
+        "model_type": "mixtral",
+        "num_attention_heads": 2,
+        "num_key_value_heads": 1,
+        "num_local_experts": 3,
+        "num_experts_per_tok": 1,
+        "sliding_window": 3,
+    },
 ]
 
 
-@pytest.mark.parametrize(("family", "network"), CASES, ids=[f"{f}-{n!r}" for f, n in CASES])
-def test_the_numerics_are_hugging_faces(family: str, network: Network) -> None:
-    m = measure(network, lr=LR)
-    modules = (modeling_llama, modeling_mistral, modeling_qwen2)
-    with float64_throughout(*modules):
-        model = hugging_face(network, family)
-        state = {name: torch.tensor(value) for name, value in m.state_before.items()}
-        assert sorted(state) == sorted(model.state_dict())  # the same names, every one
-        model.load_state_dict(state)
-        ids, targets = torch.tensor(m.inputs), torch.tensor(m.targets)
-        logits = model(input_ids=ids).logits
-        loss = torch.nn.functional.cross_entropy(
-            logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), reduction="sum"
-        )
-        loss.backward()
-    np.testing.assert_allclose(logits.detach().numpy(), m.outputs, **CLOSE)
-    np.testing.assert_allclose(loss.item(), m.loss, **CLOSE)
-    parameters = dict(model.named_parameters())
-    assert sorted(parameters) == sorted(m.gradients)
-    for name, parameter in parameters.items():
-        np.testing.assert_allclose(parameter.grad.numpy(), m.gradients[name], err_msg=name, **CLOSE)
-    with torch.no_grad():
-        for parameter in parameters.values():
-            parameter -= LR * parameter.grad
-    for name, tensor in model.state_dict().items():
-        np.testing.assert_allclose(tensor.numpy(), m.state_after[name], err_msg=name, **CLOSE)
+def tiny(**options: Any) -> dict[str, Any]:
+    base = {"vocab_size": 13, "hidden_size": 8, "intermediate_size": 6, "num_hidden_layers": 2}
+    return {**base, "max_position_embeddings": 5, **options}
 
 
-def test_without_float64_throughout_hugging_face_is_float32_accurate() -> None:
-    # The same model as transformers runs it: its float32 casts cost about 1e-7 of agreement, no more.
-    network = CASES[1][1]
-    m = measure(network, lr=LR)
-    model = hugging_face(network, "llama")
-    model.load_state_dict({name: torch.tensor(value) for name, value in m.state_before.items()})
-    logits = model(input_ids=torch.tensor(m.inputs)).logits.detach().numpy()
-    difference = np.abs(logits - m.outputs).max()
-    assert 1e-12 < difference < 1e-5
+def flop_counts(model: Any, batch: int, seq: int, vocab: int) -> tuple[int, int]:
+    """FlopCounterMode's forward and training-step totals (the loss summed cross-entropy over every position)."""
+    idx = torch.randint(0, vocab, (batch, seq))
+    with FlopCounterMode(display=False) as counter:
+        model(idx)
+    forward = counter.get_total_flops()
+    with FlopCounterMode(display=False) as counter:
+        logits = model(idx).logits
+        torch.nn.functional.cross_entropy(logits.reshape(-1, vocab), idx.reshape(-1), reduction="sum").backward()
+    return forward, counter.get_total_flops()
+
+
+def state_shapes(network: Network) -> dict[str, tuple[int, ...]]:
+    """complexa's parameter names and shapes, every copy of a Repeat listed, a tied tensor under both names (as
+    ``state_dict()`` has it)."""
+    return {
+        f"{row.path}.{name}": tuple(int(extent) for extent in shape)
+        for row in rows_of(network, every_copy=True)
+        for name, shape in row.layer.parameters(row.width)
+    }
+
+
+@pytest.mark.parametrize("options", TINY, ids=lambda o: "-".join(f"{v}" for v in o.values()))
+def test_torch_flops_names_and_shapes_are_transformers(options: dict[str, Any]) -> None:
+    torch.manual_seed(0)
+    config = tiny(**options)
+    model = hf_model(config, dtype=torch.float64)
+    network = Network.from_config(config, batch=2)
+    assert network.seq == 5
+    forward, training = flop_counts(model, 2, 5, 13)
+    assert flops(network, convention="torch") == forward
+    assert flops(network, convention="torch", phase="training") == training
+    assert state_shapes(network) == {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    assert params(network) == sum(p.numel() for p in model.parameters())
+
+
+def test_to_torch_is_transformers_model_of_the_same_counts() -> None:
+    network = Network.llama(13, 4, 8, 2, 4, n_kv_heads=2, d_ff=6, batch=2, window=3)
+    model = network.to_torch()
+    assert type(model).__name__ == "MistralForCausalLM" and model.config.sliding_window == 3
+    assert next(model.parameters()).dtype == torch.float64
+    assert state_shapes(network) == {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    qwen = Network.llama(13, 4, 8, 1, 2, d_ff=6, bias=True).to_torch()
+    assert type(qwen).__name__ == "Qwen2ForCausalLM" and qwen.model.layers[0].self_attn.o_proj.bias is None
+    mixtral = Network.mixtral(13, 4, 8, 1, 2, n_experts=3, top_k=2, d_ff=6).to_torch()
+    assert type(mixtral).__name__ == "MixtralForCausalLM"
+    assert tuple(mixtral.model.layers[0].mlp.experts.gate_up_proj.shape) == (3, 12, 8)
+
+
+@settings(max_examples=12, deadline=None)
+@given(llamas(max_vocab=12, max_seq=4, max_layers=2, max_experts=3))
+def test_torch_flops_are_flop_counter_modes(network: Network) -> None:
+    # Any Llama-style network drawn: its transformers twin counts as complexa says.
+    model = network.to_torch()
+    assert sum(p.numel() for p in model.parameters()) == params(network)
+    forward, training = flop_counts(model, int(network.batch), int(network.seq), int(network.llama_config["vocab"]))
+    assert flops(network, convention="torch") == forward
+    assert flops(network, convention="torch", phase="training") == training
+
+
+@pytest.mark.parametrize("options", [o for o in TINY if o["model_type"] != "mixtral"], ids=lambda o: o["model_type"])
+def test_from_torch_counts_the_transformers_model_as_derive(options: dict[str, Any]) -> None:
+    # complexa's own tracer on transformers' model agrees with the derivation in torch's convention.
+    config = tiny(**options)
+    model = hf_model(config, dtype=torch.float64)
+    network = Network.from_config(config, batch=2)
+    traced = from_torch(model, (2, 5), dtype=torch.long, loss=lambda out: out.logits.sum())
+    assert flops(traced, convention="torch") == flops(network, convention="torch")
+    assert flops(traced, convention="torch", phase="training") == flops(network, convention="torch", phase="training")
+
+
+def test_from_torch_refuses_mixtrals_data_dependent_routing() -> None:
+    # transformers' eager experts loop over the experts a batch hits (nonzero): sizes no formula in the input gives.
+    from complexa import ComplexaError
+
+    config = tiny(model_type="mixtral", num_attention_heads=2, num_key_value_heads=2, num_local_experts=3)
+    model = hf_model(config, dtype=torch.float64)
+    with pytest.raises(ComplexaError, match="depends on its data"):
+        from_torch(model, (2, 5), dtype=torch.long, loss=lambda out: out.logits.sum())

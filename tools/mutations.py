@@ -2645,7 +2645,7 @@ MUTATIONS += [
 # --- issue 22, Llama's kernels (complexa/reference/kinds/llama.py, llama_cuda.py, SiLU in activation.py) -----------
 # Counts by derive == measure first, then the kernels against transformers' functions, then whole models against
 # transformers'; the CUDA twins under the simulator against the CPU's.
-LLAMA_TESTS = ("tests/test_llama_measure.py", "tests/test_llama_kernels.py", "tests/test_llama_torch.py")
+LLAMA_TESTS = ("tests/test_llama_measure.py", "tests/test_llama_kernels.py", "tests/test_llama_numerics.py")
 LLAMA_CUDA_TESTS = ("tests/test_cuda.py::test_llamas_count_and_compute_as_on_the_cpu",)
 
 

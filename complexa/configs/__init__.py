@@ -53,6 +53,30 @@ ALIASES = {
 MODEL_TYPES = ("gpt2", "llama", "mistral", "qwen2", "mixtral")
 """The ``model_type`` values `network_from_config` reads."""
 
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "llama": {"num_key_value_heads": None, "max_position_embeddings": 2048, "rms_norm_eps": 1e-6, "rope_theta": 1e4},
+    "mistral": {
+        "num_key_value_heads": 8,
+        "max_position_embeddings": 131072,
+        "rms_norm_eps": 1e-6,
+        "rope_theta": 1e4,
+        "sliding_window": 4096,
+    },
+    "qwen2": {"num_key_value_heads": 32, "max_position_embeddings": 32768, "rms_norm_eps": 1e-6, "rope_theta": 1e4},
+    "mixtral": {
+        "num_key_value_heads": 8,
+        "max_position_embeddings": 131072,
+        "rms_norm_eps": 1e-5,
+        "rope_theta": 1e6,
+        "sliding_window": None,
+        "num_local_experts": 8,
+        "num_experts_per_tok": 2,
+    },
+}
+"""What a config that leaves a field out means, by ``model_type``: the defaults of transformers' config classes
+(5.x). The sizes vocab_size, hidden_size, intermediate_size, num_hidden_layers and num_attention_heads have no
+default here: a config without one is refused."""
+
 MAX_CONFIG_BYTES = 1 << 20
 """The largest config.json read (a real one is about a kilobyte)."""
 
@@ -110,11 +134,11 @@ def _read(path: Path, name: str) -> dict[str, Any]:
 def _int(c: Mapping[str, Any], key: str, default: object = ...) -> Any:
     from complexa._validate import as_size
 
-    value = c.get(key, default) if default is not ... else c.get(key, ...)
+    value = c.get(key, default)
     if value is ...:
         raise ComplexaError(f"config: {key!r} is missing; a {c.get('model_type')} config.json gives it")
-    if value is None and default is None:
-        return None
+    if value is None and default is not ...:
+        return None  # null: what transformers makes of it (d_model / n_heads, as many as the heads, no window)
     if isinstance(value, bool) or not isinstance(value, int):
         raise ComplexaError(f"config: {key} = {show(value)}: must be a positive integer")
     if value <= 0:
@@ -146,12 +170,12 @@ def _flag(c: Mapping[str, Any], key: str, default: bool) -> bool:
     return value
 
 
-def _rope_theta(c: Mapping[str, Any]) -> float:
+def _rope_theta(c: Mapping[str, Any], default: float) -> float:
     # transformers 5 keeps it in rope_parameters; config.json files have rope_theta.
     params = c.get("rope_parameters")
     if isinstance(params, Mapping) and "rope_theta" in params and "rope_theta" not in c:
-        return _real(params, "rope_theta", 10000.0)
-    return _real(c, "rope_theta", 10000.0)
+        return _real(params, "rope_theta", default)
+    return _real(c, "rope_theta", default)
 
 
 def _act(c: Mapping[str, Any], key: str, allowed: tuple[str, ...], default: str) -> None:
@@ -198,6 +222,7 @@ def network_from_config(config: object, *, seq: object = None, batch: object = 1
     _act(c, "hidden_act", ("silu",), "silu")
     if _flag(c, "mlp_bias", False):
         raise ComplexaError("config: mlp_bias = true: complexa's Llama MLP (SwiGLU) has no biases")
+    default = DEFAULTS[kind]
     window = None
     bias = o_bias = False
     experts: dict[str, object] = {}
@@ -211,23 +236,25 @@ def network_from_config(config: object, *, seq: object = None, batch: object = 1
                 "windows every layer or none"
             )
     else:  # mistral, mixtral
-        window = _int(c, "sliding_window", None)
+        window = _int(c, "sliding_window", default["sliding_window"])
     if kind == "mixtral":
-        experts = {"n_experts": _int(c, "num_local_experts", 8), "top_k": _int(c, "num_experts_per_tok", 2)}
-    heads = _int(c, "num_attention_heads")
+        experts = {
+            "n_experts": _int(c, "num_local_experts", default["num_local_experts"]),
+            "top_k": _int(c, "num_experts_per_tok", default["num_experts_per_tok"]),
+        }
     from complexa._llama import llama
 
     return llama(
         _int(c, "vocab_size"),
-        _int(c, "max_position_embeddings", 2048) if seq is None else seq,
+        _int(c, "max_position_embeddings", default["max_position_embeddings"]) if seq is None else seq,
         _int(c, "hidden_size"),
         _int(c, "num_hidden_layers"),
-        heads,
-        n_kv_heads=_int(c, "num_key_value_heads", None),
+        _int(c, "num_attention_heads"),
+        n_kv_heads=_int(c, "num_key_value_heads", default["num_key_value_heads"]),
         d_ff=_int(c, "intermediate_size"),
         head_dim=_int(c, "head_dim", None),
-        rope_theta=_rope_theta(c),
-        eps=_real(c, "rms_norm_eps", 1e-6),
+        rope_theta=_rope_theta(c, default["rope_theta"]),
+        eps=_real(c, "rms_norm_eps", default["rms_norm_eps"]),
         tied=_flag(c, "tie_word_embeddings", False),
         window=window,
         bias=bias,
