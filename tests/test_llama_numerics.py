@@ -1,14 +1,18 @@
 """Llama's measured numerics are Hugging Face's: a tiny ``LlamaForCausalLM`` (MHA, GQA, MQA), ``MistralForCausalLM``
-(a sliding window) and ``Qwen2ForCausalLM`` (biases on q, k and v), eager attention, float64, loaded with the
+(a sliding window), ``Qwen2ForCausalLM`` (biases on q, k and v) and ``MixtralForCausalLM`` (top-k routed experts),
+eager attention and experts, float64, loaded with the
 reference network's ``state_dict()`` under the same names and fed the same token ids: the logits, the loss (summed,
 as complexa's), every gradient and the parameters after a step of plain SGD agree to 1e-10.
 
 transformers computes RMSNorm, the softmax and the rotary tables in float32 whatever the model's dtype; its modules
 run here under `float64_throughout`, which makes those casts float64 and changes nothing else (tests/
-test_llama_kernels.py). Skipped without torch and transformers."""
+test_llama_kernels.py), and Mixtral's router, which casts its logits with ``.float()``, runs its own source without
+that cast (`router_in_float64`). Skipped without torch and transformers."""
 
 from __future__ import annotations
 
+import inspect
+import textwrap
 from typing import Any
 
 import numpy as np
@@ -16,10 +20,11 @@ import pytest
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
-from test_llama_measure import llama  # noqa: E402
 from test_llama_kernels import float64_throughout  # noqa: E402
+from test_llama_measure import llama  # noqa: E402
 from transformers.models.llama import modeling_llama  # noqa: E402
 from transformers.models.mistral import modeling_mistral  # noqa: E402
+from transformers.models.mixtral import modeling_mixtral  # noqa: E402
 from transformers.models.qwen2 import modeling_qwen2  # noqa: E402
 
 from complexa import Network, measure  # noqa: E402
@@ -49,6 +54,17 @@ def hugging_face(network: Network, family: str) -> Any:
     if family == "llama":
         config = transformers.LlamaConfig(**common, attention_bias=attn.bias)
         model = transformers.LlamaForCausalLM(config)
+    elif family == "mixtral":
+        moe = block.mlp
+        config = transformers.MixtralConfig(
+            **common,
+            num_local_experts=int(moe.n_experts),
+            num_experts_per_tok=int(moe.top_k),
+            sliding_window=None if attn.window is None else int(attn.window),
+            router_jitter_noise=0.0,
+            experts_implementation="eager",
+        )
+        model = transformers.MixtralForCausalLM(config)
     elif family == "mistral":
         config = transformers.MistralConfig(**common, sliding_window=None if attn.window is None else int(attn.window))
         model = transformers.MistralForCausalLM(config)
@@ -66,13 +82,29 @@ CASES = [
     ("mistral", llama(13, 7, 8, 2, 4, 9, batch=2, n_kv_heads=2, window=3)),  # a sliding window
     ("qwen2", llama(11, 4, 8, 1, 4, 6, batch=2, n_kv_heads=2, bias=True, rope_theta=1e6)),  # biases on q, k, v
     ("llama", llama(9, 4, 8, 1, 2, 6, batch=2, tied=True)),  # lm_head is the embedding
+    # Mixtral: two of four experts (GQA); one of three with a window; every one of three.
+    ("mixtral", Network.mixtral(11, 5, 8, 2, 4, n_kv_heads=2, n_experts=4, top_k=2, d_ff=6, batch=2)),
+    ("mixtral", Network.mixtral(9, 4, 4, 1, 2, n_kv_heads=1, n_experts=3, top_k=1, d_ff=5, batch=2, window=2)),
+    ("mixtral", Network.mixtral(9, 3, 4, 1, 2, n_experts=3, top_k=3, d_ff=3, batch=2)),
 ]
 
 
+@pytest.fixture
+def router_in_float64(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mixtral's router computing its softmax in the model's dtype: its ``forward``, compiled from its own source with
+    the one ``router_logits.float()`` made ``router_logits``."""
+    router = modeling_mixtral.MixtralTopKRouter
+    source = textwrap.dedent(inspect.getsource(router.forward))
+    assert source.count(".float()") == 1 and "router_logits.float()" in source
+    namespace: dict[str, Any] = {}
+    exec(source.replace("router_logits.float()", "router_logits"), vars(modeling_mixtral), namespace)
+    monkeypatch.setattr(router, "forward", namespace["forward"])
+
+
 @pytest.mark.parametrize(("family", "network"), CASES, ids=[f"{f}-{n!r}" for f, n in CASES])
-def test_the_numerics_are_hugging_faces(family: str, network: Network) -> None:
+def test_the_numerics_are_hugging_faces(family: str, network: Network, router_in_float64: None) -> None:
     m = measure(network, lr=LR)
-    modules = (modeling_llama, modeling_mistral, modeling_qwen2)
+    modules = (modeling_llama, modeling_mistral, modeling_qwen2, modeling_mixtral)
     with float64_throughout(*modules):
         model = hugging_face(network, family)
         state = {name: torch.tensor(value) for name, value in m.state_before.items()}
