@@ -188,11 +188,14 @@ def test_a_gpt_with_every_option_off() -> None:
 
 
 LLAMAS = [
-    # GQA with a sliding window and biases on q, k and v; MHA, tied, Adam; the kinds first in a stack (no input
+    # GQA with a sliding window and biases on q, k and v; MHA, tied, Adam; Llama's kinds first in a stack (no input
     # gradient for the attention, nor its join).
     Network.llama(7, 4, 8, 1, 4, n_kv_heads=2, d_ff=5, batch=2, window=2, bias=True),
     Network.llama(5, 3, 4, 1, 2, d_ff=3, tied=True, optimizer=nn.Adam(lr=1e-2, eps=1e-3)),
     Network([nn.Attention(4, 2, 3, n_kv_heads=1), nn.SwiGLU(4, 5), nn.RMSNorm(4), nn.Linear(4, 2)], batch=2),
+    # Mixtral, two of three experts; a mixture of experts first (no input gradient).
+    Network.mixtral(7, 3, 4, 1, 2, n_kv_heads=1, n_experts=3, top_k=2, d_ff=3, batch=2),
+    Network([nn.MoE(4, 3, 4, 2), nn.Linear(4, 2)], batch=3),
 ]
 
 
@@ -249,7 +252,7 @@ def test_device_tests_pass_under_the_simulator() -> None:
         timeout=600,
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    # The fifteen tests that need a device or the simulator (the hand-counted networks, the five of EVERY_KIND, the
-    # stacks' and the GPTs' properties, the GPT with every option off, the three LLAMAS, the plain kernels), and the
+    # The seventeen tests that need a device or the simulator (the hand-counted networks, the five of EVERY_KIND, the
+    # stacks' and the GPTs' properties, the GPT with every option off, the five LLAMAS, the plain kernels), and the
     # two signature checks; the refusal and this test skipped.
-    assert result.stdout.splitlines()[-1].startswith("15 passed, 2 skipped"), result.stdout[-2000:]
+    assert result.stdout.splitlines()[-1].startswith("17 passed, 2 skipped"), result.stdout[-2000:]
