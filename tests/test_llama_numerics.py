@@ -2,7 +2,7 @@
 (a sliding window), ``Qwen2ForCausalLM`` (biases on q, k and v) and ``MixtralForCausalLM`` (top-k routed experts),
 eager attention and experts, float64, loaded with the
 reference network's ``state_dict()`` under the same names and fed the same token ids: the logits, the loss (summed,
-as complexa's), every gradient and the parameters after a step of plain SGD agree to 1e-10.
+as complexa's), every gradient and the parameters after two steps of plain SGD agree to 1e-10.
 
 transformers computes RMSNorm, the softmax and the rotary tables in float32 whatever the model's dtype; its modules
 run here under `float64_throughout`, which makes those casts float64 and changes nothing else (tests/
@@ -103,28 +103,32 @@ def router_in_float64(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.parametrize(("family", "network"), CASES, ids=[f"{f}-{n!r}" for f, n in CASES])
 def test_the_numerics_are_hugging_faces(family: str, network: Network, router_in_float64: None) -> None:
-    m = measure(network, lr=LR)
+    # Two steps: the first's outputs, loss and gradients, and the parameters after both (each step's gradients from
+    # zero, as optimizer.zero_grad() has them).
+    m = measure(network, lr=LR, iterations=2)
     modules = (modeling_llama, modeling_mistral, modeling_qwen2, modeling_mixtral)
     with float64_throughout(*modules):
         model = hugging_face(network, family)
         state = {name: torch.tensor(value) for name, value in m.state_before.items()}
         assert sorted(state) == sorted(model.state_dict())  # the same names, every one
         model.load_state_dict(state)
+        parameters = dict(model.named_parameters())
+        assert sorted(parameters) == sorted(m.gradients)
+        optimizer = torch.optim.SGD(parameters.values(), lr=LR)
         ids, targets = torch.tensor(m.inputs), torch.tensor(m.targets)
-        logits = model(input_ids=ids).logits
-        loss = torch.nn.functional.cross_entropy(
-            logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), reduction="sum"
-        )
-        loss.backward()
-    np.testing.assert_allclose(logits.detach().numpy(), m.outputs, **CLOSE)
-    np.testing.assert_allclose(loss.item(), m.loss, **CLOSE)
-    parameters = dict(model.named_parameters())
-    assert sorted(parameters) == sorted(m.gradients)
-    for name, parameter in parameters.items():
-        np.testing.assert_allclose(parameter.grad.numpy(), m.gradients[name], err_msg=name, **CLOSE)
-    with torch.no_grad():
-        for parameter in parameters.values():
-            parameter -= LR * parameter.grad
+        for step in range(2):
+            optimizer.zero_grad()
+            logits = model(input_ids=ids).logits
+            loss = torch.nn.functional.cross_entropy(
+                logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), reduction="sum"
+            )
+            loss.backward()
+            if step == 0:
+                np.testing.assert_allclose(logits.detach().numpy(), m.outputs, **CLOSE)
+                np.testing.assert_allclose(loss.item(), m.loss, **CLOSE)
+                for name, parameter in parameters.items():
+                    np.testing.assert_allclose(parameter.grad.numpy(), m.gradients[name], err_msg=name, **CLOSE)
+            optimizer.step()
     for name, tensor in model.state_dict().items():
         np.testing.assert_allclose(tensor.numpy(), m.state_after[name], err_msg=name, **CLOSE)
 
