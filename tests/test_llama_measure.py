@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from complexa import Network, derive, measure, memory, nn
+from complexa.strategies import llamas
 
 
 def llama(
@@ -43,6 +44,11 @@ EXAMPLES = [
     llama(5, 1, 4, 1, 2, 3, batch=2),
     llama(9, 4, 8, 1, 4, 6, batch=2, n_kv_heads=2, optimizer=nn.Adam(eps=1e-3)),
     llama(9, 3, 4, 2, 2, 3, batch=2, n_kv_heads=1, tied=True),  # the embedding's gradient adds to lm_head's
+    # Mixtral: two of four experts; one of three; every one of three (top_k = n_experts); with a window and Adam.
+    Network.mixtral(11, 4, 8, 2, 4, n_experts=4, top_k=2, n_kv_heads=2, d_ff=6, batch=2),
+    Network.mixtral(7, 3, 4, 1, 2, n_experts=3, top_k=1, d_ff=5),
+    Network.mixtral(7, 3, 4, 1, 2, n_experts=3, top_k=3, d_ff=5, batch=2),
+    Network.mixtral(9, 5, 4, 1, 2, n_experts=2, top_k=1, d_ff=3, window=2, optimizer=nn.Adam(eps=1e-3)),
 ]
 
 
@@ -51,23 +57,8 @@ def test_derive_equals_measure_by_example(network: Network) -> None:
     assert_derive_is_measure(network, iterations=2)
 
 
-@st.composite
-def llamas(draw: st.DrawFn) -> Network:
-    kv_heads = draw(st.integers(1, 3))
-    heads = kv_heads * draw(st.integers(1, 3))
-    head_dim = 2 * draw(st.integers(1, 2))
-    seq = draw(st.integers(1, 5))
-    window = draw(st.one_of(st.none(), st.integers(1, seq)))
-    options = {"n_kv_heads": kv_heads, "window": window, "bias": draw(st.booleans()), "tied": draw(st.booleans())}
-    d_model = draw(st.integers(1, 6)) if draw(st.booleans()) else heads * head_dim
-    if d_model != heads * head_dim:
-        options["head_dim"] = head_dim
-    vocab, layers, d_ff, batch = (draw(st.integers(1, n)) for n in (7, 2, 6, 3))
-    return llama(vocab, seq, d_model, layers, heads, d_ff, batch=batch, **options)
-
-
 @settings(max_examples=15, deadline=None)
-@given(llamas(), st.integers(1, 2))
+@given(llamas(max_vocab=7, max_seq=5, max_layers=2, max_batch=3), st.integers(1, 2))
 def test_derive_equals_measure(network: Network, iterations: int) -> None:
     assert_derive_is_measure(network, iterations)
 
@@ -95,8 +86,25 @@ def test_a_symbolic_llama_evaluates_to_the_measured_counts() -> None:
         # Unmasked attention after a layer with parameters; a Llama block in a plain stack.
         Network([nn.Linear(3, 4), nn.Attention(4, 2, 3, causal=False), nn.Linear(4, 2)], batch=2),
         Network([nn.Linear(3, 4), nn.LlamaBlock(4, 2, 2, 5, n_kv_heads=1), nn.Linear(4, 2)], batch=2, loss="mse"),
+        # A mixture of experts first (no input gradient, no join), and after a layer with parameters.
+        Network([nn.MoE(4, 3, 4, 2), nn.Linear(4, 2)], batch=3),
+        Network([nn.Linear(2, 4), nn.MoE(4, 3, 3, 2), nn.RMSNorm(4), nn.Linear(4, 2)], batch=5, loss="cross_entropy"),
     ],
     ids=repr,
 )
 def test_the_kinds_in_any_stack(network: Network) -> None:
     assert_derive_is_measure(network, iterations=2)
+
+
+def test_the_counts_are_the_rules_whatever_the_routing() -> None:
+    # One token in two of four experts at a time, so that each seed's data leaves some expert idle (its gradient
+    # exactly zero): the routings differ from seed to seed, the counts do not.
+    network = Network.mixtral(13, 2, 4, 1, 2, n_experts=4, top_k=1, d_ff=3)
+    derived = as_ints(derive(network).counts)
+    idle = set()
+    for seed in range(6):
+        m = measure(network, seed=seed)
+        assert m.counts == derived
+        g = m.gradients["model.layers.0.mlp.experts.gate_up_proj"]
+        idle.add(frozenset(e for e in range(4) if not g[e].any()))
+    assert len(idle) > 1 and all(len(experts) >= 2 for experts in idle)
