@@ -278,3 +278,27 @@ def test_repr_and_xreplace() -> None:
     assert repr(Network.from_config("mixtral-8x7b")) == mixtral
     assert repr(Network.llama(32000, 4096, 4096, 32, 32)) == "Network.llama(32000, 4096, 4096, 32, 32)"  # d_ff 11008
     assert concrete.ties == {"lm_head": "model.embed_tokens"}
+
+
+# --- the command ---------------------------------------------------------------------------------------------------
+def test_derive_config_on_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
+    from test_cli import SCHEMAS, run, validate
+
+    status, out, err = run(capsys, "derive", "--config", "mixtral-8x7b", "--seq", "T", "--format", "json")
+    assert (status, err) == (0, "")
+    doc = json.loads(out)
+    validate(doc, SCHEMAS["derive.json"], "derive.json")
+    assert doc["network"]["llama"]["n_experts"] == 8 and doc["network"]["seq"] == "T"
+    assert doc["network"]["layers"][1]["layer"]["kind"] == "LlamaBlock"
+    d = derive(Network.from_config("mixtral-8x7b", seq="T"))
+    assert doc["counts"]["forward"]["exp"]["value"] == str(d.counts["forward"]["exp"])
+    status, out, err = run(capsys, "derive", "--config", "llama-2-7b", "--flops", "torch")
+    assert status == 0 and "Network.llama(32000, 4096, 4096, 32, 32, n_kv_heads=32, eps=1e-05)" in out
+    for argv, message in [
+        (["--config", "gpt3"], "neither a config complexa ships"),
+        (["784", "10", "--config", "gpt2"], "SIZE '784 10' with --config"),
+        (["--config", "gpt2", "--loss", "mse"], "--loss mse with --config"),
+        (["--layers", "Linear(2, 3)", "--seq", "4"], "--seq '4' without --config"),
+    ]:
+        status, out, err = run(capsys, "derive", *argv)
+        assert (status, out) == (2, "") and message in err and err.count("\n") == 1, err
