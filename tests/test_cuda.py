@@ -189,10 +189,12 @@ def test_a_gpt_with_every_option_off() -> None:
 
 LLAMAS = [
     # GQA with a sliding window and biases on q, k and v; MHA, tied, Adam; Llama's kinds first in a stack (no input
-    # gradient for the attention, nor its join).
+    # gradient for the attention, nor its join), the attention unmasked.
     Network.llama(7, 4, 8, 1, 4, n_kv_heads=2, d_ff=5, batch=2, window=2, bias=True),
     Network.llama(5, 3, 4, 1, 2, d_ff=3, tied=True, optimizer=nn.Adam(lr=1e-2, eps=1e-3)),
-    Network([nn.Attention(4, 2, 3, n_kv_heads=1), nn.SwiGLU(4, 5), nn.RMSNorm(4), nn.Linear(4, 2)], batch=2),
+    Network(
+        [nn.Attention(4, 2, 3, n_kv_heads=1, causal=False), nn.SwiGLU(4, 5), nn.RMSNorm(4), nn.Linear(4, 2)], batch=2
+    ),
     # Mixtral, two of three experts; a mixture of experts first (no input gradient).
     Network.mixtral(7, 3, 4, 1, 2, n_kv_heads=1, n_experts=3, top_k=2, d_ff=3, batch=2),
     Network([nn.MoE(4, 3, 4, 2), nn.Linear(4, 2)], batch=3),
