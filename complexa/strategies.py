@@ -310,7 +310,7 @@ def llamas(
     bounds = (max_vocab, max_seq, max_kv_heads, max_group, max_head_dim, max_layers, max_experts, max_batch)
     names = ("max_vocab", "max_seq", "max_kv_heads", "max_group", "max_head_dim", "max_layers", "max_experts")
     checked = [_positive_int(value, name) for value, name in zip(bounds, (*names, "max_batch"))]
-    return _llamas(*checked, _subset(optimizers, OPTIMIZERS, "optimizers"))
+    return _llamas(*checked, _subset(optimizers, OPTIMIZERS, "optimizers"))  # type: ignore[call-arg, arg-type]
 
 
 @st.composite

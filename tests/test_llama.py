@@ -114,6 +114,9 @@ def test_moe_by_hand() -> None:
     assert nonzero(rows["1.experts"]["backward"]) == ops(mul=19, add=10, act_grad=1)
     assert nonzero(rows["1"]["backward"]) == ops(add=2)  # the join of the two input gradients
     assert nonzero(rows["1"]["forward"]) == ops()
+    # The top 3 of 4 scores: 3, then 2, then 1 comparisons; with the softmax's 3, 9 per row.
+    top3 = derive(Network([nn.Linear(2, 2), nn.MoE(2, 1, 4, 3)])).by_layer["1.gate"]["forward"]
+    assert top3["cmp"] == 9 and top3["div"] == 4 + 3
 
 
 def test_one_expert_of_one_is_a_swiglu_and_a_weight() -> None:

@@ -2645,14 +2645,14 @@ MUTATIONS += [
 # --- issue 22, Llama's kernels (complexa/reference/kinds/llama.py, llama_cuda.py, SiLU in activation.py) -----------
 # Counts by derive == measure first, then the kernels against transformers' functions, then whole models against
 # transformers'; the CUDA twins under the simulator against the CPU's.
-LLAMA_TESTS = ("tests/test_llama_measure.py", "tests/test_llama_kernels.py", "tests/test_llama_numerics.py")
-LLAMA_CUDA_TESTS = ("tests/test_cuda.py::test_llamas_count_and_compute_as_on_the_cpu",)
+LLAMA_KERNEL_TESTS = ("tests/test_llama_measure.py", "tests/test_llama_kernels.py", "tests/test_llama_numerics.py")
+LLAMA_KERNEL_CUDA_TESTS = ("tests/test_cuda.py::test_llamas_count_and_compute_as_on_the_cpu",)
 
 
 def _llama(id: str, area: str, old: str, new: str, why: str, file: str = "llama") -> Mutation:
     if area == "cuda kernel":
-        return Mutation(id, area, f"{KINDS}{file}_cuda.py", old, new, why, tests=LLAMA_CUDA_TESTS, env=CUDASIM)
-    return Mutation(id, area, f"{KINDS}{file}.py", old, new, why, tests=LLAMA_TESTS)
+        return Mutation(id, area, f"{KINDS}{file}_cuda.py", old, new, why, tests=LLAMA_KERNEL_CUDA_TESTS, env=CUDASIM)
+    return Mutation(id, area, f"{KINDS}{file}.py", old, new, why, tests=LLAMA_KERNEL_TESTS)
 
 
 MUTATIONS += [
@@ -2893,5 +2893,196 @@ MUTATIONS += [
         "            total[r] = 1.0",
         "the sum of the top k not kept for the renormalisation's backward, on the device",
         file="moe",
+    ),
+]
+
+# --- issue 22, the derivation side (kinds, Network.llama / mixtral, from_config): Llama, Mistral, Qwen2, Mixtral ----
+LLAMA_TESTS = ("tests/test_llama.py",)
+LLAMA_TORCH = ("tests/test_llama_torch.py", "tests/test_llama.py")
+NORM = "complexa/nn/norm.py"
+LLAMA = "complexa/nn/llama.py"
+MOE = "complexa/nn/moe.py"
+CONFIGS = "complexa/configs/__init__.py"
+
+MUTATIONS += [
+    Mutation(
+        "llama-rms-forward",
+        "counting rule",
+        NORM,
+        '{"mul": batch * 3 * n, "add": batch * n, "div": 2 * batch, "sqrt": batch}',
+        '{"mul": batch * 2 * n, "add": batch * n, "div": 2 * batch, "sqrt": batch}',
+        "RMSNorm's weight multiplication forgotten",
+        tests=LLAMA_TESTS,
+    ),
+    Mutation(
+        "llama-rms-error",
+        "counting rule",
+        NORM,
+        '{"mul": batch * 4 * n, "add": batch * (2 * n - 1), "div": batch}',
+        '{"mul": batch * 4 * n, "add": batch * 2 * n, "div": batch}',
+        "the sum s = sum g xhat counted as n additions, not n - 1",
+        tests=LLAMA_TESTS,
+    ),
+    Mutation(
+        "llama-rms-gradients",
+        "counting rule",
+        NORM,
+        'return {"mul": batch * n, "add": (batch - 1) * n}',
+        'return {"mul": batch * n, "add": batch * n}',
+        "RMSNorm's weight gradient summed from zero",
+        tests=LLAMA_TESTS,
+    ),
+    Mutation(
+        "llama-rope-forgotten",
+        "counting rule",
+        LLAMA,
+        '"mul": rows * (2 * rope + 2 * t * q_dim + ht),',
+        '"mul": rows * (2 * t * q_dim + ht),',
+        "RoPE's rotation of q and k not counted",
+        tests=LLAMA_TESTS,
+    ),
+    Mutation(
+        "llama-mask-always",
+        "counting rule",
+        LLAMA,
+        "(2 * ht if masked else ht)",
+        "2 * ht",
+        "the mask's additions counted without a mask",
+        tests=LLAMA_TESTS,
+    ),
+    Mutation(
+        "llama-gqa-grads-as-mha",
+        "counting rule",
+        LLAMA,
+        '"add": rows * (4 * t * q_dim + ht - heads - 2 * kv_dim - q_dim + rope),',
+        '"add": rows * (4 * t * q_dim + ht - heads - 2 * q_dim - q_dim + rope),',
+        "dk and dv summed as if every query head had its own key/value head",
+        tests=LLAMA_TESTS,
+    ),
+    Mutation(
+        "llama-kv-width",
+        "counting rule",
+        LLAMA,
+        "kv = d if k == h else sympy.expand(k * d / h)",
+        "kv = d",
+        "k and v projected to d_model whatever n_kv_heads (GQA counted as MHA)",
+        tests=LLAMA_TESTS,
+    ),
+    Mutation(
+        "llama-qkv-not-parallel",
+        "counting rule",
+        LLAMA,
+        'parallel = frozenset({"q_proj", "k_proj", "v_proj"})',
+        'parallel = frozenset({"q_proj"})',
+        "k_proj and v_proj compute an input gradient because q_proj before them has parameters",
+        tests=LLAMA_TESTS,
+    ),
+    Mutation(
+        "llama-stack-parallel",
+        "counting rule",
+        STACK,
+        "        if name in parallel:" + _nl(12) + "needs = entry",
+        "        pass",
+        "a layer's parallel children walked in sequence",
+        tests=LLAMA_TESTS,
+    ),
+    Mutation(
+        "llama-swiglu-join",
+        "counting rule",
+        LLAMA,
+        'error["add"] = batch * d',
+        'error["add"] = batch * f',
+        "the join of gate_proj's and up_proj's input gradients counted over d_ff",
+        tests=LLAMA_TESTS,
+    ),
+    Mutation(
+        "llama-swiglu-not-parallel",
+        "counting rule",
+        LLAMA,
+        'parallel = frozenset({"gate_proj", "up_proj"})',
+        'parallel = frozenset({"gate_proj"})',
+        "up_proj computes an input gradient because gate_proj before it has parameters",
+        tests=LLAMA_TESTS,
+    ),
+    Mutation(
+        "moe-top-k",
+        "counting rule",
+        MOE,
+        '"cmp": batch * (e - 1 + top_k_compares(e, k)),',
+        '"cmp": batch * (e - 1 + k * (e - 1)),',
+        "each of the k maxima counted over all E scores",
+        tests=LLAMA_TESTS,
+    ),
+    Mutation(
+        "moe-renorm-backward",
+        "counting rule",
+        MOE,
+        'error = {"mul": batch * (k + 2 * e),',
+        'error = {"mul": batch * 2 * e,',
+        "the renormalisation's backward forgotten",
+        tests=LLAMA_TESTS,
+    ),
+    Mutation(
+        "moe-combine",
+        "counting rule",
+        MOE,
+        '"add": routed * (3 * fd - 2 * f) - batch * d,',
+        '"add": routed * (3 * fd - 2 * f) - routed * d,',
+        "the sum of a token's k expert outputs not counted",
+        tests=LLAMA_TESTS,
+    ),
+    Mutation(
+        "moe-gradients-from-zero",
+        "counting rule",
+        MOE,
+        '{"mul": routed * 3 * fd, "add": routed * 3 * fd}',
+        '{"mul": routed * 3 * fd, "add": (routed - 1) * 3 * fd}',
+        "the experts' gradients counted as one sum over all routed pairs",
+        tests=LLAMA_TESTS,
+    ),
+    Mutation(
+        "moe-join",
+        "counting rule",
+        MOE,
+        'return cost(None, {"add": batch * convert(self.d_model)} if input_grad else None)',
+        "return cost()",
+        "the router's and the experts' input gradients not joined",
+        tests=LLAMA_TESTS,
+    ),
+    Mutation(
+        "llama-torch-attention-kv",
+        "flops",
+        FLOPS,
+        "terms.append(times * 2 * B * convert(layer.seq_len) * convert(layer.q_dim) * products)",
+        "terms.append(times * 2 * B * convert(layer.seq_len) * convert(layer.kv_dim) * products)",
+        "the attention products over the key/value heads, not the query heads (repeat_kv)",
+        tests=LLAMA_TORCH,
+    ),
+    Mutation(
+        "moe-torch-down-input",
+        "flops",
+        FLOPS,
+        "(3 + 3 + 1 + (2 if input_grad else 0))",
+        "(3 + 3 + (2 if input_grad else 0))",
+        "the gradient of the down projection's input forgotten in torch's convention",
+        tests=LLAMA_TORCH,
+    ),
+    Mutation(
+        "config-mistral-window",
+        "validation",
+        CONFIGS,
+        '"sliding_window": 4096,',
+        '"sliding_window": None,',
+        "a Mistral config without sliding_window read as windowless (transformers' default is 4096)",
+        tests=LLAMA_TESTS,
+    ),
+    Mutation(
+        "config-qwen2-bias",
+        "validation",
+        CONFIGS,
+        "        bias = True\n",
+        "        bias = False\n",
+        "Qwen2's q, k and v biases forgotten",
+        tests=LLAMA_TESTS,
     ),
 ]

@@ -90,9 +90,9 @@ def load(config: object) -> dict[str, Any]:
     if isinstance(config, Mapping):
         return dict(config)
     if hasattr(config, "to_dict") and hasattr(config, "model_type"):  # transformers' PretrainedConfig
-        out = config.to_dict()  # type: ignore[attr-defined]
-        out.setdefault("model_type", config.model_type)  # type: ignore[attr-defined]
-        return out  # type: ignore[no-any-return]
+        out = config.to_dict()
+        out.setdefault("model_type", config.model_type)
+        return out
     if isinstance(config, str) and config.strip().lower() in NAMES.keys() | ALIASES.keys():
         key = config.strip().lower()
         return _read(_HERE / NAMES[ALIASES.get(key, key)], key)
@@ -261,5 +261,5 @@ def network_from_config(config: object, *, seq: object = None, batch: object = 1
         o_bias=o_bias,
         batch=batch,
         optimizer=optimizer,
-        **experts,  # type: ignore[arg-type]
+        **experts,
     )
