@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from complexa import Network, derive, measure, memory, nn
+from complexa.reference._runtime import plan
 from complexa.strategies import llamas
 
 
@@ -30,6 +31,10 @@ def assert_derive_is_measure(network: Network, iterations: int = 1) -> None:
     derived = memory(network)
     for name in ("parameters", "gradients", "activations", "deltas", "optimizer"):
         assert int(getattr(derived, name)) == m.allocated[name], name
+    # The nodes' estimate before allocating (which measure's memory check uses) is what they allocate.
+    allocated = dict(m.allocated)
+    del allocated["optimizer"]
+    assert plan(network).elements() == allocated
 
 
 EXAMPLES = [
