@@ -115,8 +115,9 @@ def derive_json(
             p: {op: {"value": json_expr(v), "big_o": json_order(counts_o[p][op])} for op, v in ops.items()}
             for p, ops in d.counts.items()
         },
-        "quantities": {
-            n: {"value": json_expr(v), "big_o": json_order(quantities_o[n])} for n, v in d.quantities.items()
+        "quantities": {  # the essay's terms, for its dense networks only: none for a stack of layers
+            n: {"value": json_expr(v), "big_o": json_order(quantities_o[n])}
+            for n, v in (d.quantities.items() if not d.network.is_stack else ())
         },
         "notes": list(d.notes),
         "by_layer": _by_layer_json(d),

@@ -244,15 +244,20 @@ def network_from_config(config: object, *, seq: object = None, batch: object = 1
         }
     from complexa._llama import llama
 
+    vocab, d_model = _int(c, "vocab_size"), _int(c, "hidden_size")
+    heads, head_dim = _int(c, "num_attention_heads"), _int(c, "head_dim", None)
+    if head_dim is not None and head_dim * heads == d_model:
+        head_dim = None  # transformers' config classes write out the default; the network is the same
+
     return llama(
-        _int(c, "vocab_size"),
+        vocab,
         _int(c, "max_position_embeddings", default["max_position_embeddings"]) if seq is None else seq,
-        _int(c, "hidden_size"),
+        d_model,
         _int(c, "num_hidden_layers"),
-        _int(c, "num_attention_heads"),
+        heads,
         n_kv_heads=_int(c, "num_key_value_heads", default["num_key_value_heads"]),
         d_ff=_int(c, "intermediate_size"),
-        head_dim=_int(c, "head_dim", None),
+        head_dim=head_dim,
         rope_theta=_rope_theta(c, default["rope_theta"]),
         eps=_real(c, "rms_norm_eps", default["rms_norm_eps"]),
         tied=_flag(c, "tie_word_embeddings", False),
