@@ -204,10 +204,10 @@ def make(count: bool) -> Kernels:
             n = backward_of(z, a, RELU, d)
         elif code == GELU:
             n = backward_of(z, a, GELU, d)
-        elif code == GELU_TANH:
-            n = backward_of(z, a, GELU_TANH, d)
         elif code == SILU:
             n = backward_of(z, a, SILU, d)
+        elif code == GELU_TANH:
+            n = backward_of(z, a, GELU_TANH, d)
         if counting:
             counts[BACKWARD, MUL] += n
             counts[BACKWARD, ACT_GRAD] += n
