@@ -82,7 +82,7 @@ def _llama_block(c: dict, batch: sympy.Expr, w: int) -> dict[str, Saved]:
     return {
         "input_layernorm": norm,
         "self_attn.q_proj": [(rows * d, w)],  # k_proj and v_proj read the same rows
-        "self_attn": [(rows * width, w), (kv, w), (kv, w)] + probabilities,  # q after RoPE; k, v
+        "self_attn": [(rows * width, w), (kv, w), (kv, w), *probabilities],  # q after RoPE; k, v
         "self_attn.o_proj": [(rows * width, w)],
         "post_attention_layernorm": norm,
         "mlp.gate_proj": [(rows * d, w)],  # up_proj reads the same rows
