@@ -187,3 +187,15 @@ def test_torch_layout_of_a_symbolic_llama() -> None:
     assert got.by_layer["model.layers.{i}.self_attn"] == sympy.expand(
         3 * 8 * B * T * H * h * L + (4 + 8) * B * H * T**2 * L + 8 * 2 * T * h
     )
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_korthikantis_block_on_a_gpu() -> None:
+    # On a GPU, torch's fused dropout keeps a bool mask and 16-bit LayerNorm float32 statistics: nanoGPT's block
+    # with dropout saves Korthikanti et al.'s sbh(34 + 5as/h) bytes exactly, beside LayerNorm's statistics (2 float32
+    # a token, for each of the two) and the causal mask (s^2 bools).
+    h, a, s, b = 64, 4, 100, 3
+    module = _Block(h, a, 256, 0.1).to(device="cuda", dtype=torch.bfloat16).train()
+    x = torch.randn(b, s, h, dtype=torch.bfloat16, device="cuda")
+    real = saved_by_torch(module, [x])
+    assert sum(real.values()) == s * b * h * 34 + 5 * a * s * s * b + 2 * 2 * 4 * s * b + s * s, real
