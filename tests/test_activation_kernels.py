@@ -191,6 +191,51 @@ def test_gelu_tanh_within_a_few_ulps_of_the_exact_value_anywhere(v: float) -> No
     assert_gelu_tanh_exact(np.array([[v, -v, v / 8]]))
 
 
+# --- GELU, erf form: libm's erf, the vectorised exp in its derivative ---------------------------------------------
+def gelu_slope(z: np.ndarray) -> np.ndarray:
+    d = np.ones_like(z)
+    assert kinds.gelu_grad_rows(z, d) == z.size
+    return d
+
+
+def assert_gelu_slope_near_libm(z: np.ndarray) -> None:
+    """g' within 4 ulps of the magnitudes of libm's two terms, (1 + erf(z / sqrt 2)) / 2 and z exp(-z^2 / 2) /
+    sqrt(2 pi) (they cancel near z = -0.75); exactly libm's value where the exp is flushed or not finite."""
+    d = gelu_slope(z)
+    for v, got in zip(z.ravel(), d.ravel()):
+        v = float(v)
+        t1, t2 = 0.5 * (1.0 + math.erf(v * kinds._SQRT_HALF)), v * kinds._INV_SQRT_2PI * math.exp(-0.5 * v * v)
+        if not math.isfinite(t1 + t2):
+            assert got == t1 + t2 or (math.isnan(got) and math.isnan(t1 + t2)), v
+        elif abs(v) > 37.6:  # flushed: libm's z exp(-z^2 / 2) is below 5e-307
+            assert abs(got - (t1 + t2)) < 5e-307 and (got == t1 + t2 or t1 in (0.0, 1.0)), v
+        else:
+            assert abs(got - (t1 + t2)) <= 4 * np.spacing(abs(t1) + abs(t2)), v
+
+
+@pytest.mark.parametrize("scale", [1e-3, 0.7, 1.0, 3.0, 8.0, 30.0, 40.0])
+def test_gelu_slope_within_4_ulps_of_libm(scale: float) -> None:
+    assert_gelu_slope_near_libm(np.random.default_rng(3).uniform(-scale, scale, (4, 129)))
+
+
+def test_gelu_slope_at_its_edges() -> None:
+    # exp(-z^2 / 2) is flushed to 0 below exp(-708), from |z| = 37.63 on (z exp(-z^2 / 2) is below 5e-307 there)
+    z = np.array(
+        [[0.0, -0.0, 5e-324, -0.75, 37.6, -37.6, 37.7, -37.7, -40.0, 40.0, 1e200, -1e200, math.inf, -math.inf]]
+    )
+    assert_gelu_slope_near_libm(z)
+    d = gelu_slope(z)
+    assert d[0, 0] == 0.5 and d[0, 4] == 1.0 and -1e-300 < d[0, 5] < -1e-307 and d[0, 8] == 0.0 and d[0, 9] == 1.0
+    assert d[0, 10] == 1.0 and d[0, 11] == 0.0 and math.isnan(d[0, 12]) and math.isnan(d[0, 13])  # inf 0, as libm
+    assert math.isnan(gelu_slope(np.array([[math.nan]]))[0, 0])
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.floats(-50.0, 50.0, allow_nan=False))
+def test_gelu_slope_within_4_ulps_of_libm_anywhere(v: float) -> None:
+    assert_gelu_slope_near_libm(np.array([[v, -v, v / 8]]))
+
+
 # --- every kind's loops, against libm's g and g' --------------------------------------------------------------------
 CODES = {
     "sigmoid": kinds.SIGMOID,
@@ -216,9 +261,10 @@ def test_every_kinds_loops_compute_g_and_its_derivative(name: str, count: bool, 
     g = np.array([[kinds.activate(v, code) for v in row] for row in z])
     # g' from the kernel's own a, as the backward reads it (sigmoid's a (1 - a), tanh's 1 - a^2)
     gp = np.array([[kinds.derivative(v, out, code) for v, out in zip(*rows)] for rows in zip(z, a)])
-    if code == kinds.GELU_TANH:
+    if code in (kinds.GELU, kinds.GELU_TANH):
         # libm's formula computes 1 + tanh u, which cancels for z < 0 (an error of about an ulp of 1 there), the
-        # kernel computes 1 - |tanh u| directly: they agree to a few ulps of z and of g'(z)'s terms
+        # kernel computes 1 - |tanh u| directly; the exact GELU's g' has the vectorised exp: they agree to a few ulps
+        # of z and of g'(z)'s terms
         assert (np.abs(a - g) <= 4 * np.spacing(np.abs(z) + np.abs(g))).all()
         np.testing.assert_allclose(d, 0.5 * gp, rtol=1e-14, atol=4e-16 * (1 + np.abs(z)).max())
     else:

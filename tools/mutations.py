@@ -1054,6 +1054,30 @@ MUTATIONS: list[Mutation] = [
                 "the tanh GELU's derivative: (1 - t)^2 for 1 - t^2",
             ),
             (
+                "cpu-activation-gelu-grad-flush",
+                "density = 0.0 if x < -708.0 else _fma(h, q, h)",
+                "density = _fma(h, q, h)",
+                "the exact GELU's derivative: exp(-708) kept where exp(-z^2 / 2) is below it (5e-307 where it is 0)",
+            ),
+            (
+                "cpu-activation-gelu-grad-density",
+                "x = -0.5 * zi * zi",
+                "x = -zi * zi",
+                "the exact GELU's derivative: the normal density's exponent doubled",
+            ),
+            (
+                "cpu-activation-gelu-grad-erf",
+                "erf[i] = math.erf(z[s, i] * _SQRT_HALF)",
+                "erf[i] = math.erf(z[s, i])",
+                "the exact GELU's derivative: erf(z) for erf(z / sqrt 2)",
+            ),
+            (
+                "cpu-activation-gelu-grad-count",
+                "zi * _INV_SQRT_2PI * density" + _nl(12) + "n += 1",
+                "zi * _INV_SQRT_2PI * density",
+                "the exact GELU's act_grads and muls not counted",
+            ),
+            (
                 "cpu-activation-gelu-tanh-grad-count",
                 "_SQRT_2_OVER_PI * (1.0 + 3.0 * _KAPPA * zi * zi)" + _nl(12) + "n += 1",
                 "_SQRT_2_OVER_PI * (1.0 + 3.0 * _KAPPA * zi * zi)",
