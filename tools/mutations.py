@@ -908,8 +908,8 @@ MUTATIONS: list[Mutation] = [
     _cpu(
         "cpu-activation-fwd-dispatch-gelu",
         "activation",
-        "n_act = forward_of(z, GELU, a)",
-        "n_act = forward_of(z, GELU_TANH, a)",
+        "n_act = gelu_rows(z, a)",
+        "n_act = gelu_tanh_rows(z, a)",
         "forward: the exact GELU's loop computes the tanh form",
     ),
     _cpu(
@@ -965,8 +965,8 @@ MUTATIONS: list[Mutation] = [
             ),
             (
                 "cpu-activation-exp-ln2-lo",
-                "r = _fma(-kf, _LN2_LO, _fma(-kf, _LN2_HI, x))",
-                "r = _fma(-kf, _LN2_HI, x)",
+                "r = _fma(-kf, _LN2_LO, _fma(-kf, _LN2_HI, x) + lo)",
+                "r = _fma(-kf, _LN2_HI, x) + lo",
                 "the vectorised exp: the reduction without ln 2's low bits (an error growing with |x|)",
             ),
             (
@@ -1001,14 +1001,14 @@ MUTATIONS: list[Mutation] = [
             ),
             (
                 "cpu-activation-tanh-bias",
-                "_exp_parts(-40.0 if x < -40.0 else x, 1023)",
-                "_exp_parts(-40.0 if x < -40.0 else x, 1022)",
+                "_exp_parts(-40.0 if x < -40.0 else x, -0.0, 1023)",
+                "_exp_parts(-40.0 if x < -40.0 else x, -0.0, 1022)",
                 "tanh: f = exp(-2|z|) and expm1 scaled by 2^(k - 1) for 2^k",
             ),
             (
                 "cpu-activation-tanh-clamp",
-                "_exp_parts(-40.0 if x < -40.0 else x, 1023)",
-                "_exp_parts(-20.0 if x < -20.0 else x, 1023)",
+                "_exp_parts(-40.0 if x < -40.0 else x, -0.0, 1023)",
+                "_exp_parts(-20.0 if x < -20.0 else x, -0.0, 1023)",
                 "tanh: -2|z| clamped at -20 (tanh 1 - 4e-9 from |z| = 10 on, not 1)",
             ),
             (
@@ -1054,22 +1054,76 @@ MUTATIONS: list[Mutation] = [
                 "the tanh GELU's derivative: (1 - t)^2 for 1 - t^2",
             ),
             (
+                "cpu-activation-gelu-series-range",
+                "near_0 if ax < 0.84375 else",
+                "near_0 if ax < 0.5 else",
+                "the exact GELU: erfc's first fit used below its interval, for |x| in [0.5, 0.84375)",
+            ),
+            (
+                "cpu-activation-gelu-series",
+                "near_0 = _fma(x, y, 1.0 + x)",
+                "near_0 = _fma(x, y, 1.0 - x)",
+                "the exact GELU near 0: 1 + erf(x) as (1 - x) + x y",
+            ),
+            (
+                "cpu-activation-gelu-fit-split",
+                "first = b < 2.5",
+                "first = b < 2.0",
+                "the exact GELU: erfc's second fit used below its interval, for |x| in [2, 2.5)",
+            ),
+            (
+                "cpu-activation-gelu-fit-centre",
+                "(0.1875 if first else 0.125)",
+                "(0.1875 if first else 0.1875)",
+                "the exact GELU: erfc's second fit about the first fit's centre",
+            ),
+            (
+                "cpu-activation-gelu-fit-choice",
+                "_ERFC_B1[i] if first else _ERFC_B2[i]",
+                "_ERFC_B1[i]",
+                "the exact GELU: erfc's first fit's coefficients for every |x|",
+            ),
+            (
+                "cpu-activation-gelu-w-low",
+                "w_lo = w * _fma(-w, v_lo, _fma(-w, v, 1.0))",
+                "w_lo = 0.0",
+                "the exact GELU: w = 1 / (|x| + 4) rounded twice (its sum and its quotient), without its low part",
+            ),
+            (
+                "cpu-activation-gelu-square-low",
+                "else -h, -h_lo, 1023)",
+                "else -h, -0.0, 1023)",
+                "the exact GELU: exp(-x^2) of x^2 rounded (an error of x^2 / 2 ulps)",
+            ),
+            (
+                "cpu-activation-gelu-far-tail",
+                "erfc = 0.0 if ax >= 6.0 else e * _fma(w, g, w_lo * g)",
+                "erfc = e * _fma(w, g, w_lo * g)",
+                "the exact GELU: erfc's fit at 6 times exp(-x^2) past 6 (a GELU near 1e-17 where libm's is 0)",
+            ),
+            (
+                "cpu-activation-gelu-sign",
+                "(2.0 - erfc if x >= 0.0 else erfc)",
+                "(2.0 - erfc)",
+                "the exact GELU: 1 + erf(x) as 2 - erfc(|x|) for x < 0 too",
+            ),
+            (
+                "cpu-activation-gelu-count",
+                "plus, _ = _gelu_parts(zi)" + _nl(12) + "a[s, i] = 0.5 * zi * plus" + _nl(12) + "acts += 1",
+                "plus, _ = _gelu_parts(zi)" + _nl(12) + "a[s, i] = 0.5 * zi * plus",
+                "the exact GELU's acts not counted",
+            ),
+            (
+                "cpu-activation-gelu-grad-gap",
+                "density = 0.0 if e == 0.0 else _fma(e, gap, e)",
+                "density = 0.0 if e == 0.0 else e",
+                "the exact GELU's derivative: exp(-x^2) for exp(-z^2 / 2) (x = z / sqrt 2 rounded: x^2 ulps off)",
+            ),
+            (
                 "cpu-activation-gelu-grad-flush",
-                "density = 0.0 if x < -708.0 else _fma(h, q, h)",
-                "density = _fma(h, q, h)",
-                "the exact GELU's derivative: exp(-708) kept where exp(-z^2 / 2) is below it (5e-307 where it is 0)",
-            ),
-            (
-                "cpu-activation-gelu-grad-density",
-                "x = -0.5 * zi * zi",
-                "x = -zi * zi",
-                "the exact GELU's derivative: the normal density's exponent doubled",
-            ),
-            (
-                "cpu-activation-gelu-grad-erf",
-                "erf[i] = math.erf(z[s, i] * _SQRT_HALF)",
-                "erf[i] = math.erf(z[s, i])",
-                "the exact GELU's derivative: erf(z) for erf(z / sqrt 2)",
+                "density = 0.0 if e == 0.0 else _fma(e, gap, e)",
+                "density = _fma(e, gap, e)",
+                "the exact GELU's derivative: 0 times an infinite square's gap (NaN for |z| > 1e154, not 1 or 0)",
             ),
             (
                 "cpu-activation-gelu-grad-count",

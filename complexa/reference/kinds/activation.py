@@ -1,9 +1,9 @@
 """The activations' CPU kernels: a = g(z), one act per unit, and in place d *= g'(z), one act_grad and one mul.
 
 g and g' are plain Python here (`activate`, `derivative`, with libm's exp, expm1 and erf), compiled for the device in
-`complexa.reference.kinds.activation_cuda` and, for ReLU and the exact GELU's forward, for the CPU. The CPU's sigmoid,
-tanh and tanh GELU, and the exact GELU's g', use a vectorised exp instead (below): a loop that calls libm is not
-vectorised. g' reads the stored output for sigmoid and tanh (a(1 - a), 1 - a^2) and the stored input for ReLU and
+`complexa.reference.kinds.activation_cuda` and, for ReLU, for the CPU. The CPU's sigmoid, tanh and both GELUs compute
+g and g' from a vectorised exp and erf instead (below), within a few ulps of the exact values: a loop that calls libm
+is not vectorised. g' reads the stored output for sigmoid and tanh (a(1 - a), 1 - a^2) and the stored input for ReLU and
 GELU; its arithmetic is the act_grad and is not counted again. The counts are the same whichever arithmetic computes
 g: one act per unit forward, one act_grad and one mul per unit backward.
 """
@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple
 
-import numpy as np
 from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
@@ -132,15 +131,16 @@ def _inline(function: Any) -> Any:
 
 
 @_inline
-def _exp_parts(x: float, bias: int) -> tuple[float, float]:
-    """2^(k - bias + 1023) and expm1(r), where x = k ln 2 + r, |r| <= ln 2 / 2: exp(x) = 2^(bias - 1023) s (1 + q).
+def _exp_parts(x: float, lo: float, bias: int) -> tuple[float, float]:
+    """2^(k + bias - 1023) and expm1(r), where x + lo = k ln 2 + r, |r| <= ln 2 / 2: exp(x + lo) = 2^(1023 - bias)
+    s (1 + q). `lo` is a low part below x's last bit (-0.0 for none, which LLVM drops: x + -0.0 is x).
 
     The bias is added to the shifter, so that the integer k + bias is what lands in the low bits, and one shift
     moves it into the exponent field: 2^(k + bias - 1023) is a normal float for k + bias in [1, 2046].
     """
     k: float = _fma(x, _LOG2E, _SHIFTER + bias)
     kf = k - (_SHIFTER + bias)
-    r = _fma(-kf, _LN2_LO, _fma(-kf, _LN2_HI, x))
+    r = _fma(-kf, _LN2_LO, _fma(-kf, _LN2_HI, x) + lo)
     # Estrin's scheme: the sum in pairs, then pairs of pairs (a chain of 4 fma rather than Horner's 11)
     r2 = r * r
     r4 = r2 * r2
@@ -159,7 +159,7 @@ def _sigmoid(z: float) -> float:
     x = -z
     x = 710.0 if x > 710.0 else x
     x = -708.0 if x < -708.0 else x
-    h, q = _exp_parts(x, 1022)
+    h, q = _exp_parts(x, -0.0, 1022)
     return 1.0 / (2.0 * _fma(h, q, h + 0.5))
 
 
@@ -168,7 +168,7 @@ def _tanh(z: float) -> float:
     """tanh z = sign(z) (1 - f) / (1 + f), f = exp(-2|z|): 1 - f = -expm1(-2|z|) computed as such (rounded once:
     no cancellation near 0). -2|z| is clamped to -40, where tanh rounds to 1 (from |z| = 19.1 on)."""
     x = -2.0 * abs(z)
-    s, q = _exp_parts(-40.0 if x < -40.0 else x, 1023)
+    s, q = _exp_parts(-40.0 if x < -40.0 else x, -0.0, 1023)
     return math.copysign(_fma(s, q, s - 1.0) / (1.0 + _fma(s, q, s)), z)
 
 
@@ -179,10 +179,96 @@ def _gelu_tanh_parts(z: float) -> tuple[float, float]:
     taken as 0 (exp(-708) would leave a GELU of about 1e-305 where it is 0)."""
     u = _SQRT_2_OVER_PI * (z + _KAPPA * z * z * z)
     x = -2.0 * abs(u)
-    s, q = _exp_parts(-708.0 if x < -708.0 else x, 1023)
+    s, q = _exp_parts(-708.0 if x < -708.0 else x, -0.0, 1023)
     f = 0.0 if x < -708.0 else _fma(s, q, s)
     w = (f + f) / (1.0 + f)
     return (2.0 - w, w) if u >= 0.0 else (w, 2.0 - w)
+
+
+# --- the exact GELU: erf, vectorised ---------------------------------------------------------------------------
+# Near-minimax polynomials (Chebyshev interpolants fitted at 50 digits by tools/erf_fit.py, highest degree first):
+# erf(x) / x - 1 in x^2 for |x| < 0.84375; erfc(x) exp(x^2) (x + 4) in t = w - m, w = 1 / (x + 4), for x in
+# [0.84375, 2.5) (m = 3/16) and [2.5, 6) (m = 1/8), each within 1e-17 of the function it fits. GELU needs
+# 1 + erf(x), x = z / sqrt 2: near 0 that is (1 + x) + x y; from 0.84375 on, 2 - erfc(x) for x > 0 and erfc(|x|) for
+# x < 0 (so no cancellation: libm's 1 + erf(x) loses its digits for x < 0), with erfc(|x|) = 0 from 6 on, where
+# libm's erf is -1 and 1 + erf(x) is 0 too.
+_ERF_A = (
+    1.0726571432176348e-08,
+    -1.571446067260244e-07,
+    1.640162967934702e-06,
+    -1.4922121574443055e-05,
+    0.00012055199941321885,
+    -0.000854832379116413,
+    0.005223977576377844,
+    -0.02686617064077985,
+    0.11283791670935311,
+    -0.376126389031834,
+    0.12837916709551256,
+)
+_ERFC_B1 = (
+    6480772.884381971,
+    1598316.3512712107,
+    -783134.0288709018,
+    -477582.08401551,
+    -10554.627889374091,
+    90941.86775662884,
+    54033.576714550676,
+    19065.085409644176,
+    4888.980458507494,
+    971.1366358748297,
+    152.95028131459173,
+    19.1423113121962,
+    1.8727183681541615,
+)
+_ERFC_B2 = (
+    60388.16956644652,
+    -1497431.970595167,
+    -489155.45639615506,
+    37692.39418308338,
+    102543.65805242486,
+    55302.01692817378,
+    20022.955721200335,
+    5701.990390135172,
+    1355.1681039663736,
+    276.917161632493,
+    49.485356944974214,
+    7.812389832647053,
+    1.095995661000491,
+)
+
+
+@_inline
+def _gelu_parts(z: float) -> tuple[float, float]:
+    """1 + erf(x) and exp(-x^2), x = z / sqrt 2 rounded as libm's formula rounds it.
+
+    exp(-x^2) from x^2 = h + l exactly (fma), 0 below exp(-708); w = 1 / (|x| + 4) to about twice a float's precision
+    (w and its low part: the sum |x| + 4 and the division's remainders are exact), so that the polynomial's variable
+    and w's own factor carry no rounding of w.
+    """
+    x = z * _SQRT_HALF
+    ax = abs(x)
+    u = x * x
+    y = 0.0
+    for c in _ERF_A:
+        y = _fma(y, u, c)
+    near_0 = _fma(x, y, 1.0 + x)
+    h = ax * ax
+    h_lo = _fma(ax, ax, -h)
+    s, q = _exp_parts(-708.0 if h > 708.0 else -h, -h_lo, 1023)
+    e = 0.0 if h > 708.0 else _fma(s, q, s)
+    b = 6.0 if ax > 6.0 else ax
+    v = b + 4.0
+    bv = v - b
+    v_lo = (b - (v - bv)) + (4.0 - bv)
+    w = 1.0 / v
+    w_lo = w * _fma(-w, v_lo, _fma(-w, v, 1.0))
+    first = b < 2.5
+    t = (w - (0.1875 if first else 0.125)) + w_lo
+    g = 0.0
+    for i in range(13):
+        g = _fma(g, t, _ERFC_B1[i] if first else _ERFC_B2[i])
+    erfc = 0.0 if ax >= 6.0 else e * _fma(w, g, w_lo * g)
+    return (near_0 if ax < 0.84375 else (2.0 - erfc if x >= 0.0 else erfc)), e
 
 
 def _sigmoid_rows(z: Any, a: Any) -> int:
@@ -230,21 +316,32 @@ def _gelu_tanh_grad_rows(z: Any, d: Any) -> int:
     return n
 
 
-def _gelu_grad_rows(z: Any, d: Any) -> int:
-    """d *= g'(z) for the exact GELU, g' = (1 + erf(z / sqrt 2)) / 2 + z exp(-z^2 / 2) / sqrt(2 pi); returns the
-    act_grads (and muls) performed. Two loops a row: libm's erf (scalar: numba has no vector erf), then the rest with
-    the vectorised exp, exp(-z^2 / 2) taken as 0 below exp(-708) (z exp(-z^2 / 2) is then below 1e-306)."""
-    n = 0
-    erf = np.empty(z.shape[1])
+def _gelu_rows(z: Any, a: Any) -> int:
+    """a = z (1 + erf(z / sqrt 2)) / 2; returns the acts performed."""
+    acts = 0
     for s in range(z.shape[0]):
         for i in range(z.shape[1]):
-            erf[i] = math.erf(z[s, i] * _SQRT_HALF)
+            zi = z[s, i]
+            plus, _ = _gelu_parts(zi)
+            a[s, i] = 0.5 * zi * plus
+            acts += 1
+    return acts
+
+
+def _gelu_grad_rows(z: Any, d: Any) -> int:
+    """d *= g'(z) for the exact GELU, g' = (1 + erf(z / sqrt 2)) / 2 + z exp(-z^2 / 2) / sqrt(2 pi); returns the
+    act_grads (and muls) performed. exp(-z^2 / 2) = exp(-x^2) exp(x^2 - z^2 / 2), x = z / sqrt 2 rounded: the second
+    factor is 1 + (x^2 - z^2 / 2) to within 1e-28, its difference exact from both squares' exact parts."""
+    n = 0
+    for s in range(z.shape[0]):
         for i in range(z.shape[1]):
             zi = z[s, i]
-            x = -0.5 * zi * zi
-            h, q = _exp_parts(-708.0 if x < -708.0 else x, 1023)
-            density = 0.0 if x < -708.0 else _fma(h, q, h)
-            d[s, i] *= 0.5 * (1.0 + erf[i]) + zi * _INV_SQRT_2PI * density
+            plus, e = _gelu_parts(zi)
+            x = zi * _SQRT_HALF
+            h, zz = x * x, zi * zi
+            gap = (h - 0.5 * zz) + (_fma(x, x, -h) - 0.5 * _fma(zi, zi, -zz))
+            density = 0.0 if e == 0.0 else _fma(e, gap, e)
+            d[s, i] *= 0.5 * plus + zi * _INV_SQRT_2PI * density
             n += 1
     return n
 
@@ -255,6 +352,7 @@ sigmoid_rows = jit(_sigmoid_rows, error_model="numpy")
 tanh_rows = jit(_tanh_rows, error_model="numpy")
 gelu_tanh_rows = jit(_gelu_tanh_rows, error_model="numpy")
 gelu_tanh_grad_rows = jit(_gelu_tanh_grad_rows, error_model="numpy")
+gelu_rows = jit(_gelu_rows, error_model="numpy")
 gelu_grad_rows = jit(_gelu_grad_rows, error_model="numpy")
 
 
@@ -292,7 +390,7 @@ def make(count: bool) -> Kernels:
         elif code == RELU:
             n_act = forward_of(z, RELU, a)
         elif code == GELU:
-            n_act = forward_of(z, GELU, a)
+            n_act = gelu_rows(z, a)
         else:
             n_act = gelu_tanh_rows(z, a)
         if counting:
