@@ -19,8 +19,8 @@ same count for every contender.
 5. a fresh ``python -c "import complexa; complexa.measure(...)"`` with numba's cache warm, and bare imports;
 6. each activation's kernels alone at batch 32, width 256 (forward a = g(z), backward d *= g'(z)), counting, against
    numpy computing the same (tests/naive.py's expressions; the exact GELU's erf is naive.py's np.vectorize(math.erf),
-   numpy having none) and torch (float64, one thread); the backward timings include a copy restoring d (64 KiB),
-   which numpy's out-of-place product does not need;
+   numpy having none) and torch (float64, one thread); the kernels' backward timings include a copy restoring d
+   (64 KiB, about 1 us), which numpy's out-of-place product does not need, except identity's (its backward is none);
 7. each activation at batch 32, width 256, depth 4: the dense network [256] * 5 with sigmoid, tanh and relu against
    tests/naive.py's dense step, and the stack (Linear(256, 256), g) x 4 with every activation, both GELUs included,
    against tests/naive.py's stack step.
@@ -377,7 +377,8 @@ def _activation_kernel_times(
     an = g(z)
 
     def backward() -> None:
-        np.copyto(d, d0)
+        if code != kinds.IDENTITY:  # identity's backward leaves d as it is
+            np.copyto(d, d0)
         k.backward(z, a, code, d, counts)
 
     calls: dict[str, Callable[[], object]] = {
