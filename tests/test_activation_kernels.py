@@ -156,14 +156,14 @@ def assert_gelu_tanh_exact(z: np.ndarray) -> None:
     magnitudes (they cancel near z = -0.75, where g' = 0)."""
     a, d = gelu_tanh(z)
     assert exact_ulps(a, exactly(gelu_tanh_exact, z)) <= 3
-    with mpmath.workprec(200):
-        terms = [gelu_tanh_slope_terms(mpmath.mpf(float(v))) for v in z.ravel()]
-    for v, got, (t1, t2) in zip(z.ravel(), d.ravel(), terms):
-        size = abs(t1) + abs(t2)
-        if size < TINY:
-            assert abs(got) < TINY, v
-        else:
-            assert abs(mpmath.mpf(float(got)) - t1 - t2) <= 4 * np.spacing(float(size)), v
+    with mpmath.workprec(200):  # the sums and differences below exact too
+        for v, got in zip(z.ravel(), d.ravel()):
+            t1, t2 = gelu_tanh_slope_terms(mpmath.mpf(float(v)))
+            size = abs(t1) + abs(t2)
+            if size < TINY:
+                assert abs(got) < TINY, v
+            else:
+                assert abs(mpmath.mpf(float(got)) - t1 - t2) <= 4 * np.spacing(float(size)), v
 
 
 @pytest.mark.parametrize("scale", [1e-3, 0.5, 1.0, 3.0, 6.0, 12.0, 30.0])
@@ -217,19 +217,20 @@ def assert_gelu_exact(z: np.ndarray) -> None:
     for v, got, slope in zip(z.ravel(), a.ravel(), d.ravel()):
         v = float(v)
         phi, density = gelu_exact_terms(v)
-        exact, terms = v * phi, abs(phi) + abs(density)
         flushed = v * kinds._SQRT_HALF <= -6.0
-        if flushed:
-            assert got == 0.0 and abs(exact) < 1.1e-17 * abs(v), v
-        elif abs(exact) < TINY:
-            assert abs(got) < TINY, v
-        else:
-            assert abs(mpmath.mpf(float(got)) - exact) <= 4 * np.spacing(abs(float(exact))), v
-        if terms < TINY:
-            assert abs(slope) < TINY, v
-        else:
-            error = abs(mpmath.mpf(float(slope)) - phi - density)
-            assert error <= 4 * np.spacing(float(terms)) + (phi if flushed else 0), v
+        with mpmath.workprec(200):  # the products, sums and differences below exact too
+            exact, terms = v * phi, abs(phi) + abs(density)
+            if flushed:
+                assert got == 0.0 and abs(exact) < 1.1e-17 * abs(v), v
+            elif abs(exact) < TINY:
+                assert abs(got) < TINY, v
+            else:
+                assert abs(mpmath.mpf(float(got)) - exact) <= 4 * np.spacing(abs(float(exact))), v
+            if terms < TINY:
+                assert abs(slope) < TINY, v
+            else:
+                error = abs(mpmath.mpf(float(slope)) - phi - density)
+                assert error <= 4 * np.spacing(float(terms)) + (phi if flushed else 0), v
 
 
 @pytest.mark.parametrize("scale", [1e-3, 0.7, 1.3, 3.0, 5.0, 8.0, 12.0, 30.0, 40.0])
