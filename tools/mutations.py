@@ -1146,12 +1146,15 @@ MUTATIONS: list[Mutation] = [
         "return 1.0 - a",
         "tanh's derivative 1 - a",
     ),
-    _cpu(
+    Mutation(
         "cpu-activation-gelu-derivative",
-        "activation",
+        "cpu kernel",
+        f"{KINDS}activation.py",
         "z * _INV_SQRT_2PI * math.exp(-0.5 * z * z)",
         "z * _INV_SQRT_2PI * math.exp(-z * z)",
-        "GELU's derivative: the normal density's exponent doubled",
+        "GELU's derivative as libm computes it (the device's; the CPU's own is vectorised): the normal density's "
+        "exponent doubled",
+        tests=("tests/test_activation_kernels.py", *KERNEL_TESTS),
     ),
     _cpu(
         "cpu-activation-relu-derivative-at-zero",
