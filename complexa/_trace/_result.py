@@ -15,6 +15,8 @@ from complexa._validate import as_values
 from complexa.errors import ComplexaError
 from complexa.nn._base import BASE_OPS, OPS
 
+from ._floors import tidy
+
 __all__ = ["TracedDerivation", "PHASES", "FORWARD_TOOLS"]
 
 PHASES = ("forward", "backward", "update")
@@ -24,18 +26,12 @@ Counts = dict[str, dict[str, sympy.Expr]]
 
 
 def _total(terms: Sequence[sympy.Expr]) -> sympy.Expr:
-    """The sum of `terms`, expanded; where output sizes are floor divisions (strided convolutions), factored over
-    them, so that ``108*B*(floor(H/2 - 3/2) + 1)*(floor(W/2 - 3/2) + 1)`` reads as output sizes."""
+    """The sum of `terms`, expanded; where sizes are floor divisions (strided convolutions), each size in its
+    plainest exact form and the sum a polynomial in the sizes (`complexa._trace._floors.tidy`), so that
+    ``216*B*(floor(H/2 - 1/2) + 1)*(floor(W/2 - 1/2) + 1)`` reads ``216*B*ceiling(H/2)*ceiling(W/2)``."""
     if not terms:
         return sympy.Integer(0)
-    total = sympy.Add(*terms)
-    rounded = total.atoms(sympy.floor, sympy.ceiling)
-    if not rounded:
-        return sympy.expand(total)
-    # An output size is floor(...) + 1: expand in the sizes themselves, then put them back.
-    dummies = {atom: sympy.Dummy(positive=True, integer=True) for atom in rounded}
-    flat = sympy.expand(total.xreplace({atom: d - 1 for atom, d in dummies.items()}))
-    return flat.xreplace({d: atom + 1 for atom, d in dummies.items()})
+    return tidy(sympy.Add(*terms))
 
 
 def _tex(name: str) -> str:
@@ -102,7 +98,7 @@ class TracedDerivation:
         self.training = training
         self.unsupported = {op: list(paths) for op, paths in unsupported.items()}
         self.parameters = parameters
-        self.saved = saved
+        self.saved = _total([saved])
         self.symbols = dict(symbols)
         used = {op for row in rows.values() for phase in row.values() for op in phase}
         self.ops = tuple(op for op in OPS if op in BASE_OPS or op in used)
