@@ -304,7 +304,7 @@ def _sizes(hints: dict[str, int]) -> str:
 
 def _derive(module: Any, traced: Any, training: bool, strict: bool) -> TracedDerivation:
     """The counts of a trace: every call by its rule, per phase, op and module path."""
-    from . import _rules, _tools
+    from . import _result, _rules, _tools
 
     calls, symbols, saved = traced.calls, traced.symbols, traced.saved
     rows: dict[str, dict[str, dict[str, list[sympy.Expr]]]] = {}
@@ -345,6 +345,7 @@ def _derive(module: Any, traced: Any, training: bool, strict: bool) -> TracedDer
         )
     shapes = traced.inputs
     parameters = sum(p.numel() for p in module.parameters())
+    modules = _result.module_infos(module, traced.outputs)
     return TracedDerivation(
         type(module).__name__,
         shapes,
@@ -357,6 +358,7 @@ def _derive(module: Any, traced: Any, training: bool, strict: bool) -> TracedDer
         saved,
         symbols,
         tools,
+        modules,
     )
 
 

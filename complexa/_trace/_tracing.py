@@ -12,6 +12,7 @@ and not ``make_fx`` or ``torch.export`` themselves.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -74,6 +75,9 @@ class Trace:
     complexa's symbols: the formula holds where all of them do (`complexa._trace._domain`)."""
     inputs: tuple[tuple[sympy.Expr, ...], ...]
     """Each input's shape, as traced."""
+    outputs: dict[str, tuple[tuple[sympy.Expr, ...], ...]] = dataclasses.field(default_factory=dict)
+    """Module path -> the shape of each tensor its forward pass returned (the first call's, for a module called
+    twice)."""
 
 
 def to_sympy(value: Any, names: dict[sympy.Symbol, sympy.Symbol]) -> sympy.Expr:
@@ -269,6 +273,7 @@ def trace(
         return t
 
     tools: dict[str, list[tuple[str, sympy.Expr]]] = {"fvcore": [], "ptflops": []}
+    outputs: dict[str, tuple[tuple[sympy.Expr, ...], ...]] = {}
 
     def shape(value: Any) -> Any:
         return _shapes(value, names)
@@ -279,7 +284,14 @@ def trace(
             tools[convention].append((path, sympy.sympify(value)))
 
     try:
-        with _tracing_context(env), fake, tracker, Recorder(), _tool_hooks(module, record, shape):
+        with (
+            _tracing_context(env),
+            fake,
+            tracker,
+            Recorder(),
+            _tool_hooks(module, record, shape),
+            _output_hooks(module, outputs, shape),
+        ):
             with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
                 out = torch.func.functional_call(module, {**params, **buffers}, tuple(xs))
                 value = (loss(out) if loss is not None else default_loss(out)) if training else None
@@ -319,7 +331,7 @@ def trace(
         elements += to_sympy(base.numel(), names)
     symbols = {name: symbol(name) for name in symints}
     shapes = tuple(tuple(to_sympy(n, names) for n in x.shape) for x in xs)
-    return Trace(calls, symbols, elements if training else sympy.Integer(0), tools, guards, shapes)
+    return Trace(calls, symbols, elements if training else sympy.Integer(0), tools, guards, shapes, outputs)
 
 
 _SAME_DTYPE = frozenset("mm addmm bmm baddbmm convolution _convolution matmul linear".split())
@@ -412,6 +424,25 @@ def _tool_hooks(module: Any, record: Callable[..., None], shape: Callable[[Any],
     finally:
         for owner, name, original in reversed(patched):
             setattr(owner, name, original)
+        for handle in handles:
+            handle.remove()
+
+
+@contextmanager
+def _output_hooks(module: Any, outputs: dict[str, Any], shape: Callable[[Any], Any]) -> Iterator[None]:
+    """While the forward pass runs: a forward hook on every module that records the shapes of the tensors it returns
+    (`Trace.outputs`)."""
+    handles = []
+    for path, sub in module.named_modules():
+
+        def hook(sub: Any, args: Any, output: Any, path: str = path) -> None:
+            if path not in outputs:
+                outputs[path] = tuple(shape(t) for t in _leaves(output))
+
+        handles.append(sub.register_forward_hook(hook))
+    try:
+        yield
+    finally:
         for handle in handles:
             handle.remove()
 
