@@ -168,7 +168,15 @@ def tidy(expr: sympy.Expr) -> sympy.Expr:
         tried = [(len(t), c != 0, abs(c), c, t) for c in offsets[size] for t in [_shifted(terms, at, -c)]]
         _, _, _, shifts[size], terms = min(tried, key=lambda x: x[:4])
     out = sympy.Poly.from_dict(terms, poly.gens, domain=poly.domain).as_expr()
-    return out.xreplace({dummies[s]: s + shifts.get(s, 0) for s in sizes})
+    return out.xreplace({dummies[s]: _written(s, shifts.get(s, 0)) for s in sizes})
+
+
+def _written(size: sympy.Expr, c: int) -> sympy.Expr:
+    """The size S + c: one floor where S is floor((P + r)/D) with 0 < r < D - 1 (``floor(H/4 - 1/2)``, not
+    ``floor(H/4 + 1/2) - 1``); sympy takes the integer out of the others itself."""
+    if c and isinstance(size, sympy.floor):
+        return sympy.floor(size.args[0] + c)
+    return size + c
 
 
 def _shifted(terms: dict[tuple[int, ...], object], at: int, k: int) -> dict[tuple[int, ...], object]:
