@@ -313,14 +313,22 @@ class TracedDerivation:
         return int(sympy.sympify(expr).xreplace(self._mapping(values)))
 
     def latex(self) -> str:
-        """Every nonzero count and the torch-convention FLOPs, one line each, in a LaTeX ``aligned`` block."""
+        """Every nonzero count and the torch-convention FLOPs, one equation each (a long sum over more lines), in a
+        LaTeX ``aligned`` block."""
+        from complexa.printing import latex_lines
+
         lines = []
+
+        def equation(lhs: str, value: sympy.Expr) -> None:
+            first, *rest = latex_lines(value)  # a long sum goes on over more lines
+            lines.extend([f"{lhs} &= {first}", *(f"&\\quad {line}" for line in rest)])
+
         for phase, ops in self.counts.items():
             for op, value in ops.items():
                 if value != 0:
-                    lines.append(f"\\mathrm{{{phase}}}_{{\\mathrm{{{_tex(op)}}}}} &= {sympy.latex(value)}")
+                    equation(f"\\mathrm{{{phase}}}_{{\\mathrm{{{_tex(op)}}}}}", value)
         for phase, value in self.torch_flops.items():
-            lines.append(f"\\mathrm{{FLOPs}}^{{\\mathrm{{torch}}}}_{{\\mathrm{{{phase}}}}} &= {sympy.latex(value)}")
+            equation(f"\\mathrm{{FLOPs}}^{{\\mathrm{{torch}}}}_{{\\mathrm{{{phase}}}}}", value)
         for name, order in self.big_o().items():
             lines.append(f"\\mathrm{{{_tex(name)}}} &\\in {sympy.latex(order)}")
         if self.assumptions:
