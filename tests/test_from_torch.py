@@ -5,6 +5,7 @@ where complexa's own `nn` builds the same network; exact values by hand; and one
 from __future__ import annotations
 
 import functools
+import re
 import sys
 
 import pytest
@@ -434,6 +435,10 @@ def test_command_line_table_at_integer_sizes(tmp_path: object, capsys: pytest.Ca
     step = next(line for line in lines if line.startswith("time_gradient_descent"))
     whole = int(step.split()[1].replace(",", ""))
     assert relu.endswith(f"{100 * 2 * 4 * 111 * 111 / whole:.1f}%")
+    # Every row's share, backward rows too: together the whole step, to rounding.
+    body = lines[lines.index(header) + 1 : lines.index(total)]
+    shares = [float(line.rsplit(None, 1)[1].removesuffix("%")) for line in body]
+    assert len(shares) == 5 and abs(sum(shares) - 100) <= 0.05 * len(shares)
 
 
 def test_command_line_frozen_parameters_and_buffers(tmp_path: object, capsys: pytest.CaptureFixture[str]) -> None:
@@ -450,6 +455,9 @@ def test_command_line_frozen_parameters_and_buffers(tmp_path: object, capsys: py
     text = _torch_command(tmp_path, capsys, "frozen", "--input", "B,3,7,7")
     header = next(line for line in text.splitlines() if line.startswith("module"))
     assert header.split()[4:7] == ["params", "frozen", "buffers"]
+    cells = [re.split(r"\s{2,}", line.strip()) for line in text.splitlines()]  # columns are 2 or more spaces apart
+    rows = {row[0]: row for row in cells if row[0] in ("0", "1")}
+    assert rows["0"][4:7] == ["4", "108", "0"] and rows["1"][4:7] == ["8", "0", "9"]  # each module's own
     assert [line.split()[-1] for line in text.splitlines() if line.split()[:1] in (["frozen"], ["buffers"])] == [
         "108",
         "9",
