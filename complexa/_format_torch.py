@@ -192,14 +192,13 @@ def _title(d: TracedDerivation) -> str:
 
 def notes(d: TracedDerivation) -> list[str]:
     """What the tables need said: where the formulas hold, how a symbolic share is taken, what was not counted."""
-    out = []
-    if d.assumptions:
-        out.append(f"holds for {', '.join(str(a) for a in d.assumptions)}")
     whole = "the training step" if d.training else "the forward pass"
     share = f"share: of every op counted in {whole}"
     if d.free_symbols:
         share += ", as every size grows together (each floor read as its argument)"
-    out.append(share)
+    out = [share]
+    if d.assumptions:
+        out.append(f"holds for {', '.join(str(a) for a in d.assumptions)}")
     out += [f"unsupported (not counted): {op} in {', '.join(repr(p) for p in ps)}" for op, ps in d.unsupported.items()]
     return out
 
