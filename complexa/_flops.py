@@ -40,6 +40,9 @@ FLOP_PHASES = ("forward", "training")
 """``forward``: one forward pass of the batch. ``training``: one training step (what the convention counts of it)."""
 MEMORY_PHASES = ("inference", "training")
 """``inference``: parameters and every layer's activation. ``training``: also pre-activations and gradients."""
+MEMORY_LAYOUTS = ("reference", "torch")
+"""``reference``: the arrays of complexa's reference network. ``torch``: what PyTorch keeps for a `Network.gpt`, the
+tensors autograd saves by module and torch.optim's state (`complexa._saved`)."""
 
 FORWARD_ONLY = {"fvcore": "fvcore's FlopCountAnalysis", "ptflops": "ptflops' get_model_complexity_info"}
 
@@ -57,15 +60,60 @@ def _traced(value: object) -> bool:
     return isinstance(value, TracedDerivation)
 
 
-def _traced_memory(traced: object, phase: str, dtype: str) -> Memory:
-    """A traced module's training step: its parameters, the tensors autograd saved, and one gradient a parameter."""
+def _traced_memory(traced: object, phase: str, dtype: str | None) -> Memory:
+    """A traced module's training step: its parameters, the tensors autograd saved, and a gradient for each parameter
+    that requires one. Bytes are each tensor's own dtype's unless `dtype` is given."""
     if phase != "training":
         raise ComplexaError("memory: a traced module has phase = 'training' only (what autograd saves for it)")
     parameters = sympy.Integer(traced.parameters)  # type: ignore[attr-defined]
+    gradients = sympy.Integer(traced.trainable)  # type: ignore[attr-defined]
     saved = traced.saved  # type: ignore[attr-defined]
-    elements = sympy.expand(2 * parameters + saved)
+    elements = sympy.expand(parameters + gradients + saved)
+    if dtype is None:
+        nbytes = traced.parameter_bytes + traced.trainable_bytes + traced.saved_bytes  # type: ignore[attr-defined]
+    else:
+        nbytes = DTYPES[dtype] * elements
     zero = sympy.Integer(0)
-    return Memory(traced, phase, dtype, parameters, saved, parameters, zero, zero, elements, DTYPES[dtype] * elements)  # type: ignore[arg-type]
+    own = "as traced" if dtype is None else dtype
+    return Memory(traced, phase, own, parameters, saved, gradients, zero, zero, elements, sympy.expand(nbytes))  # type: ignore[arg-type]
+
+
+def _torch_memory(network: Network, phase: str, dtype: str) -> Memory:
+    """`memory`'s ``layout="torch"``: a `Network.gpt` as PyTorch keeps it (`complexa._saved`)."""
+    from complexa._saved import saved_by_layer
+    from complexa.nn import SGD, Adam
+
+    training = phase == "training"
+    saved = saved_by_layer(network, dtype)  # raises for what is not a Network.gpt
+    if not training:
+        saved = {}
+    parameters = sympy.expand(params(network))
+    optimizer = exact.optimizer_of(network)
+    w = DTYPES[dtype]
+    state = state_bytes = sympy.Integer(0)
+    if training and isinstance(optimizer, SGD) and optimizer.momentum:
+        state, state_bytes = parameters, w * parameters
+    elif training and isinstance(optimizer, Adam):
+        tensors = to_expr(_stack_memory(network)[1])
+        state, state_bytes = 2 * parameters + tensors, 2 * w * parameters + 4 * tensors
+    gradients = parameters if training else sympy.Integer(0)
+    activations = sympy.expand(sympy.Add(*(e for e, _ in saved.values())))
+    by_layer = {path: b for path, (_, b) in saved.items()}
+    zero = sympy.Integer(0)
+    return Memory(
+        network=network,
+        phase=phase,
+        dtype=dtype,
+        parameters=parameters,
+        activations=activations,
+        gradients=gradients,
+        deltas=zero,
+        optimizer=sympy.expand(state),
+        elements=sympy.expand(parameters + activations + gradients + state),
+        bytes=sympy.expand(w * (parameters + gradients) + state_bytes + sympy.Add(*by_layer.values())),
+        layout="torch",
+        by_layer=by_layer,
+    )
 
 
 def _setup(network: Network) -> tuple[Layers, Value]:
@@ -89,8 +137,9 @@ def _exact(network: Network, phase: str) -> sympy.Expr:
 
 def _stack_flops(network: Network, convention: str, phase: str) -> Value:
     """A stack's count in `convention`: its Linear layers' matrix products (and fvcore's LayerNorm rule)."""
-    from complexa.nn import CausalSelfAttention, LayerNorm, Linear
+    from complexa.nn import Attention, CausalSelfAttention, LayerNorm, Linear
     from complexa.nn._stack import rows_of
+    from complexa.nn.moe import Experts, Router
 
     convert = Converter(network.free_symbols)
     B = convert(network.tokens)
@@ -102,6 +151,13 @@ def _stack_flops(network: Network, convention: str, phase: str) -> Value:
             # Its two batched products per head, q k^T and P v, each 2 B H T T hd = 2 R T d; twice each backward.
             products = 2 if phase == "forward" else 6
             terms.append(times * 2 * B * convert(layer.seq_len) * convert(layer.d_model) * products)
+        elif isinstance(layer, Attention) and convention == "torch":
+            # Transformers' eager attention: q k^T and P v per query head (repeat_kv expands k and v), each
+            # 2 B H T T hd = 2 R T Dq; twice each backward. RoPE, the mask and the softmax are elementwise: free.
+            products = 6 if phase == "training" else 2
+            terms.append(times * 2 * B * convert(layer.seq_len) * convert(layer.q_dim) * products)
+        elif isinstance(layer, (Router, Experts)):
+            terms.append(times * _moe_flops(layer, row.input_grad, convert, B, convention, phase))
         elif isinstance(layer, Linear):
             m, n = convert(layer.in_features), convert(layer.out_features)
             if convention == "torch":
@@ -115,6 +171,27 @@ def _stack_flops(network: Network, convention: str, phase: str) -> Value:
             # fvcore's norm_flop_counter for aten::layer_norm: 5 per element with the affine parameters, else 4.
             terms.append(times * B * convert(layer.normalized_shape) * (5 if layer.elementwise_affine else 4))
     return add(terms)
+
+
+def _moe_flops(layer: object, input_grad: bool, convert: Converter, B: Value, convention: str, phase: str) -> Value:
+    """A mixture of experts' matrix products: the router's d -> E, and per routed (token, expert) pair the expert's
+    gate_up (d -> 2 d_ff) and down (d_ff -> d), as transformers' eager experts compute them (one ``F.linear`` per
+    expert on its tokens). fvcore and ptflops: one per multiply-add."""
+    from complexa.nn.moe import Router
+
+    d = convert(layer.d_model)  # type: ignore[attr-defined]
+    if isinstance(layer, Router):
+        macs = B * d * convert(layer.n_experts)
+        # Backward: the weight's gradient, and the input's when computed.
+        passes = 1 if phase == "forward" else 2 + int(input_grad)
+        return macs * (2 * passes if convention == "torch" else 1)
+    f, routed = convert(layer.d_ff), B * convert(layer.top_k)  # type: ignore[attr-defined]
+    if convention != "torch":
+        return routed * 3 * f * d
+    if phase == "forward":
+        return 2 * routed * 3 * f * d
+    # Forward, both weights' gradients, down's input gradient (always), gate_up's when the input's is computed.
+    return 2 * routed * f * d * (3 + 3 + 1 + (2 if input_grad else 0))
 
 
 def _stack_memory(network: Network) -> tuple[Value, Value, Value, Value]:
@@ -254,6 +331,10 @@ class Memory:
     - `optimizer`: for ``training``, the optimizer's state: none for SGD, a momentum buffer per parameter, Adam's two
       moments per parameter and its two running powers per tensor; 0 for ``inference``.
     - `elements`: the five together. `bytes`: `elements` times the dtype's size (`DTYPES`).
+    - `layout`: ``"reference"``, or ``"torch"``: then `activations` are the tensors autograd saves (`by_layer` gives
+      their bytes by module path), `deltas` 0 (torch frees each gradient once used), `optimizer` torch.optim's state
+      (a momentum buffer, or Adam's two moments per parameter and a float32 step per tensor), and `bytes` each
+      tensor in its own dtype (token ids and targets int64, masks bool).
     """
 
     network: Network
@@ -266,6 +347,9 @@ class Memory:
     optimizer: sympy.Expr
     elements: sympy.Expr
     bytes: sympy.Expr
+    layout: str = "reference"
+    by_layer: dict[str, sympy.Expr] | None = None
+    """For ``layout="torch"``: module path -> the bytes of the tensors autograd saves there (``"loss"`` the loss's)."""
 
     def big_o(self) -> dict[str, sympy.Order]:
         """The big-O of every count, by name.
@@ -284,7 +368,7 @@ class Memory:
         )
 
 
-def memory(network: Network, *, phase: str = "training", dtype: str = "float64") -> Memory:
+def memory(network: Network, *, phase: str = "training", dtype: str | None = None, layout: str = "reference") -> Memory:
     """The parameters, activations, gradients and deltas `network` stores, in elements, and their total in bytes.
 
     The convention is the reference network's layout (`complexa.measure`, whose `Measurement.allocated` the tests
@@ -295,9 +379,13 @@ def memory(network: Network, *, phase: str = "training", dtype: str = "float64")
 
     **Arguments:**
 
-    - `network`: a `Network`; sizes, batch and depth may be symbols.
+    - `network`: a `Network`; sizes, batch and depth may be symbols. Or a module traced by `complexa.from_torch`:
+      its parameters, a gradient for each that requires one, and the tensors autograd saved (``training`` only).
     - `phase`: one of `MEMORY_PHASES`, ``"inference"`` or ``"training"``.
-    - `dtype`: one of `DTYPES`, for `Memory.bytes`.
+    - `dtype`: one of `DTYPES`, for `Memory.bytes`; by default float64 for a `Network`, and each tensor's own dtype
+      for a traced module (a dropout's mask is a byte an element).
+    - `layout`: one of `MEMORY_LAYOUTS`: ``"reference"`` (above), or ``"torch"``, what PyTorch keeps for a
+      `Network.gpt` built by `to_torch` in `dtype`: the tensors autograd saves, module by module (docs/flops.md).
 
     **Returns:** a `Memory`.
 
@@ -310,10 +398,13 @@ def memory(network: Network, *, phase: str = "training", dtype: str = "float64")
     0
     """
     if _traced(network):  # from_torch (issue 13)
-        return _traced_memory(network, as_choice(phase, MEMORY_PHASES, "phase"), as_choice(dtype, DTYPES, "dtype"))
+        own = None if dtype is None else as_choice(dtype, DTYPES, "dtype")
+        return _traced_memory(network, as_choice(phase, MEMORY_PHASES, "phase"), own)
     network = _checked(network)
     phase = as_choice(phase, MEMORY_PHASES, "phase")
-    dtype = as_choice(dtype, DTYPES, "dtype")
+    dtype = as_choice("float64" if dtype is None else dtype, DTYPES, "dtype")
+    if as_choice(layout, MEMORY_LAYOUTS, "layout") == "torch":
+        return _torch_memory(network, phase, dtype)
     training = phase == "training"
     optimizer = exact.optimizer_of(network)
     if network.is_stack:
