@@ -36,10 +36,13 @@ __all__ = [
     "params",
 ]
 
-FLOP_PHASES = ("forward", "training")
-"""``forward``: one forward pass of the batch. ``training``: one training step (what the convention counts of it)."""
-MEMORY_PHASES = ("inference", "training")
-"""``inference``: parameters and every layer's activation. ``training``: also pre-activations and gradients."""
+FLOP_PHASES = ("forward", "training", "prefill", "decode")
+"""``forward``: one forward pass of the batch. ``training``: one training step (what the convention counts of it).
+``prefill`` and ``decode``: a language model's inference (docs/inference.md), in the exact and torch conventions."""
+MEMORY_PHASES = ("inference", "training", "prefill", "decode")
+"""``inference``: parameters and every layer's activation. ``training``: also pre-activations and gradients.
+``prefill`` and ``decode``: a language model's parameters and its KV cache after the phase (docs/inference.md)."""
+INFERENCE_PHASES = ("prefill", "decode")
 
 FORWARD_ONLY = {"fvcore": "fvcore's FlopCountAnalysis", "ptflops": "ptflops' get_model_complexity_info"}
 
@@ -139,7 +142,14 @@ def _stack_memory(network: Network) -> tuple[Value, Value, Value, Value]:
     return add(elements), add(tensors), add(activations), add(deltas)
 
 
-def flops(network: Network, *, convention: str = "exact", phase: str = "forward") -> sympy.Expr:
+def flops(
+    network: Network,
+    *,
+    convention: str = "exact",
+    phase: str = "forward",
+    prompt: object = None,
+    cache: object = None,
+) -> sympy.Expr:
     """The floating-point operations of `network` as a tool counts them, a sympy expression in its symbols.
 
     **Arguments:**
@@ -154,7 +164,9 @@ def flops(network: Network, *, convention: str = "exact", phase: str = "forward"
       forward pass, the backward pass and the SGD update; for ``torch`` the forward pass and ``loss.backward()``,
       the weight gradients of every layer and the input gradients of every layer but the first (PyTorch computes
       none for an input that does not require grad; its optimizer step counts nothing). fvcore and ptflops count
-      the forward pass only, and have no ``training``.
+      the forward pass only, and have no ``training``. ``prefill`` (a prompt of `prompt` tokens) and ``decode``
+      (one token with `cache` tokens cached), a language model's inference (`complexa.derive`'s phases), in the
+      ``exact`` and ``torch`` conventions.
 
     **Returns:** a sympy expression; ``complexa.big_o`` gives its class.
 
@@ -172,10 +184,18 @@ def flops(network: Network, *, convention: str = "exact", phase: str = "forward"
     O(B*L*n**2, (B, oo), (L, oo), (n, oo))
     """
     if _traced(network):  # from_torch (issue 13): the traced module's own rules
-        return network.flops(as_choice(convention, CONVENTIONS, "convention"), as_choice(phase, FLOP_PHASES, "phase"))  # type: ignore[attr-defined]
-    network = _checked(network)
+        return network.flops(as_choice(convention, CONVENTIONS, "convention"), as_choice(phase, FLOP_PHASES[:2], "phase"))  # type: ignore[attr-defined]
     convention = as_choice(convention, CONVENTIONS, "convention")
     phase = as_choice(phase, FLOP_PHASES, "phase")
+    if phase in INFERENCE_PHASES:
+        from complexa._inference import CONVENTIONS as INFERENCE_CONVENTIONS
+        from complexa._inference import infer
+
+        convention = as_choice(convention, INFERENCE_CONVENTIONS, f"convention with phase = {phase!r}")
+        return infer(network, phase, prompt, cache).flops(convention)
+    if prompt is not None or cache is not None:
+        raise ComplexaError("prompt and cache are the inference phases'; give phase='prefill' or 'decode', or drop them")
+    network = _checked(network)
     if phase == "training" and convention in FORWARD_ONLY:
         raise ComplexaError(
             f"convention = {convention!r} with phase = 'training': {FORWARD_ONLY[convention]} counts the forward "
@@ -253,7 +273,13 @@ class Memory:
       the weight gradients read; 0 for ``inference``.
     - `optimizer`: for ``training``, the optimizer's state: none for SGD, a momentum buffer per parameter, Adam's two
       moments per parameter and its two running powers per tensor; 0 for ``inference``.
-    - `elements`: the five together. `bytes`: `elements` times the dtype's size (`DTYPES`).
+    - `kv_cache`: for ``prefill`` and ``decode``, the KV cache after the phase: per attention layer, sequence and
+      cached token (P after a prefill, C + 1 after a decode step), a key and a value of n_kv_heads head_dim each;
+      0 for the other phases.
+    - `elements`: the six together. `bytes`: `elements` times the dtype's size (`DTYPES`).
+
+    For ``prefill`` and ``decode``, what stays between steps: the parameters and the KV cache; the activations a
+    layer hands the next and frees are not counted (0), nor gradients, deltas or optimizer state.
     """
 
     network: Network
@@ -266,6 +292,7 @@ class Memory:
     optimizer: sympy.Expr
     elements: sympy.Expr
     bytes: sympy.Expr
+    kv_cache: sympy.Expr = sympy.Integer(0)
 
     def big_o(self) -> dict[str, sympy.Order]:
         """The big-O of every count, by name.
@@ -273,18 +300,22 @@ class Memory:
         >>> memory(Network.uniform("n", "L", batch="B"), phase="training").big_o()["bytes"]
         O(B*L*n + L*n**2, (B, oo), (L, oo), (n, oo))
         """
-        names = ("parameters", "activations", "gradients", "deltas", "optimizer", "elements", "bytes")
+        names = ("parameters", "activations", "gradients", "deltas", "optimizer", "kv_cache", "elements", "bytes")
         return {name: _big_o(getattr(self, name)) for name in names}
 
     def __str__(self) -> str:
         return (
             f"parameters: {self.parameters}\nactivations: {self.activations}\ngradients: {self.gradients}\n"
-            f"deltas: {self.deltas}\noptimizer: {self.optimizer}\nelements: {self.elements}\n"
+            f"deltas: {self.deltas}\noptimizer: {self.optimizer}\n"
+            + (f"kv_cache: {self.kv_cache}\n" if self.phase in INFERENCE_PHASES else "")
+            + f"elements: {self.elements}\n"
             f"bytes ({self.dtype}): {self.bytes}"
         )
 
 
-def memory(network: Network, *, phase: str = "training", dtype: str = "float64") -> Memory:
+def memory(
+    network: Network, *, phase: str = "training", dtype: str = "float64", prompt: object = None, cache: object = None
+) -> Memory:
     """The parameters, activations, gradients and deltas `network` stores, in elements, and their total in bytes.
 
     The convention is the reference network's layout (`complexa.measure`, whose `Measurement.allocated` the tests
@@ -296,7 +327,8 @@ def memory(network: Network, *, phase: str = "training", dtype: str = "float64")
     **Arguments:**
 
     - `network`: a `Network`; sizes, batch and depth may be symbols.
-    - `phase`: one of `MEMORY_PHASES`, ``"inference"`` or ``"training"``.
+    - `phase`: one of `MEMORY_PHASES`, ``"inference"``, ``"training"``, or a language model's ``"prefill"`` of
+      `prompt` tokens or ``"decode"`` step with `cache` tokens cached (`Memory.kv_cache`).
     - `dtype`: one of `DTYPES`, for `Memory.bytes`.
 
     **Returns:** a `Memory`.
@@ -311,9 +343,13 @@ def memory(network: Network, *, phase: str = "training", dtype: str = "float64")
     """
     if _traced(network):  # from_torch (issue 13)
         return _traced_memory(network, as_choice(phase, MEMORY_PHASES, "phase"), as_choice(dtype, DTYPES, "dtype"))
-    network = _checked(network)
     phase = as_choice(phase, MEMORY_PHASES, "phase")
     dtype = as_choice(dtype, DTYPES, "dtype")
+    if phase in INFERENCE_PHASES:
+        return _inference_memory(network, phase, dtype, prompt, cache)
+    if prompt is not None or cache is not None:
+        raise ComplexaError("prompt and cache are the inference phases'; give phase='prefill' or 'decode', or drop them")
+    network = _checked(network)
     training = phase == "training"
     optimizer = exact.optimizer_of(network)
     if network.is_stack:
@@ -345,4 +381,27 @@ def memory(network: Network, *, phase: str = "training", dtype: str = "float64")
         optimizer=to_expr(state),
         elements=to_expr(elements),
         bytes=to_expr(DTYPES[dtype] * elements),
+    )
+
+
+def _inference_memory(network: Network, phase: str, dtype: str, prompt: object, cache: object) -> Memory:
+    """A language model's parameters and its KV cache after a prefill or a decode step."""
+    from complexa._inference import infer
+
+    inference = infer(network, phase, prompt, cache)
+    parameters = params(inference.network)
+    zero = sympy.Integer(0)
+    elements = sympy.expand(parameters + inference.kv_elements)
+    return Memory(
+        network=inference.network,
+        phase=phase,
+        dtype=dtype,
+        parameters=parameters,
+        activations=zero,
+        gradients=zero,
+        deltas=zero,
+        optimizer=zero,
+        elements=elements,
+        bytes=sympy.expand(DTYPES[dtype] * elements),
+        kv_cache=inference.kv_elements,
     )
