@@ -184,17 +184,24 @@ def flops(
     O(B*L*n**2, (B, oo), (L, oo), (n, oo))
     """
     if _traced(network):  # from_torch (issue 13): the traced module's own rules
-        return network.flops(as_choice(convention, CONVENTIONS, "convention"), as_choice(phase, FLOP_PHASES[:2], "phase"))  # type: ignore[attr-defined]
+        traced_phase = as_choice(phase, FLOP_PHASES[:2], "phase")
+        return network.flops(as_choice(convention, CONVENTIONS, "convention"), traced_phase)  # type: ignore[attr-defined]
     convention = as_choice(convention, CONVENTIONS, "convention")
     phase = as_choice(phase, FLOP_PHASES, "phase")
     if phase in INFERENCE_PHASES:
         from complexa._inference import CONVENTIONS as INFERENCE_CONVENTIONS
         from complexa._inference import infer
 
-        convention = as_choice(convention, INFERENCE_CONVENTIONS, f"convention with phase = {phase!r}")
+        if convention not in INFERENCE_CONVENTIONS:
+            raise ComplexaError(
+                f"convention = {convention!r} with phase = {phase!r}: the inference phases are counted in the "
+                "'exact' and 'torch' conventions; use one of those"
+            )
         return infer(network, phase, prompt, cache).flops(convention)
     if prompt is not None or cache is not None:
-        raise ComplexaError("prompt and cache are the inference phases'; give phase='prefill' or 'decode', or drop them")
+        raise ComplexaError(
+            "prompt and cache are the inference phases'; give phase='prefill' or 'decode', or drop them"
+        )
     network = _checked(network)
     if phase == "training" and convention in FORWARD_ONLY:
         raise ComplexaError(
@@ -292,7 +299,7 @@ class Memory:
     optimizer: sympy.Expr
     elements: sympy.Expr
     bytes: sympy.Expr
-    kv_cache: sympy.Expr = sympy.Integer(0)
+    kv_cache: sympy.Expr = sympy.S.Zero
 
     def big_o(self) -> dict[str, sympy.Order]:
         """The big-O of every count, by name.
@@ -348,7 +355,9 @@ def memory(
     if phase in INFERENCE_PHASES:
         return _inference_memory(network, phase, dtype, prompt, cache)
     if prompt is not None or cache is not None:
-        raise ComplexaError("prompt and cache are the inference phases'; give phase='prefill' or 'decode', or drop them")
+        raise ComplexaError(
+            "prompt and cache are the inference phases'; give phase='prefill' or 'decode', or drop them"
+        )
     network = _checked(network)
     training = phase == "training"
     optimizer = exact.optimizer_of(network)

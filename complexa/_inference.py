@@ -235,7 +235,7 @@ class Inference:
         for size in (self.prompt, self.cache, self.new):
             if size is not None:
                 out |= size.free_symbols
-        return frozenset(out)  # type: ignore[arg-type]
+        return frozenset(out)
 
     def big_o(self, **substitutions: object) -> sympy.Order:
         """The big-O of `total`, after `substitutions` (see `complexa.big_o`)."""
@@ -317,7 +317,9 @@ def prefill(network: Network, *, prompt: object, logits: str = "last") -> Infere
     counts, layers, torch = _phase(network, "prefill", P, P, logits, convert)
     kv = to_expr(convert(network.batch) * convert(P) * kv_per_token(network, convert))
     by_layer = {path: (shown, {"prefill": ops}) for path, (shown, ops) in layers.items()}
-    return Inference(network, "prefill", P, None, None, logits, {"prefill": counts}, by_layer, {"prefill": torch}, P, kv)
+    return Inference(
+        network, "prefill", P, None, None, logits, {"prefill": counts}, by_layer, {"prefill": torch}, P, kv
+    )
 
 
 def decode(network: Network, *, cache: object) -> Inference:
@@ -341,7 +343,9 @@ def _decode(network: Network, C: sympy.Expr) -> Inference:
     counts, layers, torch = _phase(network, "decode", sympy.Integer(1), C, "last", convert)
     kv = to_expr(convert(network.batch) * (convert(C) + 1) * kv_per_token(network, convert))
     by_layer = {path: (shown, {"decode": ops}) for path, (shown, ops) in layers.items()}
-    return Inference(network, "decode", None, C, None, "last", {"decode": counts}, by_layer, {"decode": torch}, C + 1, kv)
+    return Inference(
+        network, "decode", None, C, None, "last", {"decode": counts}, by_layer, {"decode": torch}, C + 1, kv
+    )
 
 
 def generate(network: Network, *, prompt: object, new: object) -> Inference:
@@ -355,7 +359,7 @@ def generate(network: Network, *, prompt: object, new: object) -> Inference:
 
     >>> g = generate(Network.gpt("V", "T", "d", "L", "H"), prompt="P", new="G")
     >>> g.torch_flops["decode"]
-    2*G**2*L*d - 2*G*L*d + 4*G*L*P*d + 24*G*L*d**2 + 2*G*V*d - 4*L*P*d - 24*L*d**2 - 2*V*d
+    2*G**2*L*d + 4*G*L*P*d + 24*G*L*d**2 - 2*G*L*d + 2*G*V*d - 4*L*P*d - 24*L*d**2 - 2*V*d
     """
     network = check_network(network, "generate")
     P, G = _size(prompt, "prompt"), _size(new, "new")
@@ -400,7 +404,9 @@ def infer(network: Network, phase: str, prompt: object, cache: object, logits: s
     """`derive`'s inference phases: `prefill` or `decode`, refusing the size the phase does not take."""
     if phase == "prefill":
         if cache is not None:
-            raise ComplexaError(f"cache = {show(cache)} with phase = 'prefill': a prefill starts with no cache; drop it")
+            raise ComplexaError(
+                f"cache = {show(cache)} with phase = 'prefill': a prefill starts with no cache; drop it"
+            )
         return prefill(network, prompt=prompt, logits=logits)
     if prompt is not None:
         raise ComplexaError(
@@ -410,5 +416,3 @@ def infer(network: Network, phase: str, prompt: object, cache: object, logits: s
     if logits != "last":
         raise ComplexaError(f"logits = {show(logits)} with phase = 'decode': a decode step has one position")
     return decode(network, cache=cache)
-
-

@@ -442,9 +442,10 @@ def derive(
       last position only, as ``transformers``' ``generate`` computes them (`logits` ``"all"``: every position's);
       ``"decode"``, one new token per sequence with `cache` tokens cached. Both for `Network.gpt` only.
 
-    **Returns:** a `Derivation`; for ``"prefill"`` and ``"decode"`` a `complexa.Inference`. In the exact model its `counts` are totals over `iterations` training steps, each a
-    forward pass, a backward pass and an update; the essay counts by operation only one forward pass, so the essay
-    model's `counts` are that pass's ``mul`` (n_mul) and ``act`` (n_g). Of its `quantities`, ``n_mul``, ``n_g``,
+    **Returns:** a `Derivation`; for ``"prefill"`` and ``"decode"`` a `complexa.Inference`. In the exact model the
+    Derivation's `counts` are totals over `iterations` training steps, each a forward pass, a backward pass and an
+    update; the essay counts by operation only one forward pass, so the essay model's `counts` are that pass's
+    ``mul`` (n_mul) and ``act`` (n_g). Of its `quantities`, ``n_mul``, ``n_g``,
     ``time_forward``, ``time_error`` and ``time_weights`` are per step and ``time_gradient_descent`` is over all
     `iterations`. In the exact model each ``time_*`` counts every operation (mul, add, act, act_grad) of its part:
     ``time_forward`` the forward pass, ``time_error`` the deltas, ``time_weights`` the deltas and the weight and

@@ -54,7 +54,9 @@ class Generation:
 
 
 def _checked(network: object, prompt: object, new: object, seed: object, logits: object) -> tuple[int, int, int]:
-    from complexa._inference import LOGITS, check_network
+    import sympy
+
+    from complexa._inference import LOGITS, _fits, check_network
     from complexa._validate import as_choice
 
     network = check_network(network, "generate")
@@ -63,18 +65,16 @@ def _checked(network: object, prompt: object, new: object, seed: object, logits:
             f"{network!r} has symbols: generate runs a real network, so every size and the batch must be an integer; "
             "substitute integers first, with Network.xreplace"
         )
+    sizes = []
     for name, value in (("prompt", prompt), ("new", new)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ComplexaError(f"{name} = {show(value)}: must be a positive int, the number of tokens")
+        sizes.append(value)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ComplexaError(f"seed = {show(seed)}: must be a non-negative int")
     as_choice(logits, LOGITS, "logits")
-    from complexa._inference import _fits
-
-    import sympy
-
-    _fits(network, sympy.Integer(prompt + new - 1), "prompt + new - 1")  # type: ignore[operator]
-    return int(prompt), int(new), int(seed)  # type: ignore[arg-type]
+    _fits(network, sympy.Integer(sizes[0] + sizes[1] - 1), "prompt + new - 1")
+    return sizes[0], sizes[1], seed
 
 
 def generate(network: Network, *, prompt: int, new: int, seed: int = 0, logits: str = "last") -> Generation:
@@ -96,16 +96,16 @@ def generate(network: Network, *, prompt: int, new: int, seed: int = 0, logits: 
     ((2, 4), 3, 6)
     """
     from complexa._inference import _ops_of
+    from complexa.nn import OPS
     from complexa.nn.embedding import Embedding
     from complexa.reference import _check_fits, _initial_params
     from complexa.reference._runtime import CpuBackend, plan
-    from complexa.reference.kinds.attention import AttentionNode, PositionNode
     from complexa.reference.kinds._jit import FORWARD
-    from complexa.nn import OPS
+    from complexa.reference.kinds.attention import AttentionNode, PositionNode
 
     P, G, seed = _checked(network, prompt, new, seed, logits)
     B = int(network.batch)
-    _check_fits(network, B * int(network.seq), 1)
+    _check_fits(network, int(network.tokens), 1)
     backend = CpuBackend()
     layout = plan(network)
     rng = np.random.default_rng(seed)
@@ -132,8 +132,8 @@ def generate(network: Network, *, prompt: int, new: int, seed: int = 0, logits: 
         keep_all = logits == "all" and start == 0
         if not keep_all:
             head.allocate(backend, B, params, grads)  # the last position's logits only
-        for node in positions:
-            node.window = (start, n)
+        for position in positions:
+            position.window = (start, n)
         counts = backend.counts()
         begin = time.perf_counter()
         x: Any = np.ascontiguousarray(tokens.reshape(rows))
@@ -179,7 +179,7 @@ def generate(network: Network, *, prompt: int, new: int, seed: int = 0, logits: 
         counts={"prefill": counts, "decode": steps},
         logits=all_logits,
         kv_elements=sum(int(node.k_cache.size + node.v_cache.size) for node in attentions),
-        kv_tokens=attentions[0].cached if attentions else 0,
+        kv_tokens=int(attentions[0].cached or 0),
         state=state,
         seconds=times,
     )

@@ -309,4 +309,5 @@ def make(count: bool) -> Kernels:
         launch(scores_backward_kernel, rows + elements, qkv, dy, probs, heads, scale, dqkv, ds, counts)
         launch(qk_backward_kernel, 2 * elements, qkv, heads, ds, dqkv, counts)
 
-    return Kernels(embed, embed_gradients, position, position_gradients, forward, backward)
+    # No store or decode here: `complexa.reference.generate` (inference, with a KV cache) runs on the CPU only.
+    return Kernels(embed, embed_gradients, position, position_gradients, forward, backward, None, None)
