@@ -208,3 +208,53 @@ def test_every_logit_of_the_prefill_is_transformers() -> None:
         out = model(input_ids=torch.from_numpy(g.prompt))
     np.testing.assert_allclose(out.logits.numpy(), g.logits[0], rtol=0, atol=1e-12)
     assert counter.get_total_flops() == derive(network, phase="prefill", prompt=5, logits="all").flops("torch")
+
+
+# --- the command ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("--phase", "prefill", "--prompt", "P"),
+        ("--phase", "decode", "--cache", "C", "--batch", "B", "--dtype", "bfloat16"),
+        ("--phase", "generate", "--prompt", "P", "--new", "G", "--assume", "d=H"),
+    ],
+)
+def test_derive_phase_json_matches_schema_and_the_api(capsys: pytest.CaptureFixture[str], argv: tuple[str]) -> None:
+    from test_cli import SCHEMAS, _json, validate
+
+    from complexa._parse import parse as read
+
+    def parse(value: object) -> sympy.Expr:
+        return read(str(value))
+
+    doc = _json(capsys, "derive", "--gpt", "V, T, d, L, H", *argv)
+    validate(doc, SCHEMAS["inference.json"], "inference.json")
+    network = Network.gpt("V", "T", "d", "L", "H", batch=parse(doc["network"]["batch"]))
+    if doc["phase"] == "generate":
+        d = complexa.generate(network, prompt="P", new="G")
+    else:
+        d = derive(network, phase=doc["phase"], prompt=doc["prompt"], cache=doc["cache"])
+    assert {p: {op: parse(c["value"]) for op, c in ops.items()} for p, ops in doc["counts"].items()} == d.counts
+    assert {p: parse(f["torch"]["value"]) for p, f in doc["flops"].items()} == d.torch_flops
+    assert parse(doc["kv_cache"]["bytes"]["value"]) == d.kv_bytes(doc["kv_cache"]["dtype"])
+    for phase, ops in d.counts.items():  # the layers add up to the counts
+        for op, value in ops.items():
+            rows = [parse(row["counts"][phase][op]) for row in doc["by_layer"].values()]
+            assert sympy.expand(sympy.Add(*rows) - value) == 0
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (("derive", "3", "4", "--phase", "decode", "--cache", "3"), "prefill and decode are a language model's"),
+        (("derive", "--gpt", "V, T, d, L, H", "--cache", "3"), "--cache is the inference phases'"),
+        (("derive", "--gpt", "V, T, d, L, H", "--phase", "decode"), "--phase decode needs --cache"),
+        (("derive", "--gpt", "V, T, d, L, H", "--phase", "prefill", "--prompt", "P", "--new", "2"), "--new with"),
+        (("derive", "--gpt", "V, T, d, L, H", "--phase", "prefill", "--prompt", "P", "--iterations", "T"), "drop"),
+    ],
+)
+def test_derive_phase_refuses_in_one_line(capsys: pytest.CaptureFixture[str], argv: tuple[str], message: str) -> None:
+    from test_cli import run as cli
+
+    status, out, err = cli(capsys, *argv)
+    assert (status, out) == (2, "") and message in err and err.count("\n") == 1
