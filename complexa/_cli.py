@@ -240,10 +240,11 @@ def _derive(args: argparse.Namespace) -> int:
     from complexa import _format_derive, _format_json
 
     if args.phase != "training":  # issue 22: prefill, decode, generate
-        from complexa._format_inference import inference_of, render
+        from complexa import _format_inference
 
-        inference = inference_of(args, _network(args))
-        _emit(render(inference, args.format, _assumed(args, inference.free_symbols), args.dtype or "float16"))
+        inference = _format_inference.inference_of(args, _network(args))
+        assume = _assumed(args, inference.free_symbols)
+        _emit(_format_inference.render(inference, args.format, assume, args.dtype or "float16"))
         return 0
     given = [flag for flag in ("prompt", "cache", "new") if getattr(args, flag) is not None]
     if given:
