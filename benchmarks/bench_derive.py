@@ -118,6 +118,20 @@ def gpt_big_o() -> object:
     return derive(Network.gpt("V", "T", "d", "L", "H", batch="B")).big_o()
 
 
+def llama_big_o() -> object:
+    """A Llama with every size a symbol (GQA: d_model = H h, K key/value heads, d_ff, batch): building it, derive,
+    big_o of every count, and the torch-convention FLOPs' big-O."""
+    network = Network.llama("V", "T", "H*h", "L", "H", n_kv_heads="K", d_ff="f", batch="B")
+    return derive(network).big_o(), complexa.big_o(complexa.flops(network, convention="torch", phase="training"))
+
+
+def mixtral_from_config() -> object:
+    """Mixtral-8x7B from its shipped config, every size concrete (32 blocks listed): from_config, derive and the
+    evaluated counts, params and the torch-convention FLOPs."""
+    network = Network.from_config("mixtral-8x7b", seq=4096)
+    return derive(network).evaluate(), complexa.params(network), complexa.flops(network, convention="torch")
+
+
 CASES: list[tuple[str, Callable[[], object] | Prepared, float | None]] = [
     ("10,000 concrete layers (widths 1..1024): derive + evaluate", concrete_10k, 0.5),
     ("the same counts in bare Python integers (the floor)", bare_10k, None),
@@ -129,6 +143,8 @@ CASES: list[tuple[str, Callable[[], object] | Prepared, float | None]] = [
     ("building that stack: Network([...]) of its layers, symbolic", symbolic_stack, None),
     ("building that stack: Network([...]) of its layers, concrete", concrete_stack, None),
     ("GPT, every size a symbol (Network.gpt): derive + big_o", gpt_big_o, 0.3),
+    ("Llama, every size a symbol (Network.llama, GQA): derive + big_o", llama_big_o, 0.3),
+    ("Mixtral-8x7B from its config: from_config + derive + params + flops", mixtral_from_config, 1.0),
 ]
 
 

@@ -66,6 +66,12 @@ def network(args: argparse.Namespace, batch: object) -> Network:
     gpt: str | None = getattr(args, "gpt", None)
     spelled: str | None = getattr(args, "optimizer", None)
     activation: str | None = args.activation
+    config: str | None = getattr(args, "config", None)
+    seq: str | None = getattr(args, "seq", None)
+    if config is not None:
+        return _config_network(args, config, seq, batch, spelled)
+    if seq is not None:
+        raise ComplexaError(f"--seq {show(seq)} without --config: a stack says its tokens in its layers")
     if gpt is not None:
         given = [
             (bool(args.sizes), f"SIZE {show(' '.join(args.sizes))}"),
@@ -122,3 +128,29 @@ def network(args: argparse.Namespace, batch: object) -> Network:
             )
         return Network.uniform(args.sizes[0], args.depth, batch=batch, **options)  # type: ignore[arg-type]
     return Network(args.sizes, batch=batch, **options)  # type: ignore[arg-type]
+
+
+def _config_network(
+    args: argparse.Namespace, config: str, seq: str | None, batch: object, spelled: str | None
+) -> Network:
+    """``--config NAME|FILE [--seq T]``: the network of a Hugging Face config (`Network.from_config`)."""
+    given = [
+        (bool(args.sizes), f"SIZE {show(' '.join(args.sizes))}"),
+        (getattr(args, "layers", None) is not None, f"--layers {show(getattr(args, 'layers', None))}"),
+        (getattr(args, "gpt", None) is not None, f"--gpt {show(getattr(args, 'gpt', None))}"),
+        (args.depth is not None, f"--depth {show(args.depth)}"),
+        (args.activation is not None, f"--activation {args.activation}"),
+        (args.no_bias, "--no-bias"),
+        (args.loss not in (None, "cross_entropy"), f"--loss {args.loss}"),
+    ]
+    for clash, what in given:
+        if clash:
+            raise ComplexaError(
+                f"{what} with --config: the config says the whole network, trained with cross-entropy; give "
+                "--config alone, with --seq, --batch and --optimizer"
+            )
+    from complexa._stack_parse import parse_optimizer
+    from complexa.network import Network
+
+    optimizer = "sgd" if spelled is None else parse_optimizer(spelled)
+    return Network.from_config(config, seq=seq, batch=batch, optimizer=optimizer)

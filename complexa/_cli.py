@@ -67,6 +67,19 @@ def _add_network(parser: argparse.ArgumentParser, *, symbols: bool) -> None:
         help="the network as GPT-2 written by nanoGPT instead of SIZE: 'VOCAB, SEQ, D_MODEL, N_LAYERS, N_HEADS' and "
         "any of d_ff=, bias=, tied=, causal=, such as '50257, 1024, 768, 12, 12' (docs/transformers.md)",
     )
+    parser.add_argument(
+        "--config",
+        metavar="NAME|FILE",
+        help="the network a Hugging Face config.json describes instead of SIZE (model types gpt2, llama, mistral, "
+        "qwen2, mixtral), or one complexa ships: gpt2, llama-2-7b, llama-3-8b, mistral-7b, qwen2-7b, mixtral-8x7b "
+        "(docs/llms.md)",
+    )
+    parser.add_argument(
+        "--seq",
+        metavar="T",
+        help="tokens per sample with --config (default its max_position_embeddings)"
+        + ("; may be a symbol" if symbols else ""),
+    )
     parser.add_argument("--batch", default="1", metavar="B", help=f"samples per step, {kind} (default 1)")
     parser.add_argument(
         "--activation",

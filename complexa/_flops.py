@@ -92,8 +92,9 @@ def _exact(network: Network, phase: str) -> sympy.Expr:
 
 def _stack_flops(network: Network, convention: str, phase: str) -> Value:
     """A stack's count in `convention`: its Linear layers' matrix products (and fvcore's LayerNorm rule)."""
-    from complexa.nn import CausalSelfAttention, LayerNorm, Linear
+    from complexa.nn import Attention, CausalSelfAttention, LayerNorm, Linear
     from complexa.nn._stack import rows_of
+    from complexa.nn.moe import Experts, Router
 
     convert = Converter(network.free_symbols)
     B = convert(network.tokens)
@@ -105,6 +106,13 @@ def _stack_flops(network: Network, convention: str, phase: str) -> Value:
             # Its two batched products per head, q k^T and P v, each 2 B H T T hd = 2 R T d; twice each backward.
             products = 2 if phase == "forward" else 6
             terms.append(times * 2 * B * convert(layer.seq_len) * convert(layer.d_model) * products)
+        elif isinstance(layer, Attention) and convention == "torch":
+            # Transformers' eager attention: q k^T and P v per query head (repeat_kv expands k and v), each
+            # 2 B H T T hd = 2 R T Dq; twice each backward. RoPE, the mask and the softmax are elementwise: free.
+            products = 2 if phase == "forward" else 6
+            terms.append(times * 2 * B * convert(layer.seq_len) * convert(layer.q_dim) * products)
+        elif isinstance(layer, (Router, Experts)):
+            terms.append(times * _moe_flops(layer, row.input_grad, convert, B, convention, phase))
         elif isinstance(layer, Linear):
             m, n = convert(layer.in_features), convert(layer.out_features)
             if convention == "torch":
@@ -118,6 +126,27 @@ def _stack_flops(network: Network, convention: str, phase: str) -> Value:
             # fvcore's norm_flop_counter for aten::layer_norm: 5 per element with the affine parameters, else 4.
             terms.append(times * B * convert(layer.normalized_shape) * (5 if layer.elementwise_affine else 4))
     return add(terms)
+
+
+def _moe_flops(layer: object, input_grad: bool, convert: Converter, B: Value, convention: str, phase: str) -> Value:
+    """A mixture of experts' matrix products: the router's d -> E, and per routed (token, expert) pair the expert's
+    gate_up (d -> 2 d_ff) and down (d_ff -> d), as transformers' eager experts compute them (one ``F.linear`` per
+    expert on its tokens). fvcore and ptflops: one per multiply-add."""
+    from complexa.nn.moe import Router
+
+    d = convert(layer.d_model)  # type: ignore[attr-defined]
+    if isinstance(layer, Router):
+        macs = B * d * convert(layer.n_experts)
+        # Backward: the weight's gradient, and the input's when computed.
+        passes = 1 if phase == "forward" else 2 + int(input_grad)
+        return macs * (2 * passes if convention == "torch" else 1)
+    f, routed = convert(layer.d_ff), B * convert(layer.top_k)  # type: ignore[attr-defined]
+    if convention != "torch":
+        return routed * 3 * f * d
+    if phase == "forward":
+        return 2 * routed * 3 * f * d
+    # Forward, both weights' gradients, down's input gradient (always), gate_up's when the input's is computed.
+    return 2 * routed * f * d * (3 + 3 + 1 + (2 if input_grad else 0))
 
 
 def _stack_memory(network: Network) -> tuple[Value, Value, Value, Value]:

@@ -39,6 +39,8 @@ def network_json(network: Network) -> dict[str, object]:
         out["seq"] = json_expr(network.seq)
     if network.gpt_config is not None:
         out["gpt"] = {key: _argument(value) for key, value in network.gpt_config.items()}
+    if getattr(network, "llama_config", None) is not None:  # Network.llama, Network.mixtral, Network.from_config
+        out["llama"] = {key: _argument(value) for key, value in network.llama_config.items()}
     if network.optimizer != "sgd":
         out["optimizer"] = optimizer_json(network.optimizer)
     return out

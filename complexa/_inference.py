@@ -78,6 +78,35 @@ def _gpt_kv(layer: Any, convert: Callable[[sympy.Expr], Value]) -> Value:
 register(_attention.CausalSelfAttention, _gpt_rule, _gpt_torch, _gpt_kv)
 
 
+def _llama_rule(layer: Any, rows: Value, keys: Value, masked: bool, convert: Callable[[sympy.Expr], Value]) -> Any:
+    from complexa.nn.llama import attention_forward
+
+    # transformers' eager attention adds its mask on a decode step too (eager_mask never skips it): all zeros, but
+    # added, as the kind counts it in training; RoPE turns the new rows' q and k.
+    q, kv, h = convert(layer.q_dim), convert(layer.kv_dim), convert(layer.n_heads)
+    return attention_forward(q, kv, h, keys, rows, layer.masked)
+
+
+def _llama_torch(layer: Any, rows: Value, keys: Value, convert: Callable[[sympy.Expr], Value]) -> Value:
+    # Per query head (repeat_kv expands each key/value head to its group): q k^T and P v, 2 rows keys hd H each.
+    return 4 * rows * keys * convert(layer.q_dim)
+
+
+def _llama_kv(layer: Any, convert: Callable[[sympy.Expr], Value]) -> Value:
+    return 2 * convert(layer.kv_dim)  # a key and a value of n_kv_heads hd: grouped-query attention caches less
+
+
+def _register_llama() -> None:
+    try:
+        from complexa.nn.llama import Attention
+    except ImportError:  # the Llama kinds are not in this tree
+        return
+    register(Attention, _llama_rule, _llama_torch, _llama_kv)
+
+
+_register_llama()
+
+
 # --- which networks ------------------------------------------------------------------------------------------------
 def _attentions(network: Network) -> list[Any]:
     from complexa.nn._stack import rows_of
@@ -102,6 +131,11 @@ def check_network(network: object, phase: str) -> Network:
             raise ComplexaError(
                 f"phase = {phase!r} with {layer!r}: a decoder's KV cache needs causal attention; use causal=True, or "
                 "phase='training'"
+            )
+        if getattr(layer, "window", None) is not None:
+            raise ComplexaError(
+                f"phase = {phase!r} with {layer!r}: a sliding window's cache (transformers keeps the last W - 1 "
+                "tokens) is not modelled yet; use window=None, or phase='training'"
             )
     return network
 
@@ -132,7 +166,6 @@ LayerRow = tuple[str, str, Ops, Value]
 
 def _rows(network: Network, phase: str, prompt: Value, cache: Value, logits: str, convert: Any) -> list[LayerRow]:
     """Every layer's work on one prefill (`prompt` P tokens) or one decode step (`cache` C tokens cached)."""
-    from complexa.nn import Linear
     from complexa.nn._stack import rows_of
 
     B = convert(network.batch)
@@ -151,12 +184,25 @@ def _rows(network: Network, phase: str, prompt: Value, cache: Value, logits: str
             torch = torch_rule(layer, r, keys, convert)
         else:
             ops = layer.cost(convert(row.width), r, False, convert)["forward"]
-            torch = 2 * r * convert(layer.in_features) * convert(layer.out_features) if isinstance(layer, Linear) else 0
+            torch = _torch_forward(layer, r, convert)
         if times != 1:
             ops = {op: times * v for op, v in ops.items()}
             torch = times * torch
         out.append((row.path, repr(layer), ops, torch))
     return out
+
+
+def _torch_forward(layer: Any, rows: Value, convert: Any) -> Value:
+    """A layer's forward FLOPs on `rows` rows as ``FlopCounterMode`` counts them: its matrix products."""
+    from complexa.nn import Linear
+
+    if isinstance(layer, Linear):
+        return 2 * rows * convert(layer.in_features) * convert(layer.out_features)
+    if type(layer).__name__ in ("Router", "Experts"):  # a mixture of experts' (complexa.nn.moe)
+        from complexa._flops import _moe_flops
+
+        return _moe_flops(layer, False, convert, rows, "torch", "forward")
+    return 0
 
 
 def kv_per_token(network: Network, convert: Any) -> Value:

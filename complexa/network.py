@@ -74,6 +74,7 @@ class Network:
         "names",
         "ties",
         "gpt_config",
+        "llama_config",
         "_sequences",
         "_free_symbols",
     )
@@ -146,6 +147,7 @@ class Network:
 
         checked, first, last = check(layers)
         self.names, self.ties, self.gpt_config = None, {}, None  # Network.gpt sets them
+        self.llama_config: dict[str, Any] | None = None  # Network.llama sets it
         rows = walk(checked, first)
         wanted = [(row.path, row.layer) for row in rows if row.layer.seq is not None]
         if seq is None:
@@ -189,6 +191,7 @@ class Network:
         self._sizes = sizes
         self._layers = None
         self.seq, self.names, self.ties, self.gpt_config = sympy.Integer(1), None, {}, None
+        self.llama_config = None
         self._sequences = False
         if width is None and sizes is not None and all(size == sizes[0] for size in sizes):
             width = sizes[0]
@@ -287,6 +290,102 @@ class Network:
             "causal": causal,
         }
         return network
+
+    @classmethod
+    def llama(
+        cls,
+        vocab: object,
+        seq: object,
+        d_model: object,
+        n_layers: object,
+        n_heads: object,
+        *,
+        n_kv_heads: object = None,
+        d_ff: object = None,
+        head_dim: object = None,
+        batch: object = 1,
+        rope_theta: float = 10000.0,
+        eps: float = 1e-6,
+        tied: bool = False,
+        window: object = None,
+        bias: bool = False,
+        o_bias: bool = False,
+        optimizer: object = "sgd",
+    ) -> Network:
+        """A Llama as Hugging Face's ``LlamaForCausalLM`` writes it (and Mistral's with a `window`, Qwen2's with
+        `bias`): token embedding, `n_layers` pre-RMSNorm blocks (`nn.LlamaBlock`: attention with RoPE and
+        `n_kv_heads` key/value heads, a SwiGLU MLP of width `d_ff`), a final RMSNorm and an untied ``lm_head``
+        (`tied` ties it), trained with cross-entropy over every position, summed. Every size may be a symbol; `d_ff`
+        is Meta's 8 d / 3 rounded up to a multiple of 256 unless given; `bias` puts a bias on q, k and v (Qwen2),
+        `o_bias` on o (Llama's ``attention_bias`` is both). Named as Hugging Face's modules
+        (``model.layers.0.self_attn.q_proj``). docs/llms.md has the formulas.
+
+        >>> from complexa import params
+        >>> params(Network.llama(32000, 4096, 4096, 32, 32))  # Llama-2-7B
+        6738415616
+        >>> Network.llama("V", "T", "H*h", "L", "H", n_kv_heads="K", d_ff="f", batch="B")  # GQA, head_dim h
+        Network.llama(V, T, H*h, L, H, n_kv_heads=K, d_ff=f, batch=B)
+        """
+        from complexa._llama import llama
+
+        return llama(
+            vocab, seq, d_model, n_layers, n_heads, n_kv_heads=n_kv_heads, d_ff=d_ff, head_dim=head_dim, batch=batch,
+            rope_theta=rope_theta, eps=eps, tied=tied, window=window, bias=bias, o_bias=o_bias, optimizer=optimizer,
+        )  # fmt: skip
+
+    @classmethod
+    def mixtral(
+        cls,
+        vocab: object,
+        seq: object,
+        d_model: object,
+        n_layers: object,
+        n_heads: object,
+        *,
+        n_experts: object = 8,
+        top_k: object = 2,
+        n_kv_heads: object = None,
+        d_ff: object = None,
+        head_dim: object = None,
+        batch: object = 1,
+        rope_theta: float = 1e6,
+        eps: float = 1e-5,
+        tied: bool = False,
+        window: object = None,
+        optimizer: object = "sgd",
+    ) -> Network:
+        """Mixtral as Hugging Face's ``MixtralForCausalLM`` writes it: `Network.llama` with each block's MLP a
+        mixture of `n_experts` SwiGLU experts of width `d_ff`, each token routed to `top_k` of them (`nn.MoE`).
+
+        >>> from complexa import params
+        >>> params(Network.mixtral(32000, 4096, 4096, 32, 32, n_kv_heads=8, d_ff=14336))  # Mixtral-8x7B
+        46702792704
+        """
+        from complexa._llama import llama
+
+        return llama(
+            vocab, seq, d_model, n_layers, n_heads, n_kv_heads=n_kv_heads, d_ff=d_ff, head_dim=head_dim, batch=batch,
+            rope_theta=rope_theta, eps=eps, tied=tied, window=window, n_experts=n_experts, top_k=top_k,
+            optimizer=optimizer,
+        )  # fmt: skip
+
+    @classmethod
+    def from_config(
+        cls, config: object, *, seq: object = None, batch: object = 1, optimizer: object = "sgd"
+    ) -> Network:
+        """The network a Hugging Face config describes, without downloading anything: `config` is a
+        ``transformers.PretrainedConfig``, a dict, a path to a ``config.json``, or the name of a config complexa
+        ships (`complexa.configs.NAMES`: ``"gpt2"``, ``"llama-2-7b"``, ``"llama-3-8b"``, ``"mistral-7b"``,
+        ``"qwen2-7b"``, ``"mixtral-8x7b"``). Its ``model_type`` is gpt2, llama, mistral, qwen2 or mixtral. `seq` is
+        the tokens per sample, ``max_position_embeddings`` (``n_positions``) unless given.
+
+        >>> from complexa import params
+        >>> params(Network.from_config("llama-3-8b"))
+        8030261248
+        """
+        from complexa.configs import network_from_config
+
+        return network_from_config(config, seq=seq, batch=batch, optimizer=optimizer)
 
     @property
     def sequences(self) -> bool:
@@ -424,6 +523,10 @@ class Network:
         }
         options = self.options()
         options["batch"] = _replaced(self.batch, mapping, "batch")
+        if self.llama_config is not None:
+            from complexa._llama import rebuild
+
+            return rebuild(self, mapping, options["batch"])  # type: ignore[arg-type]
         if self.gpt_config is not None:
             config = dict(self.gpt_config)
             for key in ("vocab", "seq", "d_model", "n_layers", "n_heads", "d_ff"):
@@ -465,6 +568,10 @@ class Network:
     def __repr__(self) -> str:
         defaults = {"batch": sympy.Integer(1), "bias": True, "activation": "sigmoid", "loss": "mse", "optimizer": "sgd"}
         extra = "".join(f", {k}={v!r}" for k, v in self.options().items() if v != defaults.get(k))
+        if self.llama_config is not None:
+            from complexa._llama import shown as llama_shown
+
+            return llama_shown(self)
         if self.gpt_config is not None:
             c = self.gpt_config
             shown = ", ".join(str(c[k]) for k in ("vocab", "seq", "d_model", "n_layers", "n_heads"))

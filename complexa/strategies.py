@@ -15,7 +15,7 @@ from complexa._limits import show
 from complexa.errors import ComplexaError
 from complexa.network import ACTIVATIONS, LOSSES, Network
 
-__all__ = ["networks", "sizes", "layer_stacks", "gpts", "OPTIMIZERS"]
+__all__ = ["networks", "sizes", "layer_stacks", "gpts", "llamas", "OPTIMIZERS"]
 
 OPTIMIZERS = ("sgd", "momentum", "adam")
 """What `layer_stacks` draws optimizers from: plain ``"sgd"``, `complexa.nn.SGD` with momentum, `complexa.nn.Adam`."""
@@ -274,6 +274,86 @@ def _gpts(
         causal=draw(st.booleans()),
         optimizer=optimizer,
     )
+
+
+def llamas(
+    *,
+    max_vocab: int = 16,
+    max_seq: int = 6,
+    max_kv_heads: int = 2,
+    max_group: int = 2,
+    max_head_dim: int = 2,
+    max_layers: int = 2,
+    max_experts: int = 3,
+    max_batch: int = 3,
+    optimizers: Sequence[str] = OPTIMIZERS,
+) -> st.SearchStrategy[Network]:
+    """Small concrete Llama-style networks (`Network.llama`, `Network.mixtral`): K key/value heads and H = K G query
+    heads (MHA, GQA, MQA), an even head dimension (RoPE turns pairs), a head dimension of its own or d_model / H, a
+    window or none, q/k/v biases (Qwen2's) or none, tied or not, and a mixture of up to `max_experts` experts or a
+    SwiGLU MLP; an optimizer drawn from `optimizers`.
+
+    Shrinks towards one layer, one head, no experts, short sequences and a batch of 1.
+
+    **Arguments:** each `max_*` a positive int bounding that size (`max_head_dim` counts pairs: the head dimension is
+    2, 4, ... up to twice it); `optimizers` a non-empty list drawn from `OPTIMIZERS`.
+
+    **Returns:** a strategy for `Network`.
+
+    >>> from hypothesis import given, settings
+    >>> @settings(max_examples=10)
+    ... @given(llamas(max_seq=3))
+    ... def test_small(network):
+    ...     assert network.llama_config["seq"] <= 3 and network.loss == "cross_entropy"
+    >>> test_small()
+    """
+    bounds = (max_vocab, max_seq, max_kv_heads, max_group, max_head_dim, max_layers, max_experts, max_batch)
+    names = ("max_vocab", "max_seq", "max_kv_heads", "max_group", "max_head_dim", "max_layers", "max_experts")
+    checked = [_positive_int(value, name) for value, name in zip(bounds, (*names, "max_batch"))]
+    return _llamas(*checked, _subset(optimizers, OPTIMIZERS, "optimizers"))
+
+
+@st.composite
+def _llamas(
+    draw: st.DrawFn,
+    max_vocab: int,
+    max_seq: int,
+    max_kv_heads: int,
+    max_group: int,
+    max_head_dim: int,
+    max_layers: int,
+    max_experts: int,
+    max_batch: int,
+    optimizers: tuple[str, ...],
+) -> Network:
+    from complexa import nn
+
+    kv_heads = draw(st.integers(1, max_kv_heads))
+    heads = kv_heads * draw(st.integers(1, max_group))
+    head_dim = 2 * draw(st.integers(1, max_head_dim))
+    own_head_dim = draw(st.booleans())
+    d_model = draw(st.integers(1, heads * head_dim)) if own_head_dim else heads * head_dim
+    seq = draw(st.integers(1, max_seq))
+    experts = draw(st.integers(0, max_experts))
+    kind = draw(st.sampled_from(optimizers))
+    optimizer: object = "sgd"
+    if kind == "momentum":
+        optimizer = nn.SGD(lr=draw(st.sampled_from([0.01, 0.1])), momentum=draw(st.sampled_from([0.5, 0.9])))
+    elif kind == "adam":
+        optimizer = nn.Adam(lr=draw(st.sampled_from([1e-3, 1e-2])), eps=1e-3)
+    options: dict[str, object] = {
+        "n_kv_heads": kv_heads,
+        "d_ff": draw(st.integers(1, 2 * d_model)),
+        "head_dim": head_dim if own_head_dim else None,
+        "batch": draw(st.integers(1, max_batch)),
+        "tied": draw(st.booleans()),
+        "window": draw(st.one_of(st.none(), st.integers(1, seq))),
+        "optimizer": optimizer,
+    }
+    sizes = (draw(st.integers(1, max_vocab)), seq, d_model, draw(st.integers(1, max_layers)), heads)
+    if experts:
+        return Network.mixtral(*sizes, n_experts=experts, top_k=draw(st.integers(1, experts)), **options)  # type: ignore[arg-type]
+    return Network.llama(*sizes, bias=draw(st.booleans()), **options)  # type: ignore[arg-type]
 
 
 def _positive_int(value: object, where: str) -> int:

@@ -166,7 +166,10 @@ BAD: list[tuple[list[str], str]] = [
     (["--layers", "   "], "at position 0: no layers"),
     (["--layers", "Linear(784, h) Relu"], "at position 15: unknown layer 'Relu'; did you mean ReLU?"),
     (["--layers", "linear(784, h)"], "at position 0: unknown layer 'linear'; did you mean Linear?"),
-    (["--layers", "Conv2d(3, 8)"], "unknown layer 'Conv2d'; known: Block, CausalSelfAttention, Embedding, GELU"),
+    (
+        ["--layers", "Conv2d(3, 8)"],
+        "unknown layer 'Conv2d'; known: Attention, Block, CausalSelfAttention, Embedding, GELU",
+    ),
     (["--layers", "nn.Linear(2, 3)"], "at position 0: unknown layer 'nn'"),
     (["--layers", "Linear(784 h)"], "at position 7: Linear(in_features): '784 h': unexpected 'h' after a complete"),
     (["--layers", "Linear(784, 2h)"], "at position 12: Linear(out_features): '2h': unexpected 'h'"),

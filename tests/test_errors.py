@@ -294,6 +294,11 @@ CASES: list[tuple[str, Callable[[], object], str]] = [
         r"inference is counted in the exact model",
     ),
     (
+        "decode with a sliding window",
+        lambda: derive(Network.llama(13, 8, 8, 1, 2, window=3), phase="decode", cache=2),
+        r"a sliding window's cache .* is not modelled yet",
+    ),
+    (
         "prefill's logits unknown",
         lambda: derive(Network.gpt(5, 4, 4, 1, 2), phase="prefill", prompt=2, logits="first"),
         r"logits = 'first': must be one of 'last', 'all'",
@@ -318,6 +323,35 @@ CASES: list[tuple[str, Callable[[], object], str]] = [
         lambda: _generate(Network.gpt(5, 4, 4, 1, 2), prompt=2, new=0),
         r"new = 0: must be a positive int",
     ),
+    # issue 22 (kinds): Llama, Mistral, Qwen2, Mixtral, and their configs
+    ("rmsnorm eps", lambda: complexa.nn.RMSNorm(4, eps=0.0), r"RMSNorm\(eps\) = 0.0: must be a positive finite"),
+    ("kv heads", lambda: complexa.nn.Attention(8, 4, 3, n_kv_heads=3), r"n_heads must be a multiple of n_kv_heads"),
+    ("heads not dividing d", lambda: complexa.nn.Attention(10, 4, 3), r"d_model must be a multiple of n_heads"),
+    ("odd head dim", lambda: complexa.nn.Attention(6, 2, 3), r"head_dim must be even"),
+    ("symbolic gqa", lambda: complexa.nn.Attention("d", "H", "T", n_kv_heads="K"), r"not a polynomial.*head_dim"),
+    ("window not causal", lambda: complexa.nn.Attention(8, 2, 4, window=2, causal=False), r"a causal mask"),
+    ("rope theta", lambda: complexa.nn.Attention(8, 2, 4, rope_theta=-1.0), r"rope_theta\) = -1.0"),
+    ("top_k above experts", lambda: complexa.nn.MoE(8, 4, 2, 3), r"top_k must be at most n_experts"),
+    ("experts without top_k", lambda: complexa.nn.LlamaBlock(8, 2, 4, 6, n_experts=4), r"give both"),
+    ("router in a stack", lambda: Network([complexa.nn.MoE(4, 2, 2, 1).gate]), r"part of a mixture of experts"),
+    ("llama d_ff symbolic", lambda: Network.llama("V", "T", "d", 2, 2), r"d_ff: .* give d_ff"),
+    ("llama vocab", lambda: Network.llama(0, 4, 8, 1, 2, d_ff=4), r"vocab = 0"),
+    ("config unknown name", lambda: Network.from_config("llama-9-1t"), r"neither a config complexa ships"),
+    ("config directory", lambda: Network.from_config(os.path.dirname(__file__)), r"nor a file"),
+    ("config not json", lambda: _config_file("{not json"), r"not JSON"),
+    ("config json list", lambda: _config_file("[1, 2]"), r"not an object of fields"),
+    ("config object", lambda: Network.from_config(42), r"config = 42: must be a transformers PretrainedConfig"),
+    ("config model type", lambda: Network.from_config({"model_type": "bert"}), r"'bert': complexa reads gpt2"),
+    ("config no model type", lambda: Network.from_config({}), r"model_type = None"),
+    ("config missing field", lambda: Network.from_config({"model_type": "llama"}), r"'vocab_size' is missing"),
+    ("config negative field", lambda: _cfg(hidden_size=-8), r"hidden_size = -8: must be a positive integer"),
+    ("config float field", lambda: _cfg(num_hidden_layers=2.0), r"num_hidden_layers = 2.0: must be a positive"),
+    ("config huge field", lambda: _cfg(vocab_size=10**200), r"vocab_size = .* at most"),
+    ("config heads", lambda: _cfg(num_key_value_heads=3), r"n_heads must be a multiple of n_kv_heads"),
+    ("config activation", lambda: _cfg(hidden_act="gelu"), r"hidden_act = 'gelu'"),
+    ("config eps", lambda: _cfg(rms_norm_eps="small"), r"rms_norm_eps = 'small'"),
+    ("config qwen window", lambda: _cfg(model_type="qwen2", use_sliding_window=True), r"use_sliding_window"),
+    ("config gpt2 seq", lambda: Network.from_config("gpt2", seq=512), r"sequences of n_positions = 1024"),
 ]  # fmt: skip
 
 
@@ -346,6 +380,22 @@ def _generate(network: Network, **kwargs: object) -> object:
     from complexa.reference import generate
 
     return generate(network, **kwargs)  # type: ignore[arg-type]
+
+
+def _config_file(text: str) -> Network:
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as file:
+        file.write(text)
+    try:
+        return Network.from_config(file.name)
+    finally:
+        os.unlink(file.name)
+
+
+def _cfg(**changes: object) -> Network:
+    base: dict[str, object] = {"model_type": "llama", "vocab_size": 11, "hidden_size": 8, "intermediate_size": 6}
+    return Network.from_config({**base, "num_hidden_layers": 1, "num_attention_heads": 2, **changes})
 
 
 def _torch_of(network: Network) -> object:

@@ -258,3 +258,54 @@ def test_derive_phase_refuses_in_one_line(capsys: pytest.CaptureFixture[str], ar
 
     status, out, err = cli(capsys, *argv)
     assert (status, out) == (2, "") and message in err and err.count("\n") == 1
+
+
+# --- the Llama kinds: grouped-query attention, RoPE, SwiGLU, a mixture of experts ---------------------------------
+LLAMAS = [
+    ("llama, GQA", lambda: Network.llama(13, 12, 8, 2, 4, n_kv_heads=2, d_ff=6, batch=2), 4, 4),
+    ("qwen2, MQA and biases", lambda: Network.llama(13, 12, 8, 1, 2, n_kv_heads=1, d_ff=6, bias=True), 3, 3),
+    ("mixtral", lambda: Network.mixtral(13, 12, 8, 1, 2, n_experts=3, top_k=2, d_ff=6, batch=2), 3, 3),
+]
+
+
+@pytest.mark.parametrize(("make", "prompt", "new"), [c[1:] for c in LLAMAS], ids=[c[0] for c in LLAMAS])
+def test_transformers_llamas_count_as_derived_step_by_step(make: object, prompt: int, new: int) -> None:
+    # Their transformers twins (to_torch: LlamaForCausalLM, Qwen2ForCausalLM, MixtralForCausalLM, eager attention
+    # and experts), random weights: FlopCounterMode and the DynamicCache's bytes on every step, and generate's total.
+    torch = pytest.importorskip("torch")
+    hf = pytest.importorskip("transformers")
+    from torch.utils.flop_counter import FlopCounterMode
+
+    network = make()  # type: ignore[operator]
+    torch.manual_seed(0)
+    model = network.to_torch().eval()
+    B, V = int(network.batch), int(network.llama_config["vocab"])
+    cache = hf.DynamicCache(config=model.config)
+    ids = torch.randint(0, V, (B, prompt))
+    with torch.no_grad():
+        for k in range(new):
+            if k == 0:
+                phase = derive(network, phase="prefill", prompt=prompt)
+            else:
+                phase = derive(network, phase="decode", cache=prompt + k - 1)
+            with FlopCounterMode(display=False) as counter:
+                out = model(input_ids=ids, cache=cache, use_cache=True, logits_to_keep=1)
+            assert counter.get_total_flops() == phase.flops("torch"), k
+            assert _cache_bytes(cache) == 8 * phase.kv_elements, k
+            ids = out.logits[:, -1].argmax(-1, keepdim=True)
+        first = torch.randint(0, V, (B, prompt))
+        with FlopCounterMode(display=False) as counter:
+            model.generate(first, attention_mask=torch.ones_like(first), max_new_tokens=new, min_new_tokens=new)
+    assert counter.get_total_flops() == complexa.generate(network, prompt=prompt, new=new).flops("torch")
+
+
+def test_a_llamas_prefill_with_every_logit_is_its_training_forward_pass_and_its_cache_is_grouped() -> None:
+    V, T, d, L, H, K, f, B, P = sympy.symbols("V T d L H K f B P", positive=True, integer=True)
+    hd = sympy.Symbol("hd", positive=True, integer=True)
+    network = Network.llama(V, T, d, L, H, n_kv_heads=K, head_dim=hd, d_ff=f, batch=B)
+    every = derive(network, phase="prefill", prompt=P, logits="all").counts["prefill"]
+    forward = derive(Network.llama(V, P, d, L, H, n_kv_heads=K, head_dim=hd, d_ff=f, batch=B)).counts["forward"]
+    assert every == {op: v for op, v in forward.items() if op != "act_grad"}
+    # A key and a value of K hd per layer, sequence and token: H / K times less than multi-head attention's.
+    per_token = sympy.expand(prefill(network, prompt=P).kv_elements / (B * P))
+    assert per_token == sympy.expand(2 * L * K * hd)

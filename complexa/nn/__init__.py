@@ -10,11 +10,13 @@ Each kind's spec and cost rules live in its own module here (docs/counting.md ha
 """
 
 from complexa.nn._base import BASE_OPS, KINDS, OPS, Layer
-from complexa.nn.activations import GELU, Activation, Identity, ReLU, Sigmoid, Tanh
+from complexa.nn.activations import GELU, Activation, Identity, ReLU, Sigmoid, SiLU, Tanh
 from complexa.nn.attention import CausalSelfAttention
 from complexa.nn.embedding import Embedding, PositionEmbedding
 from complexa.nn.linear import Linear
-from complexa.nn.norm import LayerNorm
+from complexa.nn.llama import Attention, LlamaBlock, RotaryEmbedding, SwiGLU
+from complexa.nn.moe import MoE
+from complexa.nn.norm import LayerNorm, RMSNorm
 from complexa.nn.optim import SGD, Adam, Optimizer
 from complexa.nn.residual import Residual
 from complexa.nn.transformer import MLP, Block, Repeat
@@ -42,4 +44,12 @@ __all__ = [
     "Residual",
     "Sigmoid",
     "Tanh",
+    # issue 22: Llama, Mistral, Qwen2 and Mixtral
+    "Attention",
+    "LlamaBlock",
+    "MoE",
+    "RMSNorm",
+    "RotaryEmbedding",
+    "SiLU",
+    "SwiGLU",
 ]

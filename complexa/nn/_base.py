@@ -96,6 +96,9 @@ class Layer:
     kind: ClassVar[str] = ""
     uses: ClassVar[tuple[str, ...]] = ()
     _fields: ClassVar[tuple[str, ...]] = ()
+    parallel: ClassVar[frozenset[str]] = frozenset()
+    """The names of the layers of `inner` that take this layer's own input, side by side (an attention's q, k and v
+    projections): each computes its input's gradient when this layer does, whatever comes before it in `inner`."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

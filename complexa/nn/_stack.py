@@ -90,11 +90,17 @@ def _walk(
     every_copy: bool,
     copies: int,
     sizes: dict[int, int],
+    parallel: frozenset[str] = frozenset(),
 ) -> bool:
     """Append the rows of `items` to `rows`; `copies` is how many times the caller lists them (the product of the
-    enclosing Repeats listed copy by copy), `sizes` the rows each layer walks as a template, by id."""
+    enclosing Repeats listed copy by copy), `sizes` the rows each layer walks as a template, by id. The items named
+    in `parallel` take the caller's input, so they compute its gradient only when the caller does."""
+    entry = needs
     for name, layer, width in items:
         path = f"{prefix}{name}"
+        after = needs  # what the layers after this one see, whatever this one is
+        if name in parallel:
+            needs = entry
         rows.append(Row(path, layer, width, needs, times))
         count = layer.repeats
         listed = (
@@ -117,8 +123,9 @@ def _walk(
                 _walk([("{i}", body, width)], f"{path}.", True, times * (count - 1), rows, every_copy, copies, sizes)
         else:
             listed_copies = copies if count is None else copies * int(count)
-            _walk(layer.inner(width), f"{path}.", needs, times, rows, every_copy, listed_copies, sizes)
-        needs = needs or layer.has_parameters
+            inner = layer.inner(width)
+            _walk(inner, f"{path}.", needs, times, rows, every_copy, listed_copies, sizes, layer.parallel)
+        needs = after or needs or layer.has_parameters
     return needs
 
 

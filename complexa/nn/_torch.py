@@ -224,7 +224,34 @@ def to_torch(network: Network) -> Any:
         )
     if network.gpt_config is not None:
         return _gpt_types()["GPT"](network.gpt_config).double()
+    if network.llama_config is not None:
+        return transformers_model(network)
     return torch.nn.Sequential(*(_module(torch, layer) for layer in network.layers)).double()
+
+
+def transformers_model(network: Network) -> Any:
+    """The float64 transformers model a `Network.llama` (or `Network.mixtral`) stands for, made from its config
+    (`complexa._llama.transformers_config`) with eager attention and eager experts, the implementations complexa
+    counts: ``LlamaForCausalLM``, ``MistralForCausalLM``, ``Qwen2ForCausalLM`` or ``MixtralForCausalLM``. Needs
+    transformers (``pip install transformers``); raises `ComplexaError` without it."""
+    _torch()
+    try:
+        import transformers
+    except ImportError:
+        raise ComplexaError(
+            "transformers is not installed; a Llama network's torch module is transformers' own: pip install "
+            "transformers"
+        ) from None
+    from complexa._llama import transformers_config
+
+    torch = _torch()
+    values = transformers_config(network)
+    config = transformers.AutoConfig.for_model(values.pop("model_type"), **values)
+    extra = {"experts_implementation": "eager"} if config.model_type == "mixtral" else {}
+    model = transformers.AutoModelForCausalLM.from_config(
+        config, attn_implementation="eager", dtype=torch.float64, **extra
+    )
+    return model.double()
 
 
 MAX_TORCH_LAYERS = 100_000

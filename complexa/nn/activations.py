@@ -1,4 +1,4 @@
-"""Elementwise activations, as `torch.nn`'s: `Sigmoid`, `Tanh`, `ReLU`, `GELU` and `Identity`.
+"""Elementwise activations, as `torch.nn`'s: `Sigmoid`, `Tanh`, `ReLU`, `GELU`, `SiLU` and `Identity`.
 
 Per sample and unit: forward 1 act (one evaluation of g); error, when computed, 1 act_grad (one evaluation of g',
 from the stored output for sigmoid and tanh, a(1 - a) and 1 - a^2, from the stored input for ReLU and GELU) and
@@ -14,7 +14,7 @@ from complexa._validate import as_choice
 from complexa.models._layers import Value
 from complexa.nn._base import Convert, Cost, Layer, cost
 
-__all__ = ["Activation", "Sigmoid", "Tanh", "ReLU", "GELU", "Identity", "forward", "error", "BY_NAME"]
+__all__ = ["Activation", "Sigmoid", "Tanh", "ReLU", "GELU", "Identity", "SiLU", "forward", "error", "BY_NAME"]
 
 
 def forward(n: Value, batch: Value) -> dict[str, Value]:
@@ -83,6 +83,17 @@ class GELU(Activation):
 
     def __repr__(self) -> str:
         return "GELU()" if self.approximate == "none" else f"GELU(approximate={self.approximate!r})"
+
+
+class SiLU(Activation):
+    """x sigmoid(x), Llama's (``torch.nn.SiLU``, Hugging Face's ``act_fn``); g' = s (1 + x (1 - s)), s = sigmoid(x),
+    from the stored input. Not one of `Network`'s `activation` names: it is the gate of `complexa.nn.SwiGLU`.
+
+    >>> SiLU()
+    SiLU()
+    """
+
+    kind, code = "SiLU", 6
 
 
 class Identity(Activation):
