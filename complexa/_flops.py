@@ -28,6 +28,7 @@ __all__ = [
     "CONVENTIONS",
     "DTYPES",
     "FLOP_PHASES",
+    "INFERENCE_PHASES",
     "MEMORY_PHASES",
     "Memory",
     "flops",
@@ -36,13 +37,13 @@ __all__ = [
     "params",
 ]
 
-FLOP_PHASES = ("forward", "training", "prefill", "decode")
-"""``forward``: one forward pass of the batch. ``training``: one training step (what the convention counts of it).
-``prefill`` and ``decode``: a language model's inference (docs/inference.md), in the exact and torch conventions."""
-MEMORY_PHASES = ("inference", "training", "prefill", "decode")
-"""``inference``: parameters and every layer's activation. ``training``: also pre-activations and gradients.
-``prefill`` and ``decode``: a language model's parameters and its KV cache after the phase (docs/inference.md)."""
+FLOP_PHASES = ("forward", "training")
+"""``forward``: one forward pass of the batch. ``training``: one training step (what the convention counts of it)."""
+MEMORY_PHASES = ("inference", "training")
+"""``inference``: parameters and every layer's activation. ``training``: also pre-activations and gradients."""
 INFERENCE_PHASES = ("prefill", "decode")
+"""A language model's (docs/inference.md), for `flops` (exact and torch conventions) and `memory` (its parameters
+and its KV cache after the phase) too."""
 
 FORWARD_ONLY = {"fvcore": "fvcore's FlopCountAnalysis", "ptflops": "ptflops' get_model_complexity_info"}
 
@@ -213,10 +214,10 @@ def flops(
     O(B*L*n**2, (B, oo), (L, oo), (n, oo))
     """
     if _traced(network):  # from_torch (issue 13): the traced module's own rules
-        traced_phase = as_choice(phase, FLOP_PHASES[:2], "phase")
+        traced_phase = as_choice(phase, FLOP_PHASES, "phase")
         return network.flops(as_choice(convention, CONVENTIONS, "convention"), traced_phase)  # type: ignore[attr-defined]
     convention = as_choice(convention, CONVENTIONS, "convention")
-    phase = as_choice(phase, FLOP_PHASES, "phase")
+    phase = as_choice(phase, FLOP_PHASES + INFERENCE_PHASES, "phase")
     if phase in INFERENCE_PHASES:
         from complexa._inference import CONVENTIONS as INFERENCE_CONVENTIONS
         from complexa._inference import infer
@@ -379,7 +380,7 @@ def memory(
     """
     if _traced(network):  # from_torch (issue 13)
         return _traced_memory(network, as_choice(phase, MEMORY_PHASES, "phase"), as_choice(dtype, DTYPES, "dtype"))
-    phase = as_choice(phase, MEMORY_PHASES, "phase")
+    phase = as_choice(phase, MEMORY_PHASES + INFERENCE_PHASES, "phase")
     dtype = as_choice(dtype, DTYPES, "dtype")
     if phase in INFERENCE_PHASES:
         return _inference_memory(network, phase, dtype, prompt, cache)

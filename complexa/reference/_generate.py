@@ -60,6 +60,15 @@ def _checked(network: object, prompt: object, new: object, seed: object, logits:
     from complexa._validate import as_choice
 
     network = check_network(network, "generate")
+    from complexa.nn import CausalSelfAttention
+    from complexa.nn._stack import rows_of
+
+    for row in rows_of(network):
+        if type(row.layer).__name__ in ("Attention", "MoE") and not isinstance(row.layer, CausalSelfAttention):
+            raise ComplexaError(
+                f"layer {row.path} ({row.layer!r}): generate measures GPT's kinds (Network.gpt); the Llama kinds have "
+                "no decode kernels yet; derive(..., phase='prefill' or 'decode') counts them"
+            )
     if not network.is_concrete:
         raise ComplexaError(
             f"{network!r} has symbols: generate runs a real network, so every size and the batch must be an integer; "
