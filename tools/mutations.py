@@ -2749,4 +2749,22 @@ MUTATIONS += [
         "every decode step's token embedded at position 0",
         tests=("tests/test_inference.py",),
     ),
+    Mutation(
+        "infer-llama-kv-heads",
+        "counting rule",
+        "complexa/_inference.py",
+        "    return 2 * convert(layer.kv_dim)  # a key and a value of n_kv_heads hd",
+        "    return 2 * convert(layer.q_dim)  # a key and a value of n_kv_heads hd",
+        "grouped-query attention's cache counted as multi-head attention's (LLM-Viewer's GQA-as-MQA bug, inverted)",
+        tests=("tests/test_inference.py",),
+    ),
+    Mutation(
+        "infer-llama-torch-groups",
+        "counting rule",
+        "complexa/_inference.py",
+        "    return 4 * rows * keys * convert(layer.q_dim)",
+        "    return 4 * rows * keys * convert(layer.kv_dim)",
+        "the attention's products per key/value head, as though repeat_kv did not expand them",
+        tests=("tests/test_inference.py",),
+    ),
 ]
