@@ -2767,4 +2767,25 @@ MUTATIONS += [
         "the attention's products per key/value head, as though repeat_kv did not expand them",
         tests=("tests/test_inference.py",),
     ),
+    _cuda(
+        "cuda-decode-scale",
+        "attention",
+        "                scores[j] = s * scale",
+        "                scores[j] = s",
+        "the CUDA decode kernel's scores not scaled",
+    ),
+    _cuda(
+        "cuda-decode-own-key-count",
+        "attention",
+        "            for j in range(1, length):\n                if counting:\n                    n_cmp += 1",
+        "            for j in range(1, length):\n                if counting:\n                    n_cmp += 0",
+        "the CUDA decode kernel's softmax maximum not counted",
+    ),
+    _cuda(
+        "cuda-store-position",
+        "attention",
+        "            k_cache[b, h, start + i, c] = qkv[r, d + h * hd + c]",
+        "            k_cache[b, h, i, c] = qkv[r, d + h * hd + c]",
+        "the CUDA store writing the new key over the first cached one",
+    ),
 ]
