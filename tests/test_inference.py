@@ -19,7 +19,7 @@ import complexa
 from complexa import Network, derive, flops, memory, params
 from complexa._inference import decode, prefill
 from complexa.reference import generate as run
-from complexa.strategies import gpts
+from complexa.strategies import gpts, llamas
 
 
 @st.composite
@@ -309,3 +309,24 @@ def test_a_llamas_prefill_with_every_logit_is_its_training_forward_pass_and_its_
     # A key and a value of K hd per layer, sequence and token: H / K times less than multi-head attention's.
     per_token = sympy.expand(prefill(network, prompt=P).kv_elements / (B * P))
     assert per_token == sympy.expand(2 * L * K * hd)
+
+
+@settings(max_examples=15, deadline=None)
+@given(llamas(max_seq=5, optimizers=("sgd",)), st.data())
+def test_any_llamas_prefill_is_its_forward_pass_and_its_decode_steps_sum_to_generate(
+    network: Network, data: st.DataObject
+) -> None:
+    # Any Llama-style network drawn (GQA, MQA, biases, experts); a window is refused, so it is dropped.
+    config = {**network.llama_config, "window": None}
+    make = Network.mixtral if config["n_experts"] else Network.llama
+    for key in ("bias", "o_bias") if config["n_experts"] else ("n_experts", "top_k"):
+        assert not config.pop(key)  # Network.mixtral takes no biases
+    network = make(**config, batch=network.batch)
+    P = data.draw(st.integers(1, int(config["seq"])), "prompt")
+    G = data.draw(st.integers(1, 4), "new")
+    shorter = make(**{**config, "seq": P}, batch=network.batch)
+    every = derive(network, phase="prefill", prompt=P, logits="all").evaluate()["prefill"]
+    assert every == {op: v for op, v in derive(shorter).evaluate().counts["forward"].items() if op != "act_grad"}
+    steps = [derive(network, phase="decode", cache=C).evaluate()["decode"] for C in range(P, P + G - 1)]
+    whole = complexa.generate(network, prompt=P, new=G).evaluate()["decode"]
+    assert whole == {op: sum(step[op] for step in steps) for op in whole}
