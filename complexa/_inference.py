@@ -1,4 +1,5 @@
-"""Inference: a GPT's prefill over a prompt, a decode step with a KV cache, and a whole generation, exactly.
+"""Inference: a language model's prefill over a prompt, a decode step with a KV cache, and a whole generation,
+exactly, for GPT's kinds and the Llama kinds.
 
 Three phases beside the training step (docs/inference.md has the formulas and the checks):
 
@@ -8,7 +9,8 @@ Three phases beside the training step (docs/inference.md has the formulas and th
   ``logits_to_keep=1``), the logits are computed for each sequence's last position only, B rows. ``logits="all"``
   computes them for all B P rows, as a plain call of the model does.
 - ``decode``, one new token per sequence with a cache of C tokens: B rows; each attention appends the token's key
-  and value to the cache and attends from its query to the C + 1 keys, with no mask (every key is at or before it).
+  and value to the cache and attends from its query to the C + 1 keys: GPT's with no mask (every key is at or before
+  it), the Llama kinds' with transformers' eager mask added (all zeros) as their training rule counts it.
 - ``generate``, G new tokens after a prompt of P, as ``generate(max_new_tokens=G)``: the prefill gives the first,
   and G - 1 decode steps, with caches of C = P .. P + G - 2, the rest; the decode steps' sum is a closed form in P
   and G.
