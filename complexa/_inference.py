@@ -134,12 +134,40 @@ def check_network(network: object, phase: str) -> Network:
                 f"phase = {phase!r} with {layer!r}: a decoder's KV cache needs causal attention; use causal=True, or "
                 "phase='training'"
             )
-        if getattr(layer, "window", None) is not None:
-            raise ComplexaError(
-                f"phase = {phase!r} with {layer!r}: a sliding window's cache (transformers keeps the last W - 1 "
-                "tokens) is not modelled yet; use window=None, or phase='training'"
-            )
+    _window(network, phase)
     return network
+
+
+def _window(network: Network, phase: str) -> int | None:
+    """The attention's sliding window W (every layer's the same), or None. transformers' cache for it
+    (``DynamicSlidingWindowLayer``) keeps the last W - 1 tokens, and a decode step attends to min(C + 1, W) keys."""
+    windows = {getattr(layer, "window", None) for layer in _attentions(network)}
+    if windows == {None}:
+        return None
+    if len(windows) > 1 or any(w is None or not w.is_Integer for w in windows):
+        shown = ", ".join(sorted(str(w) for w in windows))
+        raise ComplexaError(
+            f"phase = {phase!r} with sliding windows {shown}: a windowed cache is modelled for one integer window "
+            "shared by every layer; give window an integer"
+        )
+    return int(windows.pop())  # type: ignore[arg-type]
+
+
+def _integers(network: Network, window: int | None, **sizes: sympy.Expr) -> None:
+    """With a sliding window, the cache holds min(tokens, W - 1): every size must then be an integer."""
+    if window is None:
+        return
+    for name, value in sizes.items():
+        if not value.is_Integer:
+            raise ComplexaError(
+                f"{name} = {value} with a sliding window of {window}: the cache holds min(tokens, W - 1) tokens, "
+                "counted for integer sizes only; give an integer"
+            )
+
+
+def _cached(tokens: sympy.Expr, window: int | None) -> sympy.Expr:
+    """The tokens a sequence's cache holds after `tokens` tokens: all, or the last W - 1 with a window."""
+    return tokens if window is None else sympy.Integer(min(int(tokens), window - 1))
 
 
 def _positions(network: Network) -> sympy.Expr | None:
@@ -166,13 +194,18 @@ LayerRow = tuple[str, str, Ops, Value]
 """(torch path, layer as repr prints it, op -> count in the exact model, FLOPs in torch's convention)."""
 
 
-def _rows(network: Network, phase: str, prompt: Value, cache: Value, logits: str, convert: Any) -> list[LayerRow]:
-    """Every layer's work on one prefill (`prompt` P tokens) or one decode step (`cache` C tokens cached)."""
+def _rows(
+    network: Network, phase: str, prompt: Value, cache: Value, logits: str, convert: Any, window: int | None = None
+) -> list[LayerRow]:
+    """Every layer's work on one prefill (`prompt` P tokens) or one decode step (`cache` C tokens seen), a decode
+    step's keys at most `window` (an integer C then)."""
     from complexa.nn._stack import rows_of
 
     B = convert(network.batch)
     queries = prompt if phase == "prefill" else 1
     keys = prompt if phase == "prefill" else cache + 1
+    if phase == "decode" and window is not None:
+        keys = min(keys, window)  # transformers' cache hands the last W - 1 tokens' keys, and the new one
     rows = B * queries
     head = network.names[-1] if network.names else str(len(network.layers) - 1)
     head_rows = rows if logits == "all" else B
@@ -330,10 +363,16 @@ def _convert(network: Network, *sizes: sympy.Expr | None) -> Converter:
 
 
 def _phase(
-    network: Network, phase: str, prompt: sympy.Expr, cache: sympy.Expr, logits: str, convert: Any
+    network: Network,
+    phase: str,
+    prompt: sympy.Expr,
+    cache: sympy.Expr,
+    logits: str,
+    convert: Any,
+    window: int | None = None,
 ) -> tuple[dict[str, sympy.Expr], dict[str, tuple[str, dict[str, sympy.Expr]]], sympy.Expr]:
     """(op -> count, path -> (layer, op -> count), torch FLOPs) of one phase, as sympy expressions."""
-    rows = _rows(network, phase, convert(prompt), convert(cache), logits, convert)
+    rows = _rows(network, phase, convert(prompt), convert(cache), logits, convert, window)
     ops = _ops_of(network)
     counts = {op: _expr(add([r[2].get(op, 0) for r in rows])) for op in ops}
     layers = {path: (shown, {op: _expr(o.get(op, 0)) for op in ops}) for path, shown, o, _ in rows}
@@ -361,12 +400,16 @@ def prefill(network: Network, *, prompt: object, logits: str = "last") -> Infere
     P = _size(prompt, "prompt")
     logits = as_choice(logits, LOGITS, "logits")
     _fits(network, P, "prompt")
+    window = _window(network, "prefill")
+    _integers(network, window, prompt=P)
     convert = _convert(network, P)
+    # The prefill's attention sees all P keys (a window masks some, as in training); its cache keeps W - 1 of them.
     counts, layers, torch = _phase(network, "prefill", P, P, logits, convert)
-    kv = to_expr(convert(network.batch) * convert(P) * kv_per_token(network, convert))
+    tokens = _cached(P, window)
+    kv = to_expr(convert(network.batch) * convert(tokens) * kv_per_token(network, convert))
     by_layer = {path: (shown, {"prefill": ops}) for path, (shown, ops) in layers.items()}
     return Inference(
-        network, "prefill", P, None, None, logits, {"prefill": counts}, by_layer, {"prefill": torch}, P, kv
+        network, "prefill", P, None, None, logits, {"prefill": counts}, by_layer, {"prefill": torch}, tokens, kv
     )
 
 
@@ -383,16 +426,20 @@ def decode(network: Network, *, cache: object) -> Inference:
     network = check_network(network, "decode")
     C = _size(cache, "cache")
     _fits(network, C + 1, "cache + 1")
-    return _decode(network, C)
+    window = _window(network, "decode")
+    _integers(network, window, cache=C)
+    return _decode(network, C, window)
 
 
-def _decode(network: Network, C: sympy.Expr) -> Inference:
+def _decode(network: Network, C: sympy.Expr, window: int | None = None) -> Inference:
+    """A decode step after C tokens; with `window` (C an integer), over min(C + 1, W) keys."""
     convert = _convert(network, C)
-    counts, layers, torch = _phase(network, "decode", sympy.Integer(1), C, "last", convert)
-    kv = to_expr(convert(network.batch) * (convert(C) + 1) * kv_per_token(network, convert))
+    counts, layers, torch = _phase(network, "decode", sympy.Integer(1), C, "last", convert, window)
+    tokens = _cached(C + 1, window)
+    kv = to_expr(convert(network.batch) * convert(tokens) * kv_per_token(network, convert))
     by_layer = {path: (shown, {"decode": ops}) for path, (shown, ops) in layers.items()}
     return Inference(
-        network, "decode", None, C, None, "last", {"decode": counts}, by_layer, {"decode": torch}, C + 1, kv
+        network, "decode", None, C, None, "last", {"decode": counts}, by_layer, {"decode": torch}, tokens, kv
     )
 
 
@@ -412,13 +459,21 @@ def generate(network: Network, *, prompt: object, new: object) -> Inference:
     network = check_network(network, "generate")
     P, G = _size(prompt, "prompt"), _size(new, "new")
     _fits(network, sympy.expand(P + G - 1), "prompt + new - 1")
-    step = _decode(network, _CACHE)
+    window = _window(network, "generate")
+    _integers(network, window, prompt=P, new=G)
+    step = _decode(network, _CACHE)  # unclipped: the step's polynomial in C
     first = prefill(network, prompt=P)
     lo, hi = P, sympy.expand(P + G - 2)
+    # With a window W, the steps from C = W - 1 on attend to W keys, as the unclipped step at C = W - 1 does.
+    last = hi if window is None else sympy.Min(hi, window - 1)
+    flat = 0 if window is None else max(0, int(hi) - max(int(lo), window) + 1)
 
     def total(value: sympy.Expr) -> sympy.Expr:
         # The step is a polynomial in C: its sum over C = P .. P + G - 2 (none for G = 1), in closed form.
-        return sympy.expand(sympy.summation(value, (_CACHE, lo, hi)))
+        summed = sympy.summation(value, (_CACHE, lo, last)) if last == hi or last >= lo else sympy.Integer(0)
+        if flat:
+            summed += flat * value.xreplace({_CACHE: sympy.Integer(window - 1)})  # type: ignore[operator]
+        return sympy.expand(summed)
 
     counts = {"prefill": first.counts["prefill"], "decode": {op: total(v) for op, v in step.counts["decode"].items()}}
     by_layer = {
@@ -426,8 +481,9 @@ def generate(network: Network, *, prompt: object, new: object) -> Inference:
         for path, (shown, ops) in ((p, (s, o["prefill"])) for p, (s, o) in first.by_layer.items())
     }
     torch = {"prefill": first.torch_flops["prefill"], "decode": total(step.torch_flops["decode"])}
-    tokens = sympy.expand(P + G - 1)
-    kv = sympy.expand(first.kv_elements / P * tokens)
+    tokens = _cached(sympy.expand(P + G - 1), window)
+    convert = _convert(network, P, G)
+    kv = to_expr(convert(network.batch) * convert(tokens) * kv_per_token(network, convert))
     return Inference(network, "generate", P, None, G, "last", counts, by_layer, torch, tokens, kv)
 
 
@@ -444,6 +500,9 @@ def kv_cache(network: Network, tokens: object, dtype: str = "float16") -> sympy.
     network = check_network(network, "decode")
     n = as_size(tokens, "tokens")
     dtype = as_choice(dtype, DTYPES, "dtype")
+    window = _window(network, "decode")
+    _integers(network, window, tokens=n)
+    n = _cached(n, window)
     convert = _convert(network, n)
     return to_expr(DTYPES[dtype] * convert(network.batch) * convert(n) * kv_per_token(network, convert))
 

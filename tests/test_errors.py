@@ -299,9 +299,9 @@ CASES: list[tuple[str, Callable[[], object], str]] = [
         r"generate measures GPT's kinds \(Network.gpt\); the Llama kinds have no decode kernels yet",
     ),
     (
-        "decode with a sliding window",
-        lambda: derive(Network.llama(13, 8, 8, 1, 2, window=3), phase="decode", cache=2),
-        r"a sliding window's cache .* is not modelled yet",
+        "a symbolic cache with a sliding window",
+        lambda: derive(Network.llama(13, 8, 8, 1, 2, window=3), phase="decode", cache="C"),
+        r"cache = C with a sliding window of 3: the cache holds min\(tokens, W - 1\) tokens",
     ),
     (
         "prefill's logits unknown",

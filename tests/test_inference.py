@@ -265,6 +265,9 @@ LLAMAS = [
     ("llama, GQA", lambda: Network.llama(13, 12, 8, 2, 4, n_kv_heads=2, d_ff=6, batch=2), 4, 4),
     ("qwen2, MQA and biases", lambda: Network.llama(13, 12, 8, 1, 2, n_kv_heads=1, d_ff=6, bias=True), 3, 3),
     ("mixtral", lambda: Network.mixtral(13, 12, 8, 1, 2, n_experts=3, top_k=2, d_ff=6, batch=2), 3, 3),
+    # Mistral's sliding window: transformers' cache keeps the last W - 1 tokens, a step attends to min(C + 1, W) keys
+    ("mistral, a prompt beyond the window", lambda: Network.llama(13, 16, 8, 2, 4, n_kv_heads=2, window=3), 5, 4),
+    ("mistral, into the window", lambda: Network.llama(13, 16, 8, 1, 2, d_ff=6, batch=2, window=4), 1, 6),
 ]
 
 
@@ -316,8 +319,8 @@ def test_a_llamas_prefill_with_every_logit_is_its_training_forward_pass_and_its_
 def test_any_llamas_prefill_is_its_forward_pass_and_its_decode_steps_sum_to_generate(
     network: Network, data: st.DataObject
 ) -> None:
-    # Any Llama-style network drawn (GQA, MQA, biases, experts); a window is refused, so it is dropped.
-    config = {**network.llama_config, "window": None}
+    # Any Llama-style network drawn (GQA, MQA, biases, experts, a sliding window).
+    config = dict(network.llama_config)
     make = Network.mixtral if config["n_experts"] else Network.llama
     for key in ("bias", "o_bias") if config["n_experts"] else ("n_experts", "top_k"):
         assert not config.pop(key)  # Network.mixtral takes no biases

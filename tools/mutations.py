@@ -2788,4 +2788,22 @@ MUTATIONS += [
         "            k_cache[b, h, i, c] = qkv[r, d + h * hd + c]",
         "the CUDA store writing the new key over the first cached one",
     ),
+    Mutation(
+        "infer-window-keys",
+        "counting rule",
+        "complexa/_inference.py",
+        "        keys = min(keys, window)",
+        "        keys = keys",
+        "a decode step with a sliding window attending to every token seen, not the W the cache keeps",
+        tests=("tests/test_inference.py",),
+    ),
+    Mutation(
+        "infer-window-cached",
+        "counting rule",
+        "complexa/_inference.py",
+        "sympy.Integer(min(int(tokens), window - 1))",
+        "sympy.Integer(min(int(tokens), window))",
+        "a sliding window's cache holding W tokens, where transformers keeps W - 1",
+        tests=("tests/test_inference.py",),
+    ),
 ]
