@@ -208,7 +208,21 @@ def _model() -> _Model:
                     whole = blocks_again + (fwd["head"] if head else 0)
                     out[phase][name + TORCH_RECOMPUTE[2]] = sympy.expand(base + whole)
                     out[phase][name + TORCH_RECOMPUTE[3]] = sympy.expand(base + share * fwd["attention"])
+    out["activations"] = _activations(net)
     return _Model(params=readings, flops=out)
+
+
+def _activations(net: object) -> dict[str, sympy.Expr]:
+    """The bytes autograd saves in one transformer block, 16-bit (`memory(..., layout="torch")`), as the block
+    saves them and with the attention's own operations recomputed; one convention, so ``exact`` is ``torch``."""
+    from complexa._saved import saved_by_layer
+
+    out = {}
+    for name, again in (("", False), (TORCH_RECOMPUTE[3], True)):
+        saved = saved_by_layer(net, "bfloat16", recompute_attention=again)
+        block = sympy.Add(*(b for path, (_, b) in saved.items() if path.startswith(BLOCKS + ".{i}.")))
+        out["torch" + name] = out["exact" + name] = sympy.expand(block / L)
+    return out
 
 
 @dataclass(frozen=True)
@@ -241,9 +255,11 @@ class Claim:
     quotes: tuple[Quote, ...]
     symbols: str
     quantity: str
-    """``parameters``, ``forward`` (one forward pass) or ``training`` (one training step)."""
+    """``parameters``, ``forward`` (one forward pass), ``training`` (one training step) or ``activations`` (the
+    bytes a transformer layer saves for the backward pass)."""
     unit: str
-    """``per token``, ``per iteration`` (B sequences of T tokens) or ``""`` for parameters."""
+    """``per token``, ``per iteration`` (B sequences of T tokens), ``bytes per layer`` (B sequences) or ``""`` for
+    parameters."""
     formula: Callable[[sympy.Expr], sympy.Expr]
     """N -> the published expression in V, T, d, L, H, B."""
     n: str
@@ -409,6 +425,49 @@ CLAIMS = (
         "row of transformer.h.{i}.attn alone (recomputed(..., nested=False)). In torch's convention that adds the "
         "two T x T products' forward pass, 4 B L T^2 d; Eq. (8) adds 12 B L T^2 d, three times that: the "
         "products' forward and backward pass.",
+    ),
+    Claim(
+        key="megatron_activations",
+        source="megatron",
+        cite="Korthikanti et al. 2022, Section 4.1, Eq. (1) (Eq. (2) is its tensor-parallel form) and Table 2",
+        quotes=(
+            _paraphrase(
+                "activations memory per transformer layer = sbh(34 + 5as/h) bytes, 16-bit activations, with "
+                "dropout, no parallelism"
+            ),
+        ),
+        symbols="s = T, b = B, h = d, a = H",
+        quantity="activations",
+        unit="bytes per layer",
+        formula=lambda n: 34 * T * B * d + 5 * H * T**2 * B,
+        n="",
+        authors="torch",
+        note="complexa's count is what autograd saves in one of nanoGPT's blocks in bfloat16 (memory(..., "
+        "layout='torch'), checked against torch's real saved tensors); that GPT has no dropout. The paper's "
+        "2sbh + 3as^2b are dropout's: the masks of the two residual dropouts and of the attention dropout, a byte "
+        "each, and the attention dropout's output. complexa's extra terms are LayerNorm's statistics (mean and "
+        "1/std, 2 per token for each of the two LayerNorms; bfloat16 on the CPU, float32 on a GPU) and nanoGPT's "
+        "causal mask, T^2 bools made every forward pass; Megatron's fused softmax keeps neither.",
+    ),
+    Claim(
+        key="megatron_activations_selective",
+        source="megatron",
+        cite="Korthikanti et al. 2022, Section 5 and Table 2 (selective activation recomputation, t = 1)",
+        quotes=(
+            _paraphrase(
+                "activations memory per transformer layer with selective activation recomputation = 34 sbh bytes "
+                "(sbh(34/t) with tensor and sequence parallelism of degree t)"
+            ),
+        ),
+        symbols="s = T, b = B, h = d",
+        quantity="activations",
+        unit="bytes per layer",
+        formula=lambda n: 34 * T * B * d,
+        n="",
+        authors="torch, attention recomputed",
+        note="Selective recomputation checkpoints the attention's own operations (q k^T, the mask, softmax, "
+        "dropout, P v): the region keeps q, k and v, its input, and saves nothing in T^2. complexa counts that "
+        "block without dropout: the paper's 2 sbh are its two residual dropouts' masks.",
     ),
     Claim(
         key="palm",

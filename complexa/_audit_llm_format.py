@@ -23,11 +23,12 @@ def _percent(value: float) -> str:
 
 def _intro(a: LLMAudit) -> str:
     return (
-        f"Published FLOP formulas ({', '.join(a.sources)}) against complexa's counts of GPT-2 as nanoGPT writes it "
-        f"(Network.gpt; {SYMBOLS}): the exact count of every operation, and PyTorch's FlopCounterMode convention "
-        "(matrix products only, 2 FLOPs per multiply-add), split into the blocks' Linear layers, the attention's two "
-        "T x T products and lm_head. A formula is exact in a convention when it equals complexa's count there, "
-        "symbolically. Relative errors are published / count - 1, one sequence a step (B = 1)."
+        f"Published FLOP and memory formulas ({', '.join(a.sources)}) against complexa's counts of GPT-2 as nanoGPT "
+        f"writes it (Network.gpt; {SYMBOLS}): the exact count of every operation, and PyTorch's FlopCounterMode "
+        "convention (matrix products only, 2 FLOPs per multiply-add), split into the blocks' Linear layers, the "
+        "attention's two T x T products and lm_head; for memory, the bytes autograd saves (memory(..., "
+        "layout='torch')). A formula is exact in a convention when it equals complexa's count there, symbolically. "
+        "Relative errors are published / count - 1, one sequence a step (B = 1)."
     )
 
 

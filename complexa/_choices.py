@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ACTIVATIONS", "AUDITS", "BACKENDS", "CONVENTIONS", "DTYPES", "FORMATS", "LOSSES", "MODELS"]
+__all__ = ["ACTIVATIONS", "AUDITS", "BACKENDS", "CONVENTIONS", "DTYPES", "FORMATS", "LOSSES", "MODELS", "UNITS"]
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "identity")
 """Activation functions; ``identity`` has no activation to evaluate and a derivative of 1 to multiply by."""
@@ -29,3 +29,5 @@ AUDITS = ("essay", "kaplan", "chinchilla", "megatron", "palm")
 """What `complexa.audit` checks: the essay's claims (the default), or one source of LLM FLOP formulas."""
 FORMATS = ("text", "latex", "json", "markdown")
 """What ``--format`` accepts."""
+UNITS = ("auto", "exact", "si")
+"""What ``--units`` accepts (`complexa._format_derive.UNITS` says what each prints)."""

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NoReturn
 
 from complexa._args import choice, integer, network, option
-from complexa._choices import ACTIVATIONS, AUDITS, BACKENDS, CONVENTIONS, DTYPES, FORMATS, LOSSES, MODELS
+from complexa._choices import ACTIVATIONS, AUDITS, BACKENDS, CONVENTIONS, DTYPES, FORMATS, LOSSES, MODELS, UNITS
 from complexa._limits import show
 from complexa._scale_cli import add_scale_parser
 from complexa._torch_cli import add_torch_parser
@@ -116,6 +116,17 @@ def _add_symbolic(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_units(parser: argparse.ArgumentParser) -> None:
+    option(
+        parser,
+        "--units",
+        UNITS,
+        "auto",
+        "counts in full (exact), or in decimal SI units to four significant figures (si: 292.7 G); auto: si in a "
+        "text table whose numbers reach 10^6, else exact (default auto; JSON is always exact)",
+    )
+
+
 def _parser() -> _Parser:
     from complexa import __version__
 
@@ -155,6 +166,20 @@ def _parser() -> _Parser:
     p.add_argument("--prompt", metavar="P", help="prompt tokens a sequence, for --phase prefill or generate")
     p.add_argument("--cache", metavar="C", help="tokens cached before the decode step, for --phase decode")
     p.add_argument("--new", metavar="G", help="tokens generated after the prompt, for --phase generate")
+    _add_units(p)
+    p.add_argument(
+        "--levels",
+        type=integer(1),
+        metavar="N",
+        help="a stack's layer table lists its modules N levels deep (1: the top-level layers), a row holding the "
+        "totals of the modules inside it, as torchinfo's depth (default: every level)",
+    )
+    p.add_argument(
+        "--expand",
+        action="store_true",
+        help="a stack's layer table lists every copy of a repeated block, rather than one row for them all that "
+        "holds their totals (transformer.h.{0..47}, Block x48)",
+    )
     p.set_defaults(run=_derive)
 
     p = commands.add_parser(
@@ -168,6 +193,7 @@ def _parser() -> _Parser:
     p.add_argument("--seed", type=integer(0), default=0, metavar="S", help="seeds the data (default 0)")
     p.add_argument("--iterations", type=integer(1), default=1, metavar="T", help="training steps (default 1)")
     option(p, "--format", FORMATS, "text")
+    _add_units(p)
     p.set_defaults(run=_measure)
 
     p = commands.add_parser(
@@ -259,10 +285,16 @@ def _derive(args: argparse.Namespace) -> int:
         assume = _assumed(args, inference.free_symbols)
         _emit(_format_inference.render(inference, args.format, assume, args.dtype or "float16"))
         return 0
-    given = [flag for flag in ("prompt", "cache", "new") if getattr(args, flag) is not None]
-    if given:
-        raise ComplexaError(f"--{given[0]} is the inference phases'; give --phase prefill, decode or generate")
+    sizes = [flag for flag in ("prompt", "cache", "new") if getattr(args, flag) is not None]
+    if sizes:
+        raise ComplexaError(f"--{sizes[0]} is the inference phases'; give --phase prefill, decode or generate")
     d, assume = _derivation(args)
+    if (args.levels is not None or args.expand) and not d.network.is_stack:
+        given = " and ".join(f for f, v in (("--levels", args.levels), ("--expand", args.expand)) if v)
+        raise ComplexaError(
+            f"{given}: shape a stack's layer table, and a network of SIZE has none; give the network as --layers or "
+            "--gpt, or drop them"
+        )
     resources = None
     memory = args.memory or args.dtype is not None  # a dtype means nothing without the memory table
     if args.flops or memory:
@@ -275,7 +307,15 @@ def _derive(args: argparse.Namespace) -> int:
         "latex": _format_derive.derive_latex,
         "json": _format_json.derive_json,
     }
-    _emit(render[args.format](d, assume, resources))
+    if args.format == "json":
+        _emit(render["json"](d, assume, resources))
+        return 0
+    options: dict[str, object] = {"units": args.units, "expand": args.expand, "levels": args.levels}
+    if args.format == "text":
+        from complexa._format import terminal_width
+
+        options["width"] = terminal_width()
+    _emit(render[args.format](d, assume, resources, **options))
     return 0
 
 
@@ -320,7 +360,14 @@ def _measure(args: argparse.Namespace) -> int:
         "latex": _format_measure.measure_latex,
         "json": _format_json.measure_json,
     }
-    _emit(render[args.format](measured, derived))
+    if args.format == "json":
+        _emit(render["json"](measured, derived))
+    elif args.format == "text":
+        from complexa._format import terminal_width
+
+        _emit(render["text"](measured, derived, units=args.units, width=terminal_width()))
+    else:
+        _emit(render[args.format](measured, derived, units=args.units))
     return 0 if measured.counts == derived else 1
 
 

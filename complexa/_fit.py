@@ -23,10 +23,15 @@ from fractions import Fraction
 import numpy as np
 import sympy
 
-__all__ = ["Fit", "fit", "affine", "TOLERANCE"]
+__all__ = ["Fit", "fit", "affine", "TOLERANCE", "LOOSE"]
 
 TOLERANCE = 0.05
 """How close a fitted exponent must be to the derived one to hold, where its interval is narrower than this."""
+
+LOOSE = 0.5
+"""How far from the derived exponent d the 95% interval may reach before the fit is *loose*: an interval that reaches
+past d - 0.5 or d + 0.5 holds exponents nearer a neighbouring class, d - 1 or d + 1, than d itself, so that it cannot
+confirm d even where it holds it."""
 
 # Two-sided 95% quantiles of Student's t for 1..30 degrees of freedom; scipy is not a dependency.
 _T95 = (
@@ -80,9 +85,10 @@ class Fit:
 
     @property
     def holds(self) -> bool | None:
-        """Whether the whole sweep confirms the derived exponent: True when it lies in the interval (widened to
-        `TOLERANCE`) and no neighbouring integer does; False when it lies outside; None when the interval also
-        holds d - 1 or d + 1, so that the data cannot tell the derived class from its neighbours."""
+        """Whether the whole sweep confirms the derived exponent d: True when d lies in the interval (widened to
+        `TOLERANCE`) and the interval is tight; False when d lies outside; None when the fit is loose, its interval
+        reaching past d - 0.5 or d + 0.5 (`LOOSE`), so that it holds exponents nearer a neighbouring class than d
+        (d - 1 or d + 1 themselves, often) and the data cannot tell the derived class from its neighbours."""
         return _judge(self.derived, self.exponent, self.interval)
 
     @property
@@ -92,13 +98,15 @@ class Fit:
 
     @property
     def verdict(self) -> str:
-        """``"holds"``, ``"holds on the upper half"``, ``"does not hold"`` or ``"inconclusive"`` on this sweep."""
+        """On this sweep: ``"holds"`` (the whole sweep's interval holds d and is tight), ``"holds on the upper half"``
+        (only the upper half's does), ``"inconclusive"`` (neither is tight, and one holds d loosely: see `holds`) or
+        ``"does not hold"`` (neither interval holds d)."""
         whole, upper = self.holds, self.holds_upper
         if whole:
             return "holds"
         if upper:
             return "holds on the upper half"
-        return "inconclusive" if whole is None and upper is None else "does not hold"
+        return "inconclusive" if whole is None or upper is None else "does not hold"
 
     def as_dict(self) -> dict[str, object]:
         """Plain JSON-ready values."""
@@ -122,8 +130,8 @@ def _judge(derived: int, exponent: float, interval: tuple[float, float]) -> bool
     low, high = interval
     if abs(exponent - derived) > max((high - low) / 2, TOLERANCE):
         return False
-    if low <= derived - 1 or high >= derived + 1:
-        return None  # a neighbouring class fits the data as well
+    if low < derived - LOOSE or high > derived + LOOSE:
+        return None  # loose: exponents nearer a neighbouring class fit the data as well
     return True
 
 

@@ -44,6 +44,9 @@ MEMORY_PHASES = ("inference", "training")
 INFERENCE_PHASES = ("prefill", "decode")
 """A language model's (docs/inference.md), for `flops` (exact and torch conventions) and `memory` (its parameters
 and its KV cache after the phase) too."""
+MEMORY_LAYOUTS = ("reference", "torch")
+"""``reference``: the arrays of complexa's reference network. ``torch``: what PyTorch keeps for a `Network.gpt`, the
+tensors autograd saves by module and torch.optim's state (`complexa._saved`)."""
 
 FORWARD_ONLY = {"fvcore": "fvcore's FlopCountAnalysis", "ptflops": "ptflops' get_model_complexity_info"}
 
@@ -61,15 +64,60 @@ def _traced(value: object) -> bool:
     return isinstance(value, TracedDerivation)
 
 
-def _traced_memory(traced: object, phase: str, dtype: str) -> Memory:
-    """A traced module's training step: its parameters, the tensors autograd saved, and one gradient a parameter."""
+def _traced_memory(traced: object, phase: str, dtype: str | None) -> Memory:
+    """A traced module's training step: its parameters, the tensors autograd saved, and a gradient for each parameter
+    that requires one. Bytes are each tensor's own dtype's unless `dtype` is given."""
     if phase != "training":
         raise ComplexaError("memory: a traced module has phase = 'training' only (what autograd saves for it)")
     parameters = sympy.Integer(traced.parameters)  # type: ignore[attr-defined]
+    gradients = sympy.Integer(traced.trainable)  # type: ignore[attr-defined]
     saved = traced.saved  # type: ignore[attr-defined]
-    elements = sympy.expand(2 * parameters + saved)
+    elements = sympy.expand(parameters + gradients + saved)
+    if dtype is None:
+        nbytes = traced.parameter_bytes + traced.trainable_bytes + traced.saved_bytes  # type: ignore[attr-defined]
+    else:
+        nbytes = DTYPES[dtype] * elements
     zero = sympy.Integer(0)
-    return Memory(traced, phase, dtype, parameters, saved, parameters, zero, zero, elements, DTYPES[dtype] * elements)  # type: ignore[arg-type]
+    own = "as traced" if dtype is None else dtype
+    return Memory(traced, phase, own, parameters, saved, gradients, zero, zero, elements, sympy.expand(nbytes))  # type: ignore[arg-type]
+
+
+def _torch_memory(network: Network, phase: str, dtype: str) -> Memory:
+    """`memory`'s ``layout="torch"``: a `Network.gpt` as PyTorch keeps it (`complexa._saved`)."""
+    from complexa._saved import saved_by_layer
+    from complexa.nn import SGD, Adam
+
+    training = phase == "training"
+    saved = saved_by_layer(network, dtype)  # raises for what is not a Network.gpt
+    if not training:
+        saved = {}
+    parameters = sympy.expand(params(network))
+    optimizer = exact.optimizer_of(network)
+    w = DTYPES[dtype]
+    state = state_bytes = sympy.Integer(0)
+    if training and isinstance(optimizer, SGD) and optimizer.momentum:
+        state, state_bytes = parameters, w * parameters
+    elif training and isinstance(optimizer, Adam):
+        tensors = to_expr(_stack_memory(network)[1])
+        state, state_bytes = 2 * parameters + tensors, 2 * w * parameters + 4 * tensors
+    gradients = parameters if training else sympy.Integer(0)
+    activations = sympy.expand(sympy.Add(*(e for e, _ in saved.values())))
+    by_layer = {path: b for path, (_, b) in saved.items()}
+    zero = sympy.Integer(0)
+    return Memory(
+        network=network,
+        phase=phase,
+        dtype=dtype,
+        parameters=parameters,
+        activations=activations,
+        gradients=gradients,
+        deltas=zero,
+        optimizer=sympy.expand(state),
+        elements=sympy.expand(parameters + activations + gradients + state),
+        bytes=sympy.expand(w * (parameters + gradients) + state_bytes + sympy.Add(*by_layer.values())),
+        layout="torch",
+        by_layer=by_layer,
+    )
 
 
 def _setup(network: Network) -> tuple[Layers, Value]:
@@ -110,7 +158,7 @@ def _stack_flops(network: Network, convention: str, phase: str) -> Value:
         elif isinstance(layer, Attention) and convention == "torch":
             # Transformers' eager attention: q k^T and P v per query head (repeat_kv expands k and v), each
             # 2 B H T T hd = 2 R T Dq; twice each backward. RoPE, the mask and the softmax are elementwise: free.
-            products = 2 if phase == "forward" else 6
+            products = 6 if phase == "training" else 2
             terms.append(times * 2 * B * convert(layer.seq_len) * convert(layer.q_dim) * products)
         elif isinstance(layer, (Router, Experts)):
             terms.append(times * _moe_flops(layer, row.input_grad, convert, B, convention, phase))
@@ -314,6 +362,10 @@ class Memory:
       cached token (P after a prefill, C + 1 after a decode step), a key and a value of n_kv_heads head_dim each;
       0 for the other phases.
     - `elements`: the six together. `bytes`: `elements` times the dtype's size (`DTYPES`).
+    - `layout`: ``"reference"``, or ``"torch"``: then `activations` are the tensors autograd saves (`by_layer` gives
+      their bytes by module path), `deltas` 0 (torch frees each gradient once used), `optimizer` torch.optim's state
+      (a momentum buffer, or Adam's two moments per parameter and a float32 step per tensor), and `bytes` each
+      tensor in its own dtype (token ids and targets int64, masks bool).
 
     For ``prefill`` and ``decode``, what stays between steps: the parameters and the KV cache; the activations a
     layer hands the next and frees are not counted (0), nor gradients, deltas or optimizer state.
@@ -329,6 +381,9 @@ class Memory:
     optimizer: sympy.Expr
     elements: sympy.Expr
     bytes: sympy.Expr
+    layout: str = "reference"
+    by_layer: dict[str, sympy.Expr] | None = None
+    """For ``layout="torch"``: module path -> the bytes of the tensors autograd saves there (``"loss"`` the loss's)."""
     kv_cache: sympy.Expr = sympy.S.Zero
 
     def big_o(self) -> dict[str, sympy.Order]:
@@ -351,7 +406,13 @@ class Memory:
 
 
 def memory(
-    network: Network, *, phase: str = "training", dtype: str = "float64", prompt: object = None, cache: object = None
+    network: Network,
+    *,
+    phase: str = "training",
+    dtype: str | None = None,
+    layout: str = "reference",
+    prompt: object = None,
+    cache: object = None,
 ) -> Memory:
     """The parameters, activations, gradients and deltas `network` stores, in elements, and their total in bytes.
 
@@ -363,10 +424,14 @@ def memory(
 
     **Arguments:**
 
-    - `network`: a `Network`; sizes, batch and depth may be symbols.
-    - `phase`: one of `MEMORY_PHASES`, ``"inference"``, ``"training"``, or a language model's ``"prefill"`` of
-      `prompt` tokens or ``"decode"`` step with `cache` tokens cached (`Memory.kv_cache`).
-    - `dtype`: one of `DTYPES`, for `Memory.bytes`.
+    - `network`: a `Network`; sizes, batch and depth may be symbols. Or a module traced by `complexa.from_torch`:
+      its parameters, a gradient for each that requires one, and the tensors autograd saved (``training`` only).
+    - `phase`: one of `MEMORY_PHASES`, ``"inference"`` or ``"training"``; or a language model's ``"prefill"`` of
+      `prompt` tokens or ``"decode"`` step with `cache` tokens cached (`Memory.kv_cache`; docs/inference.md).
+    - `dtype`: one of `DTYPES`, for `Memory.bytes`; by default float64 for a `Network`, and each tensor's own dtype
+      for a traced module (a dropout's mask is a byte an element).
+    - `layout`: one of `MEMORY_LAYOUTS`: ``"reference"`` (above), or ``"torch"``, what PyTorch keeps for a
+      `Network.gpt` built by `to_torch` in `dtype`: the tensors autograd saves, module by module (docs/flops.md).
 
     **Returns:** a `Memory`.
 
@@ -379,16 +444,24 @@ def memory(
     0
     """
     if _traced(network):  # from_torch (issue 13)
-        return _traced_memory(network, as_choice(phase, MEMORY_PHASES, "phase"), as_choice(dtype, DTYPES, "dtype"))
+        own = None if dtype is None else as_choice(dtype, DTYPES, "dtype")
+        return _traced_memory(network, as_choice(phase, MEMORY_PHASES, "phase"), own)
     phase = as_choice(phase, MEMORY_PHASES + INFERENCE_PHASES, "phase")
-    dtype = as_choice(dtype, DTYPES, "dtype")
+    dtype = as_choice("float64" if dtype is None else dtype, DTYPES, "dtype")
+    layout = as_choice(layout, MEMORY_LAYOUTS, "layout")
     if phase in INFERENCE_PHASES:
+        if layout != "reference":
+            raise ComplexaError(
+                f"layout = {layout!r} with phase = {phase!r}: the torch layout is a training step's; drop layout"
+            )
         return _inference_memory(network, phase, dtype, prompt, cache)
     if prompt is not None or cache is not None:
         raise ComplexaError(
             "prompt and cache are the inference phases'; give phase='prefill' or 'decode', or drop them"
         )
     network = _checked(network)
+    if layout == "torch":
+        return _torch_memory(network, phase, dtype)
     training = phase == "training"
     optimizer = exact.optimizer_of(network)
     if network.is_stack:

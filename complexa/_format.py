@@ -13,6 +13,11 @@ SI units beside the exact figure: ``1,761,296 (1.76 MB)``.
 
 from __future__ import annotations
 
+import math
+import os
+import re
+import sys
+import textwrap
 from collections.abc import Sequence
 
 import sympy
@@ -35,6 +40,9 @@ __all__ = [
     "latex_math",
     "latex_order",
     "grouped",
+    "significant",
+    "terminal_width",
+    "wrap_prose",
 ]
 
 SCHEMA_VERSION = 1
@@ -55,19 +63,37 @@ class Table:
     add     10
     """
 
-    def __init__(self, headers: Sequence[str], rows: Sequence[Sequence[str]], align: str = "") -> None:
+    def __init__(self, headers: Sequence[str], rows: Sequence[Sequence[str]], align: str = "", wrap: str = "") -> None:
         self.headers = list(headers)
         self.rows = [list(row) for row in rows]
         self.align = align.ljust(len(self.headers), "<")
+        self.wrap = wrap.ljust(len(self.headers), " ")
         for row in self.rows:
             if len(row) != len(self.headers):
                 raise ValueError(f"a row has {len(row)} cells for {len(self.headers)} columns: {row!r}")
 
-    def text(self, indent: str = "") -> list[str]:
-        """Columns padded to their widest cell, two spaces apart, trailing spaces removed."""
-        widths = [max(len(cell) for cell in column) for column in zip(self.headers, *self.rows)]
+    def text(self, indent: str = "", width: int | None = None) -> list[str]:
+        """Columns padded to their widest cell, two spaces apart, trailing spaces removed. With `width`, a table wider
+        than that wraps the cells of its wrappable columns (`wrap`: ``"+"`` before a term's sign, ``","`` after a
+        comma, ``" "`` never), the widest first, each continued two spaces in on the lines below; a piece that
+        cannot be broken stays whole.
+
+        >>> t = Table(["op", "count"], [["mul", "a*b + 3*c - d"]], "<<", " +")
+        >>> print("\\n".join(t.text(width=12)))
+        op   count
+        mul  a*b
+               + 3*c
+               - d
+        """
+        rows = [self.headers, *self.rows]
+        widths = [max(len(cell) for cell in column) for column in zip(*rows)]
+        if width is not None:
+            limits = _limits(rows, widths, self.wrap, width - len(indent) - 2 * (len(widths) - 1))
+            if limits != widths:
+                rows = [wrapped for row in rows for wrapped in _wrap_row(row, limits, self.wrap)]
+                widths = [max(len(cell) for cell in column) for column in zip(*rows)]
         lines = []
-        for row in [self.headers, *self.rows]:
+        for row in rows:
             cells = [cell.rjust(w) if a == ">" else cell.ljust(w) for cell, w, a in zip(row, widths, self.align)]
             lines.append((indent + "  ".join(cells)).rstrip())
         return lines
@@ -88,9 +114,100 @@ class Table:
         return f"\\begin{{array}}{{{spec}}}\n{header}\n{body}\n\\end{{array}}"
 
 
+_BREAKS = {"+": re.compile(r"(?= [+-] )"), ",": re.compile(r"(?<=, )"), ".": re.compile(r"(?<=\.)")}
+"""Where a cell of each kind of wrappable column may break: before `` + `` and `` - `` (a term), after ``, `` (an
+argument), after ``.`` (a module path's part)."""
+_FIRST = ("+",)
+"""The kinds of column wrapped first: expressions, before names and paths."""
+_CONTINUED = "  "
+"""What a wrapped cell's later lines start with."""
+
+
+def _pieces(cell: str, kind: str) -> list[str]:
+    return [piece for piece in _BREAKS[kind].split(cell) if piece] if kind in _BREAKS else [cell]
+
+
+def _wrap_cell(cell: str, kind: str, limit: int) -> list[str]:
+    """`cell` as lines of at most `limit` characters where its pieces allow, later lines continued."""
+    lines: list[str] = []
+    for piece in _pieces(cell, kind):
+        if lines and len(lines[-1]) + len(piece.rstrip()) <= limit:
+            lines[-1] += piece
+        else:
+            lines.append(piece if not lines else _CONTINUED + piece.strip())
+    return [line.rstrip() for line in lines] or [""]
+
+
+def _limits(rows: list[list[str]], widths: list[int], wrap: str, room: int) -> list[int]:
+    """The widest each column may be for the table to fit `room` characters of cells. Expressions (`_FIRST`) are
+    capped first, at a common limit as high as fits, never below their widest unbreakable piece; then, if the table
+    is still too wide, the other wrappable columns alike; the rest keep their width."""
+    if sum(widths) <= room or not wrap.strip():
+        return widths
+    floors = [
+        max(len(_CONTINUED + piece.strip()) for row in rows for piece in _pieces(row[k], kind)) if kind != " " else w
+        for k, (w, kind) in enumerate(zip(widths, wrap))
+    ]
+    limits = list(widths)
+    for group in (lambda kind: kind in _FIRST, lambda kind: kind not in _FIRST and kind != " "):
+        chosen = [k for k, kind in enumerate(wrap) if group(kind)]
+        if not chosen:
+            continue
+        for cap in range(max(limits[k] for k in chosen), 0, -1):
+            trial = [min(limits[k], max(cap, floors[k])) if k in chosen else limits[k] for k in range(len(limits))]
+            if sum(trial) <= room:
+                return trial
+        limits = [min(limits[k], floors[k]) if k in chosen else limits[k] for k in range(len(limits))]
+    return limits
+
+
+def _wrap_row(row: list[str], limits: list[int], wrap: str) -> list[list[str]]:
+    """`row` as one or more rows of cells, its wrappable cells broken to `limits`."""
+    cells = [_wrap_cell(cell, kind, limit) if kind != " " else [cell] for cell, kind, limit in zip(row, wrap, limits)]
+    height = max(len(lines) for lines in cells)
+    return [[lines[i] if i < len(lines) else "" for lines in cells] for i in range(height)]
+
+
+def terminal_width() -> int | None:
+    """The width text output keeps within: ``COLUMNS`` where it is set to a positive integer, else the terminal's
+    width when standard output is one; None (no limit) for a file or a pipe."""
+    given = os.environ.get("COLUMNS", "").strip()
+    if given.isdigit() and int(given) > 0:
+        return int(given)
+    try:
+        if sys.stdout is not None and sys.stdout.isatty():
+            return os.get_terminal_size(sys.stdout.fileno()).columns
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def wrap_prose(text: str, width: int | None) -> list[str]:
+    """A line of prose (a title, a note) as lines within `width`, continued two spaces in; as it is for None."""
+    if width is None or len(text) <= width:
+        return [text]
+    return textwrap.wrap(text, width, subsequent_indent=_CONTINUED, break_on_hyphens=False, break_long_words=False)
+
+
 def grouped(value: int) -> str:
     """An integer with thousands separators: ``1,234,567``."""
     return f"{value:,}"
+
+
+def significant(value: float, digits: int = 3) -> str:
+    """`value` to `digits` significant figures (a larger number whole) in positional notation, with thousands
+    separators and never in powers of ten, so that every number of a column reads alike.
+
+    >>> significant(3.14159), significant(0.000123456), significant(123456.7), significant(9.996), significant(0)
+    ('3.14', '0.000123', '123,457', '10.0', '0')
+    """
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g}"
+    if abs(value) >= 10**digits:
+        return f"{round(value):,}"  # a whole number keeps its digits: 123,457, not 123,000
+    value = float(f"{value:.{digits}g}")  # rounded first: 9.996 is 10.0, not 10.00
+    decimals = max(0, digits - 1 - math.floor(math.log10(abs(value))))
+    return f"{value:,.{decimals}f}"
 
 
 def text_expr(expr: sympy.Basic) -> str:
@@ -132,21 +249,21 @@ def markdown_order(order: sympy.Basic | None) -> str:
 _SI_PREFIXES = ("k", "M", "G", "T", "P", "E", "Z", "Y", "R", "Q")
 
 
-def human(count: int, unit: str = "") -> str | None:
-    """`count` in decimal SI units (k = 1,000) to three significant figures, `unit` after the prefix; None below
+def human(count: int, unit: str = "", digits: int = 3) -> str | None:
+    """`count` in decimal SI units (k = 1,000) to `digits` significant figures, `unit` after the prefix; None below
     1,000, where the exact figure says it all.
 
     >>> human(292_706_000_000), human(999_999, "B"), human(1000, "FLOP"), human(999)
     ('293 G', '1 MB', '1 kFLOP', None)
-    >>> human(-2_500_000)
-    '-2.5 M'
+    >>> human(-2_500_000), human(292_706_000_000, digits=4)
+    ('-2.5 M', '292.7 G')
     """
     if abs(count) < 1000:
         return None
     sign = "-" if count < 0 else ""
     count = abs(count)
     for power, prefix in enumerate(_SI_PREFIXES, start=1):
-        shown = float(f"{count / 1000**power:.3g}")
+        shown = float(f"{count / 1000**power:.{digits}g}")
         if shown < 1000 or prefix == _SI_PREFIXES[-1]:
             return f"{sign}{shown:g} {prefix}{unit}"
     raise AssertionError("unreachable")  # pragma: no cover

@@ -39,7 +39,7 @@ def network_json(network: Network) -> dict[str, object]:
         out["seq"] = json_expr(network.seq)
     if network.gpt_config is not None:
         out["gpt"] = {key: _argument(value) for key, value in network.gpt_config.items()}
-    if getattr(network, "llama_config", None) is not None:  # Network.llama, Network.mixtral, Network.from_config
+    if network.llama_config is not None:  # Network.llama, Network.mixtral, Network.from_config
         out["llama"] = {key: _argument(value) for key, value in network.llama_config.items()}
     if network.optimizer != "sgd":
         out["optimizer"] = optimizer_json(network.optimizer)
@@ -115,8 +115,9 @@ def derive_json(
             p: {op: {"value": json_expr(v), "big_o": json_order(counts_o[p][op])} for op, v in ops.items()}
             for p, ops in d.counts.items()
         },
-        "quantities": {
-            n: {"value": json_expr(v), "big_o": json_order(quantities_o[n])} for n, v in d.quantities.items()
+        "quantities": {  # the essay's terms, for its dense networks only: none for a stack of layers
+            n: {"value": json_expr(v), "big_o": json_order(quantities_o[n])}
+            for n, v in (d.quantities.items() if not d.network.is_stack else ())
         },
         "notes": list(d.notes),
         "by_layer": _by_layer_json(d),

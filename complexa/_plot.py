@@ -8,6 +8,7 @@ the Agg renderer for PNG.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import sympy
 
+from complexa._format import significant
 from complexa._limits import show
 from complexa._printers import latex
 from complexa.errors import ComplexaError
@@ -24,7 +26,7 @@ if TYPE_CHECKING:
 
     from complexa.scaling import ScaleResult
 
-__all__ = ["figure", "save", "plot_paths", "require_matplotlib", "install_hint"]
+__all__ = ["figure", "save", "plot_paths", "require_matplotlib", "install_hint", "tick_format"]
 
 _TITLES = {
     "forward": "forward operations",
@@ -63,16 +65,19 @@ def _curve(poly: sympy.Poly, n: Any) -> Any:
 
 
 def _math_number(value: float) -> str:
-    """`value` to three significant figures for mathtext: ``64``, ``0.0123``, ``1.82 \\times 10^{-7}``."""
-    if value == 0 or 1e-3 <= abs(value) < 1e5:
+    """`value` for mathtext: an integer exactly, with separators (``1{,}048{,}576``); any other number to three
+    significant figures, ``0.0123``, or ``1.82 \\times 10^{-7}`` outside 0.001 .. 100,000."""
+    if float(value).is_integer() and abs(value) < 1e15:
+        return f"{int(value):,}".replace(",", "{,}")
+    if 1e-3 <= abs(value) < 1e5:
         return f"{value:.3g}"
-    mantissa, exponent = f"{value:.2e}".split("e")
-    return rf"{float(mantissa):.3g} \times 10^{{{int(exponent)}}}"
+    return _powers(value)
 
 
 def _log_axes(ax: Any, sizes: Any) -> None:
     """Log-log axes, the x ticks at the swept sizes, labelled as plain integers. Where the y axis spans less than three
-    decades, its ticks are at 1, 2 and 5 times each power of ten, so that more than one of them is labelled."""
+    decades, its ticks are at 1, 2 and 5 times each power of ten, so that more than one of them is labelled, all in
+    one style (`tick_format`); over three decades or more, matplotlib labels the powers of ten alike."""
     from matplotlib.ticker import FuncFormatter, LogLocator
 
     ax.set_xscale("log")
@@ -83,16 +88,30 @@ def _log_axes(ax: Any, sizes: Any) -> None:
     low, high = ax.get_ylim()
     if 0 < low and high < 1000 * low:
         ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _tick(v)))
+        tick = tick_format(low, high)
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: tick(v)))
 
 
-def _tick(value: float) -> str:
-    """A y tick label: 5,000, 0.2, or 5 x 10^-6 in mathtext."""
-    if 1 <= value < 1e7:
-        return f"{value:,.0f}"
-    if 1e-3 <= value < 1:
-        return f"{value:g}"
-    return f"${_math_number(value)}$"
+def tick_format(low: float, high: float) -> Callable[[float], str]:
+    r"""How the y ticks of an axis from `low` to `high` (less than three decades) are labelled, one style for the
+    whole axis: positional with separators (``5,000``, ``0.2``) where every tick lies from 0.001 to 10^7, else all
+    as powers of ten in mathtext (``$5 \times 10^{-6}$``), never a mix of the two.
+
+    >>> f = tick_format(2e6, 5e7)
+    >>> f(5e6), f(1e7)
+    ('$5 \\times 10^{6}$', '$1 \\times 10^{7}$')
+    >>> f = tick_format(0.3, 40)
+    >>> f(0.5), f(2), f(20)
+    ('0.5', '2', '20')
+    """
+    if 1e-3 <= low and high < 1e7:
+        return lambda value: significant(value, 1) if value < 1 else f"{value:,.0f}"
+    return lambda value: f"${_powers(value)}$"
+
+
+def _powers(value: float) -> str:
+    mantissa, exponent = f"{value:.2e}".split("e")
+    return rf"{float(mantissa):.3g} \times 10^{{{int(exponent)}}}"
 
 
 def figure(result: ScaleResult) -> Figure:

@@ -8,7 +8,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from complexa._args import choice, integer, network, option
-from complexa._choices import ACTIVATIONS, BACKENDS, LOSSES
+from complexa._choices import ACTIVATIONS, BACKENDS, LOSSES, UNITS
 from complexa._limits import show
 from complexa.errors import ComplexaError
 
@@ -83,6 +83,14 @@ def add_scale_parser(subparsers: Any) -> argparse.ArgumentParser:
     option(p, "--backend", BACKENDS, "cpu")
     p.add_argument("--plot", metavar="FILE", help="write the figure as FILE.png and FILE.svg")
     option(p, "--format", ("text", "markdown", "json"), "text")
+    option(
+        p,
+        "--units",
+        UNITS,
+        "auto",
+        "operations in full (exact) or in SI units (si: 11.83 M); auto: si in text where they reach 10^6 (default "
+        "auto; fitted constants and JSON are always exact)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run_scale)
     return p
@@ -139,7 +147,13 @@ def run_scale(args: argparse.Namespace) -> int:
     if args.format == "json":
         output = json.dumps(result.as_json(), indent=2)
     else:
-        output = result.markdown() if args.format == "markdown" else str(result)
+        from complexa._format import terminal_width
+
+        output = (
+            result.markdown(units=args.units)
+            if args.format == "markdown"
+            else result.text(units=args.units, width=terminal_width())
+        )
     from complexa._cli import _emit
 
     _emit(output)

@@ -89,6 +89,10 @@ class Network:
     bias: bool
     activation: str
     loss: str
+    names: tuple[str, ...] | None
+    ties: dict[str, str]
+    gpt_config: dict[str, Any] | None
+    llama_config: dict[str, Any] | None
 
     def __init__(
         self,
@@ -147,15 +151,15 @@ class Network:
 
         checked, first, last = check(layers)
         self.names, self.ties, self.gpt_config = None, {}, None  # Network.gpt sets them
-        self.llama_config: dict[str, Any] | None = None  # Network.llama sets it
+        self.llama_config = None  # Network.llama sets it
         rows = walk(checked, first)
         wanted = [(row.path, row.layer) for row in rows if row.layer.seq is not None]
         if seq is None:
-            self.seq = wanted[0][1].seq if wanted else sympy.Integer(1)  # type: ignore[assignment]
+            self.seq = wanted[0][1].seq if wanted else sympy.Integer(1)
         else:
             self.seq = as_size(seq, "seq")
         for path, layer in wanted:
-            if not same(layer.seq, self.seq):  # type: ignore[arg-type]
+            if not same(layer.seq, self.seq):
                 raise ComplexaError(
                     f"layer {path} ({layer!r}) works on sequences of {layer.seq} tokens, but the network's seq is "
                     f"{self.seq}"
@@ -526,12 +530,12 @@ class Network:
         if self.llama_config is not None:
             from complexa._llama import rebuild
 
-            return rebuild(self, mapping, options["batch"])  # type: ignore[arg-type]
+            return rebuild(self, mapping, options["batch"])
         if self.gpt_config is not None:
             config = dict(self.gpt_config)
             for key in ("vocab", "seq", "d_model", "n_layers", "n_heads", "d_ff"):
                 config[key] = _replaced(config[key], mapping, key)
-            return Network.gpt(**config, batch=options["batch"], optimizer=self.optimizer)  # type: ignore[arg-type]
+            return Network.gpt(**config, batch=options["batch"], optimizer=self.optimizer)
         if "seq" in options:
             options["seq"] = _replaced(self.seq, mapping, "seq")
         if self._layers is not None:

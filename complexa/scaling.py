@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 import sympy
 
-from complexa._fit import TOLERANCE, Fit, affine, fit
-from complexa._format import Table
+from complexa._choices import UNITS
+from complexa._fit import LOOSE, TOLERANCE, Fit, affine, fit
+from complexa._format import Table, human, significant, wrap_prose
 from complexa._limits import show
 from complexa._plot import install_hint
 from complexa._printers import sstr
@@ -168,21 +169,30 @@ class ScaleResult:
             f"{self.backend}, {_duration(self.elapsed)} measuring"
         )
 
-    def _point_rows(self) -> list[list[str]]:
-        """The points as table rows: size, operations, median seconds with the spread, ns per operation, agreement."""
+    def _point_rows(self, si: bool = False) -> list[list[str]]:
+        """The points as table rows: size, operations (in SI units with `si`), median seconds with the spread, ns per
+        operation, agreement."""
         rows = []
         for p in self.points:
             spread = f"{_duration(p.median)} ({_duration(min(p.seconds))} - {_duration(max(p.seconds))})"
             ns = 1e9 * p.median / p.operations
-            rows.append([str(p.size), f"{p.operations:,}", spread, f"{ns:.3g}", "yes" if p.agrees else "NO"])
+            operations = (human(p.operations, digits=4) if si else None) or f"{p.operations:,}"
+            rows.append([str(p.size), operations, spread, significant(ns), "yes" if p.agrees else "NO"])
         return rows
+
+    def _si(self, units: str, auto: bool) -> bool:
+        """Whether the points table prints its operations in SI units (see `complexa._format_derive.UNITS`)."""
+        from complexa._format_derive import SI_FROM
+
+        if units not in UNITS:
+            raise ComplexaError(f"units = {show(units)}: must be one of {', '.join(map(repr, UNITS))}")
+        return units == "si" or (units == "auto" and auto and any(p.operations >= SI_FROM for p in self.points))
 
     def _fit_rows(self, markdown: bool = False) -> list[list[str]]:
         """The fits as table rows: derived big-O, exponent and interval, upper half, plain slope, constant, residual;
         for Markdown, the big-O as code, as every expression in complexa's Markdown."""
         rows = []
         for name, f in self.fits.items():
-            unit = " s" if name == "seconds" else ""
             term = "" if f.derived == 0 else f" {self.symbol}" if f.derived == 1 else f" {self.symbol}^{f.derived}"
             order = f"O({sstr(f.order.expr)})"
             rows.append(
@@ -192,8 +202,8 @@ class ScaleResult:
                     f"{f.exponent:.3f} [{f.interval[0]:.3f}, {f.interval[1]:.3f}]",
                     f"{f.upper:.3f} [{f.upper_interval[0]:.3f}, {f.upper_interval[1]:.3f}]",
                     f"{f.slope:.3f}",
-                    f"{f.constant:.4g}{unit}{term}",
-                    f"{f.residual:.3g}",
+                    f"{_constant(f.constant, name == 'seconds')}{term}",
+                    f"{f.residual:.3f}",
                     f.verdict,
                 ]
             )
@@ -202,11 +212,25 @@ class ScaleResult:
     def _cost_line(self) -> str:
         """The fixed cost of a call and the cost of a counted operation, in words."""
         return (
-            f"seconds = {_duration(self.overhead)} + {1e9 * self.per_operation:.3g} ns x operations "
+            f"seconds = {_duration(self.overhead)} {'-' if self.per_operation < 0 else '+'} "
+            f"{_duration(abs(self.per_operation))} x operations "
             "(a fixed cost per call, and the cost of each counted operation)"
         )
 
     def __str__(self) -> str:
+        return self.text()
+
+    def text(self, units: str = "auto", width: int | None = None) -> str:
+        """The sweep as aligned text tables, as ``str`` prints it: the points, the fits, the cost of a call and of an
+        operation, and what the columns mean.
+
+        **Arguments:**
+
+        - `units`: ``"auto"`` (the default: the operations in SI units, ``11.83 M``, where one reaches 10^6),
+          ``"exact"`` (``11,826,176``) or ``"si"``. Fitted constants are always exact.
+        - `width`: the explanations at the end wrapped within it; None: as written.
+        """
+        si = self._si(units, auto=True)
         counts = (
             "every measured count equals the derived one"
             if self.agrees
@@ -217,22 +241,23 @@ class ScaleResult:
                 self.title(),
                 counts,
                 "",
-                _text(self._point_header(), self._point_rows(), _POINT_ALIGN),
+                _text(self._point_header(), self._point_rows(si), _POINT_ALIGN),
                 "",
                 _text(_FIT_HEADER, self._fit_rows(), _FIT_ALIGN),
                 "",
-                self._cost_line(),
-                _VERDICTS,
+                *wrap_prose(self._cost_line(), width),
+                *(line for paragraph in _VERDICTS for line in wrap_prose(paragraph, width or _VERDICTS_WIDTH)),
             ]
         )
 
-    def markdown(self) -> str:
-        """The same as ``str``, as Markdown tables."""
+    def markdown(self, units: str = "auto") -> str:
+        """The same as ``str``, as Markdown tables; the operations exact unless `units` is ``"si"``."""
+        si = self._si(units, auto=False)
         return "\n".join(
             [
                 f"**{self.title()}**",
                 "",
-                _markdown(self._point_header(), self._point_rows(), _POINT_ALIGN),
+                _markdown(self._point_header(), self._point_rows(si), _POINT_ALIGN),
                 "",
                 _markdown(_FIT_HEADER, self._fit_rows(markdown=True), _FIT_ALIGN),
                 "",
@@ -309,19 +334,36 @@ _FIT_HEADER = [
 # words left.
 _POINT_ALIGN = ">><><"
 _FIT_ALIGN = "<<>>><><"
-_VERDICTS = f"""\
-exponent: the log-log slope once the derived lower-order terms are divided out, with its 95% interval. verdict: the
-  derived class holds where its exponent is in the interval (widened to +-{TOLERANCE}) and its neighbours d +- 1 are
-  not, on the whole sweep or its upper half; inconclusive where a neighbour is in the interval too.
-plain slope: the log-log slope with nothing divided out. constant: C of C n^d r(n), fitted on the upper half.
-residual: rms of log(measured / derived curve) over every point, 0.1 for about 10%."""
+_VERDICTS = (
+    "exponent: the log-log slope once the derived lower-order terms are divided out, with its 95% interval. verdict: "
+    f"the derived class d holds where the interval (widened to +-{TOLERANCE}) holds d and is tight, within d +- "
+    f"{LOOSE}, on the whole sweep or its upper half; inconclusive where an interval holds d but is loose, reaching "
+    f"past d +- {LOOSE}.",
+    "plain slope: the log-log slope with nothing divided out. constant: C of C n^d r(n), fitted on the upper half.",
+    "residual: rms of log(measured / derived curve) over every point, 0.1 for about 10%.",
+)
+"""What the columns mean, a paragraph each, printed under the tables."""
+_VERDICTS_WIDTH = 116
+"""Where the paragraphs wrap when no width is given: the fits table's width."""
 
 
 def _duration(seconds: float) -> str:
+    """`seconds` to three significant figures in s, ms, us or ns, never in powers of ten: ``1.88 ms``."""
     for unit, scale_ in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
         if seconds >= scale_:
-            return f"{seconds / scale_:.3g} {unit}"
-    return f"{seconds * 1e9:.3g} ns"
+            return f"{significant(seconds / scale_)} {unit}"
+    return f"{significant(seconds * 1e9)} ns"
+
+
+def _constant(value: float, seconds: bool) -> str:
+    """A fitted constant: a time per n^d as a duration (``36.9 ns``); an integer exactly, with separators
+    (``1,048,576``, as every count is printed); any other number to four significant figures, never in powers of
+    ten."""
+    if seconds:
+        return _duration(value)
+    if value.is_integer():
+        return f"{int(value):,}"
+    return significant(value, 4)
 
 
 def _text(header: list[str], rows: list[list[str]], align: str) -> str:

@@ -310,7 +310,7 @@ def llamas(
     bounds = (max_vocab, max_seq, max_kv_heads, max_group, max_head_dim, max_layers, max_experts, max_batch)
     names = ("max_vocab", "max_seq", "max_kv_heads", "max_group", "max_head_dim", "max_layers", "max_experts")
     checked = [_positive_int(value, name) for value, name in zip(bounds, (*names, "max_batch"))]
-    return _llamas(*checked, _subset(optimizers, OPTIMIZERS, "optimizers"))
+    return _llamas(*checked, _subset(optimizers, OPTIMIZERS, "optimizers"))  # type: ignore[call-arg, arg-type]
 
 
 @st.composite
@@ -332,7 +332,8 @@ def _llamas(
     heads = kv_heads * draw(st.integers(1, max_group))
     head_dim = 2 * draw(st.integers(1, max_head_dim))
     own_head_dim = draw(st.booleans())
-    d_model = draw(st.integers(1, heads * head_dim)) if own_head_dim else heads * head_dim
+    # transformers wants d_model a multiple of the heads even with a head_dim of its own
+    d_model = heads * (draw(st.integers(1, head_dim)) if own_head_dim else head_dim)
     seq = draw(st.integers(1, max_seq))
     experts = draw(st.integers(0, max_experts))
     kind = draw(st.sampled_from(optimizers))

@@ -68,6 +68,37 @@ def flop_counter_total(module: Any, inputs: list[Any], *, training: bool, loss: 
     return int(counter.get_total_flops())
 
 
+def saved_by_torch(module: Any, inputs: list[Any], *, loss: Any = None) -> dict[str, int]:
+    """The bytes of the tensors autograd saves for the backward pass when `module` runs on real `inputs`, by the path
+    of the module that saved them (``""`` the root's own operators, ``"loss"`` the loss outside the module; the
+    default loss is `from_torch`'s): each storage once, its whole size, in the first module that saved it;
+    parameters' and buffers' storages are the module's state and are left out. The real run that
+    `TracedDerivation.saved_bytes_by_layer` is checked against."""
+    import torch
+
+    from complexa._trace._tracing import _tracker, default_loss
+
+    state = {t.untyped_storage().data_ptr() for t in (*module.parameters(), *module.buffers())}
+    root = type(module).__name__
+    tracker = _tracker()
+    seen: set[int] = set()
+    out: dict[str, int] = {}
+
+    def pack(tensor: Any) -> Any:
+        storage = tensor.untyped_storage()
+        if storage.data_ptr() not in state and storage.data_ptr() not in seen:
+            seen.add(storage.data_ptr())
+            name = tracker.current()
+            path = "loss" if name == "Global" else "" if name == root else name[len(root) + 1 :]
+            out[path] = out.get(path, 0) + storage.nbytes()
+        return tensor
+
+    with tracker, torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        result = module(*inputs)
+        loss(result) if loss is not None else default_loss(result)
+    return out
+
+
 def uncounted_by_flop_counter(traced: Any, sizes: dict[str, int], *, training: bool) -> int:
     """The torch-convention FLOPs of the traced operators ``FlopCounterMode`` has no formula for (it counts them as
     zero: CPU scaled-dot-product attention is one), at `sizes`."""

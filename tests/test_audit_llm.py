@@ -115,7 +115,13 @@ def test_recomputed() -> None:
 
 
 def test_names() -> None:
-    assert [r.key for r in audit("megatron").rows] == ["megatron_recompute", "megatron_model", "megatron_selective"]
+    assert [r.key for r in audit("megatron").rows] == [
+        "megatron_recompute",
+        "megatron_model",
+        "megatron_selective",
+        "megatron_activations",
+        "megatron_activations_selective",
+    ]
     with pytest.raises(
         ComplexaError, match=r"^name = 'gpt': must be one of essay, kaplan, chinchilla, megatron, palm$"
     ):
@@ -218,3 +224,21 @@ def test_chinchilla_table_a4() -> None:
 def test_nanogpt_prints_parameters_without_wpe() -> None:
     # docs/transformers.md: nanoGPT's get_num_params leaves out the position embedding: 123.65M
     assert params(Network.gpt(50257, 1024, 768, 12, 12)) - 1024 * 768 == 123653376
+
+
+def test_activation_memory_rows(result: LLMAudit) -> None:
+    # Korthikanti et al.'s sbh(34 + 5as/h) against what nanoGPT's block saves in bfloat16, without dropout. By
+    # hand, in bytes per token: LayerNorms 2 (d + 2) each, c_attn, c_proj, c_fc d each, q k v 3d, GELU and the MLP's
+    # c_proj 4d each, so 2 (16 d + 4); per sequence and head the softmax's T x T output, 2 bytes each; the causal
+    # mask T^2 bools. tests/test_trace_memory.py checks the same against torch's real run.
+    s, b, h, a = T, B, d, H
+    row = result.row("megatron_activations")
+    assert row.quantity == "activations" and row.unit == "bytes per layer"
+    assert row.published == sympy.expand(s * b * h * (34 + 5 * a * s / h))
+    assert row.in_authors == sympy.expand(2 * (16 * h + 4) * s * b + 2 * a * s**2 * b + s**2)
+    assert row.dropped == sympy.expand(8 * s * b + s**2 - 2 * s * b * h - 3 * a * s**2 * b)
+    selective = result.row("megatron_activations_selective")
+    assert selective.in_authors == sympy.expand(2 * (16 * h + 4) * s * b)
+    assert (
+        selective.verdict == "drops 8*B*T, adds 2*B*T*d from torch, attention recomputed; exact in no convention tried"
+    )

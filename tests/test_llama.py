@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 import sympy
+from hypothesis import given, settings
 
 from complexa import Network, big_o, derive, flops, nn, params
+from complexa.strategies import llamas
 
 
 def ops(**given: int) -> dict[str, int]:
@@ -111,6 +113,9 @@ def test_moe_by_hand() -> None:
     assert nonzero(rows["1.experts"]["backward"]) == ops(mul=19, add=10, act_grad=1)
     assert nonzero(rows["1"]["backward"]) == ops(add=2)  # the join of the two input gradients
     assert nonzero(rows["1"]["forward"]) == ops()
+    # The top 3 of 4 scores: 3, then 2, then 1 comparisons; with the softmax's 3, 9 per row.
+    top3 = derive(Network([nn.Linear(2, 2), nn.MoE(2, 1, 4, 3)])).by_layer["1.gate"]["forward"]
+    assert top3["cmp"] == 9 and top3["div"] == 4 + 3
 
 
 def test_one_expert_of_one_is_a_swiglu_and_a_weight() -> None:
@@ -302,3 +307,41 @@ def test_derive_config_on_the_command_line(capsys: pytest.CaptureFixture[str]) -
     ]:
         status, out, err = run(capsys, "derive", *argv)
         assert (status, out) == (2, "") and message in err and err.count("\n") == 1, err
+
+
+@settings(max_examples=30, deadline=None)
+@given(llamas())
+def test_any_llama_adds_up(network: Network) -> None:
+    # The rows add up to the counts; every product follows the embedding, so a training step is three forwards in
+    # torch's convention; the parameters are the listed tensors', the tied head's once.
+    from complexa.nn._stack import rows_of
+
+    d = derive(network)
+    for phase, by_op in d.counts.items():
+        for op, value in by_op.items():
+            assert sum(row[phase][op] for row in d.by_layer.values()) == value, (phase, op)
+    assert flops(network, convention="torch", phase="training") == 3 * flops(network, convention="torch")
+    shapes = {
+        f"{row.path}.{name}": shape
+        for row in rows_of(network, every_copy=True)
+        for name, shape in row.layer.parameters(row.width)
+    }
+    tied = int(network.llama_config["vocab"] * network.llama_config["d_model"]) if network.ties else 0
+    assert params(network) == sum(int(sympy.Mul(*shape)) for shape in shapes.values()) - tied
+    assert network.xreplace({}) == network
+
+
+def test_the_kinds_read_back_from_their_repr() -> None:
+    from complexa._stack_parse import parse_layers
+
+    kinds = [
+        nn.RMSNorm("d", eps=1e-5),
+        nn.SiLU(),
+        nn.Attention("H*h", "H", "T", n_kv_heads="K", bias=True, o_bias=True, window="W", rope_theta=5e5),
+        nn.Attention(8, 2, 4, head_dim=6, causal=False),
+        nn.SwiGLU("d", "f"),
+        nn.MoE("d", "f", "E", "k"),
+        nn.LlamaBlock("d", 4, "T", "f", n_kv_heads=2, eps=1e-5, n_experts=8, top_k=2),
+    ]
+    for layer in kinds:
+        assert parse_layers(repr(layer)).layers == (layer,), repr(layer)

@@ -172,6 +172,7 @@ def _signature(d: TracedDerivation) -> list[sympy.Expr]:
         *d.torch_flops.values(),
         *d.tool_flops.values(),
         d.saved,
+        d.saved_bytes,
     ]
 
 
@@ -343,6 +344,11 @@ def _derive(module: Any, traced: Any, training: bool, strict: bool) -> TracedDer
         )
     shapes = traced.inputs
     parameters = sum(p.numel() for p in module.parameters())
+    state = {
+        "parameter_bytes": sum(p.numel() * p.element_size() for p in module.parameters()),
+        "trainable": sum(p.numel() for p in module.parameters() if p.requires_grad),
+        "trainable_bytes": sum(p.numel() * p.element_size() for p in module.parameters() if p.requires_grad),
+    }
     return TracedDerivation(
         type(module).__name__,
         shapes,
@@ -355,6 +361,8 @@ def _derive(module: Any, traced: Any, training: bool, strict: bool) -> TracedDer
         saved,
         symbols,
         tools,
+        saved_by_layer=traced.saved_by_layer,
+        **state,
     )
 
 

@@ -74,8 +74,13 @@ class TracedDerivation:
       `tool_by_layer`: convention -> module path -> its part, for the paths that have one (a module ptflops
       hooks holds its hook's count; a patched function's count is in the module that called it).
     - `unsupported`: ATen operator -> the module paths where it ran uncounted (no rule). Empty when all is counted.
-    - `parameters`: ``sum(p.numel() for p in module.parameters())``, an int.
-    - `saved`: the elements of the tensors autograd saves for the backward pass (0 without training).
+    - `parameters`: ``sum(p.numel() for p in module.parameters())``, an int; `parameter_bytes` their bytes, each in
+      its dtype; `trainable` and `trainable_bytes` the same for those that require a gradient.
+    - `saved`: the elements of the tensors autograd saves for the backward pass (0 without training), each storage
+      once; parameters and buffers (and views of them) are the module's state and are not counted.
+    - `saved_bytes`: those tensors' bytes, each in its own dtype (a dropout's mask is one byte an element);
+      `saved_by_layer` and `saved_bytes_by_layer`: module path -> its part, a tensor counted in the first module
+      that saved it (``"loss"`` the loss outside the module).
     - `assumptions`: where the formulas hold, as relations over the sizes (``(H >= 33, W >= 33)``): the guards torch
       recorded while tracing, read as a domain and widened by tracing again (docs/torch.md). Empty when they hold
       at every size; `evaluate` and `at` refuse sizes outside.
@@ -96,6 +101,11 @@ class TracedDerivation:
         saved: sympy.Expr,
         symbols: Mapping[str, sympy.Symbol],
         tools: Mapping[str, Mapping[str, list[sympy.Expr]]] | None = None,
+        *,
+        saved_by_layer: Mapping[str, tuple[sympy.Expr, sympy.Expr]] | None = None,
+        parameter_bytes: int | None = None,
+        trainable: int | None = None,
+        trainable_bytes: int | None = None,
     ) -> None:
         self.module = module
         self.inputs = inputs
@@ -103,6 +113,13 @@ class TracedDerivation:
         self.unsupported = {op: list(paths) for op, paths in unsupported.items()}
         self.parameters = parameters
         self.saved = saved
+        self.parameter_bytes = 4 * parameters if parameter_bytes is None else parameter_bytes
+        self.trainable = parameters if trainable is None else trainable
+        self.trainable_bytes = self.parameter_bytes if trainable_bytes is None else trainable_bytes
+        layers = dict(saved_by_layer or {})
+        self.saved_by_layer = {path: elements for path, (elements, _) in layers.items()}
+        self.saved_bytes_by_layer = {path: nbytes for path, (_, nbytes) in layers.items()}
+        self.saved_bytes: sympy.Expr = _total(list(self.saved_bytes_by_layer.values()))
         self.symbols = dict(symbols)
         used = {op for row in rows.values() for phase in row.values() for op in phase}
         self.ops = tuple(op for op in OPS if op in BASE_OPS or op in used)

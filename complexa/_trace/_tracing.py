@@ -16,7 +16,7 @@ import logging
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sympy
@@ -74,6 +74,9 @@ class Trace:
     complexa's symbols: the formula holds where all of them do (`complexa._trace._domain`)."""
     inputs: tuple[tuple[sympy.Expr, ...], ...]
     """Each input's shape, as traced."""
+    saved_by_layer: dict[str, tuple[sympy.Expr, sympy.Expr]] = field(default_factory=dict)
+    """Module path -> (elements, bytes) of the tensors autograd saved while it ran, each storage once, in the
+    first module that saved it; the bytes are each tensor's own dtype's."""
 
 
 def to_sympy(value: Any, names: dict[sympy.Symbol, sympy.Symbol]) -> sympy.Expr:
@@ -261,11 +264,11 @@ def trace(
                 )
             return out
 
-    saved: list[Any] = []
-    param_ids = {id(p) for p in params.values()}
+    saved: list[tuple[str, Any]] = []
+    state = {id(t) for t in (*params.values(), *buffers.values())}
 
     def pack(t: Any) -> Any:
-        saved.append(t)
+        saved.append((path_of(tracker.current()), t))
         return t
 
     tools: dict[str, list[tuple[str, sympy.Expr]]] = {"fvcore": [], "ptflops": []}
@@ -308,18 +311,25 @@ def trace(
     for asserts in env.deferred_runtime_asserts.values():
         guards.extend(_convert(a.expr, names) for a in asserts)
     seen: set[int] = set()
-    elements = sympy.Integer(0)
-    for t in saved:
+    by_layer: dict[str, tuple[sympy.Expr, sympy.Expr]] = {}
+    for path, t in saved:
         if not isinstance(t, torch.Tensor):
             continue
-        base = t._base if t._base is not None else t  # a view of a parameter (a transposed weight) is a parameter
-        if id(base) in param_ids or id(base) in seen:
+        # A view of a parameter (a transposed weight) or of a buffer (a causal mask's slice) is the module's state,
+        # kept whether or not autograd saves it; a view of an activation is that activation, once.
+        base = t._base if t._base is not None else t
+        if id(base) in state or id(base) in seen:
             continue
         seen.add(id(base))
-        elements += to_sympy(base.numel(), names)
+        n = to_sympy(base.numel(), names)
+        elements, nbytes = by_layer.get(path, (sympy.Integer(0), sympy.Integer(0)))
+        by_layer[path] = (elements + n, nbytes + n * base.element_size())
+    elements = sympy.Add(*(e for e, _ in by_layer.values()))
     symbols = {name: symbol(name) for name in symints}
     shapes = tuple(tuple(to_sympy(n, names) for n in x.shape) for x in xs)
-    return Trace(calls, symbols, elements if training else sympy.Integer(0), tools, guards, shapes)
+    return Trace(
+        calls, symbols, elements if training else sympy.Integer(0), tools, guards, shapes, by_layer if training else {}
+    )
 
 
 _SAME_DTYPE = frozenset("mm addmm bmm baddbmm convolution _convolution matmul linear".split())

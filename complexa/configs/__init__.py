@@ -90,9 +90,9 @@ def load(config: object) -> dict[str, Any]:
     if isinstance(config, Mapping):
         return dict(config)
     if hasattr(config, "to_dict") and hasattr(config, "model_type"):  # transformers' PretrainedConfig
-        out = config.to_dict()  # type: ignore[attr-defined]
-        out.setdefault("model_type", config.model_type)  # type: ignore[attr-defined]
-        return out  # type: ignore[no-any-return]
+        out = config.to_dict()
+        out.setdefault("model_type", config.model_type)
+        return out
     if isinstance(config, str) and config.strip().lower() in NAMES.keys() | ALIASES.keys():
         key = config.strip().lower()
         return _read(_HERE / NAMES[ALIASES.get(key, key)], key)
@@ -244,15 +244,20 @@ def network_from_config(config: object, *, seq: object = None, batch: object = 1
         }
     from complexa._llama import llama
 
+    vocab, d_model = _int(c, "vocab_size"), _int(c, "hidden_size")
+    heads, head_dim = _int(c, "num_attention_heads"), _int(c, "head_dim", None)
+    if head_dim is not None and head_dim * heads == d_model:
+        head_dim = None  # transformers' config classes write out the default; the network is the same
+
     return llama(
-        _int(c, "vocab_size"),
+        vocab,
         _int(c, "max_position_embeddings", default["max_position_embeddings"]) if seq is None else seq,
-        _int(c, "hidden_size"),
+        d_model,
         _int(c, "num_hidden_layers"),
-        _int(c, "num_attention_heads"),
+        heads,
         n_kv_heads=_int(c, "num_key_value_heads", default["num_key_value_heads"]),
         d_ff=_int(c, "intermediate_size"),
-        head_dim=_int(c, "head_dim", None),
+        head_dim=head_dim,
         rope_theta=_rope_theta(c, default["rope_theta"]),
         eps=_real(c, "rms_norm_eps", default["rms_norm_eps"]),
         tied=_flag(c, "tie_word_embeddings", False),
@@ -261,5 +266,5 @@ def network_from_config(config: object, *, seq: object = None, batch: object = 1
         o_bias=o_bias,
         batch=batch,
         optimizer=optimizer,
-        **experts,  # type: ignore[arg-type]
+        **experts,
     )

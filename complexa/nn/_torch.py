@@ -246,11 +246,17 @@ def transformers_model(network: Network) -> Any:
 
     torch = _torch()
     values = transformers_config(network)
-    config = transformers.AutoConfig.for_model(values.pop("model_type"), **values)
-    extra = {"experts_implementation": "eager"} if config.model_type == "mixtral" else {}
-    model = transformers.AutoModelForCausalLM.from_config(
-        config, attn_implementation="eager", dtype=torch.float64, **extra
-    )
+    try:
+        config = transformers.AutoConfig.for_model(values.pop("model_type"), **values)
+        extra = {"experts_implementation": "eager"} if config.model_type == "mixtral" else {}
+        model = transformers.AutoModelForCausalLM.from_config(
+            config, attn_implementation="eager", dtype=torch.float64, **extra
+        )
+    except Exception as error:  # transformers' own validation (huggingface_hub's strict dataclasses raise their own)
+        if not isinstance(error, ValueError) and "Validation" not in type(error).__name__:
+            raise
+        message = " ".join(str(error).split())
+        raise ComplexaError(f"{network!r}: transformers refuses its config: {message[:300]}") from None
     return model.double()
 
 

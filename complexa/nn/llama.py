@@ -466,7 +466,7 @@ class LlamaBlock(FixedWidth):
         options = self.options()
         for key in ("n_kv_heads", "head_dim", "window", "n_experts", "top_k"):
             if options.get(key) is not None:
-                options[key] = replaced(options[key], mapping, f"{where}({key})")  # type: ignore[arg-type]
+                options[key] = replaced(options[key], mapping, f"{where}({key})")
         a = self.self_attn
         return LlamaBlock(
             replaced(self.d_model, mapping, f"{where}(d_model)"),

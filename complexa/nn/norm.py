@@ -53,7 +53,7 @@ def gradients(n: Value, batch: Value, affine: bool) -> dict[str, Value]:
 
 
 def rms_forward(n: Value, batch: Value) -> dict[str, Value]:
-    return {"mul": batch * 3 * n, "add": batch * n, "div": 2 * batch, "sqrt": batch}
+    return {"mul": batch * 3 * n, "add": batch * n, "sqrt": batch, "div": batch * 2}
 
 
 def rms_error(n: Value, batch: Value) -> dict[str, Value]:
@@ -183,7 +183,7 @@ class RMSNorm(Layer):
     def memory(self, width: Value, batch: Value, input_grad: bool, convert: Convert) -> tuple[Value, Value]:
         n = convert(self.normalized_shape)
         # xhat, rstd and the output; dx and one row of g = dy w.
-        return 2 * batch * n + batch, (batch * n + n) if input_grad else 0
+        return batch * (2 * n + 1), (batch * n + n) if input_grad else 0
 
     def xreplace(self, mapping: Mapping[sympy.Symbol, sympy.Expr]) -> RMSNorm:
         return RMSNorm(replaced(self.normalized_shape, mapping, "RMSNorm(d)"), self.eps)

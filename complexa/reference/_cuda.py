@@ -66,7 +66,17 @@ def launch(kernel: Any, work: int, *args: Any) -> None:
         # Small networks launch small grids on purpose; numba's under-utilisation warning is not for them. Matched by
         # its text: numba-cuda raises a NumbaPerformanceWarning of its own, not numba's.
         warnings.filterwarnings("ignore", message=r".*GPU under-utilization")
-        kernel[_blocks(work), THREADS](*args)
+        try:
+            kernel[_blocks(work), THREADS](*args)
+        except AttributeError as error:
+            # numba-cuda 0.30.4 (the newest on 2026-12-04) registers np.row_stack as it first compiles a kernel, and
+            # numpy 2.5 has removed it: seen on a GPU machine whose image has both.
+            if "module 'numpy' has no attribute" not in str(error):
+                raise
+            raise ComplexaError(
+                f"backend = 'cuda': numba-cuda cannot compile for numpy {np.__version__} ({error}); install "
+                "numpy<2.5 beside it (the cuda extra asks for it)"
+            ) from None
 
 
 @functools.cache

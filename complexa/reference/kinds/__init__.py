@@ -65,4 +65,6 @@ def node_for(layer: object) -> Callable[..., Any]:
     for kind in type(layer).__mro__:
         if kind in NODES:
             return NODES[kind]
-    raise AssertionError(f"no kernels for {layer!r}")
+    from complexa.errors import ComplexaError
+
+    raise ComplexaError(f"{layer!r}: measure has no counting kernels for this kind of layer yet; derive counts it")

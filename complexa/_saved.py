@@ -1,0 +1,99 @@
+"""What PyTorch's autograd saves for the backward pass of a GPT (`Network.gpt` as `to_torch` builds it, nanoGPT's
+modules), module by module, as sympy expressions in its sizes: the ``layout="torch"`` of `complexa.memory`.
+
+Each rule names the tensors the module's operators save and their dtype, read off torch's derivative formulas (a
+Linear keeps its input for the weight's gradient; LayerNorm its input, mean and 1/std; GELU its input; the
+attention q, k and v (one tensor, ``c_attn``'s output, which they are views of), the softmax's output, and the
+boolean causal mask ``bias[:T, :T] == 0``; an embedding its indices; cross-entropy the log-softmax, the targets and
+its total weight). A tensor two operators save is counted once, where it is first saved; parameters and buffers are
+the module's state and are not counted. `tests/test_trace_memory.py` checks every rule, by module path, against the
+bytes torch saves on a real run (`complexa.testing.saved_by_torch`) and against `from_torch`'s trace.
+
+The float tensors are in the network's dtype, LayerNorm's statistics too (torch's CPU kernels; on a GPU, 16-bit
+LayerNorm keeps float32 statistics); indices and targets are int64, masks bool.
+"""
+
+from __future__ import annotations
+
+import sympy
+
+from complexa._choices import DTYPES
+from complexa.errors import ComplexaError
+
+__all__ = ["saved_by_layer"]
+
+Saved = list[tuple[sympy.Expr, int]]
+"""(elements, bytes per element) of each tensor a module saves."""
+
+
+def _block(
+    d: sympy.Expr,
+    heads: sympy.Expr,
+    t: sympy.Expr,
+    d_ff: sympy.Expr,
+    causal: bool,
+    batch: sympy.Expr,
+    w: int,
+    recompute: bool,
+) -> dict[str, Saved]:
+    rows = batch * t
+    attention: Saved = [(3 * rows * d, w)]  # q, k, v: the region's input, kept when it is recomputed too
+    if not recompute:
+        attention.append((batch * heads * t * t, w))  # softmax(S)
+        if causal:
+            attention.append((t * t, 1))  # bias[:, :, :T, :T] == 0, made anew every forward pass
+    return {
+        "ln_1": [(rows * d, w), (2 * rows, w)],
+        "attn": attention,
+        "attn.c_attn": [(rows * d, w)],
+        "attn.c_proj": [(rows * d, w)],
+        "ln_2": [(rows * d, w), (2 * rows, w)],
+        "mlp.c_fc": [(rows * d, w)],
+        "mlp.gelu": [(rows * d_ff, w)],
+        "mlp.c_proj": [(rows * d_ff, w)],
+    }
+
+
+def saved_by_layer(
+    network: object, dtype: str, *, loss: bool = True, recompute_attention: bool = False
+) -> dict[str, tuple[sympy.Expr, sympy.Expr]]:
+    """Module path -> (elements, bytes) of the tensors autograd saves in `network`'s training step, in torch
+    (``"loss"``: the cross-entropy; without it with `loss` False). For a symbolic depth the blocks are one row,
+    ``transformer.h.{i}.<module>``, holding all L blocks' part. `recompute_attention`: Korthikanti et al.'s
+    selective recomputation, the attention's own operations (q k^T, the mask, softmax, P v) checkpointed: the
+    region keeps its input, q, k and v, and saves nothing else.
+
+    >>> from complexa import Network
+    >>> saved = saved_by_layer(Network.gpt("V", "T", "d", "L", "H", batch="B"), "bfloat16")
+    >>> saved["transformer.h.{i}.attn"]
+    (B*H*L*T**2 + 3*B*L*T*d + L*T**2, 2*B*H*L*T**2 + 6*B*L*T*d + L*T**2)
+    """
+    config = getattr(network, "gpt_config", None)
+    if config is None:
+        raise ComplexaError(
+            "layout = 'torch': what autograd saves is modelled for Network.gpt (nanoGPT's modules); for your own "
+            "module trace it with complexa.from_torch, whose memory() gives the tensors it saves"
+        )
+    w = DTYPES[dtype]
+    batch, t = network.batch, config["seq"]  # type: ignore[attr-defined]
+    rows = batch * t
+    d, layers = config["d_model"], config["n_layers"]
+    out: dict[str, Saved] = {
+        "transformer.wte": [(rows, 8)],  # the token ids
+        "transformer.wpe": [(t, 8)],  # the positions, arange(T)
+    }
+    block = _block(d, config["n_heads"], t, config["d_ff"], config["causal"], batch, w, recompute_attention)
+    if layers.is_Integer:
+        for i in range(int(layers)):
+            out.update({f"transformer.h.{i}.{name}": saved for name, saved in block.items()})
+    else:
+        out.update({f"transformer.h.{{i}}.{name}": [(layers * n, b) for n, b in s] for name, s in block.items()})
+    out["transformer.ln_f"] = [(rows * d, w), (2 * rows, w)]
+    out["lm_head"] = [(rows * d, w)]
+    if loss:
+        # log_softmax's output; the targets; nll_loss's total weight, a scalar
+        out["loss"] = [(rows * config["vocab"], w), (rows, 8), (sympy.Integer(1), w)]
+    return {
+        path: (sympy.expand(sympy.Add(*(n for n, _ in s))), sympy.expand(sympy.Add(*(n * b for n, b in s))))
+        for path, s in out.items()
+    }
