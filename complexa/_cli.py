@@ -283,7 +283,7 @@ def _derive(args: argparse.Namespace) -> int:
 
         inference = _format_inference.inference_of(args, _network(args))
         assume = _assumed(args, inference.free_symbols)
-        _emit(_format_inference.render(inference, args.format, assume, args.dtype or "float16"))
+        _emit(_format_inference.render(inference, args.format, assume, args.dtype or "float16", args.units))
         return 0
     sizes = [flag for flag in ("prompt", "cache", "new") if getattr(args, flag) is not None]
     if sizes:

@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import sympy
 
 from complexa._format import (
     SCHEMA_VERSION,
+    human,
     json_expr,
     json_order,
     markdown_expr,
@@ -75,9 +76,20 @@ def _title(d: Inference) -> str:
     return f"{d.phase} of {d.network!r}, {sizes}; logits at the {d.logits} position{'s' if d.logits == 'all' else ''}"
 
 
-def render(d: Inference, fmt: str, assume: Mapping[str, sympy.Expr], dtype: str) -> object:
-    """`d` in `fmt` (``text``, ``markdown``, ``latex`` or ``json``)."""
+def _shown(value: sympy.Expr, si: bool, plain: Callable[[sympy.Expr], str], unit: str = "") -> str:
+    """`value` in SI units where the table uses them and it is an integer of 1,000 or more, else `plain`."""
+    if si and value.is_Integer:
+        return human(int(value), unit, digits=4) or plain(value)
+    return plain(value)
+
+
+def render(d: Inference, fmt: str, assume: Mapping[str, sympy.Expr], dtype: str, units: str = "auto") -> object:
+    """`d` in `fmt` (``text``, ``markdown``, ``latex`` or ``json``), its counts in `units` (``--units``: one answer
+    for the whole table; JSON always exact)."""
+    from complexa._format_derive import uses_si
+
     rows = _rows(d, dtype)
+    si = uses_si(units, [v for _, _, v in rows], auto=fmt == "text")
     if fmt == "json":
         return _json(d, assume, dtype)
     if fmt == "latex":
@@ -85,10 +97,12 @@ def render(d: Inference, fmt: str, assume: Mapping[str, sympy.Expr], dtype: str)
         return "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
     if fmt == "markdown":
         out = [f"**{_title(d)}**", "", "| phase | count | value | big-O |", "|---|---|---|---|"]
-        out += [f"| {p} | {w} | {markdown_expr(v)} | {markdown_order(_order(v, assume))} |" for p, w, v in rows]
+        for p, w, v in rows:
+            shown = _shown(v, si, markdown_expr, "B" if w.startswith("bytes") else "")
+            out.append(f"| {p} | {w} | {shown} | {markdown_order(_order(v, assume))} |")
         return "\n".join(out)
     width = max(len(f"{p} {w}") for p, w, _ in rows)
-    values = [text_expr(v) for _, _, v in rows]
+    values = [_shown(v, si, text_expr, "B" if w.startswith("bytes") else "") for _, w, v in rows]
     span = max(len(v) for v in values)
     out = [_title(d)]
     for (phase, what, v), shown in zip(rows, values):

@@ -333,3 +333,15 @@ def test_any_llamas_prefill_is_its_forward_pass_and_its_decode_steps_sum_to_gene
     steps = [derive(network, phase="decode", cache=C).evaluate()["decode"] for C in range(P, P + G - 1)]
     whole = complexa.generate(network, prompt=P, new=G).evaluate()["decode"]
     assert whole == {op: sum(step[op] for step in steps) for op in whole}
+
+
+def test_derive_phase_text_in_either_units(capsys: pytest.CaptureFixture[str]) -> None:
+    from test_cli import run as cli
+
+    network = Network.gpt(50257, 1024, 768, 12, 12, batch=8)
+    mul = int(derive(network, phase="decode", cache=1023).counts["decode"]["mul"])
+    argv = ("derive", "--gpt", "50257, 1024, 768, 12, 12", "--batch", "8", "--phase", "decode", "--cache", "1023")
+    exact = cli(capsys, *argv, "--units", "exact")[1]
+    si = cli(capsys, *argv, "--units", "si")[1]
+    assert f"decode mul                  {mul:,}\n" in exact
+    assert f"decode mul                  {mul / 1e9:.4g} G\n" in si
