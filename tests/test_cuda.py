@@ -239,6 +239,36 @@ def test_counting_does_not_change_the_numbers() -> None:
         np.testing.assert_array_equal(plain[0][name], array)
 
 
+@needs_cuda
+@pytest.mark.parametrize(("batch", "heads", "hd", "start"), [(2, 2, 3, 4), (1, 3, 2, 1), (3, 1, 4, 6)])
+def test_the_kv_cache_kernels_count_and_compute_as_on_the_cpu(batch: int, heads: int, hd: int, start: int) -> None:
+    # Inference (issue 22): a decode step's store of the new token's key and value, then its query over the cache.
+    from complexa.reference import kinds
+    from complexa.reference._cuda import CudaBackend
+
+    rng = np.random.default_rng(start)
+    d, capacity = heads * hd, start + 2
+    qkv = rng.uniform(-1.0, 1.0, (batch, 3 * d))
+    cache = [rng.uniform(-1.0, 1.0, (batch, heads, capacity, hd)) for _ in range(2)]
+    out = []
+    for backend in (None, CudaBackend(True)):
+        k = kinds.COUNTING.attention if backend is None else backend.kernels.attention
+        put = (lambda a: np.array(a)) if backend is None else backend.device
+        keys, values, y, counts = (
+            put(cache[0]),
+            put(cache[1]),
+            put(np.zeros((batch, d))),
+            put(np.zeros((3, 8), np.int64)),
+        )
+        k.store(put(qkv), heads, start, keys, values)
+        k.decode(put(qkv), keys, values, start + 1, heads, 0.5, put(np.zeros(capacity)), y, counts)
+        get = (lambda a: a) if backend is None else backend.host
+        out.append([get(a) for a in (keys, values, y, counts)])
+    for cpu, device in zip(*out):
+        np.testing.assert_array_equal(device, cpu)
+    assert out[0][3][0].sum() > 0
+
+
 def _train(network: Network, backend: Any) -> tuple[dict[str, Any], Any]:
     from complexa.reference import _initial_params
     from complexa.reference._runtime import Trainer, plan
