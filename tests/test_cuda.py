@@ -264,8 +264,13 @@ def test_the_kv_cache_kernels_count_and_compute_as_on_the_cpu(batch: int, heads:
         k.decode(put(qkv), keys, values, start + 1, heads, 0.5, put(np.zeros(capacity)), y, counts)
         get = (lambda a: a) if backend is None else backend.host
         out.append([get(a) for a in (keys, values, y, counts)])
-    for cpu, device in zip(*out):
-        np.testing.assert_array_equal(device, cpu)
+    # The stored keys and values and the counts are exact; the output as close as the other kernels' (a GPU fuses a
+    # multiply and an add into one rounding where the CPU rounds twice: seen on an H200, 1e-16 apart).
+    for name, cpu, device in zip(("keys", "values", "y", "counts"), *out):
+        if name == "y":
+            np.testing.assert_allclose(device, cpu, rtol=1e-12, atol=1e-15, err_msg=name)
+        else:
+            np.testing.assert_array_equal(device, cpu, err_msg=name)
     assert out[0][3][0].sum() > 0
 
 
