@@ -39,6 +39,10 @@ LATEX_NAMES = {
     "time_error": r"\text{time}_{\text{error}}",
     "time_weights": r"\text{time}_{\text{weights}}",
     "time_gradient_descent": r"\text{time}_{\text{gradient descent}}",
+    "forward": r"\text{forward}",
+    "backward": r"\text{backward}",
+    "update": r"\text{update}",
+    "step": r"\text{step}",
 }
 """Each quantity's name in LaTeX, as the essay typesets it but for ``time_forward``, which the essay calls plain
 "time": beside time_error and time_weights that reads as the whole of training, so its part is written out."""
@@ -203,11 +207,44 @@ def _order_note(d: Derivation, subs: dict[str, sympy.Expr]) -> str:
     return "as every symbol grows"
 
 
+def _stack_steps(d: Derivation) -> tuple[Step, ...]:
+    """A stack's steps (layers, GPTs, Llamas): each phase's every op, layer by layer (the rows of `by_layer`), its
+    total and its big-O, then the whole step's; the essay's quantities are for its dense networks only."""
+    from complexa.derivation import Step
+
+    steps: list[Step] = []
+    totals = []
+    for phase, ops in d.counts.items():
+        terms = [t for t in (sympy.Add(*row[phase].values()) for row in d.by_layer.values()) if t != 0]
+        form = sympy.Add(*terms, evaluate=False) if len(terms) > 1 else (terms[0] if terms else sympy.Integer(0))
+        value = sympy.Add(*ops.values())
+        totals.append(value)
+        steps.append(Step(phase, form, "every op, layer by layer: the rows of by_layer"))
+        if len(terms) > 1:
+            steps.append(Step(None, value, "this network"))
+        steps.extend(_order_step(d, phase, value))
+    total = sympy.Add(*totals)
+    steps.append(Step("step", total, "the training step: every phase"))
+    steps.extend(_order_step(d, "step", total))
+    return tuple(steps)
+
+
+def _order_step(d: Derivation, name: str, value: sympy.Expr) -> list[Step]:
+    from complexa.derivation import Step
+
+    if not symbol_names(value):
+        return []
+    subs = {k: v for k, v in d.assumptions.items() if k in symbol_names(value)}
+    return [Step(name, big_o(value, **subs), _order_note(d, subs))]
+
+
 def derivation_steps(d: Derivation, general: dict[str, sympy.Expr]) -> tuple[Step, ...]:
     """The steps of `d`: for each quantity its general form, this network's form, the form the essay states where it
     differs, and the big-O (under the essay's assumptions where they apply)."""
     from complexa.derivation import Step
 
+    if d.network.is_stack:
+        return _stack_steps(d)
     steps: list[Step] = []
     width, depth = d.network.width, d.network.depth
     for name, value in d.quantities.items():
@@ -258,12 +295,19 @@ def text_derivation(d: Derivation) -> str:
     for phase, ops in d.counts.items():
         for op, value in ops.items():
             lines.append(f"  {phase:>8} {op:<9} {sstr(value)}")
-    lines.append("quantities:")
-    orders = d.big_o(**d.assumptions)
-    for name, value in d.quantities.items():
-        lines.append(f"  {name:<22} {sstr(value)}")
-        if value.free_symbols:
-            lines.append(f"  {'':<22} {_text_expr(orders[name])}")
+    if d.network.is_stack:  # phases and ops: the essay's quantities are for its dense networks
+        lines.append("phases (every op):")
+        totals = {phase: sympy.Add(*ops.values()) for phase, ops in d.counts.items()}
+        for name, value in {**totals, "step": sympy.Add(*totals.values())}.items():
+            lines.append(f"  {name:<22} {sstr(value)}")
+            lines.extend(f"  {'':<22} {_text_expr(order.rhs)}" for order in _order_step(d, name, value))
+    else:
+        lines.append("quantities:")
+        orders = d.big_o(**d.assumptions)
+        for name, value in d.quantities.items():
+            lines.append(f"  {name:<22} {sstr(value)}")
+            if value.free_symbols:
+                lines.append(f"  {'':<22} {_text_expr(orders[name])}")
     lines.extend(f"note: {note}" for note in d.notes)
     return "\n".join(lines)
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from complexa import Network, derive
+from complexa import Network, derive, nn
 from complexa._poly import symbol
 from complexa._printers import latex, latex_terms, sstr
 from complexa.derivation import Step
@@ -148,3 +149,28 @@ def test_a_long_step_goes_on_over_lines_under_its_right_side() -> None:
     cell = latex_cell(value)
     assert cell.startswith(r"\begin{array}{l}") and cell.count(r" \\ \quad ") >= 2
     assert latex_cell(L * d) == latex(L * d)  # a short one is as it was
+
+
+@pytest.mark.parametrize(
+    "network",
+    [
+        Network([nn.Linear(784, "h"), nn.ReLU(), nn.Linear("h", 10)], batch="B"),
+        Network.gpt("V", "T", "d", "L", "H"),
+        Network.llama("V", "T", "H*h", "L", "H", n_kv_heads="K", d_ff="f"),
+    ],
+)
+def test_a_stacks_derivation_is_phases_and_ops(network: Network) -> None:
+    # Issue 21: the essay's quantities (n_mul, n_g, time_error, time_weights) are for its dense networks; a stack's
+    # steps are its phases, every op, layer by layer, their totals and big-O, and the whole step's.
+    d = derive(network)
+    names = [s.lhs for s in d.steps if s.lhs]
+    assert set(names) == {"forward", "backward", "update", "step"}
+    totals = {s.lhs: s.rhs for s in d.steps if s.note in ("this network", "the training step: every phase")}
+    for phase, ops in d.counts.items():
+        assert sympy.expand(totals.get(phase, next(s.rhs for s in d.steps if s.lhs == phase)) - sum_ops(ops)) == 0
+    assert sympy.expand(totals["step"] - sum(sum_ops(ops) for ops in d.counts.values())) == 0
+    assert "n_{\\mathrm{mul}}" not in d.latex() and "time_error" not in str(d)
+
+
+def sum_ops(ops: dict) -> sympy.Expr:
+    return sympy.Add(*ops.values())
