@@ -613,7 +613,7 @@ CLAIMS = (
         source="llama",
         cite="Touvron et al. 2023, LLaMA: Open and Efficient Foundation Language Models, Table 2 (params)",
         quotes=(_paraphrase("the smallest LLaMA model has 6.7B parameters (dimension 4096, 32 heads, 32 layers)"),),
-        symbols="N = every parameter; Llama-2-7B's architecture (vocabulary 32,000, d_ff 11,008), the same as LLaMA 7B's",
+        symbols="N = every parameter; Llama-2-7B's architecture (vocabulary 32,000, d_ff 11,008), LLaMA 7B's too",
         quantity="parameters",
         unit="",
         formula=lambda n: n,
