@@ -43,6 +43,17 @@ def networks() -> list[tuple[str, Network, int]]:
         ),
         # One training step of a small GPT (V=128, T=32, d=64, 2 layers, 4 heads, B=4): the attention kernels.
         ("GPT 128 x 32 x 64, 2 layers, 4 heads, B=4, one step", Network.gpt(128, 32, 64, 2, 4, batch=4), 1),
+        # The same sizes as a Llama (RMSNorm, RoPE, GQA with 2 key/value heads, SwiGLU) and as a Mixtral (top-2 of 4).
+        (
+            "Llama 128 x 32 x 64, 2 layers, 4 heads, 2 kv, B=4",
+            Network.llama(128, 32, 64, 2, 4, n_kv_heads=2, d_ff=128, batch=4),
+            1,
+        ),
+        (
+            "Mixtral 128 x 32 x 64, 2 layers, top-2 of 4, B=4",
+            Network.mixtral(128, 32, 64, 2, 4, n_kv_heads=2, d_ff=128, n_experts=4, top_k=2, batch=4),
+            1,
+        ),
     ]
 
 

@@ -1,5 +1,6 @@
 """What PyTorch's autograd saves for the backward pass of a GPT (`Network.gpt` as `to_torch` builds it, nanoGPT's
-modules), module by module, as sympy expressions in its sizes: the ``layout="torch"`` of `complexa.memory`.
+modules) and of a Llama-style network (`Network.llama`: transformers' own modules, eager attention), module by
+module, as sympy expressions in its sizes: the ``layout="torch"`` of `complexa.memory`.
 
 Each rule names the tensors the module's operators save and their dtype, read off torch's derivative formulas (a
 Linear keeps its input for the weight's gradient; LayerNorm its input, mean and 1/std; GELU its input; the
@@ -10,7 +11,11 @@ the module's state and are not counted. `tests/test_trace_memory.py` checks ever
 bytes torch saves on a real run (`complexa.testing.saved_by_torch`) and against `from_torch`'s trace.
 
 The float tensors are in the network's dtype, LayerNorm's statistics too (torch's CPU kernels; on a GPU, 16-bit
-LayerNorm keeps float32 statistics); indices and targets are int64, masks bool.
+LayerNorm keeps float32 statistics); indices and targets are int64, masks bool. transformers' Llama computes its
+RMSNorm and softmax in float32 whatever the dtype and keeps float32 tensors there (`_llama_block`). One case depends
+on the sizes' values, not their symbols: for one sequence (B = 1) of multi-query attention (one key/value head),
+torch saves k and v as views of that head, and a symbolic B and n_kv_heads give the count for every other case.
+A mixture of experts is refused: transformers' expert loop saves what the routing gives.
 """
 
 from __future__ import annotations
@@ -54,6 +59,62 @@ def _block(
     }
 
 
+def _llama_block(c: dict, batch: sympy.Expr, w: int) -> dict[str, Saved]:
+    """One Llama block as transformers' eager modules save it. Its RMSNorm computes in float32 whatever the dtype:
+    it keeps its input as float32, 1/rms (float32) and the normalised rows in the dtype; the softmax too: its
+    float32 output, and a copy in the dtype when that is not float32. RoPE keeps cos and sin (once for all layers,
+    in `_llama_rope`); repeat_kv's copies of k and v are H heads wide."""
+    t, d, f = c["seq"], c["d_model"], c["d_ff"]
+    width = d if c["head_dim"] is None else c["n_heads"] * c["head_dim"]  # the H query heads side by side
+    heads, groups = c["n_heads"], c["n_kv_heads"] if c["n_kv_heads"] is not None else c["n_heads"]
+    rows = batch * t
+    # k and v as the products read them: repeat_kv's copies, H heads wide, but for one sequence of MQA, where
+    # repeat_kv's reshape and matmul's own are views of the one key/value head (torch saves its K hd wide rows).
+    shared = batch == 1 and groups == 1
+    kv = rows * width / heads if shared else rows * width
+    norm: Saved = [(rows * d, 4), (rows, 4), (rows * d, w)]
+    probabilities: Saved = [(batch * heads * t * t, 4)] + ([] if w == 4 else [(batch * heads * t * t, w)])
+    if c.get("n_experts") is not None:
+        raise ComplexaError(
+            "layout = 'torch': what autograd saves in a mixture of experts depends on transformers' expert loop; "
+            "trace a dense Llama-style network, or give Network.mixtral to memory() with the reference layout"
+        )
+    return {
+        "input_layernorm": norm,
+        "self_attn.q_proj": [(rows * d, w)],  # k_proj and v_proj read the same rows
+        "self_attn": [(rows * width, w), (kv, w), (kv, w), *probabilities],  # q after RoPE; k, v
+        "self_attn.o_proj": [(rows * width, w)],
+        "post_attention_layernorm": norm,
+        "mlp.gate_proj": [(rows * d, w)],  # up_proj reads the same rows
+        "mlp.act_fn": [(rows * f, w)],  # SiLU's input
+        "mlp": [(rows * f, w), (rows * f, w)],  # silu(gate x) * up x keeps both
+        "mlp.down_proj": [(rows * f, w)],
+    }
+
+
+def _llama(network: object, dtype: str, loss: bool) -> dict[str, Saved]:
+    c = dict(network.llama_config)  # type: ignore[attr-defined]
+    w = DTYPES[dtype]
+    batch = network.batch  # type: ignore[attr-defined]
+    rows, layers = batch * c["seq"], c["n_layers"]
+    block = _llama_block(c, batch, w)
+    head_dim = c["d_model"] / c["n_heads"] if c["head_dim"] is None else c["head_dim"]
+    rope: Saved = [(sympy.expand(2 * c["seq"] * head_dim), w)]  # cos and sin, computed once a forward pass
+    out: dict[str, Saved] = {"model.embed_tokens": [(rows, 8)]}
+    if layers.is_Integer:
+        for i in range(int(layers)):
+            out.update({f"model.layers.{i}.{name}": saved for name, saved in block.items()})
+        out["model.layers.0.self_attn"] = out["model.layers.0.self_attn"] + rope
+    else:
+        out.update({f"model.layers.{{i}}.{name}": [(layers * n, b) for n, b in s] for name, s in block.items()})
+        out["model.layers.{i}.self_attn"] += rope
+    out["model.norm"] = [(rows * c["d_model"], 4), (rows, 4), (rows * c["d_model"], w)]
+    out["lm_head"] = [(rows * c["d_model"], w)]
+    if loss:
+        out["loss"] = [(rows * c["vocab"], w), (rows, 8), (sympy.Integer(1), w)]
+    return out
+
+
 def saved_by_layer(
     network: object, dtype: str, *, loss: bool = True, recompute_attention: bool = False
 ) -> dict[str, tuple[sympy.Expr, sympy.Expr]]:
@@ -69,10 +130,13 @@ def saved_by_layer(
     (B*H*L*T**2 + 3*B*L*T*d + L*T**2, 2*B*H*L*T**2 + 6*B*L*T*d + L*T**2)
     """
     config = getattr(network, "gpt_config", None)
+    if config is None and getattr(network, "llama_config", None) is not None:
+        return _totals(_llama(network, dtype, loss))
     if config is None:
         raise ComplexaError(
-            "layout = 'torch': what autograd saves is modelled for Network.gpt (nanoGPT's modules); for your own "
-            "module trace it with complexa.from_torch, whose memory() gives the tensors it saves"
+            "layout = 'torch': what autograd saves is modelled for Network.gpt (nanoGPT's modules) and Network.llama "
+            "(transformers' modules); for your own module trace it with complexa.from_torch, whose memory() gives "
+            "the tensors it saves"
         )
     w = DTYPES[dtype]
     batch, t = network.batch, config["seq"]  # type: ignore[attr-defined]
@@ -93,6 +157,10 @@ def saved_by_layer(
     if loss:
         # log_softmax's output; the targets; nll_loss's total weight, a scalar
         out["loss"] = [(rows * config["vocab"], w), (rows, 8), (sympy.Integer(1), w)]
+    return _totals(out)
+
+
+def _totals(out: dict[str, Saved]) -> dict[str, tuple[sympy.Expr, sympy.Expr]]:
     return {
         path: (sympy.expand(sympy.Add(*(n for n, _ in s))), sympy.expand(sympy.Add(*(n * b for n, b in s))))
         for path, s in out.items()

@@ -80,7 +80,7 @@ def saved_by_torch(module: Any, inputs: list[Any], *, loss: Any = None) -> dict[
 
     state = {t.untyped_storage().data_ptr() for t in (*module.parameters(), *module.buffers())}
     root = type(module).__name__
-    tracker = _tracker()
+    tracker = _tracker(root)
     seen: set[int] = set()
     out: dict[str, int] = {}
 

@@ -61,6 +61,7 @@ CODES = {
     "gelu": kinds.GELU,
     "gelu_tanh": kinds.GELU_TANH,
     "identity": kinds.IDENTITY,
+    "silu": kinds.SILU,
 }
 
 

@@ -206,6 +206,26 @@ def test_a_gpt_with_every_option_off() -> None:
     assert not attention_cuda._SCRATCH
 
 
+LLAMAS = [
+    # GQA with a sliding window and biases on q, k and v; MHA, tied, Adam; Llama's kinds first in a stack (no input
+    # gradient for the attention, nor its join), the attention unmasked.
+    Network.llama(7, 4, 8, 1, 4, n_kv_heads=2, d_ff=5, batch=2, window=2, bias=True),
+    Network.llama(5, 3, 4, 1, 2, d_ff=3, tied=True, optimizer=nn.Adam(lr=1e-2, eps=1e-3)),
+    Network(
+        [nn.Attention(4, 2, 3, n_kv_heads=1, causal=False), nn.SwiGLU(4, 5), nn.RMSNorm(4), nn.Linear(4, 2)], batch=2
+    ),
+    # Mixtral, two of three experts; a mixture of experts first (no input gradient).
+    Network.mixtral(7, 3, 4, 1, 2, n_kv_heads=1, n_experts=3, top_k=2, d_ff=3, batch=2),
+    Network([nn.MoE(4, 3, 4, 2), nn.Linear(4, 2)], batch=3),
+]
+
+
+@needs_cuda
+@pytest.mark.parametrize("network", LLAMAS, ids=repr)
+def test_llamas_count_and_compute_as_on_the_cpu(network: Network) -> None:
+    assert_same_as_cpu(network, iterations=2)
+
+
 @needs_cuda
 def test_counting_does_not_change_the_numbers() -> None:
     # The plain kernels (count=False, as the benchmark runs them) compute exactly what the counting ones do, and
@@ -253,11 +273,11 @@ def test_device_tests_pass_under_the_simulator() -> None:
         timeout=600,
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    # Every test that needs a device or the simulator ran (at least the twelve of issue 9: the hand-counted networks,
-    # the five of EVERY_KIND, the stacks' and the GPTs' properties, the GPT with every option off, the plain kernels,
-    # the two signature checks); only the refusal and this test skipped.
+    # Every test that needs a device or the simulator ran (at least seventeen: the hand-counted networks, the five of
+    # EVERY_KIND, the stacks' and the GPTs' properties, the GPT with every option off, the five LLAMAS, the plain
+    # kernels, the two signature checks); only the refusal and this test skipped.
     import re
 
     last = result.stdout.splitlines()[-1]
     ran = re.match(r"(\d+) passed, 2 skipped", last)
-    assert ran is not None and int(ran.group(1)) >= 12, result.stdout[-2000:]
+    assert ran is not None and int(ran.group(1)) >= 17, result.stdout[-2000:]

@@ -49,8 +49,10 @@ def test_attention_by_hand() -> None:
     unmasked = derive(Network([nn.Linear(2, 2), nn.Attention(2, 1, 3, causal=False)])).by_layer
     assert unmasked["1"]["forward"]["add"] == 3 * 16
     # Backward per row: dP 6 mul 3 add; dv 6 mul 4 add; the softmax's 6 mul 5 add; the scale 3 mul; dq 6 mul
-    # 4 add; dk 6 mul 4 add; RoPE's 8 mul 4 add.
-    assert nonzero(rows["1"]["backward"]) == ops(mul=3 * 41, add=3 * 24)
+    # 4 add; dk 6 mul 4 add; RoPE's 8 mul 4 add; the join of q's, k's and v's input gradients 4 add.
+    assert nonzero(rows["1"]["backward"]) == ops(mul=3 * 41, add=3 * 28)
+    first = derive(Network([nn.Attention(2, 1, 3), nn.Linear(2, 2)])).by_layer  # no input gradient, no join
+    assert nonzero(first["0"]["backward"]) == ops(mul=3 * 41, add=3 * 24)
 
 
 def test_grouped_query_attention_by_hand() -> None:
@@ -60,8 +62,9 @@ def test_grouped_query_attention_by_hand() -> None:
     rows = derive(Network([nn.Linear(4, 4), nn.Attention(4, 2, 2, n_kv_heads=1)])).by_layer
     assert nonzero(rows["1"]["forward"]) == ops(mul=2 * 32, add=2 * 24, div=8, exp=8, cmp=4)
     # Backward per row: dP 8 mul 4 add; dv summed over both heads 8 mul 6 add; the softmaxes' 8 mul 6 add; the
-    # scale 4 mul; dq 8 mul 4 add; dk summed over both heads 8 mul 6 add; RoPE's 12 mul 6 add.
-    assert nonzero(rows["1"]["backward"]) == ops(mul=2 * 56, add=2 * 32)
+    # scale 4 mul; dq 8 mul 4 add; dk summed over both heads 8 mul 6 add; RoPE's 12 mul 6 add; the join of the
+    # three projections' input gradients 8 add.
+    assert nonzero(rows["1"]["backward"]) == ops(mul=2 * 56, add=2 * 40)
     # The projections: k and v are d -> K hd.
     assert nonzero(rows["1.k_proj"]["forward"]) == ops(mul=2 * 8, add=2 * 6)
 

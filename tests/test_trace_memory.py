@@ -23,7 +23,7 @@ from complexa import Network, memory, nn  # noqa: E402
 from complexa._saved import saved_by_layer  # noqa: E402
 from complexa._trace import from_torch  # noqa: E402
 from complexa.nn._torch import torch_loss, torch_optimizer  # noqa: E402
-from complexa.strategies import gpts  # noqa: E402
+from complexa.strategies import gpts, llamas  # noqa: E402
 from complexa.testing import real_inputs, saved_by_torch  # noqa: E402
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
@@ -121,21 +121,40 @@ def memory_per_block(h: int, a: int, s: sympy.Symbol, b: sympy.Symbol) -> sympy.
     return sympy.expand(sympy.Add(*(v for path, (_, v) in layers.items() if path.startswith("transformer.h.0."))))
 
 
+def _logits(out):
+    return getattr(out, "logits", out)  # transformers' models return a ModelOutput
+
+
 @settings(max_examples=12, deadline=None)
 @given(gpts(max_seq=5, max_layers=2, max_batch=3), st.sampled_from(["float64", "float32", "bfloat16"]))
 def test_gpt_rules_are_what_torch_saves(network: Network, dtype: str) -> None:
+    _check_rules(network, dtype, network.gpt_config)
+
+
+@pytest.mark.skipif(not available("transformers"), reason="needs transformers")
+@settings(max_examples=10, deadline=None)
+@given(
+    llamas(max_seq=5, max_batch=2).filter(lambda n: n.llama_config["n_experts"] is None),
+    st.sampled_from(["float64", "float32", "bfloat16"]),
+)
+def test_llama_rules_are_what_transformers_saves(network: Network, dtype: str) -> None:
+    # transformers' own model (to_torch), eager attention: its RMSNorm and softmax compute in float32 whatever the
+    # dtype, and keep float32 tensors; RoPE's cos and sin are computed once for every layer.
+    _check_rules(network, dtype, network.llama_config)
+
+
+def _check_rules(network: Network, dtype: str, config) -> None:
     model = network.to_torch().to(getattr(torch, dtype))
     optimizer = torch_optimizer(network, model.parameters(), 0.1)
-    config = network.gpt_config
     shape = (int(network.batch), int(config["seq"]))
     idx, targets = torch.randint(0, int(config["vocab"]), shape), torch.randint(0, int(config["vocab"]), shape)
     loss = torch_loss(network)
-    real = saved_by_torch(model, [idx], loss=lambda out: loss(out, targets))
+    real = saved_by_torch(model, [idx], loss=lambda out: loss(_logits(out), targets))
     got = memory(network, layout="torch", dtype=dtype)
     assert got.by_layer == real
     assert got.activations == sum(e for e, _ in saved_by_layer(network, dtype).values())
     # A real step: the gradients and the optimizer's state, in bytes.
-    loss(model(idx), targets).backward()
+    loss(_logits(model(idx)), targets).backward()
     optimizer.step()
     state = sum(
         t.numel() * t.element_size() for s in optimizer.state.values() for t in s.values() if torch.is_tensor(t)
@@ -152,3 +171,31 @@ def test_torch_layout_of_a_symbolic_gpt() -> None:
     assert got.by_layer["transformer.h.{i}.attn"] == 12 * B * L * T * d + 4 * B * H * L * T**2 + L * T**2
     assert got.deltas == 0 and got.layout == "torch"
     assert memory(Network.gpt(9, 4, 4, 1, 2), layout="torch", phase="inference").activations == 0
+
+
+def test_a_mixture_of_experts_is_refused_in_torchs_layout() -> None:
+    with pytest.raises(Exception, match="layout = 'torch': what autograd saves in a mixture of experts"):
+        memory(Network.mixtral(9, 4, 8, 1, 2, n_experts=3, top_k=2), layout="torch")
+
+
+def test_torch_layout_of_a_symbolic_llama() -> None:
+    got = memory(Network.llama("V", "T", "H*h", "L", "H", n_kv_heads="K", d_ff="f", batch="B"), layout="torch")
+    names = {s.name: s for s in got.bytes.free_symbols}
+    T, L, H, h, B = (names[n] for n in "TLHhB")
+    # q after RoPE and k and v repeated to the H heads (float64), the float32 softmax and its float64 copy; RoPE's
+    # cos and sin once for all layers.
+    assert got.by_layer["model.layers.{i}.self_attn"] == sympy.expand(
+        3 * 8 * B * T * H * h * L + (4 + 8) * B * H * T**2 * L + 8 * 2 * T * h
+    )
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_korthikantis_block_on_a_gpu() -> None:
+    # On a GPU, torch's fused dropout keeps a bool mask and 16-bit LayerNorm float32 statistics: nanoGPT's block
+    # with dropout saves Korthikanti et al.'s sbh(34 + 5as/h) bytes exactly, beside LayerNorm's statistics (2 float32
+    # a token, for each of the two) and the causal mask (s^2 bools).
+    h, a, s, b = 64, 4, 100, 3
+    module = _Block(h, a, 256, 0.1).to(device="cuda", dtype=torch.bfloat16).train()
+    x = torch.randn(b, s, h, dtype=torch.bfloat16, device="cuda")
+    real = saved_by_torch(module, [x])
+    assert sum(real.values()) == s * b * h * 34 + 5 * a * s * s * b + 2 * 2 * 4 * s * b + s * s, real

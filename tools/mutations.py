@@ -2807,6 +2807,259 @@ MUTATIONS += [
     ),
 ]
 
+# --- issue 22, Llama's kernels (complexa/reference/kinds/llama.py, llama_cuda.py, SiLU in activation.py) -----------
+# Counts by derive == measure first, then the kernels against transformers' functions, then whole models against
+# transformers'; the CUDA twins under the simulator against the CPU's.
+LLAMA_KERNEL_TESTS = ("tests/test_llama_measure.py", "tests/test_llama_kernels.py", "tests/test_llama_numerics.py")
+LLAMA_KERNEL_CUDA_TESTS = ("tests/test_cuda.py::test_llamas_count_and_compute_as_on_the_cpu",)
+
+
+def _llama(id: str, area: str, old: str, new: str, why: str, file: str = "llama") -> Mutation:
+    if area == "cuda kernel":
+        return Mutation(id, area, f"{KINDS}{file}_cuda.py", old, new, why, tests=LLAMA_KERNEL_CUDA_TESTS, env=CUDASIM)
+    return Mutation(id, area, f"{KINDS}{file}.py", old, new, why, tests=LLAMA_KERNEL_TESTS)
+
+
+MUTATIONS += [
+    _llama(
+        "cpu-llama-rms-eps",
+        "cpu kernel",
+        "            r = 1.0 / math.sqrt(mean + eps)",
+        "            r = 1.0 / math.sqrt(mean)",
+        "RMSNorm's eps forgotten",
+    ),
+    _llama(
+        "cpu-llama-rms-div-count",
+        "cpu kernel",
+        "                n_div += 2" + _nl(16) + "n_add += 1" + _nl(16) + "n_sqrt += 1",
+        "                n_div += 1" + _nl(16) + "n_add += 1" + _nl(16) + "n_sqrt += 1",
+        "RMSNorm's mean (a division by n) not counted",
+    ),
+    _llama(
+        "cpu-llama-rms-grad-count",
+        "cpu kernel",
+        "                out[j] = (g[j] - h[j] * m) * r" + _nl(16) + "if counting:" + _nl(20) + "n_mul += 2",
+        "                out[j] = (g[j] - h[j] * m) * r" + _nl(16) + "if counting:" + _nl(20) + "n_mul += 1",
+        "RMSNorm's input gradient counted one mul short an element",
+    ),
+    _llama(
+        "cpu-llama-rope-sign",
+        "cpu kernel",
+        "out[c0 + c] = lo * co[c] - hi * si[c]",
+        "out[c0 + c] = lo * co[c] + hi * si[c]",
+        "rotate-half's negated half taken positive",
+    ),
+    _llama(
+        "cpu-llama-rope-backward",
+        "cpu kernel",
+        "row[c0 + c] = lo * co[c] + hi * si[c + h2]",
+        "row[c0 + c] = lo * co[c] - hi * si[c + h2]",
+        "RoPE's backward the rotation itself, not its transpose",
+    ),
+    _llama(
+        "cpu-llama-gqa-heads",
+        "cpu kernel",
+        "                k0 = h // group * hd" + _nl(16) + "p = probs[b, h]" + _nl(16) + "for i in range(seq):",
+        "                k0 = h % kv_heads * hd" + _nl(16) + "p = probs[b, h]" + _nl(16) + "for i in range(seq):",
+        "query heads assigned to kv heads in turn, not in groups as repeat_kv does",
+    ),
+    _llama(
+        "cpu-llama-gqa-sum",
+        "cpu kernel",
+        "                first = h % group == 0",
+        "                first = True",
+        "each query head overwrites its kv head's dk and dv instead of adding to the group's sum",
+    ),
+    _llama(
+        "cpu-llama-window",
+        "cpu kernel",
+        "s += -math.inf if j > i or (window > 0 and j <= i - window) else 0.0",
+        "s += -math.inf if j > i or (window > 0 and j < i - window) else 0.0",
+        "the sliding window one token wider than Mistral's",
+    ),
+    _llama(
+        "cpu-llama-mask-count",
+        "cpu kernel",
+        "                            if counting:" + _nl(32) + "n_add += 1" + _nl(24) + "row[j] = s",
+        "                            if counting and j > i:" + _nl(32) + "n_add += 1" + _nl(24) + "row[j] = s",
+        "the mask's additions counted only where it masks",
+    ),
+    _llama(
+        "cpu-llama-glu-backward",
+        "cpu kernel",
+        "                da[s, j] = dh[s, j] * u[s, j]",
+        "                da[s, j] = dh[s, j] * a[s, j]",
+        "the gate's gradient through silu(g), not up's output",
+    ),
+    _llama(
+        "cpu-silu-derivative",
+        "cpu kernel",
+        "        return s * (1.0 + z * (1.0 - s))",
+        "        return s * (1.0 - s)",
+        "SiLU's derivative taken as sigmoid's",
+        file="activation",
+    ),
+    _llama(
+        "cpu-silu-backward-skipped",
+        "cpu kernel",
+        "        elif code == SILU:" + _nl(12) + "n = backward_of(z, a, SILU, d)",
+        "",
+        "SiLU's backward not run: its gradient passed through unchanged and uncounted",
+        file="activation",
+    ),
+    _llama(
+        "runtime-llama-attention-join",
+        "runtime",
+        "        self.res.input_grad(self.dx, dx_v, self.dx, counts)",
+        "",
+        "the attention's input gradient without v_proj's part",
+    ),
+    _llama(
+        "runtime-llama-swiglu-join",
+        "runtime",
+        "self.res.input_grad(dx_gate, dx_up, self.dx, counts)",
+        "self.res.input_grad(dx_gate, dx_gate, self.dx, counts)",
+        "the MLP's input gradient with the gate's part twice and up's not at all",
+    ),
+    _llama(
+        "runtime-llama-scale",
+        "runtime",
+        "self.scale = head_dim**-0.5",
+        "self.scale = (width // heads) ** -0.5",
+        "the scale from d_model / n_heads where head_dim is its own",
+    ),
+    _llama(
+        "runtime-llama-theta",
+        "runtime",
+        "self.tables = rope_tables(seq, head_dim, theta)",
+        "self.tables = rope_tables(seq, head_dim, 10000.0)",
+        "rope_theta ignored",
+    ),
+    _llama(
+        "cuda-llama-gqa-dv",
+        "cuda kernel",
+        "for h in range(g * group + 1, g * group + group):"
+        + _nl(20)
+        + "for i in range(seq):"
+        + _nl(24)
+        + "acc += probs[b, h, i, j]",
+        "for h in range(g * group + 1, g * group + 1):"
+        + _nl(20)
+        + "for i in range(seq):"
+        + _nl(24)
+        + "acc += probs[b, h, i, j]",
+        "dv on the device from the group's first query head only",
+    ),
+    _llama(
+        "cuda-llama-window",
+        "cuda kernel",
+        "s += -math.inf if j > i or (window > 0 and j <= i - window) else 0.0",
+        "s += -math.inf if j > i or (window > 0 and j < i - window) else 0.0",
+        "the sliding window one token wider on the device",
+    ),
+    _llama(
+        "cuda-llama-rope-backward",
+        "cuda kernel",
+        "y[r, lo_at] = lo * cos[p, c] + hi * sin[p, c + h2]",
+        "y[r, lo_at] = lo * cos[p, c] - hi * sin[p, c + h2]",
+        "RoPE's backward the rotation itself on the device",
+    ),
+    _llama(
+        "cuda-llama-rms-div-count",
+        "cuda kernel",
+        "                n_div += 2",
+        "                n_div += 1",
+        "RMSNorm's mean not counted on the device",
+    ),
+    _llama(
+        "cpu-moe-topk-count",
+        "cpu kernel",
+        "                    if taken:" + _nl(24) + "continue",
+        "                    if taken:" + _nl(24) + "if counting:" + _nl(28) + "n_cmp += 1" + _nl(24) + "continue",
+        "each top-k pass counted over all E scores, the ones already taken too",
+        file="moe",
+    ),
+    _llama(
+        "cpu-moe-renormalise",
+        "cpu kernel",
+        "                weights[r, p] = weights[r, p] / s",
+        "                weights[r, p] = weights[r, p]",
+        "the top k probabilities not renormalised, as Mixtral does",
+        file="moe",
+    ),
+    _llama(
+        "cpu-moe-route-backward",
+        "cpu kernel",
+        "d[int(index[r, p])] = (dw[r, p] - s) / total[r]",
+        "d[int(index[r, p])] = dw[r, p] / total[r]",
+        "the renormalisation's backward without its sum term",
+        file="moe",
+    ),
+    _llama(
+        "cpu-moe-first-slot-weight",
+        "cpu kernel",
+        "                        out[i] = s * w",
+        "                        out[i] = s",
+        "the first expert's output unweighted by the router",
+        file="moe",
+    ),
+    _llama(
+        "cpu-moe-gradients-not-zeroed",
+        "cpu kernel",
+        "        g_gu[:, :, :] = 0.0",
+        "",
+        "the experts' gate_up gradient added to the last step's",
+        file="moe",
+    ),
+    _llama(
+        "cpu-moe-silu-derivative",
+        "cpu kernel",
+        "dz[c] = dh[j, c] * z[f + c] * _derivative(z[c], a[j, c], SILU)",
+        "dz[c] = dh[j, c] * z[f + c] * a[j, c]",
+        "the gate's gradient through silu(g), not silu'(g)",
+        file="moe",
+    ),
+    _llama(
+        "cpu-moe-act-grad-mul-count",
+        "cpu kernel",
+        "                    if counting:" + _nl(24) + "n_mul += 3" + _nl(24) + "n_grad += 1",
+        "                    if counting:" + _nl(24) + "n_mul += 2" + _nl(24) + "n_grad += 1",
+        "the product by silu'(g) not counted",
+        file="moe",
+    ),
+    _llama(
+        "runtime-moe-join",
+        "runtime",
+        "self.res.input_grad(dx_router, dx_experts, self.dx, counts)",
+        "self.res.input_grad(dx_experts, dx_experts, self.dx, counts)",
+        "the MoE's input gradient without the router's part",
+        file="moe",
+    ),
+    _llama(
+        "cuda-moe-gradients-slot",
+        "cuda kernel",
+        "                if int(index[r, j % k]) == e:",
+        "                if int(index[r, 0]) == e:",
+        "each pair added to its row's first expert's gradient, on the device",
+        file="moe",
+    ),
+    _llama(
+        "cuda-moe-hidden",
+        "cuda kernel",
+        "            h[j, i] = a[j, i] * gu[j, f + i]",
+        "            h[j, i] = a[j, i] * gu[j, i]",
+        "silu(g) times g, not up's u, on the device",
+        file="moe",
+    ),
+    _llama(
+        "cuda-moe-route-total",
+        "cuda kernel",
+        "            total[r] = s",
+        "            total[r] = 1.0",
+        "the sum of the top k not kept for the renormalisation's backward, on the device",
+        file="moe",
+    ),
+]
 
 # --- issue 22, the derivation side (kinds, Network.llama / mixtral, from_config): Llama, Mistral, Qwen2, Mixtral ----
 LLAMA_TESTS = ("tests/test_llama.py",)
@@ -2999,6 +3252,62 @@ MUTATIONS += [
     ),
 ]
 
+MUTATIONS += [
+    Mutation(
+        "saved-llama-rmsnorm-float32",
+        "counting rule",
+        SAVED,
+        "norm: Saved = [(rows * d, 4), (rows, 4), (rows * d, w)]",
+        "norm: Saved = [(rows * d, w), (rows, w), (rows * d, w)]",
+        "RMSNorm's float32 tensors counted in the dtype",
+        tests=SAVED_TESTS,
+    ),
+    Mutation(
+        "saved-llama-softmax-copy",
+        "counting rule",
+        SAVED,
+        "([] if w == 4 else [(batch * heads * t * t, w)])",
+        "[]",
+        "the softmax's copy in the dtype forgotten",
+        tests=SAVED_TESTS,
+    ),
+    Mutation(
+        "saved-llama-mqa-views",
+        "counting rule",
+        SAVED,
+        "shared = batch == 1 and groups == 1",
+        "shared = False",
+        "one sequence of MQA counted with repeated k and v",
+        tests=SAVED_TESTS,
+    ),
+    Mutation(
+        "saved-llama-rope-once",
+        "counting rule",
+        SAVED,
+        'out["model.layers.0.self_attn"] = out["model.layers.0.self_attn"] + rope',
+        'out["model.layers.0.self_attn"] = out["model.layers.0.self_attn"]',
+        "RoPE's cos and sin forgotten",
+        tests=SAVED_TESTS,
+    ),
+    Mutation(
+        "saved-llama-swiglu-product",
+        "counting rule",
+        SAVED,
+        '"mlp": [(rows * f, w), (rows * f, w)],',
+        '"mlp": [(rows * f, w)],',
+        "the SwiGLU product keeps one factor",
+        tests=SAVED_TESTS,
+    ),
+    Mutation(
+        "trace-foreign-module",
+        "runtime",
+        TRACING,
+        '(root is None or name.split(".")[0] == root)',
+        "True",
+        "operators of a module outside the root's tree (transformers' RoPE) attributed to the root",
+        tests=SAVED_TESTS,
+    ),
+]
 
 # --- issue 22, item 5: the audit grows (complexa/_audit_llm.py: the Llama kinds' rows) --------------------------------
 AUDIT_LLM = "complexa/_audit_llm.py"

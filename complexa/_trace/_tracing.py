@@ -138,7 +138,7 @@ def _shapes(value: Any, names: dict[sympy.Symbol, sympy.Symbol]) -> Any:
     return value
 
 
-def _tracker() -> Any:
+def _tracker(root: str | None = None) -> Any:
     """A ModuleTracker that also remembers the order modules were entered, so that an operator is named by the
     innermost module entered last. torch's own keeps a set, and in the backward pass a module whose inputs need no
     gradient is never exited (an embedding's), so the set alone cannot say which of two siblings is running."""
@@ -162,8 +162,12 @@ def _tracker() -> Any:
 
         def current(self) -> str:
             # The module entered last, or its innermost live descendant: in the backward pass a module and its
-            # parent are entered by hooks on the same output, the parent's after.
-            live = [name for name in self.order if name in self.parents]
+            # parent are entered by hooks on the same output, the parent's after. A module that is no part of the
+            # root's tree (transformers wraps apply_rotary_pos_emb in one, which torch names "Func") is not where
+            # its operators run: they count for the module that called it.
+            live = [
+                name for name in self.order if name in self.parents and (root is None or name.split(".")[0] == root)
+            ]
             if not live:
                 return "Global"
             last = live[-1]
@@ -220,8 +224,8 @@ def trace(
         buffers = {name: fake.from_tensor(b, static_shapes=True) for name, b in module.named_buffers()}
         xs = [torch.zeros([size(e) for e in shape], dtype=dtype) for shape, dtype in inputs]
 
-    tracker = _tracker()
     root = type(module).__name__
+    tracker = _tracker(root)
     calls: list[Call] = []
     ignored = {"prim", "profiler"}
 

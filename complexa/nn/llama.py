@@ -25,7 +25,8 @@ Per row (token) of R = B T rows, with Dq = H hd and Dkv = K hd:
   P^T dy summed over the H / K query heads of each key/value head, T Dq mul and (T Dq - Dkv) add; the softmax's
   backward dS = P (dP - sum P dP), 2 T mul and (2 T - 1) add per head; the scale, H T mul; dq = dS k, T Dq mul and
   (T - 1) Dq add; dk = dS^T q summed over the group, T Dq mul and (T Dq - Dkv) add; RoPE's backward (the transposed
-  rotation) on dq and dk, 2 (Dq + Dkv) mul and Dq + Dkv add. The mask needs nothing backward.
+  rotation) on dq and dk, 2 (Dq + Dkv) mul and Dq + Dkv add; and, when the attention computes its input's gradient,
+  dx = dx_q + dx_k + dx_v, the join of its three projections' (2 d add). The mask needs nothing backward.
 
 **`SwiGLU(d_model, d_ff)`**, Llama's MLP: ``gate_proj`` and ``up_proj`` (Linear d -> d_ff, no bias, each taking the
 MLP's input), ``act_fn`` (`SiLU` on the gate), ``down_proj`` (Linear d_ff -> d, no bias), each a row of its own:
@@ -268,12 +269,17 @@ class Attention(FixedWidth):
 
     def cost(self, width: Value, batch: Value, input_grad: bool, convert: Convert) -> Cost:
         q, kv, h, t = convert(self.q_dim), convert(self.kv_dim), convert(self.n_heads), convert(self.seq_len)
-        return cost(attention_forward(q, kv, h, t, batch, self.masked), attention_error(q, kv, h, t, batch))
+        error = attention_error(q, kv, h, t, batch)
+        if input_grad:  # the join of q_proj's, k_proj's and v_proj's input gradients
+            error["add"] = error["add"] + 2 * batch * convert(self.d_model)
+        return cost(attention_forward(q, kv, h, t, batch, self.masked), error)
 
     def memory(self, width: Value, batch: Value, input_grad: bool, convert: Convert) -> tuple[Value, Value]:
         q, kv, h, t = convert(self.q_dim), convert(self.kv_dim), convert(self.n_heads), convert(self.seq_len)
-        # The rotated q and k, P (H T per row) and y; the gradients of q, k and v and one T x T block of dP.
-        return batch * (2 * q + kv + h * t), batch * (q + 2 * kv) + t * t
+        # The rotated q and k, P (H T per row) and y; the gradients of q, k and v, one T x T block of dP, and the
+        # joined dx when it computes its input's gradient.
+        joined = batch * convert(self.d_model) if input_grad else 0
+        return batch * (2 * q + kv + h * t), batch * (q + 2 * kv) + t * t + joined
 
     def xreplace(self, mapping: Mapping[sympy.Symbol, sympy.Expr]) -> Attention:
         where = "Attention"

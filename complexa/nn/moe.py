@@ -100,8 +100,9 @@ class Router(_Part):
 
     def memory(self, width: Value, batch: Value, input_grad: bool, convert: Convert) -> tuple[Value, Value]:
         d, e, k = convert(self.d_model), convert(self.n_experts), convert(self.top_k)
-        # The probabilities, the k indices and weights; dz and, when computed, dx.
-        return batch * (e + 2 * k), batch * e + (batch * d if input_grad else 0)
+        # The probabilities, the k indices and weights, and their sum s before renormalising (its backward divides by
+        # it); dz and, when computed, dx.
+        return batch * (e + 2 * k + 1), batch * e + (batch * d if input_grad else 0)
 
     def xreplace(self, mapping: Mapping[sympy.Symbol, sympy.Expr]) -> Router:
         return Router(self.d_model.xreplace(mapping), self.n_experts.xreplace(mapping), self.top_k.xreplace(mapping))
@@ -135,8 +136,9 @@ class Experts(_Part):
     def memory(self, width: Value, batch: Value, input_grad: bool, convert: Convert) -> tuple[Value, Value]:
         d, f, k = convert(self.d_model), convert(self.d_ff), convert(self.top_k)
         routed = batch * k
-        # Per routed pair g, u, h and o; the output. Per pair dg, du, dh and do; the weights' gradient; dx.
-        return routed * (3 * f + d) + batch * d, routed * (3 * f + d + 1) + (batch * d if input_grad else 0)
+        # Per routed pair g, u, silu(g), h and o (the backward reads each); the output. Per pair dg, du, dh and do; the
+        # weights' gradient; dx.
+        return routed * (4 * f + d) + batch * d, routed * (3 * f + d + 1) + (batch * d if input_grad else 0)
 
     def xreplace(self, mapping: Mapping[sympy.Symbol, sympy.Expr]) -> Experts:
         return Experts(*(v.xreplace(mapping) for v in (self.d_model, self.d_ff, self.n_experts, self.top_k)))

@@ -150,7 +150,9 @@ def measure(
     Each step is a forward pass, a backward pass and an update by the network's optimizer, on the same inputs and
     targets. The data, all from ``numpy.random.default_rng(seed)`` in this order: each parameter tensor in
     ``state_dict()`` order (a Linear's weight uniform in [-1, 1] / sqrt(in_features), its bias uniform in [-0.1, 0.1];
-    a LayerNorm's weight uniform in [0.5, 1.5], its bias uniform in [-0.1, 0.1]); inputs uniform in [-1, 1]; targets
+    an embedding's, and each expert's weights of a mixture of experts, uniform in [-1, 1] / sqrt(their last
+    dimension); a LayerNorm's or an RMSNorm's weight uniform in [0.5, 1.5], a LayerNorm's bias uniform in [-0.1,
+    0.1]); inputs uniform in [-1, 1]; targets
     uniform in [0.05, 0.95], or for ``cross_entropy`` classes uniform in 0..n_out - 1.
 
     **Arguments:**
@@ -425,9 +427,9 @@ def _initial_params(rng: np.random.Generator, layout: Any) -> NDArray[np.float64
         part = params[tensor.offset : tensor.offset + tensor.size]
         if tensor.name.endswith(".bias"):
             part[:] = rng.uniform(-0.1, 0.1, tensor.size)
-        elif len(tensor.shape) == 2:  # a Linear's weight
-            part[:] = (rng.uniform(-1.0, 1.0, tensor.shape) / math.sqrt(tensor.shape[1])).ravel()
-        else:  # a LayerNorm's weight
+        elif len(tensor.shape) >= 2:  # a Linear's weight, or each expert's of a mixture of experts
+            part[:] = (rng.uniform(-1.0, 1.0, tensor.shape) / math.sqrt(tensor.shape[-1])).ravel()
+        else:  # a LayerNorm's or an RMSNorm's weight
             part[:] = rng.uniform(0.5, 1.5, tensor.size)
     return params
 

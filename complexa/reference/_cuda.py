@@ -88,7 +88,9 @@ def _kernels(count: bool) -> Any:
         attention_cuda,
         layernorm_cuda,
         linear_cuda,
+        llama_cuda,
         loss_cuda,
+        moe_cuda,
         optim_cuda,
         residual_cuda,
     )
@@ -101,6 +103,8 @@ def _kernels(count: bool) -> Any:
         loss_cuda.make(count),
         optim_cuda.make(count),
         attention_cuda.make(count),
+        llama_cuda.make(count),
+        moe_cuda.make(count),
     )
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from complexa import nn
-from complexa.reference.kinds import activation, attention, layernorm, linear, loss, optim, residual
+from complexa.reference.kinds import activation, attention, layernorm, linear, llama, loss, moe, optim, residual
 from complexa.reference.kinds._jit import cached
 
 __all__ = ["Kernels", "COUNTING", "PLAIN", "CACHED", "NODES", "node_for"]
@@ -24,6 +24,8 @@ class Kernels(NamedTuple):
     loss: loss.Kernels
     optim: optim.Kernels
     attention: attention.Kernels
+    llama: llama.Kernels
+    moe: moe.Kernels
 
 
 def _make(count: bool) -> Kernels:
@@ -35,6 +37,8 @@ def _make(count: bool) -> Kernels:
         loss.make(count),
         optim.make(count),
         attention.make(count),
+        llama.make(count),
+        moe.make(count),
     )
 
 
@@ -56,6 +60,11 @@ NODES: dict[type, Callable[..., Any]] = {
     nn.MLP: attention.mlp_node,
     nn.Block: attention.block_node,
     nn.Repeat: attention.repeat_node,
+    nn.RMSNorm: llama.rms_norm_node,
+    nn.Attention: llama.attention_node,
+    nn.SwiGLU: llama.swiglu_node,
+    nn.LlamaBlock: attention.block_node,
+    nn.MoE: moe.moe_node,
 }
 """The registry: a kind of `complexa.nn` -> the function that makes its node (in the kind's kernel module here)."""
 

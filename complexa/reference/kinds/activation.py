@@ -2,7 +2,7 @@
 
 g and g' are plain Python here (`activate`, `derivative`), compiled for the CPU below and for the device in
 `complexa.reference.kinds.activation_cuda`. g' reads the stored output for sigmoid and tanh (a(1 - a), 1 - a^2) and
-the stored input for ReLU and GELU; its arithmetic is the act_grad and is not counted again.
+the stored input for ReLU, GELU and SiLU; its arithmetic is the act_grad and is not counted again.
 """
 
 from __future__ import annotations
@@ -15,9 +15,21 @@ import numpy as np
 from complexa.reference._node import Backend, Build, Node, Tensor
 from complexa.reference.kinds._jit import ACT, ACT_GRAD, BACKWARD, FORWARD, MUL, jit
 
-__all__ = ["SIGMOID", "TANH", "RELU", "GELU", "GELU_TANH", "IDENTITY", "activate", "derivative", "Kernels", "make"]
+__all__ = [
+    "SIGMOID",
+    "TANH",
+    "RELU",
+    "GELU",
+    "GELU_TANH",
+    "IDENTITY",
+    "SILU",
+    "activate",
+    "derivative",
+    "Kernels",
+    "make",
+]
 
-SIGMOID, TANH, RELU, GELU, GELU_TANH, IDENTITY = 0, 1, 2, 3, 4, 5
+SIGMOID, TANH, RELU, GELU, GELU_TANH, IDENTITY, SILU = 0, 1, 2, 3, 4, 5, 6
 """The codes `complexa.nn.activations` gives its kinds."""
 
 _SQRT_HALF = 0.7071067811865476  # 1 / sqrt(2)
@@ -44,6 +56,8 @@ def activate(z: float, code: int) -> float:
         e = math.expm1(-2.0 * abs(u))
         t = -e / (2.0 + e)
         return 0.5 * z * (1.0 + (t if u >= 0.0 else -t))
+    if code == SILU:
+        return z / (1.0 + math.exp(-z))
     return z
 
 
@@ -63,6 +77,9 @@ def derivative(z: float, a: float, code: int) -> float:
         t = -e / (2.0 + e)
         t = t if u >= 0.0 else -t
         return 0.5 * (1.0 + t) + 0.5 * z * (1.0 - t * t) * _SQRT_2_OVER_PI * (1.0 + 3.0 * _KAPPA * z * z)
+    if code == SILU:
+        s = 1.0 / (1.0 + math.exp(-z))
+        return s * (1.0 + z * (1.0 - s))
     return 1.0
 
 
@@ -159,6 +176,8 @@ def make(count: bool) -> Kernels:
             n_act = forward_of(z, RELU, a)
         elif code == GELU:
             n_act = forward_of(z, GELU, a)
+        elif code == SILU:
+            n_act = forward_of(z, SILU, a)
         else:
             n_act = forward_of(z, GELU_TANH, a)
         if counting:
@@ -185,6 +204,8 @@ def make(count: bool) -> Kernels:
             n = backward_of(z, a, RELU, d)
         elif code == GELU:
             n = backward_of(z, a, GELU, d)
+        elif code == SILU:
+            n = backward_of(z, a, SILU, d)
         elif code == GELU_TANH:
             n = backward_of(z, a, GELU_TANH, d)
         if counting:
