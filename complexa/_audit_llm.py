@@ -1,4 +1,5 @@
-"""`audit("kaplan" | "chinchilla" | "megatron" | "palm")`: published FLOP formulas of large language models, checked.
+"""`audit("kaplan" | "chinchilla" | "megatron" | "palm" | "llama" | "mixtral" | "inference")`: published FLOP formulas
+of large language models, checked.
 
 Each published statement (a parameter count, or the FLOPs of a forward pass or a training step) is set beside
 complexa's counts of GPT-2 as nanoGPT writes it (`Network.gpt`, every size a symbol): the exact count of every
@@ -11,6 +12,12 @@ recomputation); a formula's N is read four ways (every parameter, the non-embedd
 tied ``lm_head`` counted once, the blocks' weight matrices alone). The audit finds, by symbolic equality, every
 convention and reading of N in which a formula is exact, and gives what it drops from the convention its authors
 describe, and its relative error against the exact and the torch counts at real configurations.
+
+Issue 22's sources (``llama``, ``mixtral``, ``inference``) are checked the same way on the Llama kinds instead
+(`Network.llama` with grouped-query attention and `Network.mixtral`, every size a symbol: `_llama_model`), with the
+active parameters of a mixture of experts as more readings of N, a decode step over C cached tokens as a quantity
+(`decode_step`), and numbers the sources print (``"7B"``, ``"3.8e25"``) checked at a configuration to their printed
+precision (`Claim.printed`).
 """
 
 from __future__ import annotations
@@ -1042,7 +1049,8 @@ class LLMAudit:
 
     **Attributes:**
 
-    - `sources`: the sources audited (``kaplan``, ``chinchilla``, ``megatron``, ``palm``).
+    - `sources`: the sources audited (``kaplan``, ``chinchilla``, ``megatron``, ``palm``, ``llama``, ``mixtral``,
+      ``inference``).
     - `rows`: one `LLMRow` per published statement.
     - `configs`: the configurations of the relative errors.
     """
