@@ -786,29 +786,30 @@ CLAIMS = (
             *_verbatim("C_forward ≈ 2N + 2 n_layer n_ctx d_model"),
             _paraphrase("a generated token costs 2N FLOPs, N the parameters (the common inference arithmetic)"),
         ),
-        symbols="N = the weight matrices (q, k, v, o, gate, up, down, lm_head); a decode step with C tokens cached",
+        symbols="N = every parameter (7B for Llama-2-7B); a decode step with C tokens cached",
         quantity="decode",
         unit="per generated token",
         formula=lambda n: 2 * n,
-        n="weight matrices",
+        n="all parameters",
         authors="torch",
         model="llama",
         note="A decode step over C cached tokens: in torch's convention 2 FLOPs per multiply-add of every weight "
-        "matrix once, and the two attention products of the new token's H query heads over the C + 1 keys (C "
-        "cached and its own), 4 L H hd (C + 1): grouped-query attention shrinks the cache, not these products. "
-        "Relative errors at C = T - 1.",
+        "matrix once (q, k, v, o, gate, up, down, lm_head), and the two attention products of the new token's H "
+        "query heads over the C + 1 keys (C cached and its own), 4 L H hd (C + 1): grouped-query attention shrinks "
+        "the cache, not these products. 2N with N every parameter also charges the token embedding and the norms' "
+        "weights, which do no product. Relative errors at C = T - 1.",
     ),
     Claim(
         key="decode_2n_moe",
         source="inference",
         cite="Kaplan et al. 2020, Section 2.1, Eq. (2.2)'s 2N with N a mixture of experts' active parameters",
         quotes=(_paraphrase("a generated token of a mixture of experts costs 2 N_active FLOPs"),),
-        symbols="N = the active weight matrices (the router, the k experts a token is routed to, the attention's "
-        "projections, lm_head); a decode step with C tokens cached",
+        symbols="N = the active parameters (13B for Mixtral-8x7B: every parameter but the experts a token is not "
+        "routed to); a decode step with C tokens cached",
         quantity="decode",
         unit="per generated token",
         formula=lambda n: 2 * n,
-        n="active weight matrices",
+        n="active parameters",
         authors="torch",
         model="mixtral",
         note="As decode_2n: the attention products over the C + 1 keys are what 2N leaves out.",
@@ -818,16 +819,16 @@ CLAIMS = (
         source="inference",
         cite="Kaplan et al. 2020, Section 2.1, Eq. (2.2), with n_ctx the C + 1 keys of a decode step",
         quotes=_verbatim("C_forward ≈ 2N + 2 n_layer n_ctx d_model"),
-        symbols="N = the weight matrices, n_ctx = C + 1, d_model = d_attn = H hd",
+        symbols="N = the blocks' weight matrices (Kaplan's 12 n_layer d_model^2 for GPT), n_ctx = C + 1, d_attn = H hd",
         quantity="decode",
         unit="per generated token",
         formula=lambda n: 2 * n + 2 * L * (C + 1) * H * hd,
-        n="weight matrices",
-        authors="torch",
+        n="the blocks' weight matrices",
+        authors="torch, no lm_head",
         model="llama",
         note="Kaplan's context term, 2 n_layer n_ctx d_attn, is half the two attention products of a token over "
         "n_ctx keys: a training token attends to its position's keys, on average half the context, but a decode "
-        "step's token attends to all C + 1.",
+        "step's token attends to all C + 1. As in kaplan_forward, the de-embedding (lm_head, 2 d V) is apart.",
     ),
 )
 

@@ -349,22 +349,27 @@ def test_decode_rule_of_thumb(llamas: LLMAudit) -> None:
     # a decode step: every weight matrix once (2 per multiply-add), and q k^T and P v of the H query heads over the
     # C + 1 keys (C cached, the new token's own): 4 L H hd (C + 1), whatever the key/value heads K
     attention = sympy.expand(4 * L * H * hd * (C + 1))
+    charged = 4 * L * d + 2 * V * d + 2 * d  # 2 x the norms' weights and the token embedding: no product
     row = llamas.row("decode_2n")
     assert row.unit == "per generated token" and row.quantity == "decode"
-    assert row.dropped == attention and row.dropped_torch == attention
+    assert row.dropped == attention - charged and row.dropped_torch == attention - charged
     assert row.exact_in[0] == "torch, no attention products, N = weight matrices"
-    assert (
-        row.verdict
-        == "drops 4*C*H*L*hd + 4*H*L*hd from torch; exact in torch, no attention products, N = weight matrices"
+    assert row.verdict == (
+        "drops 4*C*H*L*hd + 4*H*L*hd, adds 4*L*d + 2*V*d + 2*d from torch; exact in torch, no attention products, "
+        "N = weight matrices"
     )
-    n = 32 * (4 * 4096 * 4096 + 3 * 4096 * 11008) + 32000 * 4096  # Llama-2-7B's weight matrices, lm_head once
+    matrices = 32 * (4 * 4096 * 4096 + 3 * 4096 * 11008) + 32000 * 4096  # Llama-2-7B's, lm_head once
     at_full_context = 4 * 32 * 32 * 128 * 4096  # C = 4095: 4,096 keys
-    assert row.errors["Llama-2-7B"]["torch"] == pytest.approx(2 * n / (2 * n + at_full_context) - 1, rel=1e-12)
+    by_hand = 2 * 6738415616 / (2 * matrices + at_full_context) - 1
+    assert row.errors["Llama-2-7B"]["torch"] == pytest.approx(by_hand, rel=1e-12)
     moe = llamas.row("decode_2n_moe")
-    assert moe.dropped == attention and moe.exact_in[0] == "torch, no attention products, N = active weight matrices"
-    kaplan = llamas.row("decode_kaplan_context")
-    assert kaplan.dropped == sympy.expand(attention / 2)  # Kaplan's context term: half the products
-    assert kaplan.exact_in[0] == "torch, half the attention products, N = weight matrices"
+    assert moe.dropped == attention - charged
+    assert moe.exact_in[0] == "torch, no attention products, N = active weight matrices"
+    kaplan = llamas.row("decode_kaplan_context")  # Kaplan's context term: half the products; lm_head apart
+    assert kaplan.dropped == sympy.expand(attention / 2) and kaplan.dropped_torch == sympy.expand(
+        attention / 2 + 2 * V * d
+    )
+    assert kaplan.exact_in[0] == "torch, no lm_head, half the attention products, N = the blocks' weight matrices"
 
 
 def test_decode_step_by_hand() -> None:
