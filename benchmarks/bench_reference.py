@@ -17,7 +17,11 @@ same count for every contender.
 4. one training step of a small GPT (nanoGPT's, `Network.gpt(128, 32, 64, 2, 4, batch=4)`, Adam) against torch
    (float64, one thread, the same module from `Network.to_torch`);
 5. a fresh ``python -c "import complexa; complexa.measure(...)"`` with numba's cache warm, and bare imports;
-6. each activation at batch 32, width 256, depth 4: the dense network [256] * 5 with sigmoid, tanh and relu against
+6. each activation's kernels alone at batch 32, width 256 (forward a = g(z), backward d *= g'(z)), counting, against
+   numpy computing the same (tests/naive.py's expressions; the exact GELU's erf is naive.py's np.vectorize(math.erf),
+   numpy having none) and torch (float64, one thread); the kernels' backward timings include a copy restoring d
+   (64 KiB, about 1 us), which numpy's out-of-place product does not need, except identity's (its backward is none);
+7. each activation at batch 32, width 256, depth 4: the dense network [256] * 5 with sigmoid, tanh and relu against
    tests/naive.py's dense step, and the stack (Linear(256, 256), g) x 4 with every activation, both GELUs included,
    against tests/naive.py's stack step.
 
@@ -273,6 +277,126 @@ def activations_at_batch_32(width: int = 256, depth: int = 4, batch: int = 32) -
         _activation_row(Network(layers, batch=batch), name)
 
 
+def _numpy_activations() -> dict[str, tuple[int, Callable[[Any], Any], Callable[[Any, Any, Any], Any]]]:
+    """Each activation's code, and numpy's forward g(z) and backward d * g'(z) (from z and a = g(z)), written as
+    tests/naive.py writes them."""
+    from math import erf, pi, sqrt
+
+    from complexa.reference.kinds import activation as kinds
+
+    verf = np.vectorize(erf)
+    c = sqrt(2.0 / pi)
+
+    def sigmoid(z: Any) -> Any:
+        with np.errstate(over="ignore"):
+            return 1.0 / (1.0 + np.exp(-z))
+
+    def gelu_tanh(z: Any) -> Any:
+        return 0.5 * z * (1.0 + np.tanh(c * (z + 0.044715 * z**3)))
+
+    def gelu_tanh_slope(z: Any) -> Any:
+        t = np.tanh(c * (z + 0.044715 * z**3))
+        return 0.5 * (1.0 + t) + 0.5 * z * (1.0 - t**2) * c * (1.0 + 3 * 0.044715 * z**2)
+
+    def gelu_slope(z: Any) -> Any:
+        return 0.5 * (1.0 + verf(z / sqrt(2.0))) + z * np.exp(-0.5 * z**2) / sqrt(2.0 * pi)
+
+    return {
+        "sigmoid": (kinds.SIGMOID, sigmoid, lambda z, a, d: d * (a * (1.0 - a))),
+        "tanh": (kinds.TANH, np.tanh, lambda z, a, d: d * (1.0 - a * a)),
+        "relu": (kinds.RELU, lambda z: np.maximum(z, 0.0), lambda z, a, d: d * (z > 0.0)),
+        "gelu (erf)": (kinds.GELU, lambda z: 0.5 * z * (1.0 + verf(z / sqrt(2.0))), lambda z, a, d: d * gelu_slope(z)),
+        "gelu (tanh)": (kinds.GELU_TANH, gelu_tanh, lambda z, a, d: d * gelu_tanh_slope(z)),
+        "identity": (kinds.IDENTITY, lambda z: z.copy(), lambda z, a, d: d * 1.0),
+    }
+
+
+def _torch_activations() -> dict[str, tuple[Callable[[Any], Any], Callable[[Any, Any, Any], Any]]]:
+    """torch's forward and backward (float64, one thread) of each activation, the backward as autograd's kernels
+    compute it (torch.ops.aten's *_backward functions, from z or a as torch keeps them)."""
+    aten = torch.ops.aten
+    return {
+        "sigmoid": (torch.sigmoid, lambda z, a, d: aten.sigmoid_backward(d, a)),
+        "tanh": (torch.tanh, lambda z, a, d: aten.tanh_backward(d, a)),
+        "relu": (torch.relu, lambda z, a, d: aten.threshold_backward(d, z, 0.0)),
+        "gelu (erf)": (aten.gelu, lambda z, a, d: aten.gelu_backward(d, z)),
+        "gelu (tanh)": (
+            lambda z: aten.gelu(z, approximate="tanh"),
+            lambda z, a, d: aten.gelu_backward(d, z, approximate="tanh"),
+        ),
+        "identity": (torch.clone, lambda z, a, d: d.clone()),
+    }
+
+
+def activation_kernels(batch: int = 32, width: int = 256, inner: int = 200, repeats: int = 31) -> None:
+    """Each activation's counting kernels, forward and backward, against numpy's (and torch's) same arithmetic:
+    medians in microseconds from one run, the contenders of one activation timed in turn within each repeat."""
+    z = np.random.default_rng(0).normal(0.0, 2.0, (batch, width))
+    d0 = np.random.default_rng(1).normal(0.0, 1.0, (batch, width))
+    print(
+        f"each activation's kernels, batch {batch}, width {width}, one thread, median us per call "
+        f"(target: counting <= numpy)"
+    )
+    print(
+        f"  {'activation':<12} {'':<8} {'counting':>9} {'numpy':>9} {'torch':>9} {'counting/numpy':>15}"
+        f" {'counting/torch':>15}"
+    )
+    torch_of = _torch_activations() if torch is not None else {}
+    for name, (code, g, grad) in _numpy_activations().items():
+        times = _activation_kernel_times(code, g, grad, torch_of.get(name), z, d0, inner, repeats)
+        for phase in ("forward", "backward"):
+            c, n = times[f"{phase} counting"], times[f"{phase} numpy"]
+            t = times.get(f"{phase} torch")
+            torch_us = f"{t * 1e6:9.1f}" if t else f"{'-':>9}"
+            torch_ratio = f"{c / t:15.2f}" if t else f"{'-':>15}"
+            print(
+                f"  {name if phase == 'forward' else '':<12} {phase:<8} {c * 1e6:9.1f} {n * 1e6:9.1f} {torch_us} "
+                f"{c / n:15.2f} {torch_ratio}"
+            )
+
+
+def _activation_kernel_times(
+    code: int,
+    g: Callable[[Any], Any],
+    grad: Callable[[Any, Any, Any], Any],
+    torch_pair: tuple[Callable[[Any], Any], Callable[[Any, Any, Any], Any]] | None,
+    z: Any,
+    d0: Any,
+    inner: int,
+    repeats: int,
+) -> dict[str, float]:
+    """Median seconds of one activation's forward and backward: the counting kernels (the backward restoring d
+    first), numpy's and torch's."""
+    from complexa.reference.kinds import activation as kinds
+    from complexa.reference.kinds._jit import ACT, FORWARD
+
+    k = kinds.make(True)
+    counts = np.zeros((3, 8), dtype=np.int64)
+    a, d = np.empty_like(z), np.empty_like(z)
+    k.forward(z, code, a, counts)
+    an = g(z)
+
+    def backward() -> None:
+        if code != kinds.IDENTITY:  # identity's backward leaves d as it is
+            np.copyto(d, d0)
+        k.backward(z, a, code, d, counts)
+
+    calls: dict[str, Callable[[], object]] = {
+        "forward counting": lambda: k.forward(z, code, a, counts),
+        "forward numpy": lambda: g(z),
+        "backward counting": backward,
+        "backward numpy": lambda: grad(z, an, d0),
+    }
+    if torch_pair is not None:
+        tg, tgrad = torch_pair
+        zt, at, dt = torch.tensor(z), torch.tensor(an), torch.tensor(d0)
+        calls["forward torch"] = lambda: tg(zt)
+        calls["backward torch"] = lambda: tgrad(zt, at, dt)
+    times = median_seconds(calls, inner=inner, repeats=repeats)
+    assert code == kinds.IDENTITY or counts[FORWARD, ACT] > 0, "the counting kernel counted nothing"
+    return times
+
+
 def _activation_row(network: Network, name: str) -> None:
     """A dense network (`name` its activation) against naive.train_step, or a stack against naive.train_stack."""
     m = start_of(network)
@@ -280,7 +404,9 @@ def _activation_row(network: Network, name: str) -> None:
     if network.activation:
         label = f"dense {[int(n) for n in network.sizes]}, {name}"
         params = m.params_before
-        numpy = lambda: naive.train_step(params, m.inputs, m.targets, activation=name, loss="mse", lr=0.0)  # noqa: E731
+        numpy: Callable[[], object] = lambda: naive.train_step(  # noqa: E731
+            params, m.inputs, m.targets, activation=name, loss="mse", lr=0.0
+        )
     else:
         label = f"(Linear, {name}) x {len(network.layers) // 2}"
         state = m.state_before
@@ -337,13 +463,19 @@ def main() -> None:
     gpt = Network.gpt(128, 32, 64, 2, 4, batch=4, optimizer=nn.Adam())
     step_against_torch(gpt, repr(gpt), numpy=False, target="   (target <= 3)")
     print()
+    activation_kernels()
+    print()
     activations_at_batch_32()
     print()
     startup()
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["activations"]:  # the activations' table alone
+    if sys.argv[1:] == ["activations"]:  # the activations' tables alone
+        if torch is not None:
+            torch.set_num_threads(1)
+        activation_kernels()
+        print()
         activations_at_batch_32()
     else:
         main()

@@ -23,6 +23,7 @@ _HOMES = {
     "Derivation": "complexa.derivation",
     "Evaluation": "complexa.derivation",
     "Fit": "complexa.scaling",
+    "Inference": "complexa._inference",
     "LOSSES": "complexa._choices",
     "MODELS": "complexa._choices",
     "Measurement": "complexa.reference",
@@ -37,6 +38,7 @@ _HOMES = {
     "flops": "complexa._flops",
     "flops_table": "complexa._flops",
     "from_torch": "complexa._trace",
+    "generate": "complexa._inference",
     "measure": "complexa.reference",
     "memory": "complexa._flops",
     "params": "complexa._flops",
@@ -54,6 +56,7 @@ __all__ = [
     "Derivation",
     "Evaluation",
     "Fit",
+    "Inference",
     "LOSSES",
     "MODELS",
     "Measurement",
@@ -69,6 +72,7 @@ __all__ = [
     "flops",
     "flops_table",
     "from_torch",
+    "generate",
     "measure",
     "memory",
     "nn",
@@ -102,6 +106,7 @@ if TYPE_CHECKING:
     from complexa._audit import Audit, audit
     from complexa._choices import ACTIVATIONS, BACKENDS, CONVENTIONS, DTYPES, LOSSES, MODELS
     from complexa._flops import Memory, flops, flops_table, memory, params
+    from complexa._inference import Inference, generate
     from complexa._parse import parse
     from complexa._trace import from_torch
     from complexa.asymptotics import big_o

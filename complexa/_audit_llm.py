@@ -16,8 +16,8 @@ describe, and its relative error against the exact and the torch counts at real 
 Issue 22's sources (``llama``, ``mixtral``, ``inference``) are checked the same way on the Llama kinds instead
 (`Network.llama` with grouped-query attention and `Network.mixtral`, every size a symbol: `_llama_model`), with the
 active parameters of a mixture of experts as more readings of N, a decode step over C cached tokens as a quantity
-(`decode_step`), and numbers the sources print (``"7B"``, ``"3.8e25"``) checked at a configuration to their printed
-precision (`Claim.printed`).
+(``derive(..., phase="decode", cache="C")``), and numbers the sources print (``"7B"``, ``"3.8e25"``) checked at a
+configuration to their printed precision (`Claim.printed`).
 """
 
 from __future__ import annotations
@@ -282,15 +282,6 @@ def _activations(net: object) -> dict[str, sympy.Expr]:
     return out
 
 
-def decode_step(forward: sympy.Expr) -> sympy.Expr:
-    """A decode step's count (B sequences, one new token each over C cached tokens) from the forward pass of B
-    sequences of T tokens, for the Llama kinds: their attention computes every score, masked ones included, and adds
-    the mask on a decode step too, so a term in T^2 (queries x keys) is one query over the C + 1 keys, and a term in
-    T is per row, one row. `derive(..., phase="decode", cache="C")` (docs/inference.md) gives the same, op by op."""
-    terms = sympy.Add.make_args(sympy.expand(forward))
-    return sympy.expand(sympy.Add(*(t.xreplace({T: 1}) * (C + 1 if sympy.degree(t, T) == 2 else 1) for t in terms)))
-
-
 def _active(expr: sympy.Expr) -> sympy.Expr:
     """`expr` with the experts' terms (in E and d_ff) taken for the k experts a token is routed to: what a token
     touches. The router's E rows stay: every token uses them."""
@@ -300,10 +291,11 @@ def _active(expr: sympy.Expr) -> sympy.Expr:
 
 
 def _llama_split(torch: sympy.Expr) -> dict[str, sympy.Expr]:
-    """A torch count of the Llama kinds in three parts: ``lm_head`` (the terms in V), the attention products (in
-    T^2) and the blocks' Linear layers and router (the rest, each in L and a product of two widths)."""
+    """A torch count of the Llama kinds in three parts: ``lm_head`` (the terms in V), the attention products (the
+    terms without d: B L H hd T^2 for T queries over T keys, B L H hd (C + 1) for a decode step's one over C + 1) and
+    the blocks' Linear layers and router (the rest, each in L and d times a width)."""
     head = _terms(torch, lambda t: t.has(V))
-    attention = _terms(torch, lambda t: not t.has(V) and sympy.degree(t, T) == 2)
+    attention = _terms(torch, lambda t: not t.has(V) and not t.has(d))
     linear = sympy.expand(torch - head - attention)
     stray = _terms(linear, lambda t: not t.has(L) or not t.has(d))
     if stray != 0:
@@ -335,14 +327,10 @@ def _llama_model(kind: str) -> _Model:
     if kind == "mixtral":
         named = ("active parameters", "active non-embedding parameters", "active weight matrices")
         readings |= dict(zip((*named, "the blocks' active weight matrices"), map(_active, readings.values())))
-    forward = flops(net, phase="forward")
-    out: dict[str, dict[str, sympy.Expr]] = {
-        "forward": {"exact": forward},
-        "training": {"exact": flops(net, phase="training")},
-        "decode": {"exact": decode_step(forward)},
-    }
-    parts = {p: _llama_split(flops(net, convention="torch", phase=p)) for p in ("forward", "training")}
-    parts["decode"] = {name: decode_step(part) for name, part in parts["forward"].items()}
+    step = {"cache": C}  # a decode step over C cached tokens (docs/inference.md)
+    phases = {"forward": {}, "training": {}, "decode": step}
+    out = {p: {"exact": flops(net, phase=p, **at)} for p, at in phases.items()}
+    parts = {p: _llama_split(flops(net, convention="torch", phase=p, **at)) for p, at in phases.items()}
     for head in (True, False):
         for attention, share in TORCH_ATTENTION.items():
             name = "torch" + ("" if head else ", no lm_head") + attention

@@ -158,8 +158,14 @@ def _parser() -> _Parser:
         "--dtype",
         type=choice(tuple(DTYPES)),
         metavar="{" + ",".join(DTYPES) + "}",
-        help="bytes per element of the memory table (default float64); implies --memory",
+        help="bytes per element of the memory table (default float64); implies --memory; with --phase, of the KV "
+        "cache (default float16)",
     )
+    # issue 22: a language model's inference (docs/inference.md)
+    option(p, "--phase", ("training", "prefill", "decode", "generate"), "training", "what to count (default training)")
+    p.add_argument("--prompt", metavar="P", help="prompt tokens a sequence, for --phase prefill or generate")
+    p.add_argument("--cache", metavar="C", help="tokens cached before the decode step, for --phase decode")
+    p.add_argument("--new", metavar="G", help="tokens generated after the prompt, for --phase generate")
     _add_units(p)
     p.add_argument(
         "--levels",
@@ -237,13 +243,21 @@ def _network(args: argparse.Namespace) -> Network:
 
 def _derivation(args: argparse.Namespace) -> tuple[Derivation, dict[str, sympy.Expr]]:
     # sympy only now: --help and a mistyped option answer without it.
-    from complexa._validate import as_size
     from complexa.derivation import derive
 
     d = derive(_network(args), model=args.model, iterations=args.iterations)
     if args.assume is None:
         return d, dict(d.assumptions)
-    have = {s.name for s in d.free_symbols}
+    return d, _assumed(args, d.free_symbols)
+
+
+def _assumed(args: argparse.Namespace, symbols: frozenset[sympy.Symbol]) -> dict[str, sympy.Expr]:
+    """--assume's substitutions, each NAME a symbol of `symbols`; none without --assume."""
+    from complexa._validate import as_size
+
+    if args.assume is None:
+        return {}
+    have = {s.name for s in symbols}
     assume: dict[str, sympy.Expr] = {}
     for item in args.assume:
         name, equals, value = item.partition("=")
@@ -255,15 +269,25 @@ def _derivation(args: argparse.Namespace) -> tuple[Derivation, dict[str, sympy.E
                 f"--assume {show(item)}: {name} is already assumed ({name}={assume[name]}); give each once"
             )
         if name not in have:
-            symbols = ", ".join(sorted(have)) or "none"
-            raise ComplexaError(f"--assume {show(item)}: {name} is not a symbol of this derivation (it has: {symbols})")
+            names = ", ".join(sorted(have)) or "none"
+            raise ComplexaError(f"--assume {show(item)}: {name} is not a symbol of this derivation (it has: {names})")
         assume[name] = as_size(value.strip(), f"--assume {show(item)}")
-    return d, assume
+    return assume
 
 
 def _derive(args: argparse.Namespace) -> int:
     from complexa import _format_derive, _format_json
 
+    if args.phase != "training":  # issue 22: prefill, decode, generate
+        from complexa import _format_inference
+
+        inference = _format_inference.inference_of(args, _network(args))
+        assume = _assumed(args, inference.free_symbols)
+        _emit(_format_inference.render(inference, args.format, assume, args.dtype or "float16", args.units))
+        return 0
+    sizes = [flag for flag in ("prompt", "cache", "new") if getattr(args, flag) is not None]
+    if sizes:
+        raise ComplexaError(f"--{sizes[0]} is the inference phases'; give --phase prefill, decode or generate")
     d, assume = _derivation(args)
     if (args.levels is not None or args.expand) and not d.network.is_stack:
         given = " and ".join(f for f, v in (("--levels", args.levels), ("--expand", args.expand)) if v)

@@ -28,6 +28,7 @@ __all__ = [
     "CONVENTIONS",
     "DTYPES",
     "FLOP_PHASES",
+    "INFERENCE_PHASES",
     "MEMORY_PHASES",
     "Memory",
     "flops",
@@ -40,6 +41,9 @@ FLOP_PHASES = ("forward", "training")
 """``forward``: one forward pass of the batch. ``training``: one training step (what the convention counts of it)."""
 MEMORY_PHASES = ("inference", "training")
 """``inference``: parameters and every layer's activation. ``training``: also pre-activations and gradients."""
+INFERENCE_PHASES = ("prefill", "decode")
+"""A language model's (docs/inference.md), for `flops` (exact and torch conventions) and `memory` (its parameters
+and its KV cache after the phase) too."""
 MEMORY_LAYOUTS = ("reference", "torch")
 """``reference``: the arrays of complexa's reference network. ``torch``: what PyTorch keeps for a `Network.gpt`, the
 tensors autograd saves by module and torch.optim's state (`complexa._saved`)."""
@@ -216,7 +220,14 @@ def _stack_memory(network: Network) -> tuple[Value, Value, Value, Value]:
     return add(elements), add(tensors), add(activations), add(deltas)
 
 
-def flops(network: Network, *, convention: str = "exact", phase: str = "forward") -> sympy.Expr:
+def flops(
+    network: Network,
+    *,
+    convention: str = "exact",
+    phase: str = "forward",
+    prompt: object = None,
+    cache: object = None,
+) -> sympy.Expr:
     """The floating-point operations of `network` as a tool counts them, a sympy expression in its symbols.
 
     **Arguments:**
@@ -231,7 +242,9 @@ def flops(network: Network, *, convention: str = "exact", phase: str = "forward"
       forward pass, the backward pass and the SGD update; for ``torch`` the forward pass and ``loss.backward()``,
       the weight gradients of every layer and the input gradients of every layer but the first (PyTorch computes
       none for an input that does not require grad; its optimizer step counts nothing). fvcore and ptflops count
-      the forward pass only, and have no ``training``.
+      the forward pass only, and have no ``training``. ``prefill`` (a prompt of `prompt` tokens) and ``decode``
+      (one token with `cache` tokens cached), a language model's inference (`complexa.derive`'s phases), in the
+      ``exact`` and ``torch`` conventions.
 
     **Returns:** a sympy expression; ``complexa.big_o`` gives its class.
 
@@ -249,10 +262,25 @@ def flops(network: Network, *, convention: str = "exact", phase: str = "forward"
     O(B*L*n**2, (B, oo), (L, oo), (n, oo))
     """
     if _traced(network):  # from_torch (issue 13): the traced module's own rules
-        return network.flops(as_choice(convention, CONVENTIONS, "convention"), as_choice(phase, FLOP_PHASES, "phase"))  # type: ignore[attr-defined]
-    network = _checked(network)
+        traced_phase = as_choice(phase, FLOP_PHASES, "phase")
+        return network.flops(as_choice(convention, CONVENTIONS, "convention"), traced_phase)  # type: ignore[attr-defined]
     convention = as_choice(convention, CONVENTIONS, "convention")
-    phase = as_choice(phase, FLOP_PHASES, "phase")
+    phase = as_choice(phase, FLOP_PHASES + INFERENCE_PHASES, "phase")
+    if phase in INFERENCE_PHASES:
+        from complexa._inference import CONVENTIONS as INFERENCE_CONVENTIONS
+        from complexa._inference import infer
+
+        if convention not in INFERENCE_CONVENTIONS:
+            raise ComplexaError(
+                f"convention = {convention!r} with phase = {phase!r}: the inference phases are counted in the "
+                "'exact' and 'torch' conventions; use one of those"
+            )
+        return infer(network, phase, prompt, cache).flops(convention)
+    if prompt is not None or cache is not None:
+        raise ComplexaError(
+            "prompt and cache are the inference phases'; give phase='prefill' or 'decode', or drop them"
+        )
+    network = _checked(network)
     if phase == "training" and convention in FORWARD_ONLY:
         raise ComplexaError(
             f"convention = {convention!r} with phase = 'training': {FORWARD_ONLY[convention]} counts the forward "
@@ -330,11 +358,17 @@ class Memory:
       the weight gradients read; 0 for ``inference``.
     - `optimizer`: for ``training``, the optimizer's state: none for SGD, a momentum buffer per parameter, Adam's two
       moments per parameter and its two running powers per tensor; 0 for ``inference``.
-    - `elements`: the five together. `bytes`: `elements` times the dtype's size (`DTYPES`).
+    - `kv_cache`: for ``prefill`` and ``decode``, the KV cache after the phase: per attention layer, sequence and
+      cached token (P after a prefill, C + 1 after a decode step), a key and a value of n_kv_heads head_dim each;
+      0 for the other phases.
+    - `elements`: the six together. `bytes`: `elements` times the dtype's size (`DTYPES`).
     - `layout`: ``"reference"``, or ``"torch"``: then `activations` are the tensors autograd saves (`by_layer` gives
       their bytes by module path), `deltas` 0 (torch frees each gradient once used), `optimizer` torch.optim's state
       (a momentum buffer, or Adam's two moments per parameter and a float32 step per tensor), and `bytes` each
       tensor in its own dtype (token ids and targets int64, masks bool).
+
+    For ``prefill`` and ``decode``, what stays between steps: the parameters and the KV cache; the activations a
+    layer hands the next and frees are not counted (0), nor gradients, deltas or optimizer state.
     """
 
     network: Network
@@ -350,6 +384,7 @@ class Memory:
     layout: str = "reference"
     by_layer: dict[str, sympy.Expr] | None = None
     """For ``layout="torch"``: module path -> the bytes of the tensors autograd saves there (``"loss"`` the loss's)."""
+    kv_cache: sympy.Expr = sympy.S.Zero
 
     def big_o(self) -> dict[str, sympy.Order]:
         """The big-O of every count, by name.
@@ -357,18 +392,28 @@ class Memory:
         >>> memory(Network.uniform("n", "L", batch="B"), phase="training").big_o()["bytes"]
         O(B*L*n + L*n**2, (B, oo), (L, oo), (n, oo))
         """
-        names = ("parameters", "activations", "gradients", "deltas", "optimizer", "elements", "bytes")
+        names = ("parameters", "activations", "gradients", "deltas", "optimizer", "kv_cache", "elements", "bytes")
         return {name: _big_o(getattr(self, name)) for name in names}
 
     def __str__(self) -> str:
         return (
             f"parameters: {self.parameters}\nactivations: {self.activations}\ngradients: {self.gradients}\n"
-            f"deltas: {self.deltas}\noptimizer: {self.optimizer}\nelements: {self.elements}\n"
+            f"deltas: {self.deltas}\noptimizer: {self.optimizer}\n"
+            + (f"kv_cache: {self.kv_cache}\n" if self.phase in INFERENCE_PHASES else "")
+            + f"elements: {self.elements}\n"
             f"bytes ({self.dtype}): {self.bytes}"
         )
 
 
-def memory(network: Network, *, phase: str = "training", dtype: str | None = None, layout: str = "reference") -> Memory:
+def memory(
+    network: Network,
+    *,
+    phase: str = "training",
+    dtype: str | None = None,
+    layout: str = "reference",
+    prompt: object = None,
+    cache: object = None,
+) -> Memory:
     """The parameters, activations, gradients and deltas `network` stores, in elements, and their total in bytes.
 
     The convention is the reference network's layout (`complexa.measure`, whose `Measurement.allocated` the tests
@@ -381,7 +426,8 @@ def memory(network: Network, *, phase: str = "training", dtype: str | None = Non
 
     - `network`: a `Network`; sizes, batch and depth may be symbols. Or a module traced by `complexa.from_torch`:
       its parameters, a gradient for each that requires one, and the tensors autograd saved (``training`` only).
-    - `phase`: one of `MEMORY_PHASES`, ``"inference"`` or ``"training"``.
+    - `phase`: one of `MEMORY_PHASES`, ``"inference"`` or ``"training"``; or a language model's ``"prefill"`` of
+      `prompt` tokens or ``"decode"`` step with `cache` tokens cached (`Memory.kv_cache`; docs/inference.md).
     - `dtype`: one of `DTYPES`, for `Memory.bytes`; by default float64 for a `Network`, and each tensor's own dtype
       for a traced module (a dropout's mask is a byte an element).
     - `layout`: one of `MEMORY_LAYOUTS`: ``"reference"`` (above), or ``"torch"``, what PyTorch keeps for a
@@ -400,10 +446,21 @@ def memory(network: Network, *, phase: str = "training", dtype: str | None = Non
     if _traced(network):  # from_torch (issue 13)
         own = None if dtype is None else as_choice(dtype, DTYPES, "dtype")
         return _traced_memory(network, as_choice(phase, MEMORY_PHASES, "phase"), own)
-    network = _checked(network)
-    phase = as_choice(phase, MEMORY_PHASES, "phase")
+    phase = as_choice(phase, MEMORY_PHASES + INFERENCE_PHASES, "phase")
     dtype = as_choice("float64" if dtype is None else dtype, DTYPES, "dtype")
-    if as_choice(layout, MEMORY_LAYOUTS, "layout") == "torch":
+    layout = as_choice(layout, MEMORY_LAYOUTS, "layout")
+    if phase in INFERENCE_PHASES:
+        if layout != "reference":
+            raise ComplexaError(
+                f"layout = {layout!r} with phase = {phase!r}: the torch layout is a training step's; drop layout"
+            )
+        return _inference_memory(network, phase, dtype, prompt, cache)
+    if prompt is not None or cache is not None:
+        raise ComplexaError(
+            "prompt and cache are the inference phases'; give phase='prefill' or 'decode', or drop them"
+        )
+    network = _checked(network)
+    if layout == "torch":
         return _torch_memory(network, phase, dtype)
     training = phase == "training"
     optimizer = exact.optimizer_of(network)
@@ -436,4 +493,27 @@ def memory(network: Network, *, phase: str = "training", dtype: str | None = Non
         optimizer=to_expr(state),
         elements=to_expr(elements),
         bytes=to_expr(DTYPES[dtype] * elements),
+    )
+
+
+def _inference_memory(network: Network, phase: str, dtype: str, prompt: object, cache: object) -> Memory:
+    """A language model's parameters and its KV cache after a prefill or a decode step."""
+    from complexa._inference import infer
+
+    inference = infer(network, phase, prompt, cache)
+    parameters = params(inference.network)
+    zero = sympy.Integer(0)
+    elements = sympy.expand(parameters + inference.kv_elements)
+    return Memory(
+        network=inference.network,
+        phase=phase,
+        dtype=dtype,
+        parameters=parameters,
+        activations=zero,
+        gradients=zero,
+        deltas=zero,
+        optimizer=zero,
+        elements=elements,
+        bytes=sympy.expand(DTYPES[dtype] * elements),
+        kv_cache=inference.kv_elements,
     )

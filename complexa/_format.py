@@ -23,7 +23,7 @@ from collections.abc import Sequence
 import sympy
 
 from complexa._printers import latex, sstr
-from complexa.printing import latex_text
+from complexa.printing import latex_cell, latex_text
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -301,8 +301,8 @@ def json_order(order: sympy.Basic | None) -> str | None:
 
 
 def latex_math(expr: sympy.Basic) -> str:
-    """`expr` in math-mode LaTeX."""
-    return latex(expr)
+    """`expr` in math-mode LaTeX for a table's cell: a long sum cut into lines (`complexa.printing.latex_cell`)."""
+    return latex_cell(expr)
 
 
 def latex_order(order: sympy.Basic | None) -> str:

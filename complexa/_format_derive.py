@@ -497,18 +497,24 @@ def latex_document(d: Derivation, assume: Mapping[str, sympy.Expr]) -> str:
     title = latex_text(_title(d))
     note = latex_text(_order_note(assume)) + "." if d.free_symbols else ""
     notes = "".join(f"\n\\paragraph{{Note.}} {latex_text(n)}\n" for n in d.notes)
+    # Each table a display of its own, and the derivation an align* that may break across pages (issue 21): one
+    # display holding them all is taller than a page.
+    tables = derive_latex(d, assume).removeprefix("\\begin{gathered}\n").removesuffix("\n\\end{gathered}")
+    displays = "".join(f"\\[\n{table}\n\\]\n" for table in tables.split("\n\\\\[1em]\n"))
+    steps = d.latex().removeprefix("\\begin{aligned}\n").removesuffix("\n\\end{aligned}")
     return (
         "\\documentclass[11pt]{article}\n"
         "\\usepackage[a4paper,landscape,margin=1.5cm]{geometry}\n"
         "\\usepackage{amsmath}\n"
+        "\\allowdisplaybreaks\n"
         "\\begin{document}\n"
         f"\\section*{{{title}}}\n"
         f"{note}\n"
-        f"\\[\n{derive_latex(d, assume)}\n\\]\n"
+        f"{displays}"
         f"{notes}"
         "\\subsection*{Derivation}\n"
         "{\\small\n"
-        f"\\[\n{d.latex()}\n\\]\n"
+        f"\\begin{{align*}}\n{steps}\n\\end{{align*}}\n"
         "}\n"
         "\\end{document}\n"
     )

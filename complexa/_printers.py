@@ -17,7 +17,7 @@ import sympy
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
-__all__ = ["latex", "sstr"]
+__all__ = ["latex", "latex_terms", "sstr"]
 
 _FAST_FROM = 8  # below this many terms sympy's own ordering is as quick, and it handles every special case
 
@@ -161,3 +161,28 @@ def sstr(expr: object) -> str:
 def latex(expr: object) -> str:
     """`sympy.latex(expr)`, quick for sums of thousands of terms."""
     return _LatexPrinter().doprint(expr)
+
+
+def latex_terms(expr: object) -> list[str]:
+    """The LaTeX of `expr` cut before each + and - of its top-level sum, each piece with its sign (``["h^{2}",
+    "+ 794 h"]``): joined by spaces, `latex(expr)` exactly. One piece for anything that is not a sum.
+
+    >>> from complexa._poly import symbol
+    >>> h = symbol("h")
+    >>> latex_terms(h**2 - 794 * h + 3)
+    ['h^{2}', '- 794 h', '+ 3']
+    """
+    full = latex(expr)
+    if not isinstance(expr, sympy.Add):
+        return [full]
+    printer = _LatexPrinter()
+    pieces = []
+    for i, term in enumerate(printer._as_ordered_terms(expr)):
+        sign = ""
+        if i > 0:
+            sign, term = ("- ", -term) if term.could_extract_minus_sign() else ("+ ", term)
+        tex = printer._print(term)
+        if printer._needs_add_brackets(term):
+            tex = rf"\left({tex}\right)"
+        pieces.append(sign + tex)
+    return pieces if " ".join(pieces) == full else [full]

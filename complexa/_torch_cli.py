@@ -7,16 +7,13 @@ import argparse
 import importlib.util
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from complexa._choices import FORMATS
 from complexa._limits import show
 from complexa.errors import ComplexaError
 
-if TYPE_CHECKING:
-    from complexa._trace import TracedDerivation
-
-__all__ = ["add_torch_parser", "run_torch", "load_factory", "module_table"]
+__all__ = ["add_torch_parser", "run_torch", "load_factory"]
 
 DTYPE_NAMES = ("float32", "float64", "long", "int")
 
@@ -46,7 +43,11 @@ def add_torch_parser(subparsers: Any) -> argparse.ArgumentParser:
         default="float32",
         help="the inputs' dtype (default float32; long for token ids)",
     )
-    p.add_argument("--no-training", action="store_true", help="the forward pass only")
+    p.add_argument(
+        "--no-training",
+        action="store_true",
+        help="the forward pass only: no loss, no backward pass, no training totals",
+    )
     p.add_argument("--strict", action="store_true", help="fail on an operator without a counting rule")
     p.add_argument("--format", choices=FORMATS, default="text", help="(default text)")
     p.set_defaults(run=run_torch)
@@ -102,65 +103,6 @@ def _user_error(what: str, error: BaseException, path: Path) -> ComplexaError:
     return ComplexaError(f"{what} raised {detail}{where}")
 
 
-def _cell(value: Any) -> str:
-    return str(value)
-
-
-def module_table(d: TracedDerivation) -> tuple[list[str], list[list[Any]]]:
-    """The header and the rows of the per-module table: module, phase, each op, torch FLOPs; a total row last."""
-    header = ["module", "phase", *d.ops, "torch FLOPs"]
-    rows: list[list[Any]] = []
-    phases = ("forward", "backward") if d.training else ("forward",)
-    for path, row in d.by_layer.items():
-        for phase in phases:
-            values = [row[phase][op] for op in d.ops]
-            flops = d.torch_by_layer[path][phase]
-            if any(v != 0 for v in values) or flops != 0:
-                rows.append([path or "(root)", phase, *values, flops])
-    for phase in phases:
-        rows.append(["total", phase, *(d.counts[phase][op] for op in d.ops), d.torch_flops[phase]])
-    return header, rows
-
-
-def render(d: TracedDerivation, fmt: str) -> str | dict[str, Any]:
-    """`d`'s table in `fmt` (one of `FORMATS`); json is the document of `TracedDerivation.to_json`."""
-    import sympy
-
-    if fmt == "json":
-        return d.to_json()
-    header, rows = module_table(d)
-    notes = [
-        f"unsupported (not counted): {op} in {', '.join(repr(p) for p in paths)}" for op, paths in d.unsupported.items()
-    ]
-    if d.assumptions:  # the sizes where the formulas hold (docs/torch.md)
-        notes.insert(0, f"holds for {', '.join(str(a) for a in d.assumptions)}")
-    if fmt == "markdown":
-        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        lines += ["| " + " | ".join(f"`{c}`" if i > 1 else str(c) for i, c in enumerate(r)) + " |" for r in rows]
-        return "\n".join(lines + [f"\n{n}" for n in notes])
-    if fmt == "latex":
-
-        def tex(text: str) -> str:
-            return text.replace("_", "\\_")
-
-        cols = "ll" + "r" * (len(header) - 2)
-        lines = [f"\\begin{{tabular}}{{{cols}}}", " & ".join(tex(h) for h in header) + " \\\\ \\hline"]
-        for r in rows:
-            cells = [f"\\texttt{{{tex(r[0])}}}", r[1], *(f"${sympy.latex(c)}$" for c in r[2:])]
-            lines.append(" & ".join(cells) + " \\\\")
-        lines.append("\\end{tabular}")
-        return "\n".join(lines + [f"% {n}" for n in notes] + ["", d.latex()])
-    text = [[str(c) for c in r] for r in [header, *rows]]
-    widths = [max(len(r[i]) for r in text) for i in range(len(header))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in text]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    lines.append(f"parameters: {d.parameters}")
-    tools = ", ".join(f"{c} {d.flops(c)}" for c in ("exact", "torch", "fvcore", "ptflops"))
-    lines.append(f"forward FLOPs: {tools} (ptflops: MACs)")
-    lines += [f"big-O of {name}: {order}" for name, order in d.big_o().items()]
-    return "\n".join(lines + notes)
-
-
 def run_torch(args: argparse.Namespace) -> int:
     """Trace the module and print its table; 0 on success."""
     _factory_path(args.factory)  # a mistyped FILE:FACTORY is told at once, before torch takes seconds to import
@@ -171,8 +113,10 @@ def run_torch(args: argparse.Namespace) -> int:
     module = load_factory(args.factory)
     shapes = [tuple(part.strip() for part in text.split(",")) for text in args.input]
     d = from_torch(module, *shapes, training=not args.no_training, dtype=dtype, strict=args.strict)
-    output = render(d, args.format)
     from complexa._cli import _emit
+    from complexa._format_torch import render
+
+    output = render(d, args.format)
 
     _emit(output)
     return 0

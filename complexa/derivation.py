@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import cached_property
+from typing import TYPE_CHECKING, Literal, overload
 
 import sympy
 
@@ -19,6 +20,12 @@ from complexa.models import essay, exact
 from complexa.models._layers import ConcreteLayers, GeneralLayers, Layers, UniformLayers, Value
 from complexa.network import Network
 from complexa.nn._base import merge
+
+if TYPE_CHECKING:
+    from complexa._inference import Inference
+
+PHASES = ("training", "prefill", "decode")
+"""What `derive` counts: training steps, or a language model's prefill or decode step (docs/inference.md)."""
 
 __all__ = ["derive", "Derivation", "Evaluation", "Step", "MODELS", "QUANTITIES"]
 
@@ -379,7 +386,49 @@ class Evaluation:
         return text_evaluation(self)
 
 
-def derive(network: Network, *, model: str = "exact", iterations: object = 1) -> Derivation:
+@overload
+def derive(
+    network: Network,
+    *,
+    model: str = ...,
+    iterations: object = ...,
+    phase: Literal["training"] = ...,
+    prompt: object = ...,
+    cache: object = ...,
+    logits: str = ...,
+) -> Derivation: ...
+@overload
+def derive(
+    network: Network,
+    *,
+    model: str = ...,
+    iterations: object = ...,
+    phase: Literal["prefill", "decode"],
+    prompt: object = ...,
+    cache: object = ...,
+    logits: str = ...,
+) -> Inference: ...
+@overload
+def derive(
+    network: Network,
+    *,
+    model: str = ...,
+    iterations: object = ...,
+    phase: str,
+    prompt: object = ...,
+    cache: object = ...,
+    logits: str = ...,
+) -> Derivation | Inference: ...
+def derive(
+    network: Network,
+    *,
+    model: str = "exact",
+    iterations: object = 1,
+    phase: str = "training",
+    prompt: object = None,
+    cache: object = None,
+    logits: str = "last",
+) -> Derivation | Inference:
     """Derive the operation counts of `network` and the essay's quantities under a cost model.
 
     **Arguments:**
@@ -388,10 +437,15 @@ def derive(network: Network, *, model: str = "exact", iterations: object = 1) ->
     - `model`: ``"exact"`` (default), what a dense network performs, op by op (docs/counting.md); or ``"essay"``, the
       essay's own formulas, its errors included (docs/essay.md). The essay counts one input vector: batch must be 1.
     - `iterations`: training steps T, a positive integer or a symbol such as ``"T"``.
+    - `phase`: ``"training"`` (default), training steps; or a language model's inference (docs/inference.md):
+      ``"prefill"``, the forward pass over a prompt of `prompt` tokens that fills the KV cache, its logits for the
+      last position only, as ``transformers``' ``generate`` computes them (`logits` ``"all"``: every position's);
+      ``"decode"``, one new token per sequence with `cache` tokens cached. Both for `Network.gpt` only.
 
-    **Returns:** a `Derivation`. In the exact model its `counts` are totals over `iterations` training steps, each a
-    forward pass, a backward pass and an update; the essay counts by operation only one forward pass, so the essay
-    model's `counts` are that pass's ``mul`` (n_mul) and ``act`` (n_g). Of its `quantities`, ``n_mul``, ``n_g``,
+    **Returns:** a `Derivation`; for ``"prefill"`` and ``"decode"`` a `complexa.Inference`. In the exact model the
+    Derivation's `counts` are totals over `iterations` training steps, each a forward pass, a backward pass and an
+    update; the essay counts by operation only one forward pass, so the essay model's `counts` are that pass's
+    ``mul`` (n_mul) and ``act`` (n_g). Of its `quantities`, ``n_mul``, ``n_g``,
     ``time_forward``, ``time_error`` and ``time_weights`` are per step and ``time_gradient_descent`` is over all
     `iterations`. In the exact model each ``time_*`` counts every operation (mul, add, act, act_grad) of its part:
     ``time_forward`` the forward pass, ``time_error`` the deltas, ``time_weights`` the deltas and the weight and
@@ -404,6 +458,20 @@ def derive(network: Network, *, model: str = "exact", iterations: object = 1) ->
     >>> derive(Network.uniform("n", "L"), model="essay").quantities["n_mul"]
     L*n**3 - n**3 + n**2
     """
+    phase = as_choice(phase, PHASES, "phase")
+    if phase != "training":
+        from complexa._inference import infer
+
+        if model != "exact" or iterations != 1:
+            raise ComplexaError(
+                f"phase = {phase!r} with model = {show(model)}, iterations = {show(iterations)}: inference is counted "
+                "in the exact model, one phase at a time; drop model and iterations"
+            )
+        return infer(network, phase, prompt, cache, logits)
+    if prompt is not None or cache is not None or logits != "last":
+        raise ComplexaError(
+            "prompt, cache and logits are the inference phases'; give phase='prefill' or phase='decode', or drop them"
+        )
     if not isinstance(network, Network):
         raise ComplexaError(f"network = {show(network)}: must be a complexa.Network, such as Network([784, 'h', 10])")
     model = as_choice(model, MODELS, "model")

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import sympy
 
-from complexa._printers import latex, sstr
+from complexa._printers import latex, latex_terms, sstr
 from complexa.asymptotics import big_o, symbol_names
 from complexa.models import essay
 
@@ -22,7 +22,10 @@ __all__ = [
     "latex_note",
     "latex_derivation",
     "latex_expr",
+    "latex_cell",
+    "latex_lines",
     "latex_step",
+    "latex_width",
     "latex_text",
     "text_derivation",
     "text_evaluation",
@@ -54,6 +57,63 @@ def latex_expr(expr: sympy.Basic) -> str:
     if isinstance(expr, sympy.Order):
         return rf"O\left({latex(expr.expr)}\right)"
     return latex(expr)
+
+
+LATEX_WIDTH = 72
+r"""How wide a line of a derivation's sum may set, in `latex_width`'s characters: a longer sum is cut between its
+terms, so that the ``aligned`` block of a GPT's derivation fits a landscape A4 page at ``\small``."""
+LATEX_CELL_WIDTH = 48
+"""How wide a sum in a table's cell may set before it is cut into lines (`latex_cell`)."""
+
+
+def latex_width(tex: str) -> int:
+    r"""About how many characters wide `tex` sets: a command (``\lfloor``) one, ``\left``, ``\right``, braces and
+    spaces none, a superscript half its length, and the space around each + and - one each side.
+
+    >>> latex_width(r"6 H L T^{2} - 2 H L T"), latex_width(r"\left\lfloor\frac{H}{2}\right\rfloor")
+    (12, 5)
+    """
+    text = re.sub(r"\\(?:left|right|mathrm|text|operatorname)(?![a-zA-Z])", "", tex.strip())
+    text = re.sub(r"\^\{([^{}]*)\}", lambda m: "x" * max(1, len(re.sub(r"\s", "", m.group(1))) // 2), text)
+    operators = len(re.findall(r" [+-] ", text))
+    text = re.sub(r"\\[a-zA-Z]+", "x", text)
+    return len(re.sub(r"[{}\s]", "", text)) + 2 * operators
+
+
+def latex_lines(expr: sympy.Basic, width: int = LATEX_WIDTH) -> list[str]:
+    """`expr` in LaTeX, a sum cut between its terms into lines of at most `width` (`latex_width`; a single term wider
+    than that is a line of its own). Joined by spaces, the lines are `latex(expr)`.
+
+    >>> from complexa._poly import symbol
+    >>> h = symbol("h")
+    >>> latex_lines(h**3 + 794 * h**2 + 10 * h + 7, width=12)
+    ['h^{3} + 794 h^{2}', '+ 10 h + 7']
+    """
+    if isinstance(expr, sympy.Order):
+        return [latex_expr(expr)]
+    lines: list[str] = []
+    current: list[str] = []
+    for piece in latex_terms(expr):
+        if current and latex_width(" ".join([*current, piece])) > width:
+            lines.append(" ".join(current))
+            current = []
+        current.append(piece)
+    return [*lines, " ".join(current)]
+
+
+def latex_cell(expr: sympy.Basic, width: int = LATEX_CELL_WIDTH) -> str:
+    r"""`expr` for a table's cell: one line, or a sum cut into lines (`latex_lines`) stacked in an ``array``, each line
+    after the first indented.
+
+    >>> from complexa._poly import symbol
+    >>> h = symbol("h")
+    >>> print(latex_cell(h**3 + 794 * h**2 + 10 * h + 7, width=12))
+    \begin{array}{l}h^{3} + 794 h^{2} \\ \quad + 10 h + 7\end{array}
+    """
+    lines = latex_lines(expr, width)
+    if len(lines) == 1:
+        return lines[0]
+    return r"\begin{array}{l}" + r" \\ \quad ".join(lines) + r"\end{array}"
 
 
 def _text_expr(expr: sympy.Basic) -> str:
@@ -119,11 +179,13 @@ def latex_note(note: str) -> str:
 
 
 def latex_step(step: Step, model: str = "exact") -> str:
-    """One line of an ``aligned`` block: ``lhs &= rhs && \\text{note}``, names as `latex_name` gives them for
-    `model`."""
+    """One step of an ``aligned`` block: ``lhs &= rhs && \\text{note}``, names as `latex_name` gives them for
+    `model`; a sum wider than `LATEX_WIDTH` goes on over more lines (``&\\quad + ...``)."""
     lhs = latex_name(step.lhs, model) if step.lhs else ""
     note = f" && {latex_note(step.note)}" if step.note else ""
-    return f"{lhs} &= {latex_expr(step.rhs)}{note}"
+    first, *rest = latex_lines(step.rhs)
+    # A long sum goes on over more lines, each under the first's right side, indented.
+    return " \\\\\n".join([f"{lhs} &= {first}{note}", *(f"&\\quad {line}" for line in rest)])
 
 
 def text_step(step: Step) -> str:

@@ -372,32 +372,22 @@ def test_decode_rule_of_thumb(llamas: LLMAudit) -> None:
     assert kaplan.exact_in[0] == "torch, no lm_head, half the attention products, N = the blocks' weight matrices"
 
 
-def test_decode_step_by_hand() -> None:
-    # decode_step of the Llama kinds' forward pass, op by op: one query over C + 1 keys per head and layer
-    from complexa._audit_llm import decode_step
-
-    net = Network.llama(V, T, d, L, H, n_kv_heads=K, head_dim=hd, d_ff=f, batch=B)
-    forward = derive(net).counts["forward"]
-    assert decode_step(forward["exp"]) == B * H * L * C + B * H * L  # the softmax, a score a key
-    assert decode_step(forward["sqrt"]) == 2 * B * L + B  # the RMSNorms, one a row
-    torch = decode_step(flops(net, convention="torch"))
-    matrices = B * (4 * H * L * d * hd + 4 * K * L * d * hd + 6 * L * d * f + 2 * V * d)
-    assert sympy.expand(torch - matrices - 4 * B * L * H * hd * (C + 1)) == 0
-
-
-def test_decode_step_is_derive_decode() -> None:
-    # the decode rows' counts are derive(..., phase="decode")'s, where complexa has it (issue 22's inference)
-    pytest.importorskip("complexa._inference", reason="derive(..., phase='decode') is issue 22's inference branch")
+def test_decode_counts_by_hand() -> None:
+    # the audit's decode step, in its parts: the weight matrices once, q k^T and P v over C + 1 keys, lm_head
     from complexa._audit_llm import _llama_model
 
-    for kind, net in [
-        ("llama", Network.llama(V, T, d, L, H, n_kv_heads=K, head_dim=hd, d_ff=f, batch=B)),
-        ("mixtral", Network.mixtral(V, T, d, L, H, n_kv_heads=K, head_dim=hd, d_ff=f, n_experts=E, top_k=k, batch=B)),
-    ]:
-        step = derive(net, phase="decode", cache=C)
-        model = _llama_model(kind).flops["decode"]
-        assert sympy.expand(model["torch"] - step.torch_flops["decode"]) == 0
-        assert sympy.expand(model["exact"] - sympy.Add(*step.counts["decode"].values())) == 0
+    model = _llama_model("llama").flops["decode"]
+    matrices = B * (4 * H * L * d * hd + 4 * K * L * d * hd + 6 * L * d * f + 2 * V * d)
+    products = 4 * B * L * H * hd * (C + 1)
+    assert sympy.expand(model["torch"] - matrices - products) == 0
+    assert sympy.expand(model["torch, no attention products"] - matrices) == 0
+    half = model["torch, no lm_head, half the attention products"]
+    assert sympy.expand(half - (matrices - 2 * B * V * d + products / 2)) == 0
+    # exact: derive's decode step (docs/inference.md); its softmax takes one exp a head and key, C cached and its own
+    net = Network.llama(V, T, d, L, H, n_kv_heads=K, head_dim=hd, d_ff=f, batch=B)
+    step = derive(net, phase="decode", cache=C)
+    assert sympy.expand(step.counts["decode"]["exp"] - B * H * L * (C + 1)) == 0
+    assert sympy.expand(model["exact"] - sympy.Add(*step.counts["decode"].values())) == 0
 
 
 def test_llama_audits_in_json(capsys: pytest.CaptureFixture[str]) -> None:

@@ -239,6 +239,41 @@ def test_counting_does_not_change_the_numbers() -> None:
         np.testing.assert_array_equal(plain[0][name], array)
 
 
+@needs_cuda
+@pytest.mark.parametrize(("batch", "heads", "hd", "start"), [(2, 2, 3, 4), (1, 3, 2, 1), (3, 1, 4, 6)])
+def test_the_kv_cache_kernels_count_and_compute_as_on_the_cpu(batch: int, heads: int, hd: int, start: int) -> None:
+    # Inference (issue 22): a decode step's store of the new token's key and value, then its query over the cache.
+    from complexa.reference import kinds
+    from complexa.reference._cuda import CudaBackend
+
+    rng = np.random.default_rng(start)
+    d, capacity = heads * hd, start + 2
+    qkv = rng.uniform(-1.0, 1.0, (batch, 3 * d))
+    cache = [rng.uniform(-1.0, 1.0, (batch, heads, capacity, hd)) for _ in range(2)]
+    out = []
+    for backend in (None, CudaBackend(True)):
+        k = kinds.COUNTING.attention if backend is None else backend.kernels.attention
+        put = (lambda a: np.array(a)) if backend is None else backend.device
+        keys, values, y, counts = (
+            put(cache[0]),
+            put(cache[1]),
+            put(np.zeros((batch, d))),
+            put(np.zeros((3, 8), np.int64)),
+        )
+        k.store(put(qkv), heads, start, keys, values)
+        k.decode(put(qkv), keys, values, start + 1, heads, 0.5, put(np.zeros(capacity)), y, counts)
+        get = (lambda a: a) if backend is None else backend.host
+        out.append([get(a) for a in (keys, values, y, counts)])
+    # The stored keys and values and the counts are exact; the output as close as the other kernels' (a GPU fuses a
+    # multiply and an add into one rounding where the CPU rounds twice: seen on an H200, 1e-16 apart).
+    for name, cpu, device in zip(("keys", "values", "y", "counts"), *out):
+        if name == "y":
+            np.testing.assert_allclose(device, cpu, rtol=1e-12, atol=1e-15, err_msg=name)
+        else:
+            np.testing.assert_array_equal(device, cpu, err_msg=name)
+    assert out[0][3][0].sum() > 0
+
+
 def _train(network: Network, backend: Any) -> tuple[dict[str, Any], Any]:
     from complexa.reference import _initial_params
     from complexa.reference._runtime import Trainer, plan

@@ -233,6 +233,107 @@ CASES: list[tuple[str, Callable[[], object], str]] = [
     ("audit llm max_n", lambda: audit("kaplan", max_n=5), r"max_n = 5, backend = 'cpu' with 'kaplan': only the"),
     ("to_torch a billion layers", lambda: _torch_of(_nested(3)), r"1,001,001,002 layers, every copy"),
     ("torch layer", lambda: Network([_torch_linear()]), r"sizes\[0\] = Lin.*: a torch object, .*from_torch\("),
+    # issue 22, inference phases
+    (
+        "decode of a dense network",
+        lambda: derive(Network([2, 3]), phase="decode", cache=3),
+        r"phase = 'decode' with Network\(\[2, 3\]\): prefill and decode are a language model's",
+    ),
+    (
+        "prefill of a dense network's memory",
+        lambda: memory(Network.uniform("n", "L"), phase="prefill", prompt=2),
+        r"phase = 'prefill' with .*: prefill and decode are a language model's",
+    ),
+    (
+        "generate of a dense network",
+        lambda: complexa.generate(Network([2, 3]), prompt=1, new=1),
+        r"phase = 'generate' with Network",
+    ),
+    (
+        "unknown phase",
+        lambda: derive(Network.gpt(5, 4, 4, 1, 2), phase="infer"),
+        r"phase = 'infer': must be one of 'training', 'prefill', 'decode'",
+    ),
+    (
+        "prefill without a prompt",
+        lambda: derive(Network.gpt(5, 4, 4, 1, 2), phase="prefill"),
+        r"prompt = None: give the number of tokens",
+    ),
+    (
+        "decode without a cache",
+        lambda: derive(Network.gpt(5, 4, 4, 1, 2), phase="decode"),
+        r"cache = None: give the number of tokens",
+    ),
+    (
+        "prompt beyond the positions",
+        lambda: derive(Network.gpt(5, 4, 4, 1, 2), phase="prefill", prompt=5),
+        r"prompt = 5 tokens: more than the 4 positions",
+    ),
+    (
+        "cache filling the positions",
+        lambda: derive(Network.gpt(5, 4, 4, 1, 2), phase="decode", cache=4),
+        r"cache \+ 1 = 5 tokens: more than the 4 positions",
+    ),
+    (
+        "generation beyond the positions",
+        lambda: complexa.generate(Network.gpt(5, 4, 4, 1, 2), prompt=3, new=3),
+        r"prompt \+ new - 1 = 5 tokens",
+    ),
+    (
+        "decode with a prompt",
+        lambda: derive(Network.gpt(5, 4, 4, 1, 2), phase="decode", prompt=2, cache=2),
+        r"prompt = 2 with phase = 'decode'",
+    ),
+    (
+        "prefill with a cache",
+        lambda: derive(Network.gpt(5, 4, 4, 1, 2), phase="prefill", prompt=2, cache=2),
+        r"cache = 2 with phase = 'prefill'",
+    ),
+    (
+        "training with a prompt",
+        lambda: derive(Network.gpt(5, 4, 4, 1, 2), prompt=2),
+        r"prompt, cache and logits are the inference phases'",
+    ),
+    (
+        "prefill under the essay model",
+        lambda: derive(Network.gpt(5, 4, 4, 1, 2), phase="prefill", prompt=2, model="essay"),
+        r"inference is counted in the exact model",
+    ),
+    (
+        "a Llama's generation measured",
+        lambda: _generate(Network.llama(13, 8, 8, 1, 2), prompt=2, new=1),
+        r"generate measures GPT's kinds \(Network.gpt\); the Llama kinds have no decode kernels yet",
+    ),
+    (
+        "a symbolic cache with a sliding window",
+        lambda: derive(Network.llama(13, 8, 8, 1, 2, window=3), phase="decode", cache="C"),
+        r"cache = C with a sliding window of 3: the cache holds min\(tokens, W - 1\) tokens",
+    ),
+    (
+        "prefill's logits unknown",
+        lambda: derive(Network.gpt(5, 4, 4, 1, 2), phase="prefill", prompt=2, logits="first"),
+        r"logits = 'first': must be one of 'last', 'all'",
+    ),
+    (
+        "decode of a bidirectional GPT",
+        lambda: derive(Network.gpt(5, 4, 4, 1, 2, causal=False), phase="decode", cache=2),
+        r"a decoder's KV cache needs causal attention",
+    ),
+    (
+        "fvcore's prefill",
+        lambda: flops(Network.gpt(5, 4, 4, 1, 2), convention="fvcore", phase="prefill", prompt=2),
+        r"convention = 'fvcore' with phase = 'prefill'",
+    ),
+    (
+        "symbolic generation measured",
+        lambda: _generate(Network.gpt("V", 4, 4, 1, 2), prompt=2, new=1),
+        r"has symbols: generate runs a real network",
+    ),
+    (
+        "measured generation of no tokens",
+        lambda: _generate(Network.gpt(5, 4, 4, 1, 2), prompt=2, new=0),
+        r"new = 0: must be a positive int",
+    ),
     # issue 22 (kinds): Llama, Mistral, Qwen2, Mixtral, and their configs
     ("rmsnorm eps", lambda: complexa.nn.RMSNorm(4, eps=0.0), r"RMSNorm\(eps\) = 0.0: must be a positive finite"),
     ("kv heads", lambda: complexa.nn.Attention(8, 4, 3, n_kv_heads=3), r"n_heads must be a multiple of n_kv_heads"),
@@ -285,6 +386,12 @@ def _nested(levels: int) -> Network:
     for _ in range(levels):
         body = complexa.nn.Repeat(body, 1000)
     return Network([complexa.nn.Linear(3, 3), body])
+
+
+def _generate(network: Network, **kwargs: object) -> object:
+    from complexa.reference import generate
+
+    return generate(network, **kwargs)  # type: ignore[arg-type]
 
 
 def _config_file(text: str) -> Network:

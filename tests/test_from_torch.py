@@ -5,6 +5,7 @@ where complexa's own `nn` builds the same network; exact values by hand; and one
 from __future__ import annotations
 
 import functools
+import re
 import sys
 
 import pytest
@@ -17,6 +18,7 @@ from complexa import ComplexaError, Network, derive, flops, memory, params  # no
 from complexa import nn as cnn  # noqa: E402
 from complexa._poly import symbol  # noqa: E402
 from complexa._trace import from_torch  # noqa: E402
+from complexa._trace._floors import flat  # noqa: E402
 from complexa.nn._torch import to_torch  # noqa: E402
 from complexa.testing import (  # noqa: E402
     assert_flops_match,
@@ -90,10 +92,13 @@ def test_mlp_exact_by_hand() -> None:
 
 def test_convolution_output_sizes_are_floor_divisions() -> None:
     d = traced("basic_block")
-    half = sympy.floor((H - 1) / 2) + 1  # a 3x3 convolution of stride 2 and padding 1, and the 1x1 of stride 2
+    # A 3x3 convolution of stride 2 and padding 1, and the 1x1 of stride 2: floor((H - 1)/2) + 1 = ceiling(H/2)
+    # rows, as torch's formula has them and as complexa prints them.
+    for n in range(1, 40):
+        assert sympy.floor(sympy.Rational(n - 1, 2)) + 1 == sympy.ceiling(sympy.Rational(n, 2))
     # conv1: 16 x 8*9 products per output element; conv2: 16 x 16*9; the shortcut 16 x 8.
-    products = B * 16 * half * (sympy.floor((W - 1) / 2) + 1) * (8 * 9 + 16 * 9 + 8)
-    assert sympy.expand(d.torch_flops["forward"] - 2 * products) == 0
+    products = B * 16 * sympy.ceiling(H / 2) * sympy.ceiling(W / 2) * (8 * 9 + 16 * 9 + 8)
+    assert d.torch_flops["forward"] == 2 * products
     assert d.evaluate(B=2, H=7, W=10).counts["forward"]["mul"] == int(d.at(d.counts["forward"]["mul"], B=2, H=7, W=10))
     assert d.big_o()["n_mul"] == sympy.O(B * H * W, (B, sympy.oo), (H, sympy.oo), (W, sympy.oo))
 
@@ -332,14 +337,14 @@ def test_fvcore_convention_by_hand() -> None:
     half = sympy.floor((H - 1) / 2) + 1
     # conv1, conv2 and the shortcut's products, and three BatchNorms in training (5 per element of 16 channels).
     expected = B * half * (sympy.floor((W - 1) / 2) + 1) * (16 * 8 * 9 + 16 * 16 * 9 + 16 * 8 + 3 * 16 * 5)
-    assert sympy.expand(flops(traced("basic_block"), convention="fvcore") - expected) == 0
+    assert flat(flops(traced("basic_block"), convention="fvcore") - expected) == 0  # the same at every integer size
     assert flops(traced("multihead_attention"), convention="fvcore") == 1024 * B * s + 2 * 4 * B * s**2 * 4
     # GPT per token: two blocks of two LayerNorms and four Linears, ln_f and the head; attention and embeddings 0.
     block = 2 * 32 * 5 + 32 * 96 + 32 * 32 + 2 * 32 * 128
     assert flops(traced("gpt"), convention="fvcore") == B * s * (2 * block + 32 * 5 + 32 * 64)
-    assert traced("small_cnn").tool_by_layer["fvcore"]["6"] == 16 * B * (
-        sympy.floor(sympy.floor(H / 2) / 2 - sympy.Rational(3, 2)) + 1
-    ) * (sympy.floor(sympy.floor(W / 2) / 2 - sympy.Rational(3, 2)) + 1)
+    stage = sympy.floor(sympy.floor(H / 2) / 2 - sympy.Rational(3, 2)) + 1  # two pools of 2, a 3x3 convolution
+    small = 16 * B * stage * stage.xreplace({H: W})
+    assert flat(traced("small_cnn").tool_by_layer["fvcore"]["6"] - small) == 0
 
     class Pool(nn.Module):
         def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -368,28 +373,150 @@ from torch import nn
 
 def build():
     return nn.Sequential(nn.Conv2d(3, 4, 3, stride=2), nn.ReLU())
+
+def frozen():
+    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.Flatten(), nn.Linear(4 * 5 * 5, 2))
+    net[0].weight.requires_grad_(False)
+    return net
 """
+
+
+def _torch_command(tmp_path: object, capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    from complexa.cli import main
+
+    path = tmp_path / "model.py"  # type: ignore[operator]
+    path.write_text(MODEL_FILE)
+    factory, *rest = argv
+    assert main(["torch", f"{path}:{factory}", *rest]) == 0
+    return capsys.readouterr().out
 
 
 @pytest.mark.parametrize("fmt", ["text", "markdown", "latex", "json"])
 def test_command_line(tmp_path: object, fmt: str, capsys: pytest.CaptureFixture[str]) -> None:
     import json
 
-    from complexa.cli import main
-
-    path = tmp_path / "model.py"  # type: ignore[operator]
-    path.write_text(MODEL_FILE)
-    assert main(["torch", f"{path}:build", "--input", "B,3,H,W", "--format", fmt]) == 0
-    out = capsys.readouterr().out
-    size = "(floor(H/2 - 3/2) + 1)*(floor(W/2 - 3/2) + 1)"
+    out = _torch_command(tmp_path, capsys, "build", "--input", "B,3,H,W", "--format", fmt)
+    # A 3x3 convolution of stride 2 without padding: floor((H - 3)/2) + 1 = ceiling(H/2) - 1 rows, 108 products each.
+    mul = "108*B*(ceiling(H/2) - 1)*(ceiling(W/2) - 1)"
     if fmt == "json":
         doc = json.loads(out)
         assert doc["kind"] == "torch" and doc["parameters"] == 112
-        assert doc["by_layer"]["0"]["counts"]["forward"]["mul"] == f"108*B*{size}"
+        assert doc["by_layer"]["0"]["counts"]["forward"]["mul"] == mul
+        assert doc["modules"]["0"] == {
+            "type": "Conv2d",
+            "outputs": [["B", 4, "ceiling(H/2) - 1", "ceiling(W/2) - 1"]],
+            "parameters": {"trainable": 112, "frozen": 0, "buffers": 0},
+        }
     elif fmt == "latex":
-        assert "\\begin{tabular}" in out and "\\left\\lfloor" in out
+        assert "\\begin{array}" in out and "\\left\\lceil" in out and "\\text{Conv2d}" in out
     else:
-        assert f"108*B*{size}" in out and "loss" in out
+        assert mul in out and "loss" in out and "O(B*H*W)" in out and "(B, oo)" not in out
+        assert "time_gradient_descent" in out and "training" in out
+
+
+def test_command_line_table_at_integer_sizes(tmp_path: object, capsys: pytest.CaptureFixture[str]) -> None:
+    out = _torch_command(tmp_path, capsys, "build", "--input", "2,3,224,224")
+    lines = out.splitlines()
+    header = next(line for line in lines if line.startswith("module"))
+    conv = next(line for line in lines if line.startswith("0 "))
+    # Its type beside its path, its output shape and parameters (4 x 3 x 3 x 3 weights and 4 biases).
+    assert conv.split()[:2] == ["0", "Conv2d"] and "[2, 4, 111, 111]" in conv
+    # 108 products per output element, 2 x 4 x 111 x 111 / 4 positions: right-aligned under "mul", with separators
+    # and SI units past a million.
+    products = f"{108 * 2 * 111 * 111:,} (2.66 M)"
+    assert products == "2,661,336 (2.66 M)"
+    assert conv.index(products) + len(products) == header.index(" mul") + len(" mul")
+    params = header.index("params") + len("params")
+    assert conv[params - 3 : params] == "112"
+    total = next(line for line in lines if line.startswith("total"))
+    assert "Sequential" in total and "[2, 4, 111, 111]" in total
+    # Each row's share of every op of the step: the ReLU's forward is 2 x 4 x 111 x 111 activations.
+    relu = next(line for line in lines if line.startswith("1 "))
+    step = next(line for line in lines if line.startswith("time_gradient_descent"))
+    whole = int(step.split()[1].replace(",", ""))
+    assert relu.endswith(f"{100 * 2 * 4 * 111 * 111 / whole:.1f}%")
+    # Every row's share, backward rows too: together the whole step, to rounding.
+    body = lines[lines.index(header) + 1 : lines.index(total)]
+    shares = [float(line.rsplit(None, 1)[1].removesuffix("%")) for line in body]
+    assert len(shares) == 5 and abs(sum(shares) - 100) <= 0.05 * len(shares)
+
+
+def test_command_line_frozen_parameters_and_buffers(tmp_path: object, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    doc = json.loads(_torch_command(tmp_path, capsys, "frozen", "--input", "B,3,7,7", "--format", "json"))
+    params = {path: m["parameters"] for path, m in doc["modules"].items()}
+    # The convolution's 108 weights frozen, its 4 biases trained; BatchNorm: 8 parameters, running mean and variance
+    # (4 each) and num_batches_tracked (1) as buffers; the Linear's 100 x 2 + 2.
+    assert params["0"] == {"trainable": 4, "frozen": 108, "buffers": 0}
+    assert params["1"] == {"trainable": 8, "frozen": 0, "buffers": 9}
+    assert params["3"] == {"trainable": 202, "frozen": 0, "buffers": 0}
+    assert doc["parameters"] == 4 + 108 + 8 + 202
+    text = _torch_command(tmp_path, capsys, "frozen", "--input", "B,3,7,7")
+    header = next(line for line in text.splitlines() if line.startswith("module"))
+    assert header.split()[4:7] == ["params", "frozen", "buffers"]
+    cells = [re.split(r"\s{2,}", line.strip()) for line in text.splitlines()]  # columns are 2 or more spaces apart
+    rows = {row[0]: row for row in cells if row[0] in ("0", "1")}
+    assert rows["0"][4:7] == ["4", "108", "0"] and rows["1"][4:7] == ["8", "0", "9"]  # each module's own
+    assert [line.split()[-1] for line in text.splitlines() if line.split()[:1] in (["frozen"], ["buffers"])] == [
+        "108",
+        "9",
+    ]
+
+
+def test_command_line_shares_are_exact_and_sum_to_one(tmp_path: object, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from complexa._parse import parse
+
+    doc = json.loads(_torch_command(tmp_path, capsys, "frozen", "--input", "2,3,7,7", "--format", "json"))
+    whole = doc["quantities"]["time_gradient_descent"]["value"]
+    for path, row in doc["by_layer"].items():
+        for phase, value in row["share"].items():
+            ops = sum(row["counts"][phase].values())
+            assert parse(str(value)) == sympy.Rational(ops, whole), (path, phase)
+    assert sum(parse(str(v)) for row in doc["by_layer"].values() for v in row["share"].values()) == 1
+    # With symbols, the limit as every size grows together: at large equal sizes the ratio is near it.
+    d = from_torch(zoo_module("small_cnn"), ("B", 3, "H", "W"), training=False)
+    whole = d.quantities["time_forward"]
+    for path, row in d.by_layer.items():
+        limit = d.shares[path]["forward"]
+        at = {"B": 10**6, "H": 10**6, "W": 10**6}
+        ratio = sympy.Rational(d.at(sum(row["forward"].values()), **at), d.at(whole, **at))
+        assert abs(ratio - limit) < sympy.Rational(1, 1000), path
+
+
+def test_command_line_no_training(tmp_path: object, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from test_cli import SCHEMAS, validate
+
+    text = _torch_command(tmp_path, capsys, "build", "--input", "B,3,H,W", "--no-training")
+    for word in ("backward", "training", "time_gradient_descent", "loss", "act_grad"):
+        assert word not in text.replace("forward only", ""), word
+    for fmt in ("markdown", "latex"):
+        out = _torch_command(tmp_path, capsys, "build", "--input", "B,3,H,W", "--no-training", "--format", fmt)
+        assert "backward" not in out and "gradient" not in out and "loss" not in out
+    doc = json.loads(
+        _torch_command(tmp_path, capsys, "build", "--input", "B,3,H,W", "--no-training", "--format", "json")
+    )
+    validate(doc, SCHEMAS["torch.json"], "torch.json")
+    assert list(doc["counts"]) == ["forward"] and "time_gradient_descent" not in doc["quantities"]
+    assert "loss" not in doc["by_layer"] and doc["flops"]["torch"] == {
+        "forward": "216*B*(ceiling(H/2) - 1)*(ceiling(W/2) - 1)"
+    }
+
+
+def test_command_line_markdown_has_every_table(tmp_path: object, capsys: pytest.CaptureFixture[str]) -> None:
+    out = _torch_command(tmp_path, capsys, "build", "--input", "2,3,224,224", "--format", "markdown")
+    lines = out.splitlines()
+    assert lines[0].startswith("**Sequential traced at (2, 3, 224, 224)")
+    header = next(line for line in lines if line.startswith("| module"))
+    rule = lines[lines.index(header) + 1]
+    assert rule.split(" | ")[4] == "---:"  # params: a number column, right-aligned
+    assert any(line.startswith("| `total` | `Sequential` | `forward` |") for line in lines)
+    assert "| time_forward |" in out.replace("`", "") and "| ptflops (MACs) |" in out and "| trainable | 112 |" in out
+    assert "| 2,661,336 (2.66 M) |" in out
 
 
 def test_command_line_errors(tmp_path: object, capsys: pytest.CaptureFixture[str]) -> None:

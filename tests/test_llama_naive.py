@@ -65,6 +65,11 @@ def test_attention_is_measured_and_is_transformers(heads: int, kv_heads: int, wi
     k, v = RNG.normal(size=(B, T, kv_heads, hd)), RNG.normal(size=(B, T, kv_heads, hd))
     fo, bo = naive.Ops(), naive.Ops()
     results = [naive.attention(fo, bo, q[b], k[b], v[b], dy[b], theta, causal, window) for b in range(B)]
+    # The row also joins the three projections' input gradients, dx = dx_q + dx_k + dx_v, when the layer computes
+    # its input's gradient (here: a Linear comes before it). Done here on stand-in gradients, one add at a time.
+    parts = RNG.normal(size=(3, B * T, d))
+    joined = [[bo.add(bo.add(parts[0, r, c], parts[1, r, c]), parts[2, r, c]) for c in range(d)] for r in range(B * T)]
+    close(joined, parts.sum(axis=0), 1e-12)
     layer = nn.Attention(d, heads, T, n_kv_heads=kv_heads, window=window, rope_theta=theta, causal=causal)
     row = derive(Network([nn.Linear(d, d), layer], batch=B)).by_layer["1"]
     assert dict(fo.counts) == counted(row, "forward")

@@ -8,9 +8,9 @@ from hypothesis import strategies as st
 
 from complexa import Network, derive
 from complexa._poly import symbol
-from complexa._printers import latex, sstr
+from complexa._printers import latex, latex_terms, sstr
 from complexa.derivation import Step
-from complexa.printing import latex_note, latex_step
+from complexa.printing import LATEX_WIDTH, latex_cell, latex_lines, latex_note, latex_step, latex_width
 
 
 def test_latex_is_an_aligned_block_with_one_line_per_step() -> None:
@@ -109,3 +109,42 @@ def test_printers_fall_back_to_sympy_for_the_rest() -> None:
     h = symbol("h")
     for expr in [sympy.Sum(h**2, (h, 1, symbol("L"))), sympy.sin(h) + h + 1, h ** sympy.Rational(1, 2) * 3]:
         assert (sstr(expr), latex(expr)) == (sympy.sstr(expr), sympy.latex(expr))
+
+
+# --- long sums cut into lines (issue 21: LaTeX that fits the page) -------------------------------------------------
+
+
+@settings(max_examples=100, deadline=None)
+@given(polynomials(), st.integers(8, 80))
+def test_latex_lines_cut_a_sum_between_its_terms(expr: sympy.Expr, width: int) -> None:
+    lines = latex_lines(expr, width)
+    assert " ".join(lines) == latex(expr)  # the same LaTeX, only cut
+    pieces = latex_terms(expr)
+    assert len(pieces) == len(sympy.Add.make_args(expr))  # a cut at every term is possible
+    for i, line in enumerate(lines):
+        # Each line fits, unless it is one term wider than the page; and each is full: the next term would not fit.
+        assert latex_width(line) <= width or line in pieces
+        if i + 1 < len(lines):
+            assert latex_width(f"{line} {latex_terms_first(lines[i + 1], pieces)}") > width
+        assert not line.startswith(" ") and not line.endswith(" ")
+
+
+def latex_terms_first(line: str, pieces: list[str]) -> str:
+    """The first of `pieces` that `line` starts with (the term a line begins with)."""
+    return max((p for p in pieces if line.startswith(p)), key=len)
+
+
+def test_a_long_step_goes_on_over_lines_under_its_right_side() -> None:
+    L, d, T, V = (symbol(n) for n in "L d T V".split())
+    value = sympy.expand((L * d + T + V + 1) ** 3)
+    text = latex_step(Step("time_forward", value, "this network"))
+    first, *rest = text.split(" \\\\\n")
+    assert first.startswith(r"\text{time}_{\text{forward}} &= ") and first.endswith(r" && \text{this network}")
+    assert rest and all(line.startswith("&\\quad + ") for line in rest)
+    right = [first.split("&=")[1].split("&&")[0], *(line.removeprefix("&\\quad") for line in rest)]
+    assert " ".join(r.strip() for r in right) == latex(value)
+    assert all(latex_width(r) <= LATEX_WIDTH for r in right)
+    # In a table's cell, the lines stack in an array, each after the first indented.
+    cell = latex_cell(value)
+    assert cell.startswith(r"\begin{array}{l}") and cell.count(r" \\ \quad ") >= 2
+    assert latex_cell(L * d) == latex(L * d)  # a short one is as it was

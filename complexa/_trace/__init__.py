@@ -15,6 +15,7 @@ from complexa._limits import show
 from complexa._validate import as_flag, as_size
 from complexa.errors import ComplexaError
 
+from ._floors import flat
 from ._result import PHASES, TracedDerivation
 
 if TYPE_CHECKING:
@@ -178,7 +179,8 @@ def _signature(d: TracedDerivation) -> list[sympy.Expr]:
 
 def _same(first: TracedDerivation, other: TracedDerivation, values: dict[sympy.Symbol, sympy.Expr]) -> bool:
     a, b = _signature(first), _signature(other)
-    return len(a) == len(b) and all(sympy.expand(x.xreplace(values) - y) == 0 for x, y in zip(a, b))
+    # Compared with every size canonical: the same function of integer sizes may be written with other shifts.
+    return len(a) == len(b) and all(flat(x.xreplace(values)) == flat(y) for x, y in zip(a, b))
 
 
 def _check_and_widen(
@@ -303,7 +305,7 @@ def _sizes(hints: dict[str, int]) -> str:
 
 def _derive(module: Any, traced: Any, training: bool, strict: bool) -> TracedDerivation:
     """The counts of a trace: every call by its rule, per phase, op and module path."""
-    from . import _rules, _tools
+    from . import _result, _rules, _tools
 
     calls, symbols, saved = traced.calls, traced.symbols, traced.saved
     rows: dict[str, dict[str, dict[str, list[sympy.Expr]]]] = {}
@@ -344,6 +346,7 @@ def _derive(module: Any, traced: Any, training: bool, strict: bool) -> TracedDer
         )
     shapes = traced.inputs
     parameters = sum(p.numel() for p in module.parameters())
+    modules = _result.module_infos(module, traced.outputs)
     state = {
         "parameter_bytes": sum(p.numel() * p.element_size() for p in module.parameters()),
         "trainable": sum(p.numel() for p in module.parameters() if p.requires_grad),
@@ -363,6 +366,7 @@ def _derive(module: Any, traced: Any, training: bool, strict: bool) -> TracedDer
         tools,
         saved_by_layer=traced.saved_by_layer,
         **state,
+        modules=modules,
     )
 
 

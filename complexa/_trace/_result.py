@@ -5,6 +5,7 @@ latex) and what `complexa.flops`, `params` and `memory` read."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
@@ -15,7 +16,9 @@ from complexa._validate import as_values
 from complexa.errors import ComplexaError
 from complexa.nn._base import BASE_OPS, OPS
 
-__all__ = ["TracedDerivation", "PHASES", "FORWARD_TOOLS"]
+from ._floors import tidy
+
+__all__ = ["TracedDerivation", "ModuleInfo", "module_infos", "share", "PHASES", "FORWARD_TOOLS"]
 
 PHASES = ("forward", "backward", "update")
 FORWARD_TOOLS = ("fvcore", "ptflops")
@@ -24,18 +27,66 @@ Counts = dict[str, dict[str, sympy.Expr]]
 
 
 def _total(terms: Sequence[sympy.Expr]) -> sympy.Expr:
-    """The sum of `terms`, expanded; where output sizes are floor divisions (strided convolutions), factored over
-    them, so that ``108*B*(floor(H/2 - 3/2) + 1)*(floor(W/2 - 3/2) + 1)`` reads as output sizes."""
+    """The sum of `terms`, expanded; where sizes are floor divisions (strided convolutions), each size in its
+    plainest exact form and the sum a polynomial in the sizes (`complexa._trace._floors.tidy`), so that
+    ``216*B*(floor(H/2 - 1/2) + 1)*(floor(W/2 - 1/2) + 1)`` reads ``216*B*ceiling(H/2)*ceiling(W/2)``."""
     if not terms:
         return sympy.Integer(0)
-    total = sympy.Add(*terms)
-    rounded = total.atoms(sympy.floor, sympy.ceiling)
-    if not rounded:
-        return sympy.expand(total)
-    # An output size is floor(...) + 1: expand in the sizes themselves, then put them back.
-    dummies = {atom: sympy.Dummy(positive=True, integer=True) for atom in rounded}
-    flat = sympy.expand(total.xreplace({atom: d - 1 for atom, d in dummies.items()}))
-    return flat.xreplace({d: atom + 1 for atom, d in dummies.items()})
+    return tidy(sympy.Add(*terms))
+
+
+@dataclass(frozen=True)
+class ModuleInfo:
+    """One module of a traced model: its class name, the shape of each tensor its forward pass returned, and the
+    elements of its own parameters that require a gradient (`trainable`), of those that do not (`frozen`), and of
+    its own buffers (a BatchNorm's running statistics). A parameter shared by two modules is its first owner's."""
+
+    type: str
+    outputs: tuple[tuple[sympy.Expr, ...], ...]
+    trainable: int
+    frozen: int
+    buffers: int
+
+
+def module_infos(module: Any, outputs: Mapping[str, tuple[tuple[sympy.Expr, ...], ...]]) -> dict[str, ModuleInfo]:
+    """A `ModuleInfo` for every module of `module` by path (``""`` the root), in ``named_modules`` order; `outputs`
+    is `Trace.outputs`."""
+    owned: dict[str, list[int]] = {}
+    for name, p in module.named_parameters():  # each parameter once, under its first name
+        counts = owned.setdefault(name.rpartition(".")[0], [0, 0, 0])
+        counts[0 if p.requires_grad else 1] += p.numel()
+    for name, b in module.named_buffers():
+        owned.setdefault(name.rpartition(".")[0], [0, 0, 0])[2] += b.numel()
+    return {
+        path: ModuleInfo(
+            type(sub).__name__,
+            tuple(tuple(_total([size]) for size in shape) for shape in outputs.get(path, ())),
+            *owned.get(path, [0, 0, 0]),
+        )
+        for path, sub in module.named_modules()
+    }
+
+
+def share(part: sympy.Expr, whole: sympy.Expr) -> sympy.Rational:
+    """`part`'s share of `whole`, exactly: at integer sizes their ratio; with symbols, its limit as every size grows
+    together (all equal, to infinity), floors read as their arguments: the ratio of the leading coefficients where
+    the two have the same degree, 0 where `part`'s is lower.
+
+    >>> from complexa._poly import symbol
+    >>> B, s = symbol("B"), symbol("s")
+    >>> share(sympy.Integer(1), sympy.Integer(4)), share(3 * B * s**2 + B * s, 4 * B * s**2), share(B * s, B * s**2)
+    (1/4, 3/4, 0)
+    """
+    if whole == 0:
+        return sympy.Integer(0)
+    if part.is_number and whole.is_number:
+        return sympy.Rational(part) / sympy.Rational(whole)
+    t = sympy.Dummy("t", positive=True)
+    symbols = (part.free_symbols | whole.free_symbols) - {t}
+    top, bottom = (sympy.Poly(_smooth(e).xreplace(dict.fromkeys(symbols, t)), t) for e in (part, whole))
+    if top.degree() < bottom.degree():
+        return sympy.Integer(0)
+    return sympy.Rational(top.LC()) / sympy.Rational(bottom.LC())
 
 
 def _tex(name: str) -> str:
@@ -76,6 +127,8 @@ class TracedDerivation:
     - `unsupported`: ATen operator -> the module paths where it ran uncounted (no rule). Empty when all is counted.
     - `parameters`: ``sum(p.numel() for p in module.parameters())``, an int; `parameter_bytes` their bytes, each in
       its dtype; `trainable` and `trainable_bytes` the same for those that require a gradient.
+    - `modules`: module path -> `ModuleInfo` (its class name, output shapes, own parameters and buffers), every
+      module of the model in ``named_modules`` order.
     - `saved`: the elements of the tensors autograd saves for the backward pass (0 without training), each storage
       once; parameters and buffers (and views of them) are the module's state and are not counted.
     - `saved_bytes`: those tensors' bytes, each in its own dtype (a dropout's mask is one byte an element);
@@ -106,6 +159,7 @@ class TracedDerivation:
         parameter_bytes: int | None = None,
         trainable: int | None = None,
         trainable_bytes: int | None = None,
+        modules: Mapping[str, ModuleInfo] | None = None,
     ) -> None:
         self.module = module
         self.inputs = inputs
@@ -121,6 +175,7 @@ class TracedDerivation:
         self.saved_bytes_by_layer = {path: nbytes for path, (_, nbytes) in layers.items()}
         self.saved_bytes: sympy.Expr = _total(list(self.saved_bytes_by_layer.values()))
         self.symbols = dict(symbols)
+        self.modules = dict(modules or {})
         used = {op for row in rows.values() for phase in row.values() for op in phase}
         self.ops = tuple(op for op in OPS if op in BASE_OPS or op in used)
         self.by_layer: dict[str, Counts] = {
@@ -155,15 +210,35 @@ class TracedDerivation:
 
     @cached_property
     def quantities(self) -> dict[str, sympy.Expr]:
-        """``n_mul`` and ``n_g`` (forward multiplications and activations), ``time_forward`` (every forward op) and
-        ``time_gradient_descent`` (every op of the step: forward, and backward when trained)."""
+        """``n_mul`` and ``n_g`` (forward multiplications and activations), ``time_forward`` (every forward op) and,
+        when trained, ``time_gradient_descent`` (every op of the step, forward and backward)."""
         forward = self.counts["forward"]
-        return {
+        out = {
             "n_mul": forward["mul"],
             "n_g": forward["act"],
             "time_forward": _total(list(forward.values())),
-            "time_gradient_descent": _total([v for phase in self.counts.values() for v in phase.values()]),
         }
+        if self.training:
+            out["time_gradient_descent"] = _total([v for phase in self.counts.values() for v in phase.values()])
+        return out
+
+    @property
+    def phases(self) -> tuple[str, ...]:
+        """The phases traced: ``("forward", "backward")`` when trained, ``("forward",)`` otherwise."""
+        return PHASES[:2] if self.training else PHASES[:1]
+
+    @cached_property
+    def shares(self) -> dict[str, dict[str, sympy.Rational]]:
+        """Module path -> phase -> its share of every op the trace counts (all its phases), exactly (`share`: with
+        symbols, as every size grows together); ``"total"`` -> phase -> that phase's share."""
+        whole = self.quantities["time_gradient_descent" if self.training else "time_forward"]
+
+        def ops(row: Mapping[str, sympy.Expr]) -> sympy.Expr:
+            return _total(list(row.values()))
+
+        out = {path: {p: share(ops(row[p]), whole) for p in self.phases} for path, row in self.by_layer.items()}
+        out["total"] = {p: share(ops(self.counts[p]), whole) for p in self.phases}
+        return out
 
     def big_o(self, **substitutions: object) -> dict[str, sympy.Order]:
         """The big-O of every quantity (floor and ceiling read as their arguments), after `substitutions`."""
@@ -255,14 +330,22 @@ class TracedDerivation:
         return int(sympy.sympify(expr).xreplace(self._mapping(values)))
 
     def latex(self) -> str:
-        """Every nonzero count and the torch-convention FLOPs, one line each, in a LaTeX ``aligned`` block."""
+        """Every nonzero count and the torch-convention FLOPs, one equation each (a long sum over more lines), in a
+        LaTeX ``aligned`` block."""
+        from complexa.printing import latex_lines
+
         lines = []
+
+        def equation(lhs: str, value: sympy.Expr) -> None:
+            first, *rest = latex_lines(value)  # a long sum goes on over more lines
+            lines.extend([f"{lhs} &= {first}", *(f"&\\quad {line}" for line in rest)])
+
         for phase, ops in self.counts.items():
             for op, value in ops.items():
                 if value != 0:
-                    lines.append(f"\\mathrm{{{phase}}}_{{\\mathrm{{{_tex(op)}}}}} &= {sympy.latex(value)}")
+                    equation(f"\\mathrm{{{phase}}}_{{\\mathrm{{{_tex(op)}}}}}", value)
         for phase, value in self.torch_flops.items():
-            lines.append(f"\\mathrm{{FLOPs}}^{{\\mathrm{{torch}}}}_{{\\mathrm{{{phase}}}}} &= {sympy.latex(value)}")
+            equation(f"\\mathrm{{FLOPs}}^{{\\mathrm{{torch}}}}_{{\\mathrm{{{phase}}}}}", value)
         for name, order in self.big_o().items():
             lines.append(f"\\mathrm{{{_tex(name)}}} &\\in {sympy.latex(order)}")
         if self.assumptions:
@@ -284,6 +367,7 @@ class TracedDerivation:
             return int(expr) if expr.is_Integer else str(expr)
 
         orders = self.big_o()
+        phases = self.phases if not self.training else PHASES  # forward only: no backward or update to print
         return {
             "kind": "torch",
             "schema_version": 1,
@@ -292,11 +376,10 @@ class TracedDerivation:
             "training": self.training,
             "parameters": self.parameters,
             "counts": {
-                p: {op: {"value": value(v), "big_o": _order(v)} for op, v in ops.items()}
-                for p, ops in self.counts.items()
+                p: {op: {"value": value(v), "big_o": _order(v)} for op, v in self.counts[p].items()} for p in phases
             },
             "flops": {
-                "torch": {p: value(v) for p, v in self.torch_flops.items()},
+                "torch": {p: value(self.torch_flops[p]) for p in self.phases},
                 "exact": {"forward": value(self.flops("exact"))},
                 **{c: {"forward": value(v)} for c, v in self.tool_flops.items()},
             },
@@ -305,8 +388,19 @@ class TracedDerivation:
                 for name, q in self.quantities.items()
             },
             "by_layer": {
-                path: {"counts": {p: {op: value(v) for op, v in ops.items()} for p, ops in row.items()}}
+                path: {
+                    "counts": {p: {op: value(v) for op, v in row[p].items()} for p in phases},
+                    "share": {p: value(v) for p, v in self.shares[path].items()},
+                }
                 for path, row in self.by_layer.items()
+            },
+            "modules": {
+                path: {
+                    "type": m.type,
+                    "outputs": [[value(size) for size in shape] for shape in m.outputs],
+                    "parameters": {"trainable": m.trainable, "frozen": m.frozen, "buffers": m.buffers},
+                }
+                for path, m in self.modules.items()
             },
             "unsupported": self.unsupported,
             "assumptions": [str(a) for a in self.assumptions],

@@ -12,6 +12,7 @@ and not ``make_fx`` or ``torch.export`` themselves.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -77,6 +78,9 @@ class Trace:
     saved_by_layer: dict[str, tuple[sympy.Expr, sympy.Expr]] = field(default_factory=dict)
     """Module path -> (elements, bytes) of the tensors autograd saved while it ran, each storage once, in the
     first module that saved it; the bytes are each tensor's own dtype's."""
+    outputs: dict[str, tuple[tuple[sympy.Expr, ...], ...]] = field(default_factory=dict)
+    """Module path -> the shape of each tensor its forward pass returned (the first call's, for a module called
+    twice)."""
 
 
 def to_sympy(value: Any, names: dict[sympy.Symbol, sympy.Symbol]) -> sympy.Expr:
@@ -276,6 +280,7 @@ def trace(
         return t
 
     tools: dict[str, list[tuple[str, sympy.Expr]]] = {"fvcore": [], "ptflops": []}
+    outputs: dict[str, tuple[tuple[sympy.Expr, ...], ...]] = {}
 
     def shape(value: Any) -> Any:
         return _shapes(value, names)
@@ -286,7 +291,14 @@ def trace(
             tools[convention].append((path, sympy.sympify(value)))
 
     try:
-        with _tracing_context(env), fake, tracker, Recorder(), _tool_hooks(module, record, shape):
+        with (
+            _tracing_context(env),
+            fake,
+            tracker,
+            Recorder(),
+            _tool_hooks(module, record, shape),
+            _output_hooks(module, outputs, shape),
+        ):
             with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
                 out = torch.func.functional_call(module, {**params, **buffers}, tuple(xs))
                 value = (loss(out) if loss is not None else default_loss(out)) if training else None
@@ -332,7 +344,14 @@ def trace(
     symbols = {name: symbol(name) for name in symints}
     shapes = tuple(tuple(to_sympy(n, names) for n in x.shape) for x in xs)
     return Trace(
-        calls, symbols, elements if training else sympy.Integer(0), tools, guards, shapes, by_layer if training else {}
+        calls,
+        symbols,
+        elements if training else sympy.Integer(0),
+        tools,
+        guards,
+        shapes,
+        by_layer if training else {},
+        outputs,
     )
 
 
@@ -430,6 +449,25 @@ def _tool_hooks(module: Any, record: Callable[..., None], shape: Callable[[Any],
             handle.remove()
 
 
+@contextmanager
+def _output_hooks(module: Any, outputs: dict[str, Any], shape: Callable[[Any], Any]) -> Iterator[None]:
+    """While the forward pass runs: a forward hook on every module that records the shapes of the tensors it returns
+    (`Trace.outputs`)."""
+    handles = []
+    for path, sub in module.named_modules():
+
+        def hook(sub: Any, args: Any, output: Any, path: str = path) -> None:
+            if path not in outputs:
+                outputs[path] = tuple(shape(t) for t in _leaves(output))
+
+        handles.append(sub.register_forward_hook(hook))
+    try:
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
 def _wrapped(
     original: Callable[..., Any],
     counted: list[tuple[str, Callable[..., Any]]],
@@ -450,7 +488,6 @@ def _wrapped(
 
 def _leaves(out: Any) -> Iterator[Any]:
     """Every tensor in nested tuples, lists, dicts (a transformers ModelOutput is one) and dataclasses."""
-    import dataclasses
 
     import torch
 

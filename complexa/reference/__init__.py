@@ -41,7 +41,7 @@ from complexa.nn import OPS, Embedding
 PHASES = ("forward", "backward", "update")
 """Rows of a counts array, in order."""
 
-__all__ = ["measure", "Measurement", "BACKENDS", "MAX_OPERATIONS", "Params"]
+__all__ = ["measure", "Measurement", "BACKENDS", "MAX_OPERATIONS", "Params", "generate", "Generation"]
 
 
 MAX_OPERATIONS = 10**12
@@ -444,3 +444,6 @@ def _loss(outputs: NDArray[np.float64], targets: NDArray[Any], loss: str) -> flo
         if loss == "mse":
             return float(0.5 * np.sum((outputs - targets) ** 2))
         return float(-np.sum(targets * np.log(outputs) + (1.0 - targets) * np.log(1.0 - outputs)))
+
+
+from complexa.reference._generate import Generation, generate  # noqa: E402  (inference, issue 22)

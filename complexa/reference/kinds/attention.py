@@ -5,6 +5,11 @@ derive them.
 The rows are tokens, B samples of T each, sample b's tokens at rows b T .. b T + T - 1. The attention reads q, k and
 v from ``c_attn``'s output (R, 3 d): q of head h at columns h hd .. h hd + hd - 1, k d columns on, v 2 d on; it keeps
 P, (B, H, T, T), for its backward pass, and writes y (R, d) with head h at the same columns as its q.
+
+Inference (`complexa.reference.generate`): the attention keeps a KV cache, keys and values (B, H, capacity, hd),
+as ``transformers``' ``DynamicCache`` lays them out. A prefill of P tokens is the forward pass over P tokens (the
+same kernel, the causal mask included) whose keys and values `store` copies into the cache; a decode step's `store`
+appends the new token's, and `decode` attends from its query to the C + 1 cached keys, unmasked.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ class Kernels(NamedTuple):
     position_gradients: Any
     forward: Any
     backward: Any
+    store: Any
+    decode: Any
 
 
 def make(count: bool) -> Kernels:
@@ -266,7 +273,94 @@ def make(count: bool) -> Kernels:
             counts[BACKWARD, MUL] += n_mul
             counts[BACKWARD, ADD] += n_add
 
-    return Kernels(embed, embed_gradients, position, position_gradients, forward, backward)
+    @jit
+    def store(qkv, heads, start, k_cache, v_cache):
+        # Token i of each sequence's rows (B, seq, 3 d) into the cache at start + i: copies, no arithmetic.
+        batch, _, _, hd = k_cache.shape
+        d = heads * hd
+        seq = qkv.shape[0] // batch
+        for b in range(batch):
+            for i in range(seq):
+                row = qkv[b * seq + i]
+                for h in range(heads):
+                    k = k_cache[b, h, start + i]
+                    v = v_cache[b, h, start + i]
+                    for c in range(hd):
+                        k[c] = row[d + h * hd + c]
+                        v[c] = row[2 * d + h * hd + c]
+
+    @jit
+    def decode(qkv, k_cache, v_cache, length, heads, scale, scores, y, counts):
+        # One query per sequence (row b of qkv) against the `length` keys cached (its own included): no mask.
+        n_mul = 0
+        n_add = 0
+        n_div = 0
+        n_exp = 0
+        n_cmp = 0
+        batch = qkv.shape[0]
+        hd = k_cache.shape[3]
+        for b in range(batch):
+            qi = qkv[b]
+            out = y[b]
+            for h in range(heads):
+                q0 = h * hd
+                keys = k_cache[b, h]
+                values = v_cache[b, h]
+                for j in range(length):
+                    kj = keys[j]
+                    s = qi[q0] * kj[0]
+                    if counting:
+                        n_mul += 1
+                    for c in range(1, hd):
+                        s += qi[q0 + c] * kj[c]
+                        if counting:
+                            n_mul += 1
+                            n_add += 1
+                    scores[j] = s * scale
+                    if counting:
+                        n_mul += 1
+                top = scores[0]
+                for j in range(1, length):
+                    if counting:
+                        n_cmp += 1
+                    if scores[j] > top:
+                        top = scores[j]
+                for j in range(length):
+                    scores[j] = math.exp(scores[j] - top)
+                    if counting:
+                        n_add += 1
+                        n_exp += 1
+                total = scores[0]
+                for j in range(1, length):
+                    total += scores[j]
+                    if counting:
+                        n_add += 1
+                for j in range(length):
+                    scores[j] = scores[j] / total
+                    if counting:
+                        n_div += 1
+                w = scores[0]
+                v = values[0]
+                for c in range(hd):
+                    out[q0 + c] = w * v[c]
+                    if counting:
+                        n_mul += 1
+                for j in range(1, length):
+                    w = scores[j]
+                    v = values[j]
+                    for c in range(hd):
+                        out[q0 + c] += w * v[c]
+                        if counting:
+                            n_mul += 1
+                            n_add += 1
+        if counting:
+            counts[FORWARD, MUL] += n_mul
+            counts[FORWARD, ADD] += n_add
+            counts[FORWARD, DIV] += n_div
+            counts[FORWARD, EXP] += n_exp
+            counts[FORWARD, CMP] += n_cmp
+
+    return Kernels(embed, embed_gradients, position, position_gradients, forward, backward, store, decode)
 
 
 # --- the nodes: these kinds as the runtime trains them (`complexa.reference._runtime`) -----------------------------
@@ -343,8 +437,15 @@ class PositionNode(Node):
     def elements(self, batch: int) -> tuple[int, int]:
         return batch * self.width, 0
 
+    window: tuple[int, int] | None = None
+    """For inference: (first position, positions per sequence) of the rows to come; None in training."""
+
     def forward(self, x: Any, counts: Any) -> Any:
-        self.k.position(x, self.table, self.y, counts)
+        table = self.table
+        if self.window is not None:
+            start, count = self.window
+            table = table[start : start + count]  # row r of a sequence of `count` is at position start + r % count
+        self.k.position(x, table, self.y, counts)
         return self.y
 
     def backward(self, dy: Any, counts: Any) -> Any:
@@ -372,10 +473,33 @@ class AttentionNode(_Container):
         d, t = self.width, self.seq
         return batch * (self.heads * t + d), batch * 3 * d + t * t
 
+    cached: int | None = None
+    """For inference: the tokens each sequence has in the KV cache (`start_cache`); None in training."""
+
+    def start_cache(self, backend: Backend, sequences: int, capacity: int) -> None:
+        """An empty KV cache for `sequences` sequences of up to `capacity` tokens."""
+        hd = self.width // self.heads
+        self.k_cache = backend.empty((sequences, self.heads, capacity, hd))
+        self.v_cache = backend.empty((sequences, self.heads, capacity, hd))
+        self.scores = backend.empty((capacity,))
+        self.cached = 0
+
     def forward(self, x: Any, counts: Any) -> Any:
         c_attn, c_proj = self.body
         self.qkv = c_attn.forward(x, counts)
-        self.k.forward(self.qkv, self.heads, self.scale, self.causal, self.probs, self.y, counts)
+        if self.cached is None or self.cached == 0:  # training, or a prefill: every query over the sequence's keys
+            self.k.forward(self.qkv, self.heads, self.scale, self.causal, self.probs, self.y, counts)
+        if self.cached is not None:
+            sequences = self.k_cache.shape[0]
+            new = self.qkv.shape[0] // sequences
+            self.k.store(self.qkv, self.heads, self.cached, self.k_cache, self.v_cache)
+            if self.cached > 0:  # a decode step: the new token's query over the cache, itself included
+                assert new == 1, "a decode step takes one token per sequence"
+                length = self.cached + new
+                self.k.decode(
+                    self.qkv, self.k_cache, self.v_cache, length, self.heads, self.scale, self.scores, self.y, counts
+                )
+            self.cached += new
         return c_proj.forward(self.y, counts)
 
     def backward(self, dy: Any, counts: Any) -> Any:

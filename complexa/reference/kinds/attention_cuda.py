@@ -12,6 +12,10 @@ dv = P^T dy; the second takes one (sample, head, row, column) per thread for dq 
 dS across rows. dS needs a (T, T) block per sample and head where the CPU reuses one: the host function keeps a
 (B, H, T, T) scratch array for each `dp` it is handed, made at the first call and released with that `dp` (the
 node's), so the signatures stay the CPU's and `dp` itself is not written.
+
+Inference: store takes one (sample, token, column of the key and value) per thread, a copy. decode takes one (sample,
+head) per thread: its query's scores over the cache, softmax and output, as the CPU does them; each thread keeps its
+scores in a (B, H, capacity) scratch array kept for the `scores` buffer it is handed, as backward's dS.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ _SCRATCH: dict[int, Any] = {}
 """id(dp) -> the (B, H, T, T) device array that backward keeps dS in; an entry goes when its `dp` does."""
 
 
-def _scratch(dp: Any, shape: tuple[int, int, int, int]) -> Any:
+def _scratch(dp: Any, shape: tuple[int, ...]) -> Any:
     key = id(dp)
     found = _SCRATCH.get(key)
     if found is None:
@@ -286,6 +290,84 @@ def make(count: bool) -> Kernels:
             cuda.atomic.add(counts, (BACKWARD, MUL), n_mul)
             cuda.atomic.add(counts, (BACKWARD, ADD), n_add)
 
+    @cuda.jit
+    def store_kernel(qkv, heads, start, k_cache, v_cache):
+        # Copies, no arithmetic: token i of each sequence's rows into the cache at start + i.
+        batch, _, _, hd = k_cache.shape
+        d = heads * hd
+        seq = qkv.shape[0] // batch
+        for t in range(cuda.grid(1), qkv.shape[0] * d, cuda.gridsize(1)):
+            r = t // d
+            h = t % d // hd
+            c = t % hd
+            b = r // seq
+            i = r % seq
+            k_cache[b, h, start + i, c] = qkv[r, d + h * hd + c]
+            v_cache[b, h, start + i, c] = qkv[r, 2 * d + h * hd + c]
+
+    @cuda.jit
+    def decode_kernel(qkv, k_cache, v_cache, length, heads, scale, rows, y, counts):
+        n_mul = 0
+        n_add = 0
+        n_div = 0
+        n_exp = 0
+        n_cmp = 0
+        hd = k_cache.shape[3]
+        for t in range(cuda.grid(1), qkv.shape[0] * heads, cuda.gridsize(1)):
+            b = t // heads
+            h = t % heads
+            q0 = h * hd
+            scores = rows[b, h]
+            for j in range(length):
+                s = qkv[b, q0] * k_cache[b, h, j, 0]
+                if counting:
+                    n_mul += 1
+                for c in range(1, hd):
+                    s += qkv[b, q0 + c] * k_cache[b, h, j, c]
+                    if counting:
+                        n_mul += 1
+                        n_add += 1
+                scores[j] = s * scale
+                if counting:
+                    n_mul += 1
+            top = scores[0]
+            for j in range(1, length):
+                if counting:
+                    n_cmp += 1
+                if scores[j] > top:
+                    top = scores[j]
+            for j in range(length):
+                scores[j] = math.exp(scores[j] - top)
+                if counting:
+                    n_add += 1
+                    n_exp += 1
+            total = scores[0]
+            for j in range(1, length):
+                total += scores[j]
+                if counting:
+                    n_add += 1
+            for j in range(length):
+                scores[j] = scores[j] / total
+                if counting:
+                    n_div += 1
+            for c in range(hd):
+                y[b, q0 + c] = scores[0] * v_cache[b, h, 0, c]
+                if counting:
+                    n_mul += 1
+            for j in range(1, length):
+                w = scores[j]
+                for c in range(hd):
+                    y[b, q0 + c] += w * v_cache[b, h, j, c]
+                    if counting:
+                        n_mul += 1
+                        n_add += 1
+        if counting:
+            cuda.atomic.add(counts, (FORWARD, MUL), n_mul)
+            cuda.atomic.add(counts, (FORWARD, ADD), n_add)
+            cuda.atomic.add(counts, (FORWARD, DIV), n_div)
+            cuda.atomic.add(counts, (FORWARD, EXP), n_exp)
+            cuda.atomic.add(counts, (FORWARD, CMP), n_cmp)
+
     def embed(ids, table, y, counts):
         launch(embed_kernel, y.shape[0] * y.shape[1], ids, table, y, counts)
 
@@ -309,4 +391,11 @@ def make(count: bool) -> Kernels:
         launch(scores_backward_kernel, rows + elements, qkv, dy, probs, heads, scale, dqkv, ds, counts)
         launch(qk_backward_kernel, 2 * elements, qkv, heads, ds, dqkv, counts)
 
-    return Kernels(embed, embed_gradients, position, position_gradients, forward, backward)
+    def store(qkv, heads, start, k_cache, v_cache):
+        launch(store_kernel, qkv.shape[0] * k_cache.shape[1] * k_cache.shape[3], qkv, heads, start, k_cache, v_cache)
+
+    def decode(qkv, k_cache, v_cache, length, heads, scale, scores, y, counts):
+        rows = _scratch(scores, (k_cache.shape[0], heads, k_cache.shape[2]))
+        launch(decode_kernel, qkv.shape[0] * heads, qkv, k_cache, v_cache, length, heads, scale, rows, y, counts)
+
+    return Kernels(embed, embed_gradients, position, position_gradients, forward, backward, store, decode)
