@@ -377,12 +377,14 @@ def _activation_kernel_times(
     an = g(z)
 
     def backward() -> None:
-        if code != kinds.IDENTITY:  # identity's backward leaves d as it is
+        if code != kinds.IDENTITY:  # identity's backward leaves d as it is, and its node calls no kernel
             np.copyto(d, d0)
-        k.backward(z, a, code, d, counts)
+            k.backward(z, a, code, d, counts)
 
+    # Identity's node calls no kernel: its forward is the backend's copy (np.copyto on the CPU), its backward nothing.
+    forward = (lambda: np.copyto(a, z)) if code == kinds.IDENTITY else (lambda: k.forward(z, code, a, counts))
     calls: dict[str, Callable[[], object]] = {
-        "forward counting": lambda: k.forward(z, code, a, counts),
+        "forward counting": forward,
         "forward numpy": lambda: g(z),
         "backward counting": backward,
         "backward numpy": lambda: grad(z, an, d0),

@@ -455,6 +455,7 @@ class ActivationNode(Node):
 
     def allocate(self, backend: Backend, batch: int, params: Any, grads: Any) -> None:
         self.k = backend.kernels.activation
+        self.backend = backend
         self.a = backend.empty((batch, self.width))
         self.kept = {"activations": [self.a]}
 
@@ -466,13 +467,17 @@ class ActivationNode(Node):
 
     def forward(self, z: Any, counts: Any) -> Any:
         self.z = z
-        self.k.forward(z, self.code, self.a, counts)
+        if self.code == IDENTITY:  # nothing to evaluate or count: the backend's copy, without a kernel's call
+            self.backend.copy(self.a, z)
+        else:
+            self.k.forward(z, self.code, self.a, counts)
         return self.a
 
     def backward(self, d: Any, counts: Any) -> Any:
         if not self.input_grad:
             return None
-        self.k.backward(self.z, self.a, self.code, d, counts)  # in place: d becomes the input's gradient
+        if self.code != IDENTITY:  # identity's derivative is 1: d is the input's gradient as it is
+            self.k.backward(self.z, self.a, self.code, d, counts)  # in place: d becomes the input's gradient
         return d
 
 
