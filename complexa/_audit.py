@@ -255,7 +255,10 @@ def _contradictions(rows: dict[str, AuditRow], essay: Derivation, exact: dict[st
 def audit(name: Literal["essay"] = "essay", *, max_n: int = 16, backend: str = "cpu") -> Audit: ...
 @overload
 def audit(
-    name: Literal["kaplan", "chinchilla", "megatron", "palm"], *, max_n: int = 16, backend: str = "cpu"
+    name: Literal["kaplan", "chinchilla", "megatron", "palm", "llama", "mixtral", "inference"],
+    *,
+    max_n: int = 16,
+    backend: str = "cpu",
 ) -> LLMAudit: ...
 @overload
 def audit(name: str, *, max_n: int = 16, backend: str = "cpu") -> Audit | LLMAudit: ...
@@ -266,8 +269,9 @@ def audit(name: str = "essay", *, max_n: int = 16, backend: str = "cpu") -> Audi
     **Arguments:**
 
     - `name`: ``"essay"`` (the default), or one source of LLM formulas: ``"kaplan"``, ``"chinchilla"``,
-      ``"megatron"`` or ``"palm"``, which return an `LLMAudit` and take no measurement (`max_n` and `backend` are
-      the essay's only).
+      ``"megatron"`` or ``"palm"`` (checked on complexa's GPT), ``"llama"``, ``"mixtral"`` or ``"inference"``
+      (on its Llama kinds), which return an `LLMAudit` and take no measurement (`max_n` and `backend` are the
+      essay's only).
     - `max_n`: measure uniform networks of width n, depth n (and n iterations where a claim has them) for
       n = 2..`max_n`, with batch 1 and batch n; an int from 3 to 64.
     - `backend`: where to run the reference network, ``"cpu"`` or ``"cuda"``.

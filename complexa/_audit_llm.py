@@ -1,4 +1,5 @@
-"""`audit("kaplan" | "chinchilla" | "megatron" | "palm")`: published FLOP formulas of large language models, checked.
+"""`audit("kaplan" | "chinchilla" | "megatron" | "palm" | "llama" | "mixtral" | "inference")`: published FLOP formulas
+of large language models, checked.
 
 Each published statement (a parameter count, or the FLOPs of a forward pass or a training step) is set beside
 complexa's counts of GPT-2 as nanoGPT writes it (`Network.gpt`, every size a symbol): the exact count of every
@@ -11,6 +12,12 @@ recomputation); a formula's N is read four ways (every parameter, the non-embedd
 tied ``lm_head`` counted once, the blocks' weight matrices alone). The audit finds, by symbolic equality, every
 convention and reading of N in which a formula is exact, and gives what it drops from the convention its authors
 describe, and its relative error against the exact and the torch counts at real configurations.
+
+Issue 22's sources (``llama``, ``mixtral``, ``inference``) are checked the same way on the Llama kinds instead
+(`Network.llama` with grouped-query attention and `Network.mixtral`, every size a symbol: `_llama_model`), with the
+active parameters of a mixture of experts as more readings of N, a decode step over C cached tokens as a quantity
+(``derive(..., phase="decode", cache="C")``), and numbers the sources print (``"7B"``, ``"3.8e25"``) checked at a
+configuration to their printed precision (`Claim.printed`).
 """
 
 from __future__ import annotations
@@ -47,6 +54,9 @@ SOURCES = AUDITS[1:]
 
 V, T, d, L, H, B = (symbol(name) for name in ("V", "T", "d", "L", "H", "B"))
 """vocab, sequence length (context), d_model, layers, heads, batch (sequences a step)."""
+K, hd, f, E, k, C = (symbol(name) for name in ("K", "hd", "f", "E", "k", "C"))
+"""The Llama kinds' (issue 22): key/value heads, head dimension, d_ff, experts, experts a token (top_k), and the
+tokens cached before a decode step."""
 BLOCKS = "transformer.h"
 """The torch module path of nanoGPT's transformer blocks: what Megatron's full activation recomputation recomputes."""
 ATTENTION = "transformer.h.{i}.attn"
@@ -65,10 +75,18 @@ class Config:
     n_layers: int
     n_heads: int
     note: str = ""
+    n_kv_heads: int | None = None
+    head_dim: int | None = None
+    d_ff: int | None = None
+    n_experts: int | None = None
+    top_k: int | None = None
 
     @property
     def values(self) -> dict[sympy.Symbol, int]:
-        return {V: self.vocab, T: self.seq, d: self.d_model, L: self.n_layers, H: self.n_heads, B: 1}
+        """The sizes by symbol; C, the tokens cached before a decode step, is T - 1 (the context's last token)."""
+        out = {V: self.vocab, T: self.seq, d: self.d_model, L: self.n_layers, H: self.n_heads, B: 1, C: self.seq - 1}
+        more = {K: self.n_kv_heads, hd: self.head_dim, f: self.d_ff, E: self.n_experts, k: self.top_k}
+        return out | {s: v for s, v in more.items() if v is not None}
 
 
 CONFIGS = (
@@ -88,6 +106,45 @@ CONFIGS = (
 )
 """GPT-2 small and XL (Radford et al. 2019), GPT-3 175B (Brown et al. 2020, Table 2.1), and a small model with a long
 context where the attention and vocabulary terms are most of the work."""
+
+LLAMA_CONFIGS = (
+    Config("Llama-2-7B", 32000, 4096, 4096, 32, 32, n_kv_heads=32, head_dim=128, d_ff=11008),
+    Config("Llama-3-8B", 128256, 8192, 4096, 32, 32, n_kv_heads=8, head_dim=128, d_ff=14336),
+    Config(
+        "Llama-3-405B",
+        128256,
+        8192,
+        16384,
+        126,
+        128,
+        "Dubey et al. 2024, Table 3, with Hugging Face's vocabulary of 128,256 (the table prints 128,000) and the "
+        "pre-training context of 8,192 tokens (the context is extended to 128K at the end of pre-training)",
+        n_kv_heads=8,
+        head_dim=128,
+        d_ff=53248,
+    ),
+)
+"""The shipped configs llama-2-7b and llama-3-8b (complexa.configs), and Llama 3's 405B; T is the context."""
+MIXTRAL_CONFIGS = (
+    Config(
+        "Mixtral-8x7B",
+        32000,
+        32768,
+        4096,
+        32,
+        32,
+        "T is its context, 32,768 tokens (max_position_embeddings): Jiang et al. 2024 do not say the sequence length "
+        "it was trained with",
+        n_kv_heads=8,
+        head_dim=128,
+        d_ff=14336,
+        n_experts=8,
+        top_k=2,
+    ),
+)
+"""The shipped config mixtral-8x7b."""
+FAMILIES = {"gpt": CONFIGS, "llama": LLAMA_CONFIGS, "mixtral": MIXTRAL_CONFIGS}
+"""The model a claim is checked on -> the configurations of its relative errors."""
 
 
 def recomputed(derivation: Derivation, scope: str = "", *, nested: bool = True) -> dict[str, dict[str, sympy.Expr]]:
@@ -225,6 +282,69 @@ def _activations(net: object) -> dict[str, sympy.Expr]:
     return out
 
 
+def _active(expr: sympy.Expr) -> sympy.Expr:
+    """`expr` with the experts' terms (in E and d_ff) taken for the k experts a token is routed to: what a token
+    touches. The router's E rows stay: every token uses them."""
+    return sympy.expand(
+        sympy.Add(*(t.xreplace({E: k}) if t.has(E) and t.has(f) else t for t in sympy.Add.make_args(expr)))
+    )
+
+
+def _llama_split(torch: sympy.Expr) -> dict[str, sympy.Expr]:
+    """A torch count of the Llama kinds in three parts: ``lm_head`` (the terms in V), the attention products (the
+    terms without d: B L H hd T^2 for T queries over T keys, B L H hd (C + 1) for a decode step's one over C + 1) and
+    the blocks' Linear layers and router (the rest, each in L and d times a width)."""
+    head = _terms(torch, lambda t: t.has(V))
+    attention = _terms(torch, lambda t: not t.has(V) and not t.has(d))
+    linear = sympy.expand(torch - head - attention)
+    stray = _terms(linear, lambda t: not t.has(L) or not t.has(d))
+    if stray != 0:
+        raise AssertionError(f"a term of the torch count is in no part: {stray}")
+    return {"linear": linear, "attention": attention, "head": head}
+
+
+@functools.cache
+def _llama_model(kind: str) -> _Model:
+    """The symbolic Llama (``kind="llama"``: GQA, SwiGLU, RoPE, untied head) or Mixtral (``"mixtral"``: E experts,
+    top k) counts: readings of N, and ``forward`` / ``training`` / ``decode`` -> convention -> count."""
+    from complexa import Network, flops, params
+
+    sizes = {"n_kv_heads": K, "head_dim": hd, "d_ff": f, "batch": B}
+    if kind == "mixtral":
+        net = Network.mixtral(V, T, d, L, H, n_experts=E, top_k=k, **sizes)
+    else:
+        net = Network.llama(V, T, d, L, H, **sizes)
+    every = sympy.expand(params(net))
+    norms = _terms(every, lambda t: t.free_symbols <= {L, d} and sympy.degree(t, d) == 1)
+    embeddings = _terms(every, lambda t: t.has(V))  # embed_tokens and lm_head, V d each
+    blocks = sympy.expand(every - embeddings - norms)
+    readings = {
+        "all parameters": every,
+        "non-embedding parameters": sympy.expand(every - embeddings),
+        "weight matrices": sympy.expand(blocks + embeddings / 2),
+        "the blocks' weight matrices": blocks,
+    }
+    if kind == "mixtral":
+        named = ("active parameters", "active non-embedding parameters", "active weight matrices")
+        readings |= dict(zip((*named, "the blocks' active weight matrices"), map(_active, readings.values())))
+    step = {"cache": C}  # a decode step over C cached tokens (docs/inference.md)
+    phases = {"forward": {}, "training": {}, "decode": step}
+    out = {p: {"exact": flops(net, phase=p, **at)} for p, at in phases.items()}
+    parts = {p: _llama_split(flops(net, convention="torch", phase=p, **at)) for p, at in phases.items()}
+    for head in (True, False):
+        for attention, share in TORCH_ATTENTION.items():
+            name = "torch" + ("" if head else ", no lm_head") + attention
+            for phase, part in parts.items():
+                out[phase][name] = sympy.expand(
+                    part["linear"] + share * part["attention"] + (part["head"] if head else 0)
+                )
+    return _Model(params=readings, flops=out)
+
+
+def _model_of(name: str) -> _Model:
+    return _model() if name == "gpt" else _llama_model(name)
+
+
 @dataclass(frozen=True)
 class Quote:
     """A source's words: `text`, and whether it is `verbatim` (the source's own words, character for character but
@@ -255,11 +375,11 @@ class Claim:
     quotes: tuple[Quote, ...]
     symbols: str
     quantity: str
-    """``parameters``, ``forward`` (one forward pass), ``training`` (one training step) or ``activations`` (the
-    bytes a transformer layer saves for the backward pass)."""
+    """``parameters``, ``forward`` (one forward pass), ``training`` (one training step), ``decode`` (a decode step
+    over C cached tokens) or ``activations`` (the bytes a transformer layer saves for the backward pass)."""
     unit: str
-    """``per token``, ``per iteration`` (B sequences of T tokens), ``bytes per layer`` (B sequences) or ``""`` for
-    parameters."""
+    """``per token``, ``per iteration`` (B sequences of T tokens), ``per generated token`` (a decode step of one
+    sequence), ``bytes per layer`` (B sequences) or ``""`` for parameters."""
     formula: Callable[[sympy.Expr], sympy.Expr]
     """N -> the published expression in V, T, d, L, H, B."""
     n: str
@@ -267,6 +387,13 @@ class Claim:
     authors: str
     """The convention the authors describe: a reading of N for parameters, else a name of `_Model.flops`."""
     note: str = ""
+    model: str = "gpt"
+    """The model it is checked on: ``gpt`` (`Network.gpt`), ``llama`` (`Network.llama` with GQA) or ``mixtral``."""
+    printed: str = ""
+    """A number the source prints (``"7B"``, ``"3.8e25"``), checked at the configuration `at`; ``""``: none."""
+    at: str = ""
+    tokens: int = 0
+    """For a printed count of a whole training run: its tokens D (the count is per token times D)."""
 
 
 def _appendix_f(n: sympy.Expr) -> sympy.Expr:
@@ -489,6 +616,208 @@ CLAIMS = (
         "close to its weight matrices; nanoGPT's estimate_mfu takes N = every parameter but the position "
         "embedding.",
     ),
+    # issue 22: Llama 2 and 3, Mixtral, and the decode rule of thumb, on complexa's Llama kinds
+    Claim(
+        key="llama1_7b_params",
+        source="llama",
+        cite="Touvron et al. 2023, LLaMA: Open and Efficient Foundation Language Models, Table 2 (params)",
+        quotes=(_paraphrase("the smallest LLaMA model has 6.7B parameters (dimension 4096, 32 heads, 32 layers)"),),
+        symbols="N = every parameter; Llama-2-7B's architecture (vocabulary 32,000, d_ff 11,008), LLaMA 7B's too",
+        quantity="parameters",
+        unit="",
+        formula=lambda n: n,
+        n="all parameters",
+        authors="all parameters",
+        model="llama",
+        printed="6.7B",
+        at="Llama-2-7B",
+    ),
+    Claim(
+        key="llama2_7b_params",
+        source="llama",
+        cite="Touvron et al. 2023, Llama 2: Open Foundation and Fine-Tuned Chat Models, Table 1 (Params)",
+        quotes=(_paraphrase("Llama 2 comes in 7B, 13B, 34B and 70B parameters"),),
+        symbols="N = every parameter (Hugging Face's Llama-2-7b-hf, the shipped config llama-2-7b)",
+        quantity="parameters",
+        unit="",
+        formula=lambda n: n,
+        n="all parameters",
+        authors="all parameters",
+        model="llama",
+        printed="7B",
+        at="Llama-2-7B",
+        note="7B is a model's name, to the nearest billion.",
+    ),
+    Claim(
+        key="llama3_8b_params",
+        source="llama",
+        cite="Dubey et al. 2024, The Llama 3 Herd of Models, Table 3",
+        quotes=(_paraphrase("Llama 3 comes in 8B, 70B and 405B parameters"),),
+        symbols="N = every parameter (Meta-Llama-3-8B, the shipped config llama-3-8b)",
+        quantity="parameters",
+        unit="",
+        formula=lambda n: n,
+        n="all parameters",
+        authors="all parameters",
+        model="llama",
+        printed="8B",
+        at="Llama-3-8B",
+    ),
+    Claim(
+        key="llama3_405b_params",
+        source="llama",
+        cite="Dubey et al. 2024, The Llama 3 Herd of Models, abstract and Table 3",
+        quotes=_verbatim(
+            "Our largest model is a dense Transformer with 405B parameters and a context window of up to 128K tokens"
+        ),
+        symbols="N = every parameter; Table 3: 126 layers, model dimension 16,384, FFN dimension 53,248, 128 heads, "
+        "8 key/value heads",
+        quantity="parameters",
+        unit="",
+        formula=lambda n: n,
+        n="all parameters",
+        authors="all parameters",
+        model="llama",
+        printed="405B",
+        at="Llama-3-405B",
+        note="405B is the model's name: its parameters are 405.85B, 406B to the nearest billion (405.84B with Table "
+        "3's vocabulary of 128,000).",
+    ),
+    Claim(
+        key="llama3_405b_flops",
+        source="llama",
+        cite="Dubey et al. 2024, The Llama 3 Herd of Models, Sections 1 and 3 (pre-training of the 405B model)",
+        quotes=(
+            _paraphrase(
+                "the flagship model was pre-trained with 3.8 x 10^25 FLOPs, on 15.6T tokens, with a context window "
+                "of 8K tokens"
+            ),
+        ),
+        symbols="D = 15.6 x 10^12 tokens, T = 8,192; checked against 6N per token times D",
+        quantity="training",
+        unit="per token",
+        formula=lambda n: 6 * n,
+        n="all parameters",
+        authors="torch",
+        model="llama",
+        printed="3.8e25",
+        at="Llama-3-405B",
+        tokens=15_600_000_000_000,
+        note="The paper does not say how it counts; 3.8e25 is 6ND with N every parameter (3.799e25), not the FLOPs "
+        "of the model's matrix products at its context of 8,192 tokens (4.096e25), which add the attention products "
+        "12 L T H hd per token, 8% more. The last stage of pre-training (long context, up to 128K tokens) is not "
+        "modelled.",
+    ),
+    Claim(
+        key="mixtral_params",
+        source="mixtral",
+        cite="Jiang et al. 2024, Mixtral of Experts, abstract and Section 2",
+        quotes=_verbatim(
+            "each token has access to 47B parameters, but only uses 13B active parameters during inference"
+        ),
+        symbols="N = every parameter: 8 experts a layer (the shipped config mixtral-8x7b)",
+        quantity="parameters",
+        unit="",
+        formula=lambda n: n,
+        n="all parameters",
+        authors="all parameters",
+        model="mixtral",
+        printed="47B",
+        at="Mixtral-8x7B",
+    ),
+    Claim(
+        key="mixtral_active",
+        source="mixtral",
+        cite="Jiang et al. 2024, Mixtral of Experts, abstract and Section 2",
+        quotes=_verbatim(
+            "each token has access to 47B parameters, but only uses 13B active parameters during inference"
+        ),
+        symbols="N = the parameters a token uses: every parameter but the experts it is not routed to (top 2 of 8)",
+        quantity="parameters",
+        unit="",
+        formula=lambda n: n,
+        n="active parameters",
+        authors="active parameters",
+        model="mixtral",
+        printed="13B",
+        at="Mixtral-8x7B",
+        note="A token is routed to k = 2 of the E = 8 experts of each layer; the router's E rows and everything "
+        "outside the experts (attention, norms, embedding, head) it uses whatever the routing.",
+    ),
+    Claim(
+        key="moe_6n",
+        source="mixtral",
+        cite="Kaplan et al. 2020, Section 2.1's C ≈ 6N, with N a mixture of experts' active parameters",
+        quotes=(
+            _paraphrase(
+                "training FLOPs of a mixture of experts ≈ 6 N_active D, N_active the parameters a token uses "
+                "(the common reading of '13B active parameters')"
+            ),
+        ),
+        symbols="N = the active parameters (every parameter but the experts a token is not routed to)",
+        quantity="training",
+        unit="per token",
+        formula=lambda n: 6 * n,
+        n="active parameters",
+        authors="torch",
+        model="mixtral",
+        note="In torch's convention a training step is 3 x 2 FLOPs per multiply-add of the k experts' SwiGLUs, the "
+        "router, the attention's projections, the attention products and lm_head. 6 N_active charges the router "
+        "and lm_head rightly, and 6 FLOPs to each embedding row and norm weight, which do no matrix product; it "
+        "leaves out the attention products, 12 L T H hd per token.",
+    ),
+    Claim(
+        key="decode_2n",
+        source="inference",
+        cite="Kaplan et al. 2020, Section 2.1, Eq. (2.2)'s 2N, as the rule of thumb for a generated token",
+        quotes=(
+            *_verbatim("C_forward ≈ 2N + 2 n_layer n_ctx d_model"),
+            _paraphrase("a generated token costs 2N FLOPs, N the parameters (the common inference arithmetic)"),
+        ),
+        symbols="N = every parameter (7B for Llama-2-7B); a decode step with C tokens cached",
+        quantity="decode",
+        unit="per generated token",
+        formula=lambda n: 2 * n,
+        n="all parameters",
+        authors="torch",
+        model="llama",
+        note="A decode step over C cached tokens: in torch's convention 2 FLOPs per multiply-add of every weight "
+        "matrix once (q, k, v, o, gate, up, down, lm_head), and the two attention products of the new token's H "
+        "query heads over the C + 1 keys (C cached and its own), 4 L H hd (C + 1): grouped-query attention shrinks "
+        "the cache, not these products. 2N with N every parameter also charges the token embedding and the norms' "
+        "weights, which do no product. Relative errors at C = T - 1.",
+    ),
+    Claim(
+        key="decode_2n_moe",
+        source="inference",
+        cite="Kaplan et al. 2020, Section 2.1, Eq. (2.2)'s 2N with N a mixture of experts' active parameters",
+        quotes=(_paraphrase("a generated token of a mixture of experts costs 2 N_active FLOPs"),),
+        symbols="N = the active parameters (13B for Mixtral-8x7B: every parameter but the experts a token is not "
+        "routed to); a decode step with C tokens cached",
+        quantity="decode",
+        unit="per generated token",
+        formula=lambda n: 2 * n,
+        n="active parameters",
+        authors="torch",
+        model="mixtral",
+        note="As decode_2n: the attention products over the C + 1 keys are what 2N leaves out.",
+    ),
+    Claim(
+        key="decode_kaplan_context",
+        source="inference",
+        cite="Kaplan et al. 2020, Section 2.1, Eq. (2.2), with n_ctx the C + 1 keys of a decode step",
+        quotes=_verbatim("C_forward ≈ 2N + 2 n_layer n_ctx d_model"),
+        symbols="N = the blocks' weight matrices (Kaplan's 12 n_layer d_model^2 for GPT), n_ctx = C + 1, d_attn = H hd",
+        quantity="decode",
+        unit="per generated token",
+        formula=lambda n: 2 * n + 2 * L * (C + 1) * H * hd,
+        n="the blocks' weight matrices",
+        authors="torch, no lm_head",
+        model="llama",
+        note="Kaplan's context term, 2 n_layer n_ctx d_attn, is half the two attention products of a token over "
+        "n_ctx keys: a training token attends to its position's keys, on average half the context, but a decode "
+        "step's token attends to all C + 1. As in kaplan_forward, the de-embedding (lm_head, 2 d V) is apart.",
+    ),
 )
 
 REFERENCES = ("authors", "torch", "exact")
@@ -536,14 +865,42 @@ class LLMRow:
     dropped_torch: sympy.Expr
     exact_in: tuple[str, ...]
     errors: dict[str, dict[str, float]]
+    printed: str = ""
+    at: str = ""
+    values: dict[str, sympy.Expr] | None = None
+    rule: str = ""
 
     @property
     def verdict(self) -> str:
-        """``"exact in <the authors' convention>"``, or what the formula drops from it and where it is exact."""
+        """``"exact in <the authors' convention>"``, or what the formula drops from it and where it is exact; for a
+        printed number, whether it is the count in the authors' convention rounded, and where it is."""
+        if self.printed:
+            assert self.values is not None
+            value = self.values["authors"]
+            if rounds_to(value, self.printed):
+                said = f"{self.printed} is {self.authors} at {self.at}, {_number(value)}, rounded"
+            else:
+                said = (
+                    f"{self.printed} is not {self.authors} at {self.at}, {_number(value)} "
+                    f"({100 * self.errors[self.at]['authors']:+.3g}%); "
+                    + (f"it is {self.exact_in[0]}, rounded" if self.exact_in else "nothing tried rounds to it")
+                )
+            return said + (f"; {self.rule} {_signed(self.dropped)} from {self.authors}" if self.dropped != 0 else "")
         if self.dropped == 0:
             return f"exact in {self.authors}"
         where = f"exact in {self.exact_in[0]}" if self.exact_in else "exact in no convention tried"
         return f"{_signed(self.dropped)} from {self.authors}; {where}"
+
+
+def _number(value: sympy.Expr) -> str:
+    """A count as a reader compares it with a printed number: in full below 10^15, else to four digits."""
+    return f"{int(value):,}" if value < 10**15 and value == int(value) else f"{float(value):.4g}"
+
+
+def text_formula(expr: sympy.Expr) -> str:
+    from complexa._format import text_expr
+
+    return text_expr(expr)
 
 
 def _signed(expr: sympy.Expr) -> str:
@@ -559,7 +916,25 @@ def _signed(expr: sympy.Expr) -> str:
 
 
 def _per(unit: str, expr: sympy.Expr) -> sympy.Expr:
-    return sympy.expand(expr / (B * T)) if unit == "per token" else sympy.expand(expr)
+    per = {"per token": B * T, "per generated token": B}.get(unit, 1)
+    return sympy.expand(expr / per)
+
+
+def printed_value(printed: str) -> tuple[sympy.Rational, sympy.Rational]:
+    """A printed number and half a unit of its last digit: ``"7B"`` -> (7e9, 0.5e9), ``"3.8e25"`` -> (3.8e25,
+    0.05e25)."""
+    mantissa, _, power = printed.partition("e")
+    scale = sympy.Integer(10) ** int(power) if power else sympy.Integer(1)
+    if mantissa[-1] in "MB":
+        scale, mantissa = scale * {"M": 10**6, "B": 10**9}[mantissa[-1]], mantissa[:-1]
+    decimals = len(mantissa.partition(".")[2])
+    return sympy.Rational(mantissa) * scale, scale / (2 * 10**decimals)
+
+
+def rounds_to(count: sympy.Expr, printed: str) -> bool:
+    """Whether `count` (a number) printed to the precision of `printed` is `printed`, half a unit either side."""
+    value, half = printed_value(printed)
+    return bool(value - half <= count < value + half)
 
 
 def _error(published: sympy.Expr, count: sympy.Expr, values: dict[sympy.Symbol, int]) -> float:
@@ -567,7 +942,9 @@ def _error(published: sympy.Expr, count: sympy.Expr, values: dict[sympy.Symbol, 
 
 
 def _row(claim: Claim) -> LLMRow:
-    model = _model()
+    model = _model_of(claim.model)
+    if claim.printed:
+        return _printed_row(claim, model)
     if claim.quantity == "parameters":
         candidates = dict(model.params)
         exact = torch = model.params["all parameters"]
@@ -581,7 +958,7 @@ def _row(claim: Claim) -> LLMRow:
         n = model.params[claim.n] if claim.n else sympy.Integer(0)
         published = sympy.expand(claim.formula(n))
         found = []
-        readings = (claim.n, *(r for r in READINGS if r != claim.n)) if claim.n else ("",)
+        readings = (claim.n, *(r for r in model.params if r != claim.n)) if claim.n else ("",)
         for reading in readings:  # the paper's own N first
             formula = sympy.expand(claim.formula(model.params[reading])) if reading else published
             for name, count in candidates.items():
@@ -590,7 +967,8 @@ def _row(claim: Claim) -> LLMRow:
         exact_in = tuple(found)
     in_authors = candidates[claim.authors]
     references = dict(zip(REFERENCES, (in_authors, torch, exact)))
-    errors = {c.name: {k: _error(published, v, c.values) for k, v in references.items()} for c in CONFIGS}
+    configs = FAMILIES[claim.model]
+    errors = {c.name: {r: _error(published, v, c.values) for r, v in references.items()} for c in configs}
     return LLMRow(
         key=claim.key,
         source=claim.source,
@@ -612,6 +990,60 @@ def _row(claim: Claim) -> LLMRow:
     )
 
 
+def _printed_row(claim: Claim, model: _Model) -> LLMRow:
+    """A printed number (a parameter count, the FLOPs of a training run), checked at the configuration `claim.at`:
+    the published formula and the counts are symbolic as in `_row`; `values` are them at the configuration (times
+    the run's tokens), and `exact_in` every convention and reading of N whose value rounds to the printed number."""
+    config = next(c for c in FAMILIES[claim.model] if c.name == claim.at)
+    n = model.params[claim.n]
+    published = sympy.expand(claim.formula(n))
+    if claim.quantity == "parameters":
+        candidates = dict(model.params)
+        exact = torch = model.params["all parameters"]
+        formulas, rule = {}, "N"
+    else:
+        candidates = {name: _per(claim.unit, c) for name, c in model.flops[claim.quantity].items()}
+        exact, torch = candidates["exact"], candidates["torch"]
+        readings = (claim.n, *(r for r in model.params if r != claim.n))
+        rule = text_formula(claim.formula(sympy.Symbol("N")))
+        rule += "*D" if claim.tokens else ""
+        formulas = {f"{rule}, N = {r}": claim.formula(model.params[r]) for r in readings}
+    in_authors = candidates[claim.authors]
+    times = claim.tokens or 1
+
+    def at(expr: sympy.Expr) -> sympy.Expr:
+        return sympy.Rational(expr.xreplace(config.values)) * times
+
+    printed = printed_value(claim.printed)[0]
+    values = {"published": at(published), "authors": at(in_authors), "torch": at(torch), "exact": at(exact)}
+    tried = {**formulas, **candidates}
+    exact_in = tuple(name for name, c in tried.items() if rounds_to(at(c), claim.printed))
+    errors = {config.name: {r: float(printed / values[r] - 1) for r in REFERENCES}}
+    return LLMRow(
+        key=claim.key,
+        source=claim.source,
+        cite=claim.cite,
+        quotes=claim.quotes,
+        symbols=claim.symbols,
+        quantity=claim.quantity,
+        unit=claim.unit,
+        note=claim.note,
+        published=published,
+        exact=exact,
+        torch=torch,
+        authors=claim.authors,
+        in_authors=in_authors,
+        dropped=sympy.expand(in_authors - published),
+        dropped_torch=sympy.expand(torch - published),
+        exact_in=exact_in,
+        errors=errors,
+        printed=claim.printed,
+        at=config.name,
+        values=values,
+        rule=rule,
+    )
+
+
 @dataclass(frozen=True)
 class LLMAudit:
     """Published LLM FLOP formulas, checked against complexa's GPT: made by `complexa.audit` with a source's name.
@@ -620,7 +1052,8 @@ class LLMAudit:
 
     **Attributes:**
 
-    - `sources`: the sources audited (``kaplan``, ``chinchilla``, ``megatron``, ``palm``).
+    - `sources`: the sources audited (``kaplan``, ``chinchilla``, ``megatron``, ``palm``, ``llama``, ``mixtral``,
+      ``inference``).
     - `rows`: one `LLMRow` per published statement.
     - `configs`: the configurations of the relative errors.
     """
@@ -671,7 +1104,10 @@ def audit_llm(*sources: str) -> LLMAudit:
         if source not in SOURCES:
             raise ComplexaError(f"name = {show(source)}: must be one of {', '.join(AUDITS)}")
     chosen = sources or SOURCES
-    return LLMAudit(sources=tuple(chosen), rows=tuple(_row(c) for c in CLAIMS if c.source in chosen))
+    claims = [c for c in CLAIMS if c.source in chosen]
+    families = [m for m in FAMILIES if any(c.model == m for c in claims)]
+    configs = tuple(c for m in families for c in FAMILIES[m])
+    return LLMAudit(sources=tuple(chosen), rows=tuple(_row(c) for c in claims), configs=configs)
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,26 @@ from __future__ import annotations
 
 import textwrap
 
-from complexa._audit_llm import A4_READINGS, A4_SEQ, A4_VOCAB, REFERENCES, LLMAudit, LLMRow, table_a4
+from complexa._audit_llm import (
+    A4_READINGS,
+    A4_SEQ,
+    A4_VOCAB,
+    FAMILIES,
+    REFERENCES,
+    Config,
+    LLMAudit,
+    LLMRow,
+    table_a4,
+)
 from complexa._format import SCHEMA_VERSION, WIDTH, Table, json_expr, latex_math, latex_text, text_expr
 
 __all__ = ["llm_text", "llm_markdown", "llm_latex", "llm_json"]
 
 SYMBOLS = "V vocabulary, T context (sequence length), d d_model, L layers, H heads, B sequences a step"
+LLAMA_SYMBOLS = (
+    "K key/value heads, hd head dimension, f d_ff, E experts, k experts a token (top_k), C tokens cached before a "
+    "decode step (T - 1 in the relative errors)"
+)
 AGAINST = {
     "authors": "the count in the convention the authors describe",
     "torch": "PyTorch's FlopCounterMode convention, the whole model (for parameters: every parameter)",
@@ -21,7 +35,23 @@ def _percent(value: float) -> str:
     return "0%" if value == 0 else f"{100 * value:+.3g}%"
 
 
+def _symbols(a: LLMAudit) -> str:
+    llama = any(c.n_kv_heads is not None for c in a.configs)
+    return f"{SYMBOLS}; {LLAMA_SYMBOLS}" if llama else SYMBOLS
+
+
 def _intro(a: LLMAudit) -> str:
+    if not any(c.n_kv_heads is None for c in a.configs):  # issue 22's sources alone: the Llama kinds
+        return (
+            f"Published parameter counts and FLOP statements ({', '.join(a.sources)}) against complexa's counts of "
+            f"the Llama kinds (Network.llama with grouped-query attention, SwiGLU and an untied head; Network.mixtral "
+            f"with E experts, top k; every size a symbol; {_symbols(a)}): the exact count of every operation, and "
+            "PyTorch's FlopCounterMode convention (matrix products only, 2 FLOPs per multiply-add), split into the "
+            "blocks' Linear layers (and router), the attention's two products and lm_head. A decode step's counts "
+            "are derive(..., phase='decode', cache=C)'s (docs/inference.md). A formula is exact in a convention when "
+            "it equals complexa's count there, symbolically; a printed number is checked at its model's "
+            "configuration, to its printed precision. Relative errors are published / count - 1, one sequence."
+        )
     return (
         f"Published FLOP and memory formulas ({', '.join(a.sources)}) against complexa's counts of GPT-2 as nanoGPT "
         f"writes it (Network.gpt; {SYMBOLS}): the exact count of every operation, and PyTorch's FlopCounterMode "
@@ -29,6 +59,11 @@ def _intro(a: LLMAudit) -> str:
         "attention's two T x T products and lm_head; for memory, the bytes autograd saves (memory(..., "
         "layout='torch')). A formula is exact in a convention when it equals complexa's count there, symbolically. "
         "Relative errors are published / count - 1, one sequence a step (B = 1)."
+        + (
+            f" The rows of llama, mixtral and inference are checked on complexa's Llama kinds ({LLAMA_SYMBOLS})."
+            if any(c.n_kv_heads is not None for c in a.configs)
+            else ""
+        )
     )
 
 
@@ -41,16 +76,60 @@ def _unit(row: LLMRow) -> str:
     return row.unit or "parameters"
 
 
-def _errors(a: LLMAudit, reference: str, code: bool) -> Table:
+def _published(row: LLMRow) -> str:
+    """The published formula, and the number printed where the source prints one."""
+    return f"{row.printed} at {row.at}, {row.rule}" if row.printed else text_expr(row.published)
+
+
+def _values(row: LLMRow) -> str:
+    """A printed row's counts at its configuration (times its tokens), as a reader compares them with the number."""
+    assert row.values is not None
+    from complexa._audit_llm import _number
+
+    return ", ".join(f"{name} {_number(v)}" for name, v in row.values.items())
+
+
+def _errors(a: LLMAudit, reference: str, code: bool, family: tuple[Config, ...] = ()) -> Table:
+    """Each row's relative errors at the configurations of its model (blank at the others); with `family`, the
+    rows checked at those configurations alone, at them."""
+    configs = family or a.configs
+    names = {c.name for c in configs}
     body = [
-        [f"`{r.key}`" if code else r.key, *(_percent(r.errors[c.name][reference]) for c in a.configs)] for r in a.rows
+        [
+            f"`{r.key}`" if code else r.key,
+            *(_percent(r.errors[c.name][reference]) if c.name in r.errors else "" for c in configs),
+        ]
+        for r in a.rows
+        if names & set(r.errors)
     ]
-    return Table(["row", *(c.name for c in a.configs)], body, "<" + ">" * len(a.configs))
+    return Table(["row", *(c.name for c in configs)], body, "<" + ">" * len(configs))
+
+
+def _families(a: LLMAudit) -> list[tuple[Config, ...]]:
+    """The audit's configurations by the model they are of (GPT, Llama, Mixtral), for tables a terminal holds."""
+    return [f for f in (tuple(c for c in family if c in a.configs) for family in FAMILIES.values()) if f]
+
+
+LLAMA_SIZES = ("K", "hd", "f", "E", "k")
+"""The Llama kinds' sizes beside V, T, d, L and H: key/value heads, head dimension, d_ff, experts, experts a token."""
+
+
+def _llama_sizes(c: Config) -> tuple[int | None, ...]:
+    return (c.n_kv_heads, c.head_dim, c.d_ff, c.n_experts, c.top_k)
 
 
 def _configs(a: LLMAudit) -> Table:
-    body = [[c.name, *(f"{v:,}" for v in (c.vocab, c.seq, c.d_model, c.n_layers, c.n_heads))] for c in a.configs]
-    return Table(["configuration", "V", "T", "d", "L", "H"], body, "<>>>>>")
+    more = any(c.n_kv_heads is not None for c in a.configs)
+    body = [
+        [
+            c.name,
+            *(f"{v:,}" for v in (c.vocab, c.seq, c.d_model, c.n_layers, c.n_heads)),
+            *(("" if v is None else f"{v:,}" for v in _llama_sizes(c)) if more else ()),
+        ]
+        for c in a.configs
+    ]
+    headers = ["configuration", "V", "T", "d", "L", "H", *(LLAMA_SIZES if more else ())]
+    return Table(headers, body, "<" + ">" * (len(headers) - 1))
 
 
 def _quotes(row: LLMRow) -> str:
@@ -101,6 +180,7 @@ def llm_text(a: LLMAudit) -> str:
         fields = [
             ("symbols", r.symbols),
             ("published", f"{text_expr(r.published)} ({_unit(r)})"),
+            *((("printed", f"{r.printed} at {r.at}: {_values(r)}"),) if r.printed else ()),
             ("authors'", f"{r.authors}: {text_expr(r.in_authors)}"),
             ("torch", text_expr(r.torch)),
             ("exact", text_expr(r.exact)),
@@ -115,8 +195,9 @@ def llm_text(a: LLMAudit) -> str:
     lines += _configs(a).text()
     lines += [line for note in _config_notes(a) for line in _wrap(note)]
     for reference in REFERENCES:
-        lines += ["", f"relative error against {AGAINST[reference]}:", ""]
-        lines += _errors(a, reference, code=False).text()
+        lines += ["", f"relative error against {AGAINST[reference]}:"]
+        for family in _families(a):
+            lines += ["", *_errors(a, reference, code=False, family=family).text()]
     if "chinchilla" in a.sources:
         lines += ["", *_wrap(_a4_intro()), "", *_a4(code=False).text()]
     return "\n".join(lines)
@@ -129,7 +210,15 @@ def llm_markdown(a: LLMAudit) -> str:
         return f"`{s}`"
 
     lines = [_intro(a), ""]
-    body = [[code(r.key), code(text_expr(r.published)), _unit(r), r.verdict] for r in a.rows]
+    body = [
+        [
+            code(r.key),
+            f"{r.printed} = {code(r.rule)}" if r.printed else code(text_expr(r.published)),
+            _unit(r),
+            r.verdict,
+        ]
+        for r in a.rows
+    ]
     lines += Table(["row", "published", "unit", "verdict"], body).markdown()
     lines += ["", "### Relative errors", "", *_configs(a).markdown()]
     lines += ["", *_config_notes(a)] if _config_notes(a) else []
@@ -160,7 +249,8 @@ def llm_markdown(a: LLMAudit) -> str:
     lines.append("Verbatim quotes are in quotation marks; [paraphrase] marks complexa's summary of the source.")
     lines.append("")
     for r in a.rows:
-        lines.append(f"- `{r.key}`, {r.cite}: {_quotes(r)}. In complexa's symbols: {r.symbols}. {r.note}".rstrip())
+        at = f" Printed {r.printed}; at {r.at}: {_values(r)}." if r.printed else ""
+        lines.append(f"- `{r.key}`, {r.cite}: {_quotes(r)}. In complexa's symbols: {r.symbols}.{at} {r.note}".rstrip())
     return "\n".join(lines)
 
 
@@ -198,6 +288,11 @@ def llm_json(a: LLMAudit) -> dict[str, object]:
             "verdict": r.verdict,
             "errors": r.errors,
             "note": r.note,
+            **(
+                {"printed": {"text": r.printed, "at": r.at, "values": {k: json_expr(v) for k, v in r.values.items()}}}
+                if r.printed and r.values is not None
+                else {}
+            ),
         }
         for r in a.rows
     ]
@@ -206,7 +301,7 @@ def llm_json(a: LLMAudit) -> dict[str, object]:
         "schema_version": SCHEMA_VERSION,
         "complexa": __version__,
         "sources": list(a.sources),
-        "symbols": SYMBOLS,
+        "symbols": _symbols(a),
         "configs": [
             {
                 "name": c.name,
@@ -217,6 +312,7 @@ def llm_json(a: LLMAudit) -> dict[str, object]:
                 "H": c.n_heads,
                 "B": 1,
                 "note": c.note,
+                **{s: v for s, v in zip(LLAMA_SIZES, _llama_sizes(c)) if v is not None},
             }
             for c in a.configs
         ],

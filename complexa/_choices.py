@@ -25,8 +25,9 @@ DTYPES = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2}
 """Bytes per element, by dtype name."""
 BACKENDS = ("cpu", "cuda")
 """Where `measure` can train: numba's CPU target, or a CUDA device (or numba's CUDA simulator)."""
-AUDITS = ("essay", "kaplan", "chinchilla", "megatron", "palm")
-"""What `complexa.audit` checks: the essay's claims (the default), or one source of LLM FLOP formulas."""
+AUDITS = ("essay", "kaplan", "chinchilla", "megatron", "palm", "llama", "mixtral", "inference")
+"""What `complexa.audit` checks: the essay's claims (the default), or one source of LLM FLOP formulas (``llama``,
+``mixtral``, ``inference``: issue 22's, on the Llama kinds)."""
 FORMATS = ("text", "latex", "json", "markdown")
 """What ``--format`` accepts."""
 UNITS = ("auto", "exact", "si")

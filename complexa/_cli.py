@@ -201,7 +201,7 @@ def _parser() -> _Parser:
         help="the essay's claims, or published LLM FLOP formulas, checked",
         description="Check every result of the essay against the exact model (batch 1 and batch n) and the "
         "reference network (measured for n = 2..16), with a verdict per claim; or, with NAME, the published FLOP "
-        "formulas of one source against complexa's GPT (docs/audit-llm.md).",
+        "formulas of one source against complexa's GPT or Llama kinds (docs/audit-llm.md).",
     )
     p.add_argument(
         "name",

@@ -35,6 +35,9 @@ TITLES = {
     "chinchilla": "Hoffmann et al. 2022 (Chinchilla)",
     "megatron": "Narayanan et al. 2021 and Korthikanti et al. 2022 (Megatron-LM)",
     "palm": "Chowdhery et al. 2022 (PaLM)",
+    "llama": "Touvron et al. 2023 and Dubey et al. 2024 (Llama 1, 2 and 3)",
+    "mixtral": "Jiang et al. 2024 (Mixtral) and 6N for a mixture of experts",
+    "inference": "2N FLOPs a generated token (decode with a KV cache)",
 }
 
 

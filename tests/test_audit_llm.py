@@ -123,7 +123,8 @@ def test_names() -> None:
         "megatron_activations_selective",
     ]
     with pytest.raises(
-        ComplexaError, match=r"^name = 'gpt': must be one of essay, kaplan, chinchilla, megatron, palm$"
+        ComplexaError,
+        match=r"^name = 'gpt': must be one of essay, kaplan, chinchilla, megatron, palm, llama, mixtral, inference$",
     ):
         audit("gpt")
 
@@ -144,8 +145,9 @@ def test_cli_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert doc["kind"] == "audit_llm" and doc["sources"] == ["kaplan"]
     assert [r["key"] for r in doc["rows"]] == ["kaplan_params", "kaplan_forward", "kaplan_training"]
     assert doc["rows"][2]["published"] == "72*L*d**2" and doc["rows"][2]["dropped"] == 0
-    assert main(["audit", "llama"]) == 2
-    assert "'llama' must be one of essay, kaplan, chinchilla, megatron, palm" in capsys.readouterr().err
+    assert main(["audit", "gemini"]) == 2
+    said = capsys.readouterr().err
+    assert "'gemini' must be one of essay, kaplan, chinchilla, megatron, palm, llama, mixtral, inference" in said
 
 
 def test_the_docs_page_is_generated_from_the_audit() -> None:
@@ -167,6 +169,14 @@ VERBATIM = {  # the sources' own words, checked against full-text copies of the 
     "we do not include context-dependent terms in our training compute estimate": "Kaplan et al. 2020, Section 2.1",
     "FLOPs(N, D) ≈ 6ND": "Hoffmann et al. 2022, Section 3.3",
     "activation recomputation (an extra forward pass)": "Narayanan et al. 2021, Section 5.1",
+    # issue 22: the two abstracts' sentences, as the arXiv abstracts print them (2407.21783, 2401.04088), found
+    # word for word in several public copies of each (the search tools of issue 22's audit)
+    "Our largest model is a dense Transformer with 405B parameters and a context window of up to 128K tokens": (
+        "Dubey et al. 2024, abstract"
+    ),
+    "each token has access to 47B parameters, but only uses 13B active parameters during inference": (
+        "Jiang et al. 2024, abstract"
+    ),
 }
 
 
@@ -242,3 +252,174 @@ def test_activation_memory_rows(result: LLMAudit) -> None:
     assert (
         selective.verdict == "drops 8*B*T, adds 2*B*T*d from torch, attention recomputed; exact in no convention tried"
     )
+
+
+# --- issue 22: Llama 2 and 3, Mixtral, and decode, on the Llama kinds -----------------------------------------------
+
+K, hd, f, E, k, C = (parse(s) for s in ("K", "hd", "f", "E", "k", "C"))
+
+
+def llama_params(vocab: int, dm: int, layers: int, heads: int, kv: int, head: int, ffn: int, experts: int = 1) -> int:
+    """By hand: embed and untied head V d each; per layer q and o d x H hd, k and v d x K hd, the experts' (or the
+    MLP's) gate, up and down d x f each, the router d x E when there are experts, two RMSNorms; a final RMSNorm."""
+    per_layer = 2 * dm * heads * head + 2 * dm * kv * head + experts * 3 * dm * ffn + 2 * dm
+    per_layer += experts * dm if experts > 1 else 0
+    return 2 * vocab * dm + layers * per_layer + dm
+
+
+@pytest.fixture(scope="module")
+def llamas() -> LLMAudit:
+    return audit_llm("llama", "mixtral", "inference")
+
+
+def test_printed_parameter_counts(llamas: LLMAudit) -> None:
+    assert llama_params(32000, 4096, 32, 32, 32, 128, 11008) == 6738415616  # Hugging Face's Llama-2-7b-hf
+    assert llama_params(128256, 4096, 32, 32, 8, 128, 14336) == 8030261248  # Meta-Llama-3-8B
+    assert llama_params(32000, 4096, 32, 32, 8, 128, 14336, experts=8) == 46702792704  # Mixtral-8x7B
+    big = llama_params(128256, 16384, 126, 128, 8, 128, 53248)
+    assert big == 405853388800
+    for key, printed, count in [
+        ("llama1_7b_params", "6.7B", 6738415616),
+        ("llama2_7b_params", "7B", 6738415616),
+        ("llama3_8b_params", "8B", 8030261248),
+        ("mixtral_params", "47B", 46702792704),
+    ]:
+        row = llamas.row(key)
+        assert row.printed == printed and row.values is not None and row.values["authors"] == count
+        assert row.verdict == f"{printed} is all parameters at {row.at}, {count:,}, rounded"
+        assert row.dropped == 0 and row.exact_in[0] == "all parameters"
+    # 405B is the model's name: 405.85B is 406B to the nearest billion, and no reading of N is 405B
+    row = llamas.row("llama3_405b_params")
+    assert row.verdict == (
+        "405B is not all parameters at Llama-3-405B, 405,853,388,800 (-0.21%); nothing tried rounds to it"
+    )
+    assert row.exact_in == () and row.errors["Llama-3-405B"]["exact"] == pytest.approx(405e9 / big - 1, rel=1e-12)
+    # Table 3's vocabulary of 128,000 rather than 128,256 changes nothing to that
+    assert round(llama_params(128000, 16384, 126, 128, 8, 128, 53248) / 1e9) == 406
+
+
+def test_mixtral_active_parameters(llamas: LLMAudit) -> None:
+    # a token uses 2 of the 8 experts of each layer: the 6 others' gate, up and down, d x f each, are not active
+    active = 46702792704 - 32 * 6 * 3 * 4096 * 14336
+    assert active == 12879925248
+    row = llamas.row("mixtral_active")
+    assert row.values is not None and row.values["authors"] == active
+    assert row.verdict == "13B is active parameters at Mixtral-8x7B, 12,879,925,248, rounded"
+    assert (
+        row.published
+        == E * L * d + 2 * H * L * d * hd + 2 * K * L * d * hd + 3 * L * d * f * k + 2 * L * d + 2 * V * d + d
+    )
+    assert row.published - row.published.xreplace({k: E}) != 0  # the experts' term taken for k of them
+    assert "47B parameters" in row.quotes[0].text and row.quotes[0].verbatim
+
+
+def test_llama3_405b_training_flops(llamas: LLMAudit) -> None:
+    # 3.8e25 on 15.6T tokens: 6ND with N every parameter, not the torch count at the context of 8,192 tokens
+    n, tokens, seq, layers, dm, heads, head = 405853388800, 15_600_000_000_000, 8192, 126, 16384, 128, 128
+    matrices = n - 128256 * 16384 - (2 * layers + 1) * dm  # the embedding and the norms do no matrix product
+    torch_per_token = 6 * matrices + 12 * layers * seq * heads * head  # forward 2 x, backward 4 x; q k^T and P v
+    row = llamas.row("llama3_405b_flops")
+    assert row.values is not None
+    assert row.values["published"] == 6 * n * tokens and row.values["torch"] == torch_per_token * tokens
+    assert row.exact_in[0] == "6*N*D, N = all parameters"
+    assert row.dropped == 12 * H * L * T * hd - 12 * L * d - 6 * V * d - 6 * d
+    assert row.verdict == (
+        "3.8e25 is not torch at Llama-3-405B, 4.096e+25 (-7.22%); it is 6*N*D, N = all parameters, rounded; 6*N*D "
+        "drops 12*H*L*T*hd, adds 12*L*d + 6*V*d + 6*d from torch"
+    )
+    assert row.errors["Llama-3-405B"]["torch"] == pytest.approx(3.8e25 / (torch_per_token * tokens) - 1, rel=1e-12)
+
+
+def test_moe_6n(llamas: LLMAudit) -> None:
+    row = llamas.row("moe_6n")
+    # torch: 3 x 2 per multiply-add of q, k, v, o, the router, k experts' SwiGLUs, lm_head; and the products
+    per_token = 6 * (2 * H * L * d * hd + 2 * K * L * d * hd + E * L * d + 3 * L * d * f * k + V * d)
+    per_token += 12 * L * T * H * hd
+    assert sympy.expand(row.torch - per_token) == 0
+    assert row.dropped == 12 * H * L * T * hd - 12 * L * d - 6 * V * d - 6 * d
+    assert row.exact_in[0] == "torch, no attention products, N = active weight matrices"
+    assert row.verdict.startswith("drops 12*H*L*T*hd, adds 12*L*d + 6*V*d + 6*d from torch")
+    # at Mixtral-8x7B's 32K context the attention products are most of what 6 N_active leaves out
+    n = 12879925248
+    torch = 6 * (n - 32000 * 4096 - 65 * 4096) + 12 * 32 * 32768 * 32 * 128
+    assert row.errors["Mixtral-8x7B"]["torch"] == pytest.approx(6 * n / torch - 1, rel=1e-12)
+
+
+def test_decode_rule_of_thumb(llamas: LLMAudit) -> None:
+    # a decode step: every weight matrix once (2 per multiply-add), and q k^T and P v of the H query heads over the
+    # C + 1 keys (C cached, the new token's own): 4 L H hd (C + 1), whatever the key/value heads K
+    attention = sympy.expand(4 * L * H * hd * (C + 1))
+    charged = 4 * L * d + 2 * V * d + 2 * d  # 2 x the norms' weights and the token embedding: no product
+    row = llamas.row("decode_2n")
+    assert row.unit == "per generated token" and row.quantity == "decode"
+    assert row.dropped == attention - charged and row.dropped_torch == attention - charged
+    assert row.exact_in[0] == "torch, no attention products, N = weight matrices"
+    assert row.verdict == (
+        "drops 4*C*H*L*hd + 4*H*L*hd, adds 4*L*d + 2*V*d + 2*d from torch; exact in torch, no attention products, "
+        "N = weight matrices"
+    )
+    matrices = 32 * (4 * 4096 * 4096 + 3 * 4096 * 11008) + 32000 * 4096  # Llama-2-7B's, lm_head once
+    at_full_context = 4 * 32 * 32 * 128 * 4096  # C = 4095: 4,096 keys
+    by_hand = 2 * 6738415616 / (2 * matrices + at_full_context) - 1
+    assert row.errors["Llama-2-7B"]["torch"] == pytest.approx(by_hand, rel=1e-12)
+    moe = llamas.row("decode_2n_moe")
+    assert moe.dropped == attention - charged
+    assert moe.exact_in[0] == "torch, no attention products, N = active weight matrices"
+    kaplan = llamas.row("decode_kaplan_context")  # Kaplan's context term: half the products; lm_head apart
+    assert kaplan.dropped == sympy.expand(attention / 2) and kaplan.dropped_torch == sympy.expand(
+        attention / 2 + 2 * V * d
+    )
+    assert kaplan.exact_in[0] == "torch, no lm_head, half the attention products, N = the blocks' weight matrices"
+
+
+def test_decode_counts_by_hand() -> None:
+    # the audit's decode step, in its parts: the weight matrices once, q k^T and P v over C + 1 keys, lm_head
+    from complexa._audit_llm import _llama_model
+
+    model = _llama_model("llama").flops["decode"]
+    matrices = B * (4 * H * L * d * hd + 4 * K * L * d * hd + 6 * L * d * f + 2 * V * d)
+    products = 4 * B * L * H * hd * (C + 1)
+    assert sympy.expand(model["torch"] - matrices - products) == 0
+    assert sympy.expand(model["torch, no attention products"] - matrices) == 0
+    half = model["torch, no lm_head, half the attention products"]
+    assert sympy.expand(half - (matrices - 2 * B * V * d + products / 2)) == 0
+    # exact: derive's decode step (docs/inference.md); its softmax takes one exp a head and key, C cached and its own
+    net = Network.llama(V, T, d, L, H, n_kv_heads=K, head_dim=hd, d_ff=f, batch=B)
+    step = derive(net, phase="decode", cache=C)
+    assert sympy.expand(step.counts["decode"]["exp"] - B * H * L * (C + 1)) == 0
+    assert sympy.expand(model["exact"] - sympy.Add(*step.counts["decode"].values())) == 0
+
+
+def test_llama_audits_in_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["audit", "mixtral", "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [r["key"] for r in doc["rows"]] == ["mixtral_params", "mixtral_active", "moe_6n"]
+    assert "do not say the sequence length" in doc["configs"][0]["note"]
+    assert doc["configs"] == [
+        {
+            "name": "Mixtral-8x7B",
+            "V": 32000,
+            "T": 32768,
+            "d": 4096,
+            "L": 32,
+            "H": 32,
+            "B": 1,
+            "note": doc["configs"][0]["note"],
+            "K": 8,
+            "hd": 128,
+            "f": 14336,
+            "E": 8,
+            "k": 2,
+        }
+    ]
+    assert doc["rows"][1]["printed"] == {
+        "text": "13B",
+        "at": "Mixtral-8x7B",
+        "values": {
+            "published": 12879925248,
+            "authors": 12879925248,
+            "torch": 46702792704,
+            "exact": 46702792704,
+        },
+    }
+    assert "printed" not in doc["rows"][2]

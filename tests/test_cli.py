@@ -345,7 +345,7 @@ def test_a_gpts_json_matches_schema(capsys: pytest.CaptureFixture[str]) -> None:
     assert doc["agree"] is True
 
 
-@pytest.mark.parametrize("name", ["kaplan", "chinchilla", "megatron", "palm"])
+@pytest.mark.parametrize("name", ["kaplan", "chinchilla", "megatron", "palm", "llama", "mixtral", "inference"])
 def test_llm_audit_json_matches_schema(capsys: pytest.CaptureFixture[str], name: str) -> None:
     doc = _json(capsys, "audit", name)
     validate(doc, SCHEMAS["audit_llm.json"], "audit_llm.json")

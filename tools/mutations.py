@@ -3751,3 +3751,64 @@ MUTATIONS += [
         tests=LATEX_LINE_TESTS,
     ),
 ]
+
+
+# --- issue 22, item 5: the audit grows (complexa/_audit_llm.py: the Llama kinds' rows) --------------------------------
+AUDIT_LLM = "complexa/_audit_llm.py"
+AUDIT_LLM_TESTS = ("tests/test_audit_llm.py",)
+MUTATIONS += [
+    Mutation(
+        "audit-decode-cache",
+        "flops",
+        AUDIT_LLM,
+        'step = {"cache": C}',
+        'step = {"cache": C - 1}',
+        "a decode step's C read as its keys, the new token's own included: C - 1 cached",
+        tests=AUDIT_LLM_TESTS,
+    ),
+    Mutation(
+        "audit-active-router",
+        "counting rule",
+        AUDIT_LLM,
+        "t.xreplace({E: k}) if t.has(E) and t.has(f) else t",
+        "t.xreplace({E: k}) if t.has(E) else t",
+        "the router's rows counted for the k experts a token uses, not the E it scores",
+        tests=AUDIT_LLM_TESTS,
+    ),
+    Mutation(
+        "audit-untied-head-twice",
+        "flops",
+        AUDIT_LLM,
+        '"weight matrices": sympy.expand(blocks + embeddings / 2),',
+        '"weight matrices": sympy.expand(blocks + embeddings),',
+        "the token embedding read as a weight matrix (it does no product): V d twice in N",
+        tests=AUDIT_LLM_TESTS,
+    ),
+    Mutation(
+        "audit-printed-whole-unit",
+        "flops",
+        AUDIT_LLM,
+        "return sympy.Rational(mantissa) * scale, scale / (2 * 10**decimals)",
+        "return sympy.Rational(mantissa) * scale, scale / 10**decimals",
+        "a printed number's rounding taken as a whole unit of its last digit (405.85B would be 405B)",
+        tests=AUDIT_LLM_TESTS,
+    ),
+    Mutation(
+        "audit-run-tokens",
+        "flops",
+        AUDIT_LLM,
+        "    times = claim.tokens or 1\n",
+        "    times = 1\n",
+        "a training run's count taken per token, not times its D tokens",
+        tests=AUDIT_LLM_TESTS,
+    ),
+    Mutation(
+        "audit-decode-per-sequence",
+        "flops",
+        AUDIT_LLM,
+        'per = {"per token": B * T, "per generated token": B}.get(unit, 1)',
+        'per = {"per token": B * T, "per generated token": 1}.get(unit, 1)',
+        "a decode step's count not divided by its B sequences",
+        tests=AUDIT_LLM_TESTS,
+    ),
+]
