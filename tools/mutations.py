@@ -1414,8 +1414,8 @@ MUTATIONS: list[Mutation] = [
     _node(
         "runtime-activation-input-grad",
         "activation",
-        "if not self.input_grad:" + _nl(12) + "return None" + _nl(8) + "self.k.backward",
-        "if False:" + _nl(12) + "return None" + _nl(8) + "self.k.backward",
+        "if not self.input_grad:" + _nl(12) + "return None" + _nl(8) + "if self.code != IDENTITY:",
+        "if False:" + _nl(12) + "return None" + _nl(8) + "if self.code != IDENTITY:",
         "an activation's backward run where nothing before it has parameters",
     ),
     _runtime(
