@@ -3812,3 +3812,14 @@ MUTATIONS += [
         tests=AUDIT_LLM_TESTS,
     ),
 ]
+
+# --- issue 21: identity's node calls no kernel ----------------------------------------------------------------------
+MUTATIONS += [
+    _node(
+        "runtime-identity-no-copy",
+        "activation",
+        "self.backend.copy(self.a, z)",
+        "pass",
+        "identity's output left as whatever its buffer held",
+    ),
+]
