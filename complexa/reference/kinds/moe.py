@@ -21,10 +21,10 @@ weight gradients); the rest is here, per row, on the routing the data gives:
 
 from __future__ import annotations
 
-import math
 from typing import Any, NamedTuple
 
 from complexa.reference._node import Backend, Build, Node, Tensor, new_tensor, view
+from complexa.reference.kinds import _rows as rows
 from complexa.reference.kinds._jit import ACT, ACT_GRAD, ADD, BACKWARD, CMP, DIV, EXP, FORWARD, MUL, jit
 from complexa.reference.kinds.activation import SILU, _activate, _derivative
 
@@ -42,6 +42,7 @@ class Kernels(NamedTuple):
 
 def make(count: bool) -> Kernels:
     counting = count
+    softmax = rows.make(count).softmax
 
     @jit
     def route(probs, index, weights, total, counts):
@@ -53,26 +54,12 @@ def make(count: bool) -> Kernels:
         k = index.shape[1]
         for r in range(probs.shape[0]):
             row = probs[r]
-            top = row[0]
-            for e in range(1, n_experts):
-                if counting:
-                    n_cmp += 1
-                if row[e] > top:
-                    top = row[e]
-            for e in range(n_experts):
-                row[e] = math.exp(row[e] - top)
-                if counting:
-                    n_add += 1
-                    n_exp += 1
-            s = row[0]
-            for e in range(1, n_experts):
-                s += row[e]
-                if counting:
-                    n_add += 1
-            for e in range(n_experts):
-                row[e] = row[e] / s
-                if counting:
-                    n_div += 1
+            adds, divs, exps, cmps = softmax(row, n_experts)
+            if counting:
+                n_add += adds
+                n_div += divs
+                n_exp += exps
+                n_cmp += cmps
             for p in range(k):
                 best = -1
                 for e in range(n_experts):

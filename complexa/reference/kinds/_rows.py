@@ -1,0 +1,101 @@
+"""The row loops the CPU attention kernels share (`attention`, `llama`, `moe`): a softmax in place, its backward, and
+a weighted sum of rows (P v). Built, as the kernels are, counting or plain (`make`): each returns the operations it
+performed, zeros when not counting, and the caller adds them to its own counters; numba compiles them into it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, NamedTuple
+
+from complexa.reference.kinds._jit import jit
+
+__all__ = ["Rows", "make"]
+
+
+class Rows(NamedTuple):
+    softmax: Any
+    softmax_backward: Any
+    mix: Any
+
+
+def make(count: bool) -> Rows:
+    counting = count
+
+    @jit
+    def softmax(row, n):
+        # row[:n] = softmax(row[:n]) in place: the maximum, exp(x - max), their sum, the divisions.
+        # Returns (adds, divs, exps, cmps).
+        n_add = 0
+        n_div = 0
+        n_exp = 0
+        n_cmp = 0
+        top = row[0]
+        for j in range(1, n):
+            if counting:
+                n_cmp += 1
+            if row[j] > top:
+                top = row[j]
+        for j in range(n):
+            row[j] = math.exp(row[j] - top)
+            if counting:
+                n_add += 1
+                n_exp += 1
+        total = row[0]
+        for j in range(1, n):
+            total += row[j]
+            if counting:
+                n_add += 1
+        for j in range(n):
+            row[j] = row[j] / total
+            if counting:
+                n_div += 1
+        return n_add, n_div, n_exp, n_cmp
+
+    @jit
+    def softmax_backward(row, drow, n, scale):
+        # drow[:n] = row (drow - sum row drow) scale in place, row the softmax's output, drow its gradient.
+        # Returns (muls, adds).
+        n_mul = 0
+        n_add = 0
+        s = row[0] * drow[0]
+        if counting:
+            n_mul += 1
+        for j in range(1, n):
+            s += row[j] * drow[j]
+            if counting:
+                n_mul += 1
+                n_add += 1
+        for j in range(n):
+            drow[j] = row[j] * (drow[j] - s) * scale
+            if counting:
+                n_mul += 2
+                n_add += 1
+        return n_mul, n_add
+
+    @jit
+    def mix(weights, n, values, base, v0, out, o0, width, fresh):
+        # out[o0 : o0 + width] (+)= sum over j < n of weights[j] values[base + j, v0 : v0 + width]: `fresh`, the
+        # first term starts it; else every term adds to what out holds. Returns (muls, adds).
+        n_mul = 0
+        n_add = 0
+        start = 0
+        if fresh:
+            v = values[base]
+            w = weights[0]
+            for c in range(width):
+                out[o0 + c] = w * v[v0 + c]
+                if counting:
+                    n_mul += 1
+            start = 1
+        for j in range(start, n):
+            v = values[base + j]
+            w = weights[j]
+            for c in range(width):
+                out[o0 + c] += w * v[v0 + c]
+                if counting:
+                    n_mul += 1
+                    n_add += 1
+        return n_mul, n_add
+
+    return Rows(softmax, softmax_backward, mix)
