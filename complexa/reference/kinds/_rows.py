@@ -1,6 +1,7 @@
-"""The row loops the CPU attention kernels share (`attention`, `llama`, `moe`): a softmax in place, its backward, and
-a weighted sum of rows (P v). Built, as the kernels are, counting or plain (`make`): each returns the operations it
-performed, zeros when not counting, and the caller adds them to its own counters; numba compiles them into it.
+"""The row loops the CPU attention kernels share (`attention`, `llama`, `moe`): a dot product (a score), a softmax in
+place, its backward, and a weighted sum of rows (P v). Built, as the kernels are, counting or plain (`make`): each
+returns the operations it performed, zeros when not counting, and the caller adds them to its own counters; numba
+compiles them into it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ __all__ = ["Rows", "make"]
 
 
 class Rows(NamedTuple):
+    dot: Any
     softmax: Any
     softmax_backward: Any
     mix: Any
@@ -21,6 +23,21 @@ class Rows(NamedTuple):
 
 def make(count: bool) -> Rows:
     counting = count
+
+    @jit
+    def dot(a, a0, b, b0, n):
+        # sum over c < n of a[a0 + c] b[b0 + c], the first product starting it. Returns (the sum, muls, adds).
+        n_mul = 0
+        n_add = 0
+        s = a[a0] * b[b0]
+        if counting:
+            n_mul += 1
+        for c in range(1, n):
+            s += a[a0 + c] * b[b0 + c]
+            if counting:
+                n_mul += 1
+                n_add += 1
+        return s, n_mul, n_add
 
     @jit
     def softmax(row, n):
@@ -98,4 +115,4 @@ def make(count: bool) -> Rows:
                     n_add += 1
         return n_mul, n_add
 
-    return Rows(softmax, softmax_backward, mix)
+    return Rows(dot, softmax, softmax_backward, mix)

@@ -37,7 +37,7 @@ class Kernels(NamedTuple):
 
 def make(count: bool) -> Kernels:
     counting = count
-    softmax, softmax_backward, mix = rows.make(count)
+    dot, softmax, softmax_backward, mix = rows.make(count)
 
     @jit
     def embed(ids, table, y, counts):
@@ -115,18 +115,11 @@ def make(count: bool) -> Kernels:
                     qi = qkv[base + i]
                     row = p[i]
                     for j in range(seq):
-                        kj = qkv[base + j]
-                        s = qi[q0] * kj[k0]
-                        if counting:
-                            n_mul += 1
-                        for c in range(1, hd):
-                            s += qi[q0 + c] * kj[k0 + c]
-                            if counting:
-                                n_mul += 1
-                                n_add += 1
+                        s, muls, adds = dot(qi, q0, qkv[base + j], k0, hd)
                         s *= scale
                         if counting:
-                            n_mul += 1
+                            n_mul += muls + 1
+                            n_add += adds
                         if causal:
                             if counting:
                                 n_cmp += 1
@@ -167,16 +160,11 @@ def make(count: bool) -> Kernels:
                 for i in range(seq):
                     g = dy[base + i]
                     for j in range(seq):
-                        v = qkv[base + j]
-                        s = g[q0] * v[v0]
-                        if counting:
-                            n_mul += 1
-                        for c in range(1, hd):
-                            s += g[q0 + c] * v[v0 + c]
-                            if counting:
-                                n_mul += 1
-                                n_add += 1
+                        s, muls, adds = dot(g, q0, qkv[base + j], v0, hd)
                         dp[i, j] = s
+                        if counting:
+                            n_mul += muls
+                            n_add += adds
                 # dv = P^T dy
                 for j in range(seq):
                     muls, adds = mix(p[:, j], seq, dy, base, q0, dqkv[base + j], v0, hd, True)
@@ -238,18 +226,11 @@ def make(count: bool) -> Kernels:
                 keys = k_cache[b, h]
                 values = v_cache[b, h]
                 for j in range(length):
-                    kj = keys[j]
-                    s = qi[q0] * kj[0]
-                    if counting:
-                        n_mul += 1
-                    for c in range(1, hd):
-                        s += qi[q0 + c] * kj[c]
-                        if counting:
-                            n_mul += 1
-                            n_add += 1
+                    s, muls, adds = dot(qi, q0, keys[j], 0, hd)
                     scores[j] = s * scale
                     if counting:
-                        n_mul += 1
+                        n_mul += muls + 1
+                        n_add += adds
                 adds, divs, exps, cmps = softmax(scores, length)
                 muls, adds_pv = mix(scores, length, values, 0, 0, out, q0, hd, True)
                 if counting:

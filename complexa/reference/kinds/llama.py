@@ -58,7 +58,7 @@ def rope_tables(seq: int, head_dim: int, theta: float) -> tuple[Any, Any]:
 
 def make(count: bool) -> Kernels:
     counting = count
-    softmax, softmax_backward, mix = rows.make(count)
+    dot, softmax, softmax_backward, mix = rows.make(count)
 
     @jit
     def rms_forward(x, weight, eps, xhat, rstd, y, counts):
@@ -247,18 +247,11 @@ def make(count: bool) -> Kernels:
                     qi = q[base + i]
                     row = p[i]
                     for j in range(seq):
-                        kj = k[base + j]
-                        s = qi[q0] * kj[k0]
-                        if counting:
-                            n_mul += 1
-                        for c in range(1, hd):
-                            s += qi[q0 + c] * kj[k0 + c]
-                            if counting:
-                                n_mul += 1
-                                n_add += 1
+                        s, muls, adds = dot(qi, q0, k[base + j], k0, hd)
                         s *= scale
                         if counting:
-                            n_mul += 1
+                            n_mul += muls + 1
+                            n_add += adds
                         if causal:
                             # the additive mask, as the eager path adds it: 0 where i sees j, -inf elsewhere
                             s += -math.inf if j > i or (window > 0 and j <= i - window) else 0.0
@@ -300,16 +293,11 @@ def make(count: bool) -> Kernels:
                 for i in range(seq):
                     g = dy[base + i]
                     for j in range(seq):
-                        vj = v[base + j]
-                        s = g[q0] * vj[k0]
-                        if counting:
-                            n_mul += 1
-                        for c in range(1, hd):
-                            s += g[q0 + c] * vj[k0 + c]
-                            if counting:
-                                n_mul += 1
-                                n_add += 1
+                        s, muls, adds = dot(g, q0, v[base + j], k0, hd)
                         dp[i, j] = s
+                        if counting:
+                            n_mul += muls
+                            n_add += adds
                 # dv (+)= P^T dy
                 for j in range(seq):
                     muls, adds = mix(p[:, j], seq, dy, base, q0, dv[base + j], k0, hd, first)
