@@ -1,7 +1,7 @@
 """The row loops the CPU attention kernels share (`attention`, `llama`, `moe`): a dot product (a score), a softmax in
-place, its backward, and a weighted sum of rows (P v). Built, as the kernels are, counting or plain (`make`): each
-returns the operations it performed, zeros when not counting, and the caller adds them to its own counters; numba
-compiles them into it.
+place, its backward, a weighted sum of rows (P v), and one head's backward pass. Built, as the kernels are, counting
+or plain (`make`): each returns the operations it performed, zeros when not counting, and the caller adds them to
+its own counters; numba compiles them into it.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ class Rows(NamedTuple):
     softmax: Any
     softmax_backward: Any
     mix: Any
+    head_backward: Any
 
 
 def make(count: bool) -> Rows:
@@ -115,4 +116,48 @@ def make(count: bool) -> Rows:
                     n_add += 1
         return n_mul, n_add
 
-    return Rows(dot, softmax, softmax_backward, mix)
+    @jit
+    def head_backward(q, k, v, dy, p, dp, base, q0, k0, v0, width, scale, dq, dk, dv, first):
+        # One head of one sample: its rows base .. base + T - 1, P = p (T, T), dp a T x T scratch block; q, k and v
+        # at columns q0, k0 and v0 of theirs, dq, dk and dv written at the same. dq = dS k assigns; dk and dv add to
+        # what they hold unless `first` (a key/value head shared by query heads: its first assigns). Returns (muls,
+        # adds).
+        n_mul = 0
+        n_add = 0
+        seq = p.shape[0]
+        # dP = dy v^T
+        for i in range(seq):
+            g = dy[base + i]
+            for j in range(seq):
+                s, muls, adds = dot(g, q0, v[base + j], v0, width)
+                dp[i, j] = s
+                if counting:
+                    n_mul += muls
+                    n_add += adds
+        # dv (+)= P^T dy
+        for j in range(seq):
+            muls, adds = mix(p[:, j], seq, dy, base, q0, dv[base + j], v0, width, first)
+            if counting:
+                n_mul += muls
+                n_add += adds
+        # dS = P (dP - sum P dP), then the scale, in dp
+        for i in range(seq):
+            muls, adds = softmax_backward(p[i], dp[i], seq, scale)
+            if counting:
+                n_mul += muls
+                n_add += adds
+        # dq = dS k
+        for i in range(seq):
+            muls, adds = mix(dp[i], seq, k, base, k0, dq[base + i], q0, width, True)
+            if counting:
+                n_mul += muls
+                n_add += adds
+        # dk (+)= dS^T q
+        for j in range(seq):
+            muls, adds = mix(dp[:, j], seq, q, base, q0, dk[base + j], k0, width, first)
+            if counting:
+                n_mul += muls
+                n_add += adds
+        return n_mul, n_add
+
+    return Rows(dot, softmax, softmax_backward, mix, head_backward)

@@ -37,7 +37,7 @@ class Kernels(NamedTuple):
 
 def make(count: bool) -> Kernels:
     counting = count
-    dot, softmax, softmax_backward, mix = rows.make(count)
+    dot, softmax, _, mix, head_backward = rows.make(count)
 
     @jit
     def embed(ids, table, y, counts):
@@ -155,39 +155,13 @@ def make(count: bool) -> Kernels:
                 q0 = h * hd
                 k0 = d + q0
                 v0 = 2 * d + q0
-                p = probs[b, h]
-                # dP = dy v^T
-                for i in range(seq):
-                    g = dy[base + i]
-                    for j in range(seq):
-                        s, muls, adds = dot(g, q0, qkv[base + j], v0, hd)
-                        dp[i, j] = s
-                        if counting:
-                            n_mul += muls
-                            n_add += adds
-                # dv = P^T dy
-                for j in range(seq):
-                    muls, adds = mix(p[:, j], seq, dy, base, q0, dqkv[base + j], v0, hd, True)
-                    if counting:
-                        n_mul += muls
-                        n_add += adds
-                # dS = P (dP - sum P dP), then the scale, in dp
-                for i in range(seq):
-                    muls, adds = softmax_backward(p[i], dp[i], seq, scale)
-                    if counting:
-                        n_mul += muls
-                        n_add += adds
-                # dq = dS k, dk = dS^T q
-                for i in range(seq):
-                    muls, adds = mix(dp[i], seq, qkv, base, k0, dqkv[base + i], q0, hd, True)
-                    if counting:
-                        n_mul += muls
-                        n_add += adds
-                for j in range(seq):
-                    muls, adds = mix(dp[:, j], seq, qkv, base, q0, dqkv[base + j], k0, hd, True)
-                    if counting:
-                        n_mul += muls
-                        n_add += adds
+                # dP = dy v^T; dv = P^T dy; dS = P (dP - sum P dP) scale; dq = dS k, dk = dS^T q
+                muls, adds = head_backward(
+                    qkv, qkv, qkv, dy, probs[b, h], dp, base, q0, k0, v0, hd, scale, dqkv, dqkv, dqkv, True
+                )
+                if counting:
+                    n_mul += muls
+                    n_add += adds
         if counting:
             counts[BACKWARD, MUL] += n_mul
             counts[BACKWARD, ADD] += n_add

@@ -58,7 +58,7 @@ def rope_tables(seq: int, head_dim: int, theta: float) -> tuple[Any, Any]:
 
 def make(count: bool) -> Kernels:
     counting = count
-    dot, softmax, softmax_backward, mix = rows.make(count)
+    dot, softmax, _, mix, head_backward = rows.make(count)
 
     @jit
     def rms_forward(x, weight, eps, xhat, rstd, y, counts):
@@ -288,40 +288,11 @@ def make(count: bool) -> Kernels:
                 q0 = h * hd
                 k0 = h // group * hd
                 first = h % group == 0
-                p = probs[b, h]
-                # dP = dy v^T
-                for i in range(seq):
-                    g = dy[base + i]
-                    for j in range(seq):
-                        s, muls, adds = dot(g, q0, v[base + j], k0, hd)
-                        dp[i, j] = s
-                        if counting:
-                            n_mul += muls
-                            n_add += adds
-                # dv (+)= P^T dy
-                for j in range(seq):
-                    muls, adds = mix(p[:, j], seq, dy, base, q0, dv[base + j], k0, hd, first)
-                    if counting:
-                        n_mul += muls
-                        n_add += adds
-                # dS = P (dP - sum P dP), then the scale, in dp
-                for i in range(seq):
-                    muls, adds = softmax_backward(p[i], dp[i], seq, scale)
-                    if counting:
-                        n_mul += muls
-                        n_add += adds
-                # dq = dS k
-                for i in range(seq):
-                    muls, adds = mix(dp[i], seq, k, base, k0, dq[base + i], q0, hd, True)
-                    if counting:
-                        n_mul += muls
-                        n_add += adds
-                # dk (+)= dS^T q
-                for j in range(seq):
-                    muls, adds = mix(dp[:, j], seq, q, base, q0, dk[base + j], k0, hd, first)
-                    if counting:
-                        n_mul += muls
-                        n_add += adds
+                # dP = dy v^T; dv (+)= P^T dy; dS = P (dP - sum P dP) scale; dq = dS k; dk (+)= dS^T q
+                muls, adds = head_backward(q, k, v, dy, probs[b, h], dp, base, q0, k0, k0, hd, scale, dq, dk, dv, first)
+                if counting:
+                    n_mul += muls
+                    n_add += adds
         if counting:
             counts[BACKWARD, MUL] += n_mul
             counts[BACKWARD, ADD] += n_add
