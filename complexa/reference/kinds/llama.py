@@ -69,14 +69,10 @@ def make(count: bool) -> Kernels:
         n = x.shape[1]
         for s in range(x.shape[0]):
             row = x[s]
-            squares = row[0] * row[0]
+            squares, muls, adds = dot(row, 0, row, 0, n)
             if counting:
-                n_mul += 1
-            for j in range(1, n):
-                squares += row[j] * row[j]
-                if counting:
-                    n_mul += 1
-                    n_add += 1
+                n_mul += muls
+                n_add += adds
             mean = squares / n
             r = 1.0 / math.sqrt(mean + eps)
             if counting:
@@ -110,14 +106,10 @@ def make(count: bool) -> Kernels:
                 g[j] = dy[s, j] * weight[j]
                 if counting:
                     n_mul += 1
-            total = g[0] * h[0]
+            total, muls, adds = dot(g, 0, h, 0, n)
             if counting:
-                n_mul += 1
-            for j in range(1, n):
-                total += g[j] * h[j]
-                if counting:
-                    n_mul += 1
-                    n_add += 1
+                n_mul += muls
+                n_add += adds
             m = total / n
             if counting:
                 n_div += 1
