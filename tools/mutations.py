@@ -2944,8 +2944,8 @@ MUTATIONS += [
     _cuda(
         "cuda-decode-own-key-count",
         "attention",
-        "            for j in range(1, length):\n                if counting:\n                    n_cmp += 1",
-        "            for j in range(1, length):\n                if counting:\n                    n_cmp += 0",
+        "adds, divs, exps, cmps = softmax(scores, length)",
+        "adds, divs, exps, cmps = softmax(scores, length)" + _nl(12) + "cmps = 0",
         "the CUDA decode kernel's softmax maximum not counted",
     ),
     _cuda(
