@@ -22,10 +22,15 @@ class Rows(NamedTuple):
     head_backward: Any
 
 
+def _inline(function: Any) -> Any:
+    """`function` compiled into each kernel that calls it (numba inlines it), as fast as the loop written there."""
+    return jit(function, inline="always")
+
+
 def make(count: bool) -> Rows:
     counting = count
 
-    @jit
+    @_inline
     def dot(a, a0, b, b0, n):
         # sum over c < n of a[a0 + c] b[b0 + c], the first product starting it. Returns (the sum, muls, adds).
         n_mul = 0
@@ -40,7 +45,7 @@ def make(count: bool) -> Rows:
                 n_add += 1
         return s, n_mul, n_add
 
-    @jit
+    @_inline
     def softmax(row, n):
         # row[:n] = softmax(row[:n]) in place: the maximum, exp(x - max), their sum, the divisions.
         # Returns (adds, divs, exps, cmps).
@@ -70,7 +75,7 @@ def make(count: bool) -> Rows:
                 n_div += 1
         return n_add, n_div, n_exp, n_cmp
 
-    @jit
+    @_inline
     def softmax_backward(row, drow, n, scale):
         # drow[:n] = row (drow - sum row drow) scale in place, row the softmax's output, drow its gradient.
         # Returns (muls, adds).
@@ -91,7 +96,7 @@ def make(count: bool) -> Rows:
                 n_add += 1
         return n_mul, n_add
 
-    @jit
+    @_inline
     def mix(weights, n, values, base, v0, out, o0, width, fresh):
         # out[o0 : o0 + width] (+)= sum over j < n of weights[j] values[base + j, v0 : v0 + width]: `fresh`, the
         # first term starts it; else every term adds to what out holds. Returns (muls, adds).
@@ -116,7 +121,7 @@ def make(count: bool) -> Rows:
                     n_add += 1
         return n_mul, n_add
 
-    @jit
+    @_inline
     def head_backward(q, k, v, dy, p, dp, base, q0, k0, v0, width, scale, dq, dk, dv, first):
         # One head of one sample: its rows base .. base + T - 1, P = p (T, T), dp a T x T scratch block; q, k and v
         # at columns q0, k0 and v0 of theirs, dq, dk and dv written at the same. dq = dS k assigns; dk and dv add to
