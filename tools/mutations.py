@@ -2490,7 +2490,7 @@ MUTATIONS: list[Mutation] = [
     Mutation(
         "cpu-attention-softmax-backward-scale",
         "cpu kernel",
-        "complexa/reference/kinds/attention.py",
+        "complexa/reference/kinds/_rows.py",  # the attention's softmax backward, shared with Llama's
         "drow[j] = row[j] * (drow[j] - s) * scale",
         "drow[j] = row[j] * (drow[j] - s)",
         "the scale forgotten in the scores' gradient",
@@ -2884,8 +2884,8 @@ MUTATIONS += [
         "kernel-decode-softmax-count",
         "cpu kernel",
         "complexa/reference/kinds/attention.py",
-        "                for j in range(1, length):" + _nl(20) + "if counting:" + _nl(24) + "n_cmp += 1",
-        "                for j in range(1, length):" + _nl(20) + "if counting:" + _nl(24) + "n_cmp += 0",
+        "n_div += divs" + _nl(20) + "n_exp += exps" + _nl(20) + "n_cmp += cmps",
+        "n_div += divs" + _nl(20) + "n_exp += exps" + _nl(20) + "n_cmp += 0",
         "the decode kernel's softmax maximum not counted",
         tests=("tests/test_inference.py",),
     ),
@@ -2944,8 +2944,8 @@ MUTATIONS += [
     _cuda(
         "cuda-decode-own-key-count",
         "attention",
-        "            for j in range(1, length):\n                if counting:\n                    n_cmp += 1",
-        "            for j in range(1, length):\n                if counting:\n                    n_cmp += 0",
+        "adds, divs, exps, cmps = softmax(scores, length)",
+        "adds, divs, exps, cmps = softmax(scores, length)" + _nl(12) + "cmps = 0",
         "the CUDA decode kernel's softmax maximum not counted",
     ),
     _cuda(

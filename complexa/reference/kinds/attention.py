@@ -18,6 +18,7 @@ import math
 from typing import Any, NamedTuple
 
 from complexa.reference._node import Backend, Build, Node, Tensor, new_tensor, tied_to, view
+from complexa.reference.kinds import _rows as rows
 from complexa.reference.kinds._jit import ADD, BACKWARD, CMP, DIV, EXP, FORWARD, MUL, jit
 
 __all__ = ["Kernels", "make"]
@@ -36,6 +37,7 @@ class Kernels(NamedTuple):
 
 def make(count: bool) -> Kernels:
     counting = count
+    dot, softmax, _, mix, head_backward = rows.make(count)
 
     @jit
     def embed(ids, table, y, counts):
@@ -113,59 +115,25 @@ def make(count: bool) -> Kernels:
                     qi = qkv[base + i]
                     row = p[i]
                     for j in range(seq):
-                        kj = qkv[base + j]
-                        s = qi[q0] * kj[k0]
-                        if counting:
-                            n_mul += 1
-                        for c in range(1, hd):
-                            s += qi[q0 + c] * kj[k0 + c]
-                            if counting:
-                                n_mul += 1
-                                n_add += 1
+                        s, muls, adds = dot(qi, q0, qkv[base + j], k0, hd)
                         s *= scale
                         if counting:
-                            n_mul += 1
+                            n_mul += muls + 1
+                            n_add += adds
                         if causal:
                             if counting:
                                 n_cmp += 1
                             if j > i:
                                 s = -math.inf
                         row[j] = s
-                    top = row[0]
-                    for j in range(1, seq):
-                        if counting:
-                            n_cmp += 1
-                        if row[j] > top:
-                            top = row[j]
-                    for j in range(seq):
-                        row[j] = math.exp(row[j] - top)
-                        if counting:
-                            n_add += 1
-                            n_exp += 1
-                    total = row[0]
-                    for j in range(1, seq):
-                        total += row[j]
-                        if counting:
-                            n_add += 1
-                    for j in range(seq):
-                        row[j] = row[j] / total
-                        if counting:
-                            n_div += 1
-                    out = y[base + i]
-                    v = qkv[base]
-                    w = row[0]
-                    for c in range(hd):
-                        out[q0 + c] = w * v[v0 + c]
-                        if counting:
-                            n_mul += 1
-                    for j in range(1, seq):
-                        v = qkv[base + j]
-                        w = row[j]
-                        for c in range(hd):
-                            out[q0 + c] += w * v[v0 + c]
-                            if counting:
-                                n_mul += 1
-                                n_add += 1
+                    adds, divs, exps, cmps = softmax(row, seq)
+                    muls, adds_pv = mix(row, seq, qkv, base, v0, y[base + i], q0, hd, True)
+                    if counting:
+                        n_mul += muls
+                        n_add += adds + adds_pv
+                        n_div += divs
+                        n_exp += exps
+                        n_cmp += cmps
         if counting:
             counts[FORWARD, MUL] += n_mul
             counts[FORWARD, ADD] += n_add
@@ -187,88 +155,13 @@ def make(count: bool) -> Kernels:
                 q0 = h * hd
                 k0 = d + q0
                 v0 = 2 * d + q0
-                p = probs[b, h]
-                # dP = dy v^T
-                for i in range(seq):
-                    g = dy[base + i]
-                    for j in range(seq):
-                        v = qkv[base + j]
-                        s = g[q0] * v[v0]
-                        if counting:
-                            n_mul += 1
-                        for c in range(1, hd):
-                            s += g[q0 + c] * v[v0 + c]
-                            if counting:
-                                n_mul += 1
-                                n_add += 1
-                        dp[i, j] = s
-                # dv = P^T dy
-                for j in range(seq):
-                    out = dqkv[base + j]
-                    w = p[0, j]
-                    g = dy[base]
-                    for c in range(hd):
-                        out[v0 + c] = w * g[q0 + c]
-                        if counting:
-                            n_mul += 1
-                    for i in range(1, seq):
-                        w = p[i, j]
-                        g = dy[base + i]
-                        for c in range(hd):
-                            out[v0 + c] += w * g[q0 + c]
-                            if counting:
-                                n_mul += 1
-                                n_add += 1
-                # dS = P (dP - sum P dP), then the scale, in dp
-                for i in range(seq):
-                    row = p[i]
-                    drow = dp[i]
-                    s = row[0] * drow[0]
-                    if counting:
-                        n_mul += 1
-                    for j in range(1, seq):
-                        s += row[j] * drow[j]
-                        if counting:
-                            n_mul += 1
-                            n_add += 1
-                    for j in range(seq):
-                        drow[j] = row[j] * (drow[j] - s) * scale
-                        if counting:
-                            n_mul += 2
-                            n_add += 1
-                # dq = dS k, dk = dS^T q
-                for i in range(seq):
-                    out = dqkv[base + i]
-                    w = dp[i, 0]
-                    k = qkv[base]
-                    for c in range(hd):
-                        out[q0 + c] = w * k[k0 + c]
-                        if counting:
-                            n_mul += 1
-                    for j in range(1, seq):
-                        w = dp[i, j]
-                        k = qkv[base + j]
-                        for c in range(hd):
-                            out[q0 + c] += w * k[k0 + c]
-                            if counting:
-                                n_mul += 1
-                                n_add += 1
-                for j in range(seq):
-                    out = dqkv[base + j]
-                    w = dp[0, j]
-                    q = qkv[base]
-                    for c in range(hd):
-                        out[k0 + c] = w * q[q0 + c]
-                        if counting:
-                            n_mul += 1
-                    for i in range(1, seq):
-                        w = dp[i, j]
-                        q = qkv[base + i]
-                        for c in range(hd):
-                            out[k0 + c] += w * q[q0 + c]
-                            if counting:
-                                n_mul += 1
-                                n_add += 1
+                # dP = dy v^T; dv = P^T dy; dS = P (dP - sum P dP) scale; dq = dS k, dk = dS^T q
+                muls, adds = head_backward(
+                    qkv, qkv, qkv, dy, probs[b, h], dp, base, q0, k0, v0, hd, scale, dqkv, dqkv, dqkv, True
+                )
+                if counting:
+                    n_mul += muls
+                    n_add += adds
         if counting:
             counts[BACKWARD, MUL] += n_mul
             counts[BACKWARD, ADD] += n_add
@@ -307,52 +200,19 @@ def make(count: bool) -> Kernels:
                 keys = k_cache[b, h]
                 values = v_cache[b, h]
                 for j in range(length):
-                    kj = keys[j]
-                    s = qi[q0] * kj[0]
-                    if counting:
-                        n_mul += 1
-                    for c in range(1, hd):
-                        s += qi[q0 + c] * kj[c]
-                        if counting:
-                            n_mul += 1
-                            n_add += 1
+                    s, muls, adds = dot(qi, q0, keys[j], 0, hd)
                     scores[j] = s * scale
                     if counting:
-                        n_mul += 1
-                top = scores[0]
-                for j in range(1, length):
-                    if counting:
-                        n_cmp += 1
-                    if scores[j] > top:
-                        top = scores[j]
-                for j in range(length):
-                    scores[j] = math.exp(scores[j] - top)
-                    if counting:
-                        n_add += 1
-                        n_exp += 1
-                total = scores[0]
-                for j in range(1, length):
-                    total += scores[j]
-                    if counting:
-                        n_add += 1
-                for j in range(length):
-                    scores[j] = scores[j] / total
-                    if counting:
-                        n_div += 1
-                w = scores[0]
-                v = values[0]
-                for c in range(hd):
-                    out[q0 + c] = w * v[c]
-                    if counting:
-                        n_mul += 1
-                for j in range(1, length):
-                    w = scores[j]
-                    v = values[j]
-                    for c in range(hd):
-                        out[q0 + c] += w * v[c]
-                        if counting:
-                            n_mul += 1
-                            n_add += 1
+                        n_mul += muls + 1
+                        n_add += adds
+                adds, divs, exps, cmps = softmax(scores, length)
+                muls, adds_pv = mix(scores, length, values, 0, 0, out, q0, hd, True)
+                if counting:
+                    n_mul += muls
+                    n_add += adds + adds_pv
+                    n_div += divs
+                    n_exp += exps
+                    n_cmp += cmps
         if counting:
             counts[FORWARD, MUL] += n_mul
             counts[FORWARD, ADD] += n_add

@@ -28,6 +28,7 @@ import numpy as np
 from numba import cuda
 
 from complexa.reference._cuda import launch
+from complexa.reference.kinds import _rows_cuda as rows
 from complexa.reference.kinds._jit import ADD, BACKWARD, CMP, DIV, EXP, FORWARD, MUL
 from complexa.reference.kinds.attention import Kernels
 
@@ -49,6 +50,7 @@ def _scratch(dp: Any, shape: tuple[int, ...]) -> Any:
 
 def make(count: bool) -> Kernels:
     counting = count
+    softmax, mix = rows.make(count)
 
     @cuda.jit
     def embed_kernel(ids, table, y, counts):
@@ -144,38 +146,14 @@ def make(count: bool) -> Kernels:
                     if j > i:
                         s = -math.inf
                 probs[b, h, i, j] = s
-            top = probs[b, h, i, 0]
-            for j in range(1, seq):
-                if counting:
-                    n_cmp += 1
-                if probs[b, h, i, j] > top:
-                    top = probs[b, h, i, j]
-            for j in range(seq):
-                probs[b, h, i, j] = math.exp(probs[b, h, i, j] - top)
-                if counting:
-                    n_add += 1
-                    n_exp += 1
-            total = probs[b, h, i, 0]
-            for j in range(1, seq):
-                total += probs[b, h, i, j]
-                if counting:
-                    n_add += 1
-            for j in range(seq):
-                probs[b, h, i, j] = probs[b, h, i, j] / total
-                if counting:
-                    n_div += 1
-            w = probs[b, h, i, 0]
-            for c in range(hd):
-                y[qi, q0 + c] = w * qkv[base, v0 + c]
-                if counting:
-                    n_mul += 1
-            for j in range(1, seq):
-                w = probs[b, h, i, j]
-                for c in range(hd):
-                    y[qi, q0 + c] += w * qkv[base + j, v0 + c]
-                    if counting:
-                        n_mul += 1
-                        n_add += 1
+            adds, divs, exps, cmps = softmax(probs[b, h, i], seq)
+            muls, adds_pv = mix(probs[b, h, i], seq, qkv, base, v0, y[qi], q0, hd)
+            if counting:
+                n_mul += muls
+                n_add += adds + adds_pv
+                n_div += divs
+                n_exp += exps
+                n_cmp += cmps
         if counting:
             cuda.atomic.add(counts, (FORWARD, MUL), n_mul)
             cuda.atomic.add(counts, (FORWARD, ADD), n_add)
@@ -330,37 +308,14 @@ def make(count: bool) -> Kernels:
                 scores[j] = s * scale
                 if counting:
                     n_mul += 1
-            top = scores[0]
-            for j in range(1, length):
-                if counting:
-                    n_cmp += 1
-                if scores[j] > top:
-                    top = scores[j]
-            for j in range(length):
-                scores[j] = math.exp(scores[j] - top)
-                if counting:
-                    n_add += 1
-                    n_exp += 1
-            total = scores[0]
-            for j in range(1, length):
-                total += scores[j]
-                if counting:
-                    n_add += 1
-            for j in range(length):
-                scores[j] = scores[j] / total
-                if counting:
-                    n_div += 1
-            for c in range(hd):
-                y[b, q0 + c] = scores[0] * v_cache[b, h, 0, c]
-                if counting:
-                    n_mul += 1
-            for j in range(1, length):
-                w = scores[j]
-                for c in range(hd):
-                    y[b, q0 + c] += w * v_cache[b, h, j, c]
-                    if counting:
-                        n_mul += 1
-                        n_add += 1
+            adds, divs, exps, cmps = softmax(scores, length)
+            muls, adds_pv = mix(scores, length, v_cache[b, h], 0, 0, y[b], q0, hd)
+            if counting:
+                n_mul += muls
+                n_add += adds + adds_pv
+                n_div += divs
+                n_exp += exps
+                n_cmp += cmps
         if counting:
             cuda.atomic.add(counts, (FORWARD, MUL), n_mul)
             cuda.atomic.add(counts, (FORWARD, ADD), n_add)

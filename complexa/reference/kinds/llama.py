@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from complexa.reference._node import Backend, Build, Node, Tensor, new_tensor, view
+from complexa.reference.kinds import _rows as rows
 from complexa.reference.kinds._jit import ADD, BACKWARD, CMP, DIV, EXP, FORWARD, MUL, SQRT, jit
 from complexa.reference.kinds.activation import SILU
 
@@ -57,6 +58,7 @@ def rope_tables(seq: int, head_dim: int, theta: float) -> tuple[Any, Any]:
 
 def make(count: bool) -> Kernels:
     counting = count
+    dot, softmax, _, mix, head_backward = rows.make(count)
 
     @jit
     def rms_forward(x, weight, eps, xhat, rstd, y, counts):
@@ -67,14 +69,10 @@ def make(count: bool) -> Kernels:
         n = x.shape[1]
         for s in range(x.shape[0]):
             row = x[s]
-            squares = row[0] * row[0]
+            squares, muls, adds = dot(row, 0, row, 0, n)
             if counting:
-                n_mul += 1
-            for j in range(1, n):
-                squares += row[j] * row[j]
-                if counting:
-                    n_mul += 1
-                    n_add += 1
+                n_mul += muls
+                n_add += adds
             mean = squares / n
             r = 1.0 / math.sqrt(mean + eps)
             if counting:
@@ -108,14 +106,10 @@ def make(count: bool) -> Kernels:
                 g[j] = dy[s, j] * weight[j]
                 if counting:
                     n_mul += 1
-            total = g[0] * h[0]
+            total, muls, adds = dot(g, 0, h, 0, n)
             if counting:
-                n_mul += 1
-            for j in range(1, n):
-                total += g[j] * h[j]
-                if counting:
-                    n_mul += 1
-                    n_add += 1
+                n_mul += muls
+                n_add += adds
             m = total / n
             if counting:
                 n_div += 1
@@ -245,59 +239,25 @@ def make(count: bool) -> Kernels:
                     qi = q[base + i]
                     row = p[i]
                     for j in range(seq):
-                        kj = k[base + j]
-                        s = qi[q0] * kj[k0]
-                        if counting:
-                            n_mul += 1
-                        for c in range(1, hd):
-                            s += qi[q0 + c] * kj[k0 + c]
-                            if counting:
-                                n_mul += 1
-                                n_add += 1
+                        s, muls, adds = dot(qi, q0, k[base + j], k0, hd)
                         s *= scale
                         if counting:
-                            n_mul += 1
+                            n_mul += muls + 1
+                            n_add += adds
                         if causal:
                             # the additive mask, as the eager path adds it: 0 where i sees j, -inf elsewhere
                             s += -math.inf if j > i or (window > 0 and j <= i - window) else 0.0
                             if counting:
                                 n_add += 1
                         row[j] = s
-                    top = row[0]
-                    for j in range(1, seq):
-                        if counting:
-                            n_cmp += 1
-                        if row[j] > top:
-                            top = row[j]
-                    for j in range(seq):
-                        row[j] = math.exp(row[j] - top)
-                        if counting:
-                            n_add += 1
-                            n_exp += 1
-                    total = row[0]
-                    for j in range(1, seq):
-                        total += row[j]
-                        if counting:
-                            n_add += 1
-                    for j in range(seq):
-                        row[j] = row[j] / total
-                        if counting:
-                            n_div += 1
-                    out = y[base + i]
-                    vj = v[base]
-                    w = row[0]
-                    for c in range(hd):
-                        out[q0 + c] = w * vj[k0 + c]
-                        if counting:
-                            n_mul += 1
-                    for j in range(1, seq):
-                        vj = v[base + j]
-                        w = row[j]
-                        for c in range(hd):
-                            out[q0 + c] += w * vj[k0 + c]
-                            if counting:
-                                n_mul += 1
-                                n_add += 1
+                    adds, divs, exps, cmps = softmax(row, seq)
+                    muls, adds_pv = mix(row, seq, v, base, k0, y[base + i], q0, hd, True)
+                    if counting:
+                        n_mul += muls
+                        n_add += adds + adds_pv
+                        n_div += divs
+                        n_exp += exps
+                        n_cmp += cmps
         if counting:
             counts[FORWARD, MUL] += n_mul
             counts[FORWARD, ADD] += n_add
@@ -320,95 +280,11 @@ def make(count: bool) -> Kernels:
                 q0 = h * hd
                 k0 = h // group * hd
                 first = h % group == 0
-                p = probs[b, h]
-                # dP = dy v^T
-                for i in range(seq):
-                    g = dy[base + i]
-                    for j in range(seq):
-                        vj = v[base + j]
-                        s = g[q0] * vj[k0]
-                        if counting:
-                            n_mul += 1
-                        for c in range(1, hd):
-                            s += g[q0 + c] * vj[k0 + c]
-                            if counting:
-                                n_mul += 1
-                                n_add += 1
-                        dp[i, j] = s
-                # dv (+)= P^T dy
-                for j in range(seq):
-                    out = dv[base + j]
-                    start = 0
-                    if first:
-                        w = p[0, j]
-                        g = dy[base]
-                        for c in range(hd):
-                            out[k0 + c] = w * g[q0 + c]
-                            if counting:
-                                n_mul += 1
-                        start = 1
-                    for i in range(start, seq):
-                        w = p[i, j]
-                        g = dy[base + i]
-                        for c in range(hd):
-                            out[k0 + c] += w * g[q0 + c]
-                            if counting:
-                                n_mul += 1
-                                n_add += 1
-                # dS = P (dP - sum P dP), then the scale, in dp
-                for i in range(seq):
-                    row = p[i]
-                    drow = dp[i]
-                    s = row[0] * drow[0]
-                    if counting:
-                        n_mul += 1
-                    for j in range(1, seq):
-                        s += row[j] * drow[j]
-                        if counting:
-                            n_mul += 1
-                            n_add += 1
-                    for j in range(seq):
-                        drow[j] = row[j] * (drow[j] - s) * scale
-                        if counting:
-                            n_mul += 2
-                            n_add += 1
-                # dq = dS k
-                for i in range(seq):
-                    out = dq[base + i]
-                    w = dp[i, 0]
-                    kj = k[base]
-                    for c in range(hd):
-                        out[q0 + c] = w * kj[k0 + c]
-                        if counting:
-                            n_mul += 1
-                    for j in range(1, seq):
-                        w = dp[i, j]
-                        kj = k[base + j]
-                        for c in range(hd):
-                            out[q0 + c] += w * kj[k0 + c]
-                            if counting:
-                                n_mul += 1
-                                n_add += 1
-                # dk (+)= dS^T q
-                for j in range(seq):
-                    out = dk[base + j]
-                    start = 0
-                    if first:
-                        w = dp[0, j]
-                        qi = q[base]
-                        for c in range(hd):
-                            out[k0 + c] = w * qi[q0 + c]
-                            if counting:
-                                n_mul += 1
-                        start = 1
-                    for i in range(start, seq):
-                        w = dp[i, j]
-                        qi = q[base + i]
-                        for c in range(hd):
-                            out[k0 + c] += w * qi[q0 + c]
-                            if counting:
-                                n_mul += 1
-                                n_add += 1
+                # dP = dy v^T; dv (+)= P^T dy; dS = P (dP - sum P dP) scale; dq = dS k; dk (+)= dS^T q
+                muls, adds = head_backward(q, k, v, dy, probs[b, h], dp, base, q0, k0, k0, hd, scale, dq, dk, dv, first)
+                if counting:
+                    n_mul += muls
+                    n_add += adds
         if counting:
             counts[BACKWARD, MUL] += n_mul
             counts[BACKWARD, ADD] += n_add

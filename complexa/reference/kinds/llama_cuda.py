@@ -20,6 +20,7 @@ import math
 from numba import cuda
 
 from complexa.reference._cuda import launch
+from complexa.reference.kinds import _rows_cuda as rows
 from complexa.reference.kinds._jit import ADD, BACKWARD, CMP, DIV, EXP, FORWARD, MUL, SQRT
 from complexa.reference.kinds.attention_cuda import _scratch
 from complexa.reference.kinds.llama import Kernels
@@ -29,6 +30,7 @@ __all__ = ["make"]
 
 def make(count: bool) -> Kernels:
     counting = count
+    softmax, mix = rows.make(count)
 
     @cuda.jit
     def rms_forward_kernel(x, weight, eps, xhat, rstd, y, counts):
@@ -211,38 +213,14 @@ def make(count: bool) -> Kernels:
                     if counting:
                         n_add += 1
                 probs[b, h, i, j] = s
-            top = probs[b, h, i, 0]
-            for j in range(1, seq):
-                if counting:
-                    n_cmp += 1
-                if probs[b, h, i, j] > top:
-                    top = probs[b, h, i, j]
-            for j in range(seq):
-                probs[b, h, i, j] = math.exp(probs[b, h, i, j] - top)
-                if counting:
-                    n_add += 1
-                    n_exp += 1
-            total = probs[b, h, i, 0]
-            for j in range(1, seq):
-                total += probs[b, h, i, j]
-                if counting:
-                    n_add += 1
-            for j in range(seq):
-                probs[b, h, i, j] = probs[b, h, i, j] / total
-                if counting:
-                    n_div += 1
-            w = probs[b, h, i, 0]
-            for c in range(hd):
-                y[qi, q0 + c] = w * v[base, k0 + c]
-                if counting:
-                    n_mul += 1
-            for j in range(1, seq):
-                w = probs[b, h, i, j]
-                for c in range(hd):
-                    y[qi, q0 + c] += w * v[base + j, k0 + c]
-                    if counting:
-                        n_mul += 1
-                        n_add += 1
+            adds, divs, exps, cmps = softmax(probs[b, h, i], seq)
+            muls, adds_pv = mix(probs[b, h, i], seq, v, base, k0, y[qi], q0, hd)
+            if counting:
+                n_mul += muls
+                n_add += adds + adds_pv
+                n_div += divs
+                n_exp += exps
+                n_cmp += cmps
         if counting:
             cuda.atomic.add(counts, (FORWARD, MUL), n_mul)
             cuda.atomic.add(counts, (FORWARD, ADD), n_add)

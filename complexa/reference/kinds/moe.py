@@ -21,10 +21,10 @@ weight gradients); the rest is here, per row, on the routing the data gives:
 
 from __future__ import annotations
 
-import math
 from typing import Any, NamedTuple
 
 from complexa.reference._node import Backend, Build, Node, Tensor, new_tensor, view
+from complexa.reference.kinds import _rows as rows
 from complexa.reference.kinds._jit import ACT, ACT_GRAD, ADD, BACKWARD, CMP, DIV, EXP, FORWARD, MUL, jit
 from complexa.reference.kinds.activation import SILU, _activate, _derivative
 
@@ -42,6 +42,7 @@ class Kernels(NamedTuple):
 
 def make(count: bool) -> Kernels:
     counting = count
+    dot, softmax, _, mix, _ = rows.make(count)
 
     @jit
     def route(probs, index, weights, total, counts):
@@ -53,26 +54,12 @@ def make(count: bool) -> Kernels:
         k = index.shape[1]
         for r in range(probs.shape[0]):
             row = probs[r]
-            top = row[0]
-            for e in range(1, n_experts):
-                if counting:
-                    n_cmp += 1
-                if row[e] > top:
-                    top = row[e]
-            for e in range(n_experts):
-                row[e] = math.exp(row[e] - top)
-                if counting:
-                    n_add += 1
-                    n_exp += 1
-            s = row[0]
-            for e in range(1, n_experts):
-                s += row[e]
-                if counting:
-                    n_add += 1
-            for e in range(n_experts):
-                row[e] = row[e] / s
-                if counting:
-                    n_div += 1
+            adds, divs, exps, cmps = softmax(row, n_experts)
+            if counting:
+                n_add += adds
+                n_div += divs
+                n_exp += exps
+                n_cmp += cmps
             for p in range(k):
                 best = -1
                 for e in range(n_experts):
@@ -115,14 +102,10 @@ def make(count: bool) -> Kernels:
         n_experts = probs.shape[1]
         k = index.shape[1]
         for r in range(probs.shape[0]):
-            s = dw[r, 0] * weights[r, 0]
+            s, muls, adds = dot(dw[r], 0, weights[r], 0, k)
             if counting:
-                n_mul += 1
-            for p in range(1, k):
-                s += dw[r, p] * weights[r, p]
-                if counting:
-                    n_mul += 1
-                    n_add += 1
+                n_mul += muls
+                n_add += adds
             d = dz[r]
             for e in range(n_experts):
                 d[e] = 0.0
@@ -132,14 +115,10 @@ def make(count: bool) -> Kernels:
                     n_add += 1
                     n_div += 1
             row = probs[r]
-            t = row[0] * d[0]
+            t, muls, adds = dot(row, 0, d, 0, n_experts)
             if counting:
-                n_mul += 1
-            for e in range(1, n_experts):
-                t += row[e] * d[e]
-                if counting:
-                    n_mul += 1
-                    n_add += 1
+                n_mul += muls
+                n_add += adds
             for e in range(n_experts):
                 d[e] = row[e] * (d[e] - t)
                 if counting:
@@ -168,16 +147,11 @@ def make(count: bool) -> Kernels:
                 wd = w_down[e]
                 z = gu[j]
                 for i in range(2 * f):
-                    wi = wg[i]
-                    s = wi[0] * xr[0]
-                    if counting:
-                        n_mul += 1
-                    for c in range(1, d):
-                        s += wi[c] * xr[c]
-                        if counting:
-                            n_mul += 1
-                            n_add += 1
+                    s, muls, adds = dot(wg[i], 0, xr, 0, d)
                     z[i] = s
+                    if counting:
+                        n_mul += muls
+                        n_add += adds
                 for i in range(f):
                     a[j, i] = _activate(z[i], SILU)
                     h[j, i] = a[j, i] * z[f + i]
@@ -187,16 +161,11 @@ def make(count: bool) -> Kernels:
                 hj = h[j]
                 w = weights[r, p]
                 for i in range(d):
-                    wi = wd[i]
-                    s = wi[0] * hj[0]
-                    if counting:
-                        n_mul += 1
-                    for c in range(1, f):
-                        s += wi[c] * hj[c]
-                        if counting:
-                            n_mul += 1
-                            n_add += 1
+                    s, muls, adds = dot(wd[i], 0, hj, 0, f)
                     o[j, i] = s
+                    if counting:
+                        n_mul += muls
+                        n_add += adds
                     if p == 0:
                         out[i] = s * w
                         if counting:
@@ -241,15 +210,11 @@ def make(count: bool) -> Kernels:
                 dw[r, p] = s
                 # dh = W_down^T do: column c of W_down against do
                 for c in range(f):
-                    t = wd[0, c] * dj[0]
-                    if counting:
-                        n_mul += 1
-                    for i in range(1, d):
-                        t += wd[i, c] * dj[i]
-                        if counting:
-                            n_mul += 1
-                            n_add += 1
+                    t, muls, adds = dot(wd[:, c], 0, dj, 0, d)
                     dh[j, c] = t
+                    if counting:
+                        n_mul += muls
+                        n_add += adds
                 z = gu[j]
                 dz = dgu[j]
                 for c in range(f):
@@ -274,23 +239,11 @@ def make(count: bool) -> Kernels:
             out = dx[r]
             for p in range(k):
                 j = r * k + p
-                wg = w_gu[int(index[r, p])]
-                dz = dgu[j]
-                start = 0
-                if p == 0:
-                    c0 = dz[0]
-                    for c in range(d):
-                        out[c] = c0 * wg[0, c]
-                        if counting:
-                            n_mul += 1
-                    start = 1
-                for i in range(start, rows2f):
-                    ci = dz[i]
-                    for c in range(d):
-                        out[c] += ci * wg[i, c]
-                        if counting:
-                            n_mul += 1
-                            n_add += 1
+                # the first slot's first term starts the sum
+                muls, adds = mix(dgu[j], rows2f, w_gu[int(index[r, p])], 0, 0, out, 0, d, p == 0)
+                if counting:
+                    n_mul += muls
+                    n_add += adds
         if counting:
             counts[BACKWARD, MUL] += n_mul
             counts[BACKWARD, ADD] += n_add
