@@ -969,6 +969,20 @@ def _row(claim: Claim) -> LLMRow:
     references = dict(zip(REFERENCES, (in_authors, torch, exact)))
     configs = FAMILIES[claim.model]
     errors = {c.name: {r: _error(published, v, c.values) for r, v in references.items()} for c in configs}
+    return _checked_row(claim, published, exact, torch, in_authors, exact_in, errors)
+
+
+def _checked_row(
+    claim: Claim,
+    published: sympy.Expr,
+    exact: sympy.Expr,
+    torch: sympy.Expr,
+    in_authors: sympy.Expr,
+    exact_in: tuple[str, ...],
+    errors: dict[str, dict[str, float]],
+    **printed: object,
+) -> LLMRow:
+    """The `LLMRow` of `claim`, its counts and its findings (`printed`: a printed number's fields)."""
     return LLMRow(
         key=claim.key,
         source=claim.source,
@@ -987,6 +1001,7 @@ def _row(claim: Claim) -> LLMRow:
         dropped_torch=sympy.expand(torch - published),
         exact_in=exact_in,
         errors=errors,
+        **printed,  # type: ignore[arg-type]
     )
 
 
@@ -1019,24 +1034,14 @@ def _printed_row(claim: Claim, model: _Model) -> LLMRow:
     tried = {**formulas, **candidates}
     exact_in = tuple(name for name, c in tried.items() if rounds_to(at(c), claim.printed))
     errors = {config.name: {r: float(printed / values[r] - 1) for r in REFERENCES}}
-    return LLMRow(
-        key=claim.key,
-        source=claim.source,
-        cite=claim.cite,
-        quotes=claim.quotes,
-        symbols=claim.symbols,
-        quantity=claim.quantity,
-        unit=claim.unit,
-        note=claim.note,
-        published=published,
-        exact=exact,
-        torch=torch,
-        authors=claim.authors,
-        in_authors=in_authors,
-        dropped=sympy.expand(in_authors - published),
-        dropped_torch=sympy.expand(torch - published),
-        exact_in=exact_in,
-        errors=errors,
+    return _checked_row(
+        claim,
+        published,
+        exact,
+        torch,
+        in_authors,
+        exact_in,
+        errors,
         printed=claim.printed,
         at=config.name,
         values=values,
