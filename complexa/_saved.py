@@ -31,6 +31,31 @@ Saved = list[tuple[sympy.Expr, int]]
 """(elements, bytes per element) of each tensor a module saves."""
 
 
+def _layernorm(rows: sympy.Expr, d: sympy.Expr, w: int) -> Saved:
+    """torch's LayerNorm: its input, mean and 1/std, in the dtype (on the CPU)."""
+    return [(rows * d, w), (2 * rows, w)]
+
+
+def _rmsnorm(rows: sympy.Expr, d: sympy.Expr, w: int) -> Saved:
+    """transformers' RMSNorm, which computes in float32: its input as float32, 1/rms, the normalised rows in the
+    dtype."""
+    return [(rows * d, 4), (rows, 4), (rows * d, w)]
+
+
+def _loss(rows: sympy.Expr, vocab: sympy.Expr, w: int) -> Saved:
+    """Cross-entropy: log_softmax's output; the int64 targets; nll_loss's total weight, a scalar."""
+    return [(rows * vocab, w), (rows, 8), (sympy.Integer(1), w)]
+
+
+def _blocks(out: dict[str, Saved], prefix: str, block: dict[str, Saved], layers: sympy.Expr) -> None:
+    """`block` under `prefix`.i for each of `layers` blocks, or one template row `prefix`.{i} holding all of them."""
+    if layers.is_Integer:
+        for i in range(int(layers)):
+            out.update({f"{prefix}.{i}.{name}": saved for name, saved in block.items()})
+    else:
+        out.update({f"{prefix}.{{i}}.{name}": [(layers * n, b) for n, b in s] for name, s in block.items()})
+
+
 def _block(
     d: sympy.Expr,
     heads: sympy.Expr,
@@ -48,11 +73,11 @@ def _block(
         if causal:
             attention.append((t * t, 1))  # bias[:, :, :T, :T] == 0, made anew every forward pass
     return {
-        "ln_1": [(rows * d, w), (2 * rows, w)],
+        "ln_1": _layernorm(rows, d, w),
         "attn": attention,
         "attn.c_attn": [(rows * d, w)],
         "attn.c_proj": [(rows * d, w)],
-        "ln_2": [(rows * d, w), (2 * rows, w)],
+        "ln_2": _layernorm(rows, d, w),
         "mlp.c_fc": [(rows * d, w)],
         "mlp.gelu": [(rows * d_ff, w)],
         "mlp.c_proj": [(rows * d_ff, w)],
@@ -62,8 +87,8 @@ def _block(
 def _llama_block(c: dict, batch: sympy.Expr, w: int) -> dict[str, Saved]:
     """One Llama block as transformers' eager modules save it. Its RMSNorm computes in float32 whatever the dtype:
     it keeps its input as float32, 1/rms (float32) and the normalised rows in the dtype; the softmax too: its
-    float32 output, and a copy in the dtype when that is not float32. RoPE keeps cos and sin (once for all layers,
-    in `_llama_rope`); repeat_kv's copies of k and v are H heads wide."""
+    float32 output, and a copy in the dtype when that is not float32. RoPE's cos and sin are kept once for all layers
+    (`_llama`); repeat_kv's copies of k and v are H heads wide."""
     t, d, f = c["seq"], c["d_model"], c["d_ff"]
     width = d if c["head_dim"] is None else c["n_heads"] * c["head_dim"]  # the H query heads side by side
     heads, groups = c["n_heads"], c["n_kv_heads"] if c["n_kv_heads"] is not None else c["n_heads"]
@@ -72,13 +97,8 @@ def _llama_block(c: dict, batch: sympy.Expr, w: int) -> dict[str, Saved]:
     # repeat_kv's reshape and matmul's own are views of the one key/value head (torch saves its K hd wide rows).
     shared = batch == 1 and groups == 1
     kv = rows * width / heads if shared else rows * width
-    norm: Saved = [(rows * d, 4), (rows, 4), (rows * d, w)]
+    norm = _rmsnorm(rows, d, w)
     probabilities: Saved = [(batch * heads * t * t, 4)] + ([] if w == 4 else [(batch * heads * t * t, w)])
-    if c.get("n_experts") is not None:
-        raise ComplexaError(
-            "layout = 'torch': what autograd saves in a mixture of experts depends on transformers' expert loop; "
-            "trace a dense Llama-style network, or give Network.mixtral to memory() with the reference layout"
-        )
     return {
         "input_layernorm": norm,
         "self_attn.q_proj": [(rows * d, w)],  # k_proj and v_proj read the same rows
@@ -94,6 +114,11 @@ def _llama_block(c: dict, batch: sympy.Expr, w: int) -> dict[str, Saved]:
 
 def _llama(network: object, dtype: str, loss: bool) -> dict[str, Saved]:
     c = dict(network.llama_config)  # type: ignore[attr-defined]
+    if c.get("n_experts") is not None:
+        raise ComplexaError(
+            "layout = 'torch': what autograd saves in a mixture of experts depends on transformers' expert loop; "
+            "trace a dense Llama-style network, or give Network.mixtral to memory() with the reference layout"
+        )
     w = DTYPES[dtype]
     batch = network.batch  # type: ignore[attr-defined]
     rows, layers = batch * c["seq"], c["n_layers"]
@@ -101,17 +126,13 @@ def _llama(network: object, dtype: str, loss: bool) -> dict[str, Saved]:
     head_dim = c["d_model"] / c["n_heads"] if c["head_dim"] is None else c["head_dim"]
     rope: Saved = [(sympy.expand(2 * c["seq"] * head_dim), w)]  # cos and sin, computed once a forward pass
     out: dict[str, Saved] = {"model.embed_tokens": [(rows, 8)]}
-    if layers.is_Integer:
-        for i in range(int(layers)):
-            out.update({f"model.layers.{i}.{name}": saved for name, saved in block.items()})
-        out["model.layers.0.self_attn"] = out["model.layers.0.self_attn"] + rope
-    else:
-        out.update({f"model.layers.{{i}}.{name}": [(layers * n, b) for n, b in s] for name, s in block.items()})
-        out["model.layers.{i}.self_attn"] += rope
-    out["model.norm"] = [(rows * c["d_model"], 4), (rows, 4), (rows * c["d_model"], w)]
+    _blocks(out, "model.layers", block, layers)
+    first = "model.layers.0.self_attn" if layers.is_Integer else "model.layers.{i}.self_attn"
+    out[first] = out[first] + rope
+    out["model.norm"] = _rmsnorm(rows, c["d_model"], w)
     out["lm_head"] = [(rows * c["d_model"], w)]
     if loss:
-        out["loss"] = [(rows * c["vocab"], w), (rows, 8), (sympy.Integer(1), w)]
+        out["loss"] = _loss(rows, c["vocab"], w)
     return out
 
 
@@ -147,16 +168,11 @@ def saved_by_layer(
         "transformer.wpe": [(t, 8)],  # the positions, arange(T)
     }
     block = _block(d, config["n_heads"], t, config["d_ff"], config["causal"], batch, w, recompute_attention)
-    if layers.is_Integer:
-        for i in range(int(layers)):
-            out.update({f"transformer.h.{i}.{name}": saved for name, saved in block.items()})
-    else:
-        out.update({f"transformer.h.{{i}}.{name}": [(layers * n, b) for n, b in s] for name, s in block.items()})
-    out["transformer.ln_f"] = [(rows * d, w), (2 * rows, w)]
+    _blocks(out, "transformer.h", block, layers)
+    out["transformer.ln_f"] = _layernorm(rows, d, w)
     out["lm_head"] = [(rows * d, w)]
     if loss:
-        # log_softmax's output; the targets; nll_loss's total weight, a scalar
-        out["loss"] = [(rows * config["vocab"], w), (rows, 8), (sympy.Integer(1), w)]
+        out["loss"] = _loss(rows, config["vocab"], w)
     return _totals(out)
 
 
