@@ -34,8 +34,11 @@ class Generation:
     - `counts`: ``"prefill"`` -> op -> count, and ``"decode"`` -> a list, op -> count of each decode step (C = P ..
       P + G - 2 cached), as `complexa.derive(..., phase=...)` derives them.
     - `logits`: the prefill's, (B, V) (or (B, P, V) with ``logits="all"``), then each decode step's (B, V).
-    - `kv_elements`: float64 elements of the KV caches as allocated (every attention layer's keys and values, P + G
-      - 1 tokens a sequence); `kv_tokens`: the tokens each sequence has cached at the end.
+    - `kv_elements`: float64 elements of the KV caches at the end, every attention layer's keys and values of the
+      tokens it keeps (P + G - 1 a sequence; with a sliding window W, the last W - 1, as transformers keeps them);
+      `kv_tokens`: the tokens each sequence has cached at the end.
+    - `cache`: each attention layer's (keys, values) at the end, (B, n_kv_heads, kv_tokens, head_dim), oldest token
+      first, as ``DynamicCache`` holds them (GPT's keys as they are, Llama's rotated).
     - `state`: the parameters by ``state_dict()`` name (tied tensors under each name).
     - `seconds`: wall time of the prefill and of each decode step (the kernels' calls; compilation excluded).
     """
@@ -51,6 +54,7 @@ class Generation:
     kv_tokens: int
     state: dict[str, NDArray[np.float64]] = field(repr=False)
     seconds: list[float] = field(repr=False)
+    cache: list[tuple[NDArray[np.float64], NDArray[np.float64]]] = field(repr=False)
 
 
 def _checked(network: object, prompt: object, new: object, seed: object, logits: object) -> tuple[int, int, int]:
@@ -60,15 +64,6 @@ def _checked(network: object, prompt: object, new: object, seed: object, logits:
     from complexa._validate import as_choice
 
     network = check_network(network, "generate")
-    from complexa.nn import CausalSelfAttention
-    from complexa.nn._stack import rows_of
-
-    for row in rows_of(network):
-        if type(row.layer).__name__ in ("Attention", "MoE") and not isinstance(row.layer, CausalSelfAttention):
-            raise ComplexaError(
-                f"layer {row.path} ({row.layer!r}): generate measures GPT's kinds (Network.gpt); the Llama kinds have "
-                "no decode kernels yet; derive(..., phase='prefill' or 'decode') counts them"
-            )
     if not network.is_concrete:
         raise ComplexaError(
             f"{network!r} has symbols: generate runs a real network, so every size and the batch must be an integer; "
@@ -110,7 +105,7 @@ def generate(network: Network, *, prompt: int, new: int, seed: int = 0, logits: 
     from complexa.reference import _check_fits, _initial_params
     from complexa.reference._runtime import CpuBackend, plan
     from complexa.reference.kinds._jit import FORWARD
-    from complexa.reference.kinds.attention import AttentionNode, PositionNode
+    from complexa.reference.kinds import attention, llama
 
     P, G, seed = _checked(network, prompt, new, seed, logits)
     B = int(network.batch)
@@ -124,10 +119,8 @@ def generate(network: Network, *, prompt: int, new: int, seed: int = 0, logits: 
     assert isinstance(first, Embedding)
     ids = rng.integers(0, int(first.num_embeddings), (B, P)).astype(np.int64)
     nodes = layout._all()
-    attentions = [node for node in nodes if isinstance(node, AttentionNode)]
-    positions = [node for node in nodes if isinstance(node, PositionNode)]
-    for node in attentions:
-        node.start_cache(backend, B, P + G - 1)
+    attentions = [node for node in nodes if isinstance(node, (attention.AttentionNode, llama.AttentionNode))]
+    positions = [node for node in nodes if isinstance(node, attention.PositionNode)]
     ops = _ops_of(network)
     head = layout.nodes[-1]
 
@@ -159,10 +152,10 @@ def generate(network: Network, *, prompt: int, new: int, seed: int = 0, logits: 
         return counted, logits_out, seconds
 
     # Compile first (and discard): the seconds are the kernels', as measure's are.
-    counts, first_logits, seconds = run(ids, 0)
-    for node in attentions:
-        node.cached = 0
-    counts, first_logits, seconds = run(ids, 0)
+    for repeat in range(2):
+        for node in attentions:
+            node.start_cache(backend, B, P + G - 1)
+        counts, first_logits, seconds = run(ids, 0)
     all_logits = [first_logits]
     times = [seconds]
     last = first_logits[:, -1] if first_logits.ndim == 3 else first_logits
@@ -179,6 +172,10 @@ def generate(network: Network, *, prompt: int, new: int, seed: int = 0, logits: 
     state = {t.name: host[t.offset : t.offset + t.size].reshape(t.shape).copy() for t in layout.tensors}
     for alias, name in layout.aliases.items():
         state[alias] = state[name].copy()
+    cache = [
+        (backend.host(node.k_cache)[:, :, : node.cached].copy(), backend.host(node.v_cache)[:, :, : node.cached].copy())
+        for node in attentions
+    ]
     return Generation(
         network=network,
         seed=seed,
@@ -187,8 +184,9 @@ def generate(network: Network, *, prompt: int, new: int, seed: int = 0, logits: 
         tokens=np.stack(generated, axis=1),
         counts={"prefill": counts, "decode": steps},
         logits=all_logits,
-        kv_elements=sum(int(node.k_cache.size + node.v_cache.size) for node in attentions),
+        kv_elements=sum(int(keys.size + values.size) for keys, values in cache),
         kv_tokens=int(attentions[0].cached or 0),
         state=state,
         seconds=times,
+        cache=cache,
     )

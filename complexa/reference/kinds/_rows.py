@@ -1,5 +1,6 @@
 """The row loops the CPU attention kernels share (`attention`, `llama`, `moe`): a dot product (a score), a softmax in
-place, its backward, a weighted sum of rows (P v), and one head's backward pass. Built, as the kernels are, counting
+place, its backward, a weighted sum of rows (P v), one head's backward pass, and one query's attention over a KV
+cache (a decode step's). Built, as the kernels are, counting
 or plain (`make`): each returns the operations it performed, zeros when not counting, and the caller adds them to
 its own counters; numba compiles them into it.
 """
@@ -20,6 +21,7 @@ class Rows(NamedTuple):
     softmax_backward: Any
     mix: Any
     head_backward: Any
+    attend: Any
 
 
 def _inline(function: Any) -> Any:
@@ -165,4 +167,30 @@ def make(count: bool) -> Rows:
                 n_add += adds
         return n_mul, n_add
 
-    return Rows(dot, softmax, softmax_backward, mix, head_backward)
+    @_inline
+    def attend(q, q0, keys, values, n, scale, masked, scores, out, o0, width):
+        # One query, q[q0 : q0 + width], over the first n rows of keys and values (one head's cache of one
+        # sequence, the query's own key last): the scores, scaled, plus the mask where `masked` (all zeros: every
+        # cached key is visible to the newest query, but transformers' eager path adds it), their softmax in
+        # scores[:n], and out[o0 : o0 + width] = P v. Returns (muls, adds, divs, exps, cmps).
+        n_mul = 0
+        n_add = 0
+        for j in range(n):
+            s, muls, adds = dot(q, q0, keys[j], 0, width)
+            s *= scale
+            if counting:
+                n_mul += muls + 1
+                n_add += adds
+            if masked:
+                s += 0.0
+                if counting:
+                    n_add += 1
+            scores[j] = s
+        adds, divs, exps, cmps = softmax(scores, n)
+        muls, adds_pv = mix(scores, n, values, 0, 0, out, o0, width, True)
+        if counting:
+            n_mul += muls
+            n_add += adds + adds_pv
+        return n_mul, n_add, divs, exps, cmps
+
+    return Rows(dot, softmax, softmax_backward, mix, head_backward, attend)

@@ -1,5 +1,5 @@
 """The CUDA twins of `_rows`' row loops that the attention kernels share (`attention_cuda`, `llama_cuda`): a softmax
-in place and a weighted sum of rows (P v), device functions built counting or plain (`make`) as the kernels are. Each
+in place, a weighted sum of rows (P v) and one query's attention over a KV cache, device functions built counting or plain (`make`) as the kernels are. Each
 returns the operations it performed, zeros when not counting, and the calling thread adds them to its own counters.
 """
 
@@ -16,6 +16,7 @@ __all__ = ["Rows", "make"]
 class Rows(NamedTuple):
     softmax: Any
     mix: Any
+    attend: Any
 
 
 def make(count: bool) -> Rows:
@@ -70,4 +71,35 @@ def make(count: bool) -> Rows:
                     n_add += 1
         return n_mul, n_add
 
-    return Rows(softmax, mix)
+    @cuda.jit(device=True)
+    def attend(q, q0, keys, values, n, scale, masked, scores, out, o0, width):
+        # One query over the first n rows of keys and values, as `_rows.attend`: the scores, scaled, the mask (all
+        # zeros) added where `masked`, their softmax in scores[:n], out[o0 : o0 + width] = P v. Returns (muls, adds,
+        # divs, exps, cmps).
+        n_mul = 0
+        n_add = 0
+        for j in range(n):
+            s = q[q0] * keys[j, 0]
+            if counting:
+                n_mul += 1
+            for c in range(1, width):
+                s += q[q0 + c] * keys[j, c]
+                if counting:
+                    n_mul += 1
+                    n_add += 1
+            s *= scale
+            if counting:
+                n_mul += 1
+            if masked:
+                s += 0.0
+                if counting:
+                    n_add += 1
+            scores[j] = s
+        adds, divs, exps, cmps = softmax(scores, n)
+        muls, adds_pv = mix(scores, n, values, 0, 0, out, o0, width)
+        if counting:
+            n_mul += muls
+            n_add += adds + adds_pv
+        return n_mul, n_add, divs, exps, cmps
+
+    return Rows(softmax, mix, attend)

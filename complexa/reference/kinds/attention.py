@@ -37,7 +37,7 @@ class Kernels(NamedTuple):
 
 def make(count: bool) -> Kernels:
     counting = count
-    dot, softmax, _, mix, head_backward = rows.make(count)
+    dot, softmax, _, mix, head_backward, attend = rows.make(count)
 
     @jit
     def embed(ids, table, y, counts):
@@ -197,19 +197,12 @@ def make(count: bool) -> Kernels:
             out = y[b]
             for h in range(heads):
                 q0 = h * hd
-                keys = k_cache[b, h]
-                values = v_cache[b, h]
-                for j in range(length):
-                    s, muls, adds = dot(qi, q0, keys[j], 0, hd)
-                    scores[j] = s * scale
-                    if counting:
-                        n_mul += muls + 1
-                        n_add += adds
-                adds, divs, exps, cmps = softmax(scores, length)
-                muls, adds_pv = mix(scores, length, values, 0, 0, out, q0, hd, True)
+                muls, adds, divs, exps, cmps = attend(
+                    qi, q0, k_cache[b, h], v_cache[b, h], length, scale, False, scores, out, q0, hd
+                )
                 if counting:
                     n_mul += muls
-                    n_add += adds + adds_pv
+                    n_add += adds
                     n_div += divs
                     n_exp += exps
                     n_cmp += cmps

@@ -50,7 +50,7 @@ def _scratch(dp: Any, shape: tuple[int, ...]) -> Any:
 
 def make(count: bool) -> Kernels:
     counting = count
-    softmax, mix = rows.make(count)
+    softmax, mix, attend = rows.make(count)
 
     @cuda.jit
     def embed_kernel(ids, table, y, counts):
@@ -295,24 +295,12 @@ def make(count: bool) -> Kernels:
             b = t // heads
             h = t % heads
             q0 = h * hd
-            scores = rows[b, h]
-            for j in range(length):
-                s = qkv[b, q0] * k_cache[b, h, j, 0]
-                if counting:
-                    n_mul += 1
-                for c in range(1, hd):
-                    s += qkv[b, q0 + c] * k_cache[b, h, j, c]
-                    if counting:
-                        n_mul += 1
-                        n_add += 1
-                scores[j] = s * scale
-                if counting:
-                    n_mul += 1
-            adds, divs, exps, cmps = softmax(scores, length)
-            muls, adds_pv = mix(scores, length, v_cache[b, h], 0, 0, y[b], q0, hd)
+            muls, adds, divs, exps, cmps = attend(
+                qkv[b], q0, k_cache[b, h], v_cache[b, h], length, scale, False, rows[b, h], y[b], q0, hd
+            )
             if counting:
                 n_mul += muls
-                n_add += adds + adds_pv
+                n_add += adds
                 n_div += divs
                 n_exp += exps
                 n_cmp += cmps

@@ -18,6 +18,15 @@ The rows are tokens, B samples of T each, sample b's tokens at rows b T .. b T +
   j <= i - W (token i sees itself and the W - 1 before it), else 0. The softmax and y = P v as GPT's. Backward:
   dP = dy v^T; dS = P (dP - sum P dP) scale; dq = dS k; dk and dv, each kv head's, sum over the H / K query heads
   that read it, each term in order (the first head's first term starts the sum).
+
+Inference (`complexa.reference.generate`): the attention keeps a KV cache of the rotated keys and the values, (B, K,
+slots, hd), as ``transformers``' ``DynamicCache`` does; the rows of a phase are at positions seen .. seen + n - 1
+of their sequence, and RoPE turns them there (tables over every position the generation reaches). A prefill is the
+forward pass over the prompt (the same kernel, mask and window included) whose keys and values `store` copies into
+the cache; a decode step's `store` appends the new token's, and `decode` attends from each query head h to kv head
+h // (H / K)'s cached keys, the mask added (zeros). With a window W the cache keeps the last W - 1 tokens, as
+``DynamicSlidingWindowLayer``: a decode step attends to them and the new token (min(C + 1, W) keys), then `slide`
+drops the oldest.
 """
 
 from __future__ import annotations
@@ -45,6 +54,9 @@ class Kernels(NamedTuple):
     rope_backward: Any
     forward: Any
     backward: Any
+    store: Any
+    slide: Any
+    decode: Any
 
 
 def rope_tables(seq: int, head_dim: int, theta: float) -> tuple[Any, Any]:
@@ -58,7 +70,7 @@ def rope_tables(seq: int, head_dim: int, theta: float) -> tuple[Any, Any]:
 
 def make(count: bool) -> Kernels:
     counting = count
-    dot, softmax, _, mix, head_backward = rows.make(count)
+    dot, softmax, _, mix, head_backward, attend = rows.make(count)
 
     @jit
     def rms_forward(x, weight, eps, xhat, rstd, y, counts):
@@ -289,6 +301,70 @@ def make(count: bool) -> Kernels:
             counts[BACKWARD, MUL] += n_mul
             counts[BACKWARD, ADD] += n_add
 
+    @jit
+    def store(k, v, first, start, k_cache, v_cache):
+        # Tokens first .. n - 1 of each sequence's rows of k and v (B n, K hd) into its cache from slot start on:
+        # copies, no arithmetic.
+        batch, kv_heads, _, hd = k_cache.shape
+        seq = k.shape[0] // batch
+        for b in range(batch):
+            for i in range(first, seq):
+                key = k[b * seq + i]
+                value = v[b * seq + i]
+                for g in range(kv_heads):
+                    slot = start + i - first
+                    kc = k_cache[b, g, slot]
+                    vc = v_cache[b, g, slot]
+                    for c in range(hd):
+                        kc[c] = key[g * hd + c]
+                        vc[c] = value[g * hd + c]
+
+    @jit
+    def slide(k_cache, v_cache, shift, keep):
+        # A sliding window's cache: tokens shift .. shift + keep - 1 to slots 0 .. keep - 1, oldest first; copies.
+        batch, kv_heads, _, hd = k_cache.shape
+        for b in range(batch):
+            for g in range(kv_heads):
+                kc = k_cache[b, g]
+                vc = v_cache[b, g]
+                for j in range(keep):
+                    for c in range(hd):
+                        kc[j, c] = kc[j + shift, c]
+                        vc[j, c] = vc[j + shift, c]
+
+    @jit
+    def decode(q, k_cache, v_cache, length, heads, scale, masked, scores, y, counts):
+        # One query per sequence (row b of q, H heads) against the `length` keys cached (its own last), query head h
+        # reading kv head h // (H / K).
+        n_mul = 0
+        n_add = 0
+        n_div = 0
+        n_exp = 0
+        n_cmp = 0
+        batch, kv_heads, _, hd = k_cache.shape
+        group = heads // kv_heads
+        for b in range(batch):
+            qi = q[b]
+            out = y[b]
+            for h in range(heads):
+                q0 = h * hd
+                g = h // group
+                muls, adds, divs, exps, cmps = attend(
+                    qi, q0, k_cache[b, g], v_cache[b, g], length, scale, masked, scores, out, q0, hd
+                )
+                if counting:
+                    n_mul += muls
+                    n_add += adds
+                    n_div += divs
+                    n_exp += exps
+                    n_cmp += cmps
+        if counting:
+            counts[FORWARD, MUL] += n_mul
+            counts[FORWARD, ADD] += n_add
+            counts[FORWARD, DIV] += n_div
+            counts[FORWARD, EXP] += n_exp
+            counts[FORWARD, CMP] += n_cmp
+
     return Kernels(
         rms_forward,
         rms_input_grad,
@@ -299,6 +375,9 @@ def make(count: bool) -> Kernels:
         rope_backward,
         forward,
         backward,
+        store,
+        slide,
+        decode,
     )
 
 
@@ -400,6 +479,7 @@ class AttentionNode(Node):
         self.heads, self.kv_heads, self.head_dim, self.seq = heads, kv_heads, head_dim, seq
         self.causal, self.window, self.body = causal, window, body
         self.scale = head_dim**-0.5  # as Hugging Face's scaling
+        self.theta = theta
         self.tables = rope_tables(seq, head_dim, theta)
 
     def allocate(self, backend: Backend, batch: int, params: Any, grads: Any) -> None:
@@ -434,11 +514,69 @@ class AttentionNode(Node):
     def scratch(self) -> int:
         return 2 * self.seq * self.head_dim  # the cos and sin tables
 
+    cached: int | None = None
+    """For inference: the tokens each sequence has in the KV cache (`start_cache`); None in training."""
+    seen: int = 0
+    """For inference: the tokens each sequence has had, the position of the next (more than `cached` past a window)."""
+
+    def start_cache(self, backend: Backend, sequences: int, capacity: int) -> None:
+        """An empty KV cache for `sequences` sequences of up to `capacity` tokens, at positions 0 .. capacity - 1 (the
+        rotary tables made for them). With a window W it keeps the last W - 1 tokens, as transformers'
+        ``DynamicSlidingWindowLayer``, and has a slot for the new token a decode step attends to beside them."""
+        hd = self.head_dim
+        self.keep = capacity if not self.window else min(capacity, self.window - 1)
+        slots = capacity if not self.window else min(capacity, self.window)
+        self.k_cache = backend.empty((sequences, self.kv_heads, slots, hd))
+        self.v_cache = backend.empty((sequences, self.kv_heads, slots, hd))
+        self.scores = backend.empty((slots,))
+        self.tables = rope_tables(capacity, hd, self.theta)
+        self.cached = 0
+        self.seen = 0
+
     def forward(self, x: Any, counts: Any) -> Any:
         q_proj, k_proj, v_proj, o_proj = self.body
-        self.k.rope_forward(q_proj.forward(x, counts), self.cos, self.sin, self.heads, self.q, counts)
-        self.k.rope_forward(k_proj.forward(x, counts), self.cos, self.sin, self.kv_heads, self.kk, counts)
+        cos, sin = self.cos, self.sin
+        if self.cached is not None:  # inference: the rows are at positions seen .. seen + n - 1 of their sequence
+            n = x.shape[0] // self.k_cache.shape[0]
+            cos, sin = cos[self.seen : self.seen + n], sin[self.seen : self.seen + n]
+        self.k.rope_forward(q_proj.forward(x, counts), cos, sin, self.heads, self.q, counts)
+        self.k.rope_forward(k_proj.forward(x, counts), cos, sin, self.kv_heads, self.kk, counts)
         self.v = v_proj.forward(x, counts)
+        if self.cached is None:
+            self._attend(counts)
+        else:
+            self._infer(n, counts)
+        return o_proj.forward(self.y, counts)
+
+    def _infer(self, n: int, counts: Any) -> None:
+        """A prefill (nothing seen yet) over its n tokens, or a decode step's one, with the KV cache."""
+        if self.seen == 0:  # every query over the prompt's keys, masked as in training; the cache keeps the last
+            self._attend(counts)
+            kept = min(n, self.keep)
+            self.k.store(self.kk, self.v, n - kept, 0, self.k_cache, self.v_cache)
+        else:
+            assert n == 1, "a decode step takes one token per sequence"
+            self.k.store(self.kk, self.v, 0, self.cached, self.k_cache, self.v_cache)
+            length = self.cached + 1  # the cached tokens and the new one
+            self.k.decode(
+                self.q,
+                self.k_cache,
+                self.v_cache,
+                length,
+                self.heads,
+                self.scale,
+                self.causal,
+                self.scores,
+                self.y,
+                counts,
+            )
+            kept = min(length, self.keep)
+            if kept < length:  # past the window: the oldest token leaves the cache
+                self.k.slide(self.k_cache, self.v_cache, length - kept, kept)
+        self.cached = kept
+        self.seen += n
+
+    def _attend(self, counts: Any) -> None:
         self.k.forward(
             self.q,
             self.kk,
@@ -452,7 +590,6 @@ class AttentionNode(Node):
             self.y,
             counts,
         )
-        return o_proj.forward(self.y, counts)
 
     def backward(self, dy: Any, counts: Any) -> Any:
         q_proj, k_proj, v_proj, o_proj = self.body

@@ -30,7 +30,7 @@ __all__ = ["make"]
 
 def make(count: bool) -> Kernels:
     counting = count
-    softmax, mix = rows.make(count)
+    softmax, mix, attend = rows.make(count)
 
     @cuda.jit
     def rms_forward_kernel(x, weight, eps, xhat, rstd, y, counts):

@@ -42,7 +42,7 @@ class Kernels(NamedTuple):
 
 def make(count: bool) -> Kernels:
     counting = count
-    dot, softmax, _, mix, _ = rows.make(count)
+    dot, softmax, _, mix, _, _ = rows.make(count)
 
     @jit
     def route(probs, index, weights, total, counts):
