@@ -274,6 +274,50 @@ def test_the_kv_cache_kernels_count_and_compute_as_on_the_cpu(batch: int, heads:
     assert out[0][3][0].sum() > 0
 
 
+@needs_cuda
+@pytest.mark.parametrize(
+    ("batch", "heads", "kv_heads", "hd", "cached", "slide"),
+    [(2, 4, 2, 2, 3, False), (1, 3, 1, 4, 2, True), (2, 2, 2, 2, 4, True)],  # GQA, MQA with a window, MHA
+)
+def test_the_llama_kv_cache_kernels_count_and_compute_as_on_the_cpu(
+    batch: int, heads: int, kv_heads: int, hd: int, cached: int, slide: bool
+) -> None:
+    # Inference (issue 22) with the Llama kinds: a prompt's last `cached` keys and values stored, then a decode
+    # step: its query turned by RoPE at position `cached` + 2, its key and value stored, its query heads over their
+    # kv heads' caches (the mask added), and, with a window, the oldest token slid out.
+    from complexa.reference import kinds
+    from complexa.reference._cuda import CudaBackend
+    from complexa.reference.kinds.llama import rope_tables
+
+    rng = np.random.default_rng(cached + heads)
+    prompt, position = cached + 2, cached + 2
+    k_rows, v_rows = (rng.uniform(-1.0, 1.0, (batch * prompt, kv_heads * hd)) for _ in range(2))
+    k_new, v_new = (rng.uniform(-1.0, 1.0, (batch, kv_heads * hd)) for _ in range(2))
+    q = rng.uniform(-1.0, 1.0, (batch, heads * hd))
+    cos, sin = rope_tables(position + 1, hd, 10_000.0)
+    out = []
+    for backend in (None, CudaBackend(True)):
+        k = kinds.COUNTING.llama if backend is None else backend.kernels.llama
+        put = (lambda a: np.array(a)) if backend is None else backend.device
+        keys, values = (put(np.zeros((batch, kv_heads, cached + 1, hd))) for _ in range(2))
+        turned, y, counts = put(np.zeros_like(q)), put(np.zeros_like(q)), put(np.zeros((3, 8), np.int64))
+        cos_at, sin_at = (put(table)[position : position + 1] for table in (cos, sin))
+        k.store(put(k_rows), put(v_rows), prompt - cached, 0, keys, values)
+        k.rope_forward(put(q), cos_at, sin_at, heads, turned, counts)
+        k.store(put(k_new), put(v_new), 0, cached, keys, values)
+        k.decode(turned, keys, values, cached + 1, heads, 0.5, True, put(np.zeros(cached + 1)), y, counts)
+        if slide:
+            k.slide(keys, values, 1, cached)
+        get = (lambda a: a) if backend is None else backend.host
+        out.append([get(a) for a in (keys, values, turned, y, counts)])
+    for name, cpu, device in zip(("keys", "values", "q turned", "y", "counts"), *out):
+        if name in ("q turned", "y"):
+            np.testing.assert_allclose(device, cpu, rtol=1e-12, atol=1e-15, err_msg=name)
+        else:
+            np.testing.assert_array_equal(device, cpu, err_msg=name)
+    assert out[0][4][0].sum() > 0
+
+
 def _train(network: Network, backend: Any) -> tuple[dict[str, Any], Any]:
     from complexa.reference import _initial_params
     from complexa.reference._runtime import Trainer, plan

@@ -300,11 +300,6 @@ CASES: list[tuple[str, Callable[[], object], str]] = [
         r"inference is counted in the exact model",
     ),
     (
-        "a Llama's generation measured",
-        lambda: _generate(Network.llama(13, 8, 8, 1, 2), prompt=2, new=1),
-        r"generate measures GPT's kinds \(Network.gpt\); the Llama kinds have no decode kernels yet",
-    ),
-    (
         "a symbolic cache with a sliding window",
         lambda: derive(Network.llama(13, 8, 8, 1, 2, window=3), phase="decode", cache="C"),
         r"cache = C with a sliding window of 3: the cache holds min\(tokens, W - 1\) tokens",

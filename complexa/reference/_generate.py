@@ -1,10 +1,13 @@
-"""The measured side of inference: a GPT that generates tokens with a real KV cache, counting every operation of its
-prefill and of each decode step (docs/inference.md).
+"""The measured side of inference: a language model (GPT's kinds, or the Llama kinds: Llama, Mistral, Qwen2, Mixtral)
+that generates tokens with a real KV cache, counting every operation of its prefill and of each decode step
+(docs/inference.md).
 
 The same nodes and kernels as training (`complexa.reference._runtime`), their buffers sized for the rows of the
-phase: B P on the prefill, B on a decode step; the attention nodes keep the cache (`AttentionNode.start_cache`), the
-position embedding reads the positions of the rows to come. Greedy decoding: each next token is the argmax of the
-last logits, taken with numpy and not counted, as complexa's derivation does not count it either.
+phase: B P on the prefill, B on a decode step; the attention nodes keep the cache (`start_cache` of
+`kinds.attention.AttentionNode` and of `kinds.llama.AttentionNode`: GPT's keys, or Llama's rotated keys at their
+positions, grouped by key/value head, a sliding window's last W - 1 tokens), GPT's position embedding reads the
+positions of the rows to come. Greedy decoding: each next token is the argmax of the last logits, taken with numpy
+and not counted, as complexa's derivation does not count it either.
 """
 
 from __future__ import annotations
@@ -89,15 +92,19 @@ def generate(network: Network, *, prompt: int, new: int, seed: int = 0, logits: 
     The parameters are `complexa.measure`'s for the same `seed` (``numpy.random.default_rng(seed)``, each tensor in
     ``state_dict()`` order); then the prompt, uniform token ids in 0..vocab - 1.
 
-    **Arguments:** `network` (`Network.gpt` with integer sizes and batch), `prompt` (P), `new` (G; P + G - 1 at most
-    the positions the network embeds), `seed`, `logits` (``"last"``, as ``generate``, or ``"all"``: the prefill's
-    logits at every position).
+    **Arguments:** `network` (`Network.gpt`, `Network.llama`, `Network.mixtral` or a stack of their kinds, with
+    integer sizes and batch), `prompt` (P), `new` (G; P + G - 1 at most the positions GPT's network embeds; RoPE
+    turns any position), `seed`, `logits` (``"last"``, as ``generate``, or ``"all"``: the prefill's logits at every
+    position).
 
     **Returns:** a `Generation`.
 
     >>> g = generate(Network.gpt(11, 8, 8, 2, 2, batch=2), prompt=3, new=4)
     >>> g.tokens.shape, len(g.counts["decode"]), g.kv_tokens
     ((2, 4), 3, 6)
+    >>> g = generate(Network.llama(11, 8, 8, 2, 4, n_kv_heads=2), prompt=3, new=4)
+    >>> g.kv_tokens, [keys.shape for keys, values in g.cache]
+    (6, [(1, 2, 6, 2), (1, 2, 6, 2)])
     """
     from complexa._inference import _ops_of
     from complexa.nn import OPS

@@ -11,6 +11,10 @@ softmax's backward on that row, and one (sample, kv head, key, column) per threa
 query heads and their rows in the CPU's order; the second one (sample, head, row, column) per thread for dq = dS k and
 one (sample, kv head, key, column) for dk = dS^T q, summed as dv. dS needs a (T, T) block per sample and head where
 the CPU reuses one: a (B, H, T, T) scratch array kept for each `dp`, as `attention_cuda` keeps it.
+
+Inference: store takes one (sample, token, kv column) per thread, a copy; slide one (sample, kv head, column) per
+thread, which moves that column's tokens oldest first (no other thread touches them); decode one (sample, query head)
+per thread, its scores over its kv head's cache kept in a (B, H, slots) scratch array, its output columns its own.
 """
 
 from __future__ import annotations
@@ -407,6 +411,78 @@ def make(count: bool) -> Kernels:
             counts,
         )
 
+    @cuda.jit
+    def store_kernel(k, v, first, start, k_cache, v_cache):
+        # Copies, no arithmetic: one (sample, token, kv column) a thread, tokens first .. n - 1 from slot start on.
+        batch, kv_heads, _, hd = k_cache.shape
+        width = kv_heads * hd
+        seq = k.shape[0] // batch
+        kept = seq - first
+        for t in range(cuda.grid(1), batch * kept * width, cuda.gridsize(1)):
+            b = t // (kept * width)
+            i = first + t // width % kept
+            g = t % width // hd
+            c = t % hd
+            k_cache[b, g, start + i - first, c] = k[b * seq + i, g * hd + c]
+            v_cache[b, g, start + i - first, c] = v[b * seq + i, g * hd + c]
+
+    @cuda.jit
+    def slide_kernel(k_cache, v_cache, shift, keep):
+        # One (sample, kv head, column) a thread, moving its column's tokens oldest first: a slot is read before
+        # any thread writes it, as each column is one thread's.
+        batch, kv_heads, _, hd = k_cache.shape
+        for t in range(cuda.grid(1), batch * kv_heads * hd, cuda.gridsize(1)):
+            b = t // (kv_heads * hd)
+            g = t // hd % kv_heads
+            c = t % hd
+            for j in range(keep):
+                k_cache[b, g, j, c] = k_cache[b, g, j + shift, c]
+                v_cache[b, g, j, c] = v_cache[b, g, j + shift, c]
+
+    @cuda.jit
+    def decode_kernel(q, k_cache, v_cache, length, heads, scale, masked, rows, y, counts):
+        # One (sample, query head) a thread: its scores over kv head h // (H / K)'s cache, in its own scratch row.
+        n_mul = 0
+        n_add = 0
+        n_div = 0
+        n_exp = 0
+        n_cmp = 0
+        kv_heads = k_cache.shape[1]
+        hd = k_cache.shape[3]
+        group = heads // kv_heads
+        for t in range(cuda.grid(1), q.shape[0] * heads, cuda.gridsize(1)):
+            b = t // heads
+            h = t % heads
+            g = h // group
+            q0 = h * hd
+            muls, adds, divs, exps, cmps = attend(
+                q[b], q0, k_cache[b, g], v_cache[b, g], length, scale, masked, rows[b, h], y[b], q0, hd
+            )
+            if counting:
+                n_mul += muls
+                n_add += adds
+                n_div += divs
+                n_exp += exps
+                n_cmp += cmps
+        if counting:
+            cuda.atomic.add(counts, (FORWARD, MUL), n_mul)
+            cuda.atomic.add(counts, (FORWARD, ADD), n_add)
+            cuda.atomic.add(counts, (FORWARD, DIV), n_div)
+            cuda.atomic.add(counts, (FORWARD, EXP), n_exp)
+            cuda.atomic.add(counts, (FORWARD, CMP), n_cmp)
+
+    def store(k, v, first, start, k_cache, v_cache):
+        work = k_cache.shape[0] * (k.shape[0] // k_cache.shape[0] - first) * k.shape[1]
+        launch(store_kernel, work, k, v, first, start, k_cache, v_cache)
+
+    def slide(k_cache, v_cache, shift, keep):
+        launch(slide_kernel, k_cache.shape[0] * k_cache.shape[1] * k_cache.shape[3], k_cache, v_cache, shift, keep)
+
+    def decode(q, k_cache, v_cache, length, heads, scale, masked, scores, y, counts):
+        # Each thread's scores in a (B, H, slots) scratch array kept for the `scores` buffer, as attention_cuda's.
+        rows = _scratch(scores, (k_cache.shape[0], heads, k_cache.shape[2]))
+        launch(decode_kernel, q.shape[0] * heads, q, k_cache, v_cache, length, heads, scale, masked, rows, y, counts)
+
     return Kernels(
         rms_forward,
         rms_input_grad,
@@ -417,4 +493,7 @@ def make(count: bool) -> Kernels:
         rope_backward,
         forward,
         backward,
+        store,
+        slide,
+        decode,
     )
