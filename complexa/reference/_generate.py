@@ -111,8 +111,8 @@ def generate(network: Network, *, prompt: int, new: int, seed: int = 0, logits: 
     from complexa.nn.embedding import Embedding
     from complexa.reference import _check_fits, _initial_params
     from complexa.reference._runtime import CpuBackend, plan
-    from complexa.reference.kinds._jit import FORWARD
     from complexa.reference.kinds import attention, llama
+    from complexa.reference.kinds._jit import FORWARD
 
     P, G, seed = _checked(network, prompt, new, seed, logits)
     B = int(network.batch)
@@ -159,7 +159,7 @@ def generate(network: Network, *, prompt: int, new: int, seed: int = 0, logits: 
         return counted, logits_out, seconds
 
     # Compile first (and discard): the seconds are the kernels', as measure's are.
-    for repeat in range(2):
+    for _ in range(2):
         for node in attentions:
             node.start_cache(backend, B, P + G - 1)
         counts, first_logits, seconds = run(ids, 0)

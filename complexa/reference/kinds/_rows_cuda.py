@@ -1,6 +1,7 @@
 """The CUDA twins of `_rows`' row loops that the attention kernels share (`attention_cuda`, `llama_cuda`): a softmax
-in place, a weighted sum of rows (P v) and one query's attention over a KV cache, device functions built counting or plain (`make`) as the kernels are. Each
-returns the operations it performed, zeros when not counting, and the calling thread adds them to its own counters.
+in place, a weighted sum of rows (P v) and one query's attention over a KV cache, device functions built counting or
+plain (`make`) as the kernels are. Each returns the operations it performed, zeros when not counting, and the calling
+thread adds them to its own counters.
 """
 
 from __future__ import annotations

@@ -555,7 +555,7 @@ class AttentionNode(Node):
             kept = min(n, self.keep)
             self.k.store(self.kk, self.v, n - kept, 0, self.k_cache, self.v_cache)
         else:
-            assert n == 1, "a decode step takes one token per sequence"
+            assert n == 1 and self.cached is not None, "a decode step takes one token per sequence"
             self.k.store(self.kk, self.v, 0, self.cached, self.k_cache, self.v_cache)
             length = self.cached + 1  # the cached tokens and the new one
             self.k.decode(
