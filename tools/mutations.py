@@ -2883,7 +2883,7 @@ MUTATIONS += [
     Mutation(
         "kernel-decode-softmax-count",
         "cpu kernel",
-        "complexa/reference/kinds/attention.py",
+        "complexa/reference/kinds/_rows.py",  # the decode kernel, GPT's and Llama's
         "n_div += divs" + _nl(20) + "n_exp += exps" + _nl(20) + "n_cmp += cmps",
         "n_div += divs" + _nl(20) + "n_exp += exps" + _nl(20) + "n_cmp += 0",
         "the decode kernel's softmax maximum not counted",
@@ -2893,8 +2893,8 @@ MUTATIONS += [
         "kernel-decode-scale",
         "cpu kernel",
         "complexa/reference/kinds/_rows.py",  # one query over a cache, shared by GPT's decode kernel and Llama's
-        "            s *= scale" + _nl(12) + "if counting:" + _nl(16) + "n_mul += muls + 1",
-        "            s *= 1.0" + _nl(12) + "if counting:" + _nl(16) + "n_mul += muls + 1",
+        "s *= scale" + _nl(20) + "if counting:" + _nl(24) + "n_mul += muls + 1",
+        "s *= 1.0" + _nl(20) + "if counting:" + _nl(24) + "n_mul += muls + 1",
         "the decode kernel's scores not scaled by 1 / sqrt(hd) (the logits differ from transformers')",
         tests=("tests/test_inference.py",),
     ),
@@ -2944,8 +2944,8 @@ MUTATIONS += [
     _cuda(
         "cuda-decode-own-key-count",
         "_rows",
-        "adds, divs, exps, cmps = softmax(scores, n)",
-        "adds, divs, exps, cmps = softmax(scores, n)" + _nl(8) + "cmps = 0",
+        "adds, divs, exps, cmps = softmax(scores, length)",
+        "adds, divs, exps, cmps = softmax(scores, length)" + _nl(12) + "cmps = 0",
         "the CUDA decode kernel's softmax maximum not counted",
     ),
     _cuda(
@@ -3830,7 +3830,7 @@ _LLAMA_DECODE_TORCH = ("tests/test_llama_decode_torch.py",)
 _LLAMA_DECODE_CUDA = ("tests/test_cuda.py::test_the_llama_kv_cache_kernels_count_and_compute_as_on_the_cpu",)
 MUTATIONS += [
     Mutation(
-        "kernel-llama-store-slot",
+        "decode-llama-store-slot",
         "cpu kernel",
         _LLAMA_DECODE,
         "                    slot = start + i - first",
@@ -3839,7 +3839,7 @@ MUTATIONS += [
         tests=_LLAMA_DECODE_TORCH,
     ),
     Mutation(
-        "runtime-llama-rope-position",
+        "decode-llama-rope-position",
         "runtime",
         _LLAMA_DECODE,
         "cos, sin = cos[self.seen : self.seen + n], sin[self.seen : self.seen + n]",
@@ -3848,16 +3848,16 @@ MUTATIONS += [
         tests=_LLAMA_DECODE_TORCH,
     ),
     Mutation(
-        "kernel-llama-decode-groups",
+        "decode-llama-groups",
         "cpu kernel",
-        _LLAMA_DECODE,
+        f"{KINDS}_rows.py",  # the decode kernel, GPT's and Llama's
         "                g = h // group",
         "                g = h % kv_heads",
         "a decode step's query head h reading kv head h mod K, not h // (H / K) as repeat_kv groups them",
         tests=_LLAMA_DECODE_TORCH,
     ),
     Mutation(
-        "runtime-llama-window-slide",
+        "decode-llama-window-slide",
         "runtime",
         _LLAMA_DECODE,
         "                self.k.slide(self.k_cache, self.v_cache, length - kept, kept)",
@@ -3866,7 +3866,7 @@ MUTATIONS += [
         tests=_LLAMA_DECODE_TORCH,
     ),
     Mutation(
-        "runtime-llama-window-prefill",
+        "decode-llama-window-prefill",
         "runtime",
         _LLAMA_DECODE,
         "            self.k.store(self.kk, self.v, n - kept, 0, self.k_cache, self.v_cache)",
@@ -3875,16 +3875,16 @@ MUTATIONS += [
         tests=_LLAMA_DECODE_TORCH,
     ),
     Mutation(
-        "kernel-llama-decode-count",
+        "decode-llama-mask-count",
         "cpu kernel",
-        _LLAMA_DECODE,
-        "n_exp += exps" + _nl(20) + "n_cmp += cmps",
-        "n_exp += exps" + _nl(20) + "n_cmp += 0",
-        "the Llama decode kernel's softmax maximum not counted",
+        f"{KINDS}_rows.py",
+        "s += 0.0" + _nl(24) + "if counting:" + _nl(28) + "n_add += 1",
+        "s += 0.0" + _nl(24) + "if counting:" + _nl(28) + "n_add += 0",
+        "the Llama decode kernel's mask added but not counted",
         tests=("tests/test_llama_decode.py",),
     ),
     Mutation(
-        "kernel-llama-decode-mask",
+        "decode-llama-mask",
         "runtime",
         _LLAMA_DECODE,
         "                self.causal," + _nl(16) + "self.scores,",
@@ -3893,7 +3893,7 @@ MUTATIONS += [
         tests=("tests/test_llama_decode.py",),
     ),
     Mutation(
-        "cuda-llama-store-slot",
+        "decode-llama-cuda-store-slot",
         "cuda kernel",
         f"{KINDS}llama_cuda.py",
         "k_cache[b, g, start + i - first, c] = k[b * seq + i, g * hd + c]",
@@ -3903,9 +3903,9 @@ MUTATIONS += [
         env=CUDASIM,
     ),
     Mutation(
-        "cuda-llama-decode-groups",
+        "decode-llama-cuda-groups",
         "cuda kernel",
-        f"{KINDS}llama_cuda.py",
+        f"{KINDS}_rows_cuda.py",
         "            g = h // group",
         "            g = h % kv_heads",
         "the CUDA decode kernel's query head h reading kv head h mod K",
@@ -3913,7 +3913,7 @@ MUTATIONS += [
         env=CUDASIM,
     ),
     Mutation(
-        "cuda-llama-slide",
+        "decode-llama-cuda-slide",
         "cuda kernel",
         f"{KINDS}llama_cuda.py",
         "                k_cache[b, g, j, c] = k_cache[b, g, j + shift, c]",
@@ -3923,11 +3923,11 @@ MUTATIONS += [
         env=CUDASIM,
     ),
     Mutation(
-        "cuda-llama-decode-count",
+        "decode-llama-cuda-mask-count",
         "cuda kernel",
         f"{KINDS}_rows_cuda.py",
-        "s += 0.0" + _nl(16) + "if counting:" + _nl(20) + "n_add += 1",
-        "s += 0.0" + _nl(16) + "if counting:" + _nl(20) + "n_add += 0",
+        "s += 0.0" + _nl(20) + "if counting:" + _nl(24) + "n_add += 1",
+        "s += 0.0" + _nl(20) + "if counting:" + _nl(24) + "n_add += 0",
         "the CUDA Llama decode kernel's mask added but not counted",
         tests=_LLAMA_DECODE_CUDA,
         env=CUDASIM,

@@ -1,6 +1,6 @@
 """The row loops the CPU attention kernels share (`attention`, `llama`, `moe`): a dot product (a score), a softmax in
-place, its backward, a weighted sum of rows (P v), one head's backward pass, and one query's attention over a KV
-cache (a decode step's). Built, as the kernels are, counting
+place, its backward, a weighted sum of rows (P v), one head's backward pass, and a decode step's attention over a KV
+cache (GPT's kernel and Llama's). Built, as the kernels are, counting
 or plain (`make`): each returns the operations it performed, zeros when not counting, and the caller adds them to
 its own counters; numba compiles them into it.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple
 
-from complexa.reference.kinds._jit import jit
+from complexa.reference.kinds._jit import ADD, CMP, DIV, EXP, FORWARD, MUL, jit
 
 __all__ = ["Rows", "make"]
 
@@ -21,7 +21,7 @@ class Rows(NamedTuple):
     softmax_backward: Any
     mix: Any
     head_backward: Any
-    attend: Any
+    decode: Any
 
 
 def _inline(function: Any) -> Any:
@@ -168,29 +168,50 @@ def make(count: bool) -> Rows:
         return n_mul, n_add
 
     @_inline
-    def attend(q, q0, keys, values, n, scale, masked, scores, out, o0, width):
-        # One query, q[q0 : q0 + width], over the first n rows of keys and values (one head's cache of one
-        # sequence, the query's own key last): the scores, scaled, plus the mask where `masked` (all zeros: every
-        # cached key is visible to the newest query, but transformers' eager path adds it), their softmax in
-        # scores[:n], and out[o0 : o0 + width] = P v. Returns (muls, adds, divs, exps, cmps).
+    def decode(q, k_cache, v_cache, length, heads, scale, masked, scores, y, counts):
+        # A decode step's attention, GPT's and Llama's: one query per sequence, row b of q (head h at columns
+        # h hd ..), against the `length` keys cached for it (its own last), (B, K, slots, hd); query head h reads key/
+        # value head h // (H / K) (K = H for multi-head attention). Per head: the scores, scaled, plus the mask where
+        # `masked` (all zeros: every cached key is visible to the newest query, but transformers' eager path adds
+        # it), their softmax in scores[:length], and y[b] at the query's columns = P v.
         n_mul = 0
         n_add = 0
-        for j in range(n):
-            s, muls, adds = dot(q, q0, keys[j], 0, width)
-            s *= scale
-            if counting:
-                n_mul += muls + 1
-                n_add += adds
-            if masked:
-                s += 0.0
+        n_div = 0
+        n_exp = 0
+        n_cmp = 0
+        batch, kv_heads, _, hd = k_cache.shape
+        group = heads // kv_heads
+        for b in range(batch):
+            qi = q[b]
+            out = y[b]
+            for h in range(heads):
+                q0 = h * hd
+                g = h // group
+                keys = k_cache[b, g]
+                for j in range(length):
+                    s, muls, adds = dot(qi, q0, keys[j], 0, hd)
+                    s *= scale
+                    if counting:
+                        n_mul += muls + 1
+                        n_add += adds
+                    if masked:
+                        s += 0.0
+                        if counting:
+                            n_add += 1
+                    scores[j] = s
+                adds, divs, exps, cmps = softmax(scores, length)
+                muls, adds_pv = mix(scores, length, v_cache[b, g], 0, 0, out, q0, hd, True)
                 if counting:
-                    n_add += 1
-            scores[j] = s
-        adds, divs, exps, cmps = softmax(scores, n)
-        muls, adds_pv = mix(scores, n, values, 0, 0, out, o0, width, True)
+                    n_mul += muls
+                    n_add += adds + adds_pv
+                    n_div += divs
+                    n_exp += exps
+                    n_cmp += cmps
         if counting:
-            n_mul += muls
-            n_add += adds + adds_pv
-        return n_mul, n_add, divs, exps, cmps
+            counts[FORWARD, MUL] += n_mul
+            counts[FORWARD, ADD] += n_add
+            counts[FORWARD, DIV] += n_div
+            counts[FORWARD, EXP] += n_exp
+            counts[FORWARD, CMP] += n_cmp
 
-    return Rows(dot, softmax, softmax_backward, mix, head_backward, attend)
+    return Rows(dot, softmax, softmax_backward, mix, head_backward, decode)

@@ -1,7 +1,7 @@
 """The CUDA twins of `_rows`' row loops that the attention kernels share (`attention_cuda`, `llama_cuda`): a softmax
-in place, a weighted sum of rows (P v) and one query's attention over a KV cache, device functions built counting or
-plain (`make`) as the kernels are. Each returns the operations it performed, zeros when not counting, and the calling
-thread adds them to its own counters.
+in place and a weighted sum of rows (P v), device functions built counting or plain (`make`) as the kernels are, each
+returning the operations it performed (zeros when not counting) for the calling thread to add to its own counters;
+and the kernel of a decode step's attention over a KV cache, GPT's and Llama's.
 """
 
 from __future__ import annotations
@@ -11,13 +11,15 @@ from typing import Any, NamedTuple
 
 from numba import cuda
 
+from complexa.reference.kinds._jit import ADD, CMP, DIV, EXP, FORWARD, MUL
+
 __all__ = ["Rows", "make"]
 
 
 class Rows(NamedTuple):
     softmax: Any
     mix: Any
-    attend: Any
+    decode: Any
 
 
 def make(count: bool) -> Rows:
@@ -72,35 +74,55 @@ def make(count: bool) -> Rows:
                     n_add += 1
         return n_mul, n_add
 
-    @cuda.jit(device=True)
-    def attend(q, q0, keys, values, n, scale, masked, scores, out, o0, width):
-        # One query over the first n rows of keys and values, as `_rows.attend`: the scores, scaled, the mask (all
-        # zeros) added where `masked`, their softmax in scores[:n], out[o0 : o0 + width] = P v. Returns (muls, adds,
-        # divs, exps, cmps).
+    @cuda.jit
+    def decode(q, k_cache, v_cache, length, heads, scale, masked, rows, y, counts):
+        # A decode step's attention, GPT's and Llama's, as `_rows.decode`: one (sample, query head) a thread, its
+        # query over key/value head h // (H / K)'s `length` cached keys, the mask (zeros) added where `masked`, its
+        # scores in its own row of the (B, H, slots) scratch `rows`, its output columns its own.
         n_mul = 0
         n_add = 0
-        for j in range(n):
-            s = q[q0] * keys[j, 0]
-            if counting:
-                n_mul += 1
-            for c in range(1, width):
-                s += q[q0 + c] * keys[j, c]
+        n_div = 0
+        n_exp = 0
+        n_cmp = 0
+        kv_heads = k_cache.shape[1]
+        hd = k_cache.shape[3]
+        group = heads // kv_heads
+        for t in range(cuda.grid(1), q.shape[0] * heads, cuda.gridsize(1)):
+            b = t // heads
+            h = t % heads
+            g = h // group
+            q0 = h * hd
+            scores = rows[b, h]
+            for j in range(length):
+                s = q[b, q0] * k_cache[b, g, j, 0]
                 if counting:
                     n_mul += 1
-                    n_add += 1
-            s *= scale
-            if counting:
-                n_mul += 1
-            if masked:
-                s += 0.0
+                for c in range(1, hd):
+                    s += q[b, q0 + c] * k_cache[b, g, j, c]
+                    if counting:
+                        n_mul += 1
+                        n_add += 1
+                s *= scale
                 if counting:
-                    n_add += 1
-            scores[j] = s
-        adds, divs, exps, cmps = softmax(scores, n)
-        muls, adds_pv = mix(scores, n, values, 0, 0, out, o0, width)
+                    n_mul += 1
+                if masked:
+                    s += 0.0
+                    if counting:
+                        n_add += 1
+                scores[j] = s
+            adds, divs, exps, cmps = softmax(scores, length)
+            muls, adds_pv = mix(scores, length, v_cache[b, g], 0, 0, y[b], q0, hd)
+            if counting:
+                n_mul += muls
+                n_add += adds + adds_pv
+                n_div += divs
+                n_exp += exps
+                n_cmp += cmps
         if counting:
-            n_mul += muls
-            n_add += adds + adds_pv
-        return n_mul, n_add, divs, exps, cmps
+            cuda.atomic.add(counts, (FORWARD, MUL), n_mul)
+            cuda.atomic.add(counts, (FORWARD, ADD), n_add)
+            cuda.atomic.add(counts, (FORWARD, DIV), n_div)
+            cuda.atomic.add(counts, (FORWARD, EXP), n_exp)
+            cuda.atomic.add(counts, (FORWARD, CMP), n_cmp)
 
-    return Rows(softmax, mix, attend)
+    return Rows(softmax, mix, decode)

@@ -184,34 +184,9 @@ def make(count: bool) -> Kernels:
 
     @jit
     def decode(qkv, k_cache, v_cache, length, heads, scale, scores, y, counts):
-        # One query per sequence (row b of qkv) against the `length` keys cached (its own included): no mask.
-        n_mul = 0
-        n_add = 0
-        n_div = 0
-        n_exp = 0
-        n_cmp = 0
-        batch = qkv.shape[0]
-        hd = k_cache.shape[3]
-        for b in range(batch):
-            qi = qkv[b]
-            out = y[b]
-            for h in range(heads):
-                q0 = h * hd
-                muls, adds, divs, exps, cmps = attend(
-                    qi, q0, k_cache[b, h], v_cache[b, h], length, scale, False, scores, out, q0, hd
-                )
-                if counting:
-                    n_mul += muls
-                    n_add += adds
-                    n_div += divs
-                    n_exp += exps
-                    n_cmp += cmps
-        if counting:
-            counts[FORWARD, MUL] += n_mul
-            counts[FORWARD, ADD] += n_add
-            counts[FORWARD, DIV] += n_div
-            counts[FORWARD, EXP] += n_exp
-            counts[FORWARD, CMP] += n_cmp
+        # One query per sequence (row b of qkv, q its first d columns) against the `length` keys cached (its own
+        # included), every head its own: no mask.
+        attend(qkv, k_cache, v_cache, length, heads, scale, False, scores, y, counts)
 
     return Kernels(embed, embed_gradients, position, position_gradients, forward, backward, store, decode)
 

@@ -50,7 +50,7 @@ def _scratch(dp: Any, shape: tuple[int, ...]) -> Any:
 
 def make(count: bool) -> Kernels:
     counting = count
-    softmax, mix, attend = rows.make(count)
+    softmax, mix, decode_kernel = rows.make(count)
 
     @cuda.jit
     def embed_kernel(ids, table, y, counts):
@@ -283,34 +283,6 @@ def make(count: bool) -> Kernels:
             k_cache[b, h, start + i, c] = qkv[r, d + h * hd + c]
             v_cache[b, h, start + i, c] = qkv[r, 2 * d + h * hd + c]
 
-    @cuda.jit
-    def decode_kernel(qkv, k_cache, v_cache, length, heads, scale, rows, y, counts):
-        n_mul = 0
-        n_add = 0
-        n_div = 0
-        n_exp = 0
-        n_cmp = 0
-        hd = k_cache.shape[3]
-        for t in range(cuda.grid(1), qkv.shape[0] * heads, cuda.gridsize(1)):
-            b = t // heads
-            h = t % heads
-            q0 = h * hd
-            muls, adds, divs, exps, cmps = attend(
-                qkv[b], q0, k_cache[b, h], v_cache[b, h], length, scale, False, rows[b, h], y[b], q0, hd
-            )
-            if counting:
-                n_mul += muls
-                n_add += adds
-                n_div += divs
-                n_exp += exps
-                n_cmp += cmps
-        if counting:
-            cuda.atomic.add(counts, (FORWARD, MUL), n_mul)
-            cuda.atomic.add(counts, (FORWARD, ADD), n_add)
-            cuda.atomic.add(counts, (FORWARD, DIV), n_div)
-            cuda.atomic.add(counts, (FORWARD, EXP), n_exp)
-            cuda.atomic.add(counts, (FORWARD, CMP), n_cmp)
-
     def embed(ids, table, y, counts):
         launch(embed_kernel, y.shape[0] * y.shape[1], ids, table, y, counts)
 
@@ -339,6 +311,7 @@ def make(count: bool) -> Kernels:
 
     def decode(qkv, k_cache, v_cache, length, heads, scale, scores, y, counts):
         rows = _scratch(scores, (k_cache.shape[0], heads, k_cache.shape[2]))
-        launch(decode_kernel, qkv.shape[0] * heads, qkv, k_cache, v_cache, length, heads, scale, rows, y, counts)
+        work = qkv.shape[0] * heads
+        launch(decode_kernel, work, qkv, k_cache, v_cache, length, heads, scale, False, rows, y, counts)
 
     return Kernels(embed, embed_gradients, position, position_gradients, forward, backward, store, decode)

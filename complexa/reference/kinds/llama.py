@@ -70,7 +70,7 @@ def rope_tables(seq: int, head_dim: int, theta: float) -> tuple[Any, Any]:
 
 def make(count: bool) -> Kernels:
     counting = count
-    dot, softmax, _, mix, head_backward, attend = rows.make(count)
+    dot, softmax, _, mix, head_backward, decode = rows.make(count)
 
     @jit
     def rms_forward(x, weight, eps, xhat, rstd, y, counts):
@@ -331,39 +331,6 @@ def make(count: bool) -> Kernels:
                     for c in range(hd):
                         kc[j, c] = kc[j + shift, c]
                         vc[j, c] = vc[j + shift, c]
-
-    @jit
-    def decode(q, k_cache, v_cache, length, heads, scale, masked, scores, y, counts):
-        # One query per sequence (row b of q, H heads) against the `length` keys cached (its own last), query head h
-        # reading kv head h // (H / K).
-        n_mul = 0
-        n_add = 0
-        n_div = 0
-        n_exp = 0
-        n_cmp = 0
-        batch, kv_heads, _, hd = k_cache.shape
-        group = heads // kv_heads
-        for b in range(batch):
-            qi = q[b]
-            out = y[b]
-            for h in range(heads):
-                q0 = h * hd
-                g = h // group
-                muls, adds, divs, exps, cmps = attend(
-                    qi, q0, k_cache[b, g], v_cache[b, g], length, scale, masked, scores, out, q0, hd
-                )
-                if counting:
-                    n_mul += muls
-                    n_add += adds
-                    n_div += divs
-                    n_exp += exps
-                    n_cmp += cmps
-        if counting:
-            counts[FORWARD, MUL] += n_mul
-            counts[FORWARD, ADD] += n_add
-            counts[FORWARD, DIV] += n_div
-            counts[FORWARD, EXP] += n_exp
-            counts[FORWARD, CMP] += n_cmp
 
     return Kernels(
         rms_forward,

@@ -34,7 +34,7 @@ __all__ = ["make"]
 
 def make(count: bool) -> Kernels:
     counting = count
-    softmax, mix, attend = rows.make(count)
+    softmax, mix, decode_kernel = rows.make(count)
 
     @cuda.jit
     def rms_forward_kernel(x, weight, eps, xhat, rstd, y, counts):
@@ -438,38 +438,6 @@ def make(count: bool) -> Kernels:
             for j in range(keep):
                 k_cache[b, g, j, c] = k_cache[b, g, j + shift, c]
                 v_cache[b, g, j, c] = v_cache[b, g, j + shift, c]
-
-    @cuda.jit
-    def decode_kernel(q, k_cache, v_cache, length, heads, scale, masked, rows, y, counts):
-        # One (sample, query head) a thread: its scores over kv head h // (H / K)'s cache, in its own scratch row.
-        n_mul = 0
-        n_add = 0
-        n_div = 0
-        n_exp = 0
-        n_cmp = 0
-        kv_heads = k_cache.shape[1]
-        hd = k_cache.shape[3]
-        group = heads // kv_heads
-        for t in range(cuda.grid(1), q.shape[0] * heads, cuda.gridsize(1)):
-            b = t // heads
-            h = t % heads
-            g = h // group
-            q0 = h * hd
-            muls, adds, divs, exps, cmps = attend(
-                q[b], q0, k_cache[b, g], v_cache[b, g], length, scale, masked, rows[b, h], y[b], q0, hd
-            )
-            if counting:
-                n_mul += muls
-                n_add += adds
-                n_div += divs
-                n_exp += exps
-                n_cmp += cmps
-        if counting:
-            cuda.atomic.add(counts, (FORWARD, MUL), n_mul)
-            cuda.atomic.add(counts, (FORWARD, ADD), n_add)
-            cuda.atomic.add(counts, (FORWARD, DIV), n_div)
-            cuda.atomic.add(counts, (FORWARD, EXP), n_exp)
-            cuda.atomic.add(counts, (FORWARD, CMP), n_cmp)
 
     def store(k, v, first, start, k_cache, v_cache):
         work = k_cache.shape[0] * (k.shape[0] // k_cache.shape[0] - first) * k.shape[1]
