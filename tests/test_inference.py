@@ -187,6 +187,10 @@ def test_transformers_gpt2_agrees_step_by_step(sizes: tuple[int, ...], batch: in
             assert counter.get_total_flops() == phase.flops("torch"), k
             assert _cache_bytes(cache) == 8 * phase.kv_elements
             np.testing.assert_allclose(out.logits[:, -1].numpy(), g.logits[k], rtol=0, atol=1e-12)
+        # The caches hold the same keys and values, token for token.
+        for layer, (keys, values) in zip(cache.layers, g.cache, strict=True):
+            np.testing.assert_allclose(layer.keys.numpy(), keys, rtol=0, atol=1e-12)
+            np.testing.assert_allclose(layer.values.numpy(), values, rtol=0, atol=1e-12)
         # generate as a whole: the same tokens (greedy), and FlopCounterMode's total is the closed form's.
         mask = torch.ones_like(inputs[0])
         with FlopCounterMode(display=False) as counter:

@@ -22,6 +22,7 @@ CASES = [
     ("qwen2, biases", Network.llama(11, 4, 8, 1, 4, n_kv_heads=2, d_ff=6, bias=True, o_bias=True), 3, 3),
     ("mistral, a prompt past the window", Network.llama(13, 7, 8, 2, 4, n_kv_heads=2, d_ff=9, window=3), 5, 4),
     ("mistral, into and past the window", Network.llama(13, 7, 8, 1, 2, d_ff=6, batch=2, window=4), 1, 6),
+    # W = 1 as complexa models it (W - 1 = 0 tokens kept); transformers' slice [-W + 1:] keeps every token there.
     ("mistral, a window of one", Network.llama(9, 4, 4, 1, 2, d_ff=3, window=1), 2, 3),
     ("mixtral", Network.mixtral(11, 5, 8, 2, 4, n_kv_heads=2, n_experts=4, top_k=2, d_ff=6, batch=2), 3, 4),
     ("mixtral, window", Network.mixtral(9, 4, 4, 1, 2, n_kv_heads=1, n_experts=3, top_k=1, d_ff=5, window=2), 3, 3),
