@@ -3823,3 +3823,71 @@ MUTATIONS += [
         "identity's output left as whatever its buffer held",
     ),
 ]
+
+# --- issue 22 MoE memory: what autograd saves in Mixtral's router and eager experts (complexa/_saved.py's _moe) -----
+SAVED_MOE_TESTS = ("tests/test_trace_memory.py::test_torch_layout_of_a_symbolic_mixtral", "tests/test_trace_memory.py")
+MUTATIONS += [
+    Mutation(
+        "saved-moe-pairs-every-expert",
+        "counting rule",
+        SAVED,
+        "pairs = rows * k\n",
+        "pairs = rows * experts\n",
+        "the experts' tensors counted for every expert, not the top_k a token goes to",
+        tests=SAVED_MOE_TESTS,
+    ),
+    Mutation(
+        "saved-moe-router-softmax-dtype",
+        "counting rule",
+        SAVED,
+        '"mlp.gate": [(rows * d, w), (rows * experts, 4),',
+        '"mlp.gate": [(rows * d, w), (rows * experts, w),',
+        "the router's softmax counted in the dtype, not float32 (its logits are cast with .float())",
+        tests=SAVED_MOE_TESTS,
+    ),
+    Mutation(
+        "saved-moe-router-sum",
+        "counting rule",
+        SAVED,
+        "(rows * k, 8), (rows * k, 4), (rows, 4)],",
+        "(rows * k, 8), (rows * k, 4)],",
+        "the renormalisation's divisor, the top-k values' sum, forgotten",
+        tests=SAVED_MOE_TESTS,
+    ),
+    Mutation(
+        "saved-moe-chunk-half",
+        "counting rule",
+        SAVED,
+        '"mlp.experts.act_fn": [(pairs * 2 * f, w)],',
+        '"mlp.experts.act_fn": [(pairs * f, w)],',
+        "SiLU's input counted as the gate half alone, not the whole gate_up tensor it is a view of",
+        tests=SAVED_MOE_TESTS,
+    ),
+    Mutation(
+        "saved-moe-where-positions",
+        "counting rule",
+        SAVED,
+        "(2 * pairs, 8),  # token and top-k position",
+        "(pairs, 8),  # token and top-k position",
+        "torch.where's token indices counted alone, not the n_e x 2 tensor they and the top-k positions view",
+        tests=SAVED_MOE_TESTS,
+    ),
+    Mutation(
+        "saved-moe-weights-dtype",
+        "counting rule",
+        SAVED,
+        "(pairs, 4),  # ...which are float32",
+        "(pairs, w),  # ...which are float32",
+        "the routing weights the experts' outputs are scaled by counted in the dtype, not float32",
+        tests=SAVED_MOE_TESTS,
+    ),
+    Mutation(
+        "saved-moe-index-add-source",
+        "counting rule",
+        SAVED,
+        "(pairs * d, w),  # index_add_'s source\n",
+        "",
+        "index_add_'s source, which its backward keeps for its shape, forgotten",
+        tests=SAVED_MOE_TESTS,
+    ),
+]
