@@ -3891,3 +3891,43 @@ MUTATIONS += [
         tests=SAVED_MOE_TESTS,
     ),
 ]
+
+# --- issue 22 MoE memory: from_torch of Mixtral with transformers' batched_mm experts -------------------------------
+MUTATIONS += [
+    Mutation(
+        "trace-topk-one-pass",
+        "counting rule",
+        RULES,
+        'return {"cmp": sympy.expand(numel(x) / n * k * (2 * n - k - 1) / 2)}, ZERO',
+        'return {"cmp": sympy.expand(numel(x) / n * (n - 1))}, ZERO',
+        "topk counted as one maximum per row, not k passes",
+        tests=("tests/test_trace_counts.py::test_operator_forward_counts",),
+    ),
+    Mutation(
+        "trace-index-put-accumulate-free",
+        "counting rule",
+        RULES,
+        'return ({"add": numel(args[2])}, ZERO) if accumulate else None',
+        "return None",
+        "an accumulating index_put (batched_mm experts' weight gradients) counted as a free write",
+        tests=("tests/test_trace_counts.py::test_operator_forward_counts",),
+    ),
+    Mutation(
+        "trace-eager-experts-no-hint",
+        "validation",
+        TRACER,
+        'if implementation in (None, "eager"):',
+        'if implementation == "batched_mm":',
+        "the refusal of eager experts no longer says to switch them to batched_mm",
+        tests=("tests/test_llama_torch.py::test_from_torch_refuses_mixtrals_data_dependent_routing",),
+    ),
+    Mutation(
+        "trace-grouped-mm-not-refused",
+        "validation",
+        TRACER,
+        '        if implementation == "grouped_mm":\n',
+        '        if implementation == "grouped_mm " :\n',
+        "grouped_mm experts traced (bfloat16 only, uncounted by FlopCounterMode) instead of refused",
+        tests=("tests/test_llama_torch.py::test_from_torch_refuses_mixtrals_grouped_mm_experts",),
+    ),
+]
