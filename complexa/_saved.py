@@ -119,14 +119,15 @@ def _moe(c: dict, rows: sympy.Expr, w: int) -> dict[str, Saved]:
     """Mixtral's ``MixtralSparseMoeBlock`` as transformers' eager experts save it, for `rows` tokens (R).
 
     The router (``mlp.gate``, `MixtralTopKRouter`) keeps its input (R d, the dtype), the float32 softmax's output
-    (R E), topk's int64 indices (R k), and the renormalisation's in-place division its float32 operands: the top-k
-    values (R k) and their sum (R). The experts (``mlp.experts``) run once for each expert hit, on its n_e tokens:
-    ``torch.where``'s token and top-k positions (views of one int64 n_e x 2 tensor, which the indexing, the routing
-    weights' gather and ``index_add_`` all keep), the gathered rows (n_e d), ``act_fn``'s input, the gate half of
-    the n_e x 2f product (the up half, a view of the same tensor, saved by the product, adds nothing), SiLU's output
-    (n_e f), down_proj's input (n_e f), its output (n_e d) and the float32 routing weights (n_e) that it is scaled
-    by, and ``index_add_``'s source (n_e d, cast back to the dtype). Each is n_e long, so the loop's total is the
-    same for every routing: S = R k pairs. The expert weights' views are parameters' storages, not counted."""
+    (R E), topk's int64 indices (R k), and the renormalisation's in-place division its float32 operands: a copy of
+    the top-k values before it (R k) and their sum (R). The experts (``mlp.experts``) run once for each expert hit,
+    on its n_e tokens: ``torch.where``'s token and top-k positions (views of one int64 n_e x 2 tensor, which the
+    indexing, the routing weights' gather and ``index_add_`` all keep), the gathered rows (n_e d), ``act_fn``'s
+    input, the gate half of the n_e x 2f product (the up half, a view of the same tensor, saved by the product, adds
+    nothing), SiLU's output (n_e f), down_proj's input (n_e f), its output (n_e d) and the float32 routing weights
+    (n_e) that it is scaled by, and ``index_add_``'s source (n_e d, cast back to the dtype). Each is n_e long, so
+    the loop's total is the same for every routing: S = R k pairs. The expert weights' views are parameters'
+    storages, not counted."""
     experts, k, f, d = c["n_experts"], c["top_k"], c["d_ff"], c["d_model"]
     pairs = rows * k
     return {
