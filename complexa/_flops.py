@@ -83,7 +83,8 @@ def _traced_memory(traced: object, phase: str, dtype: str | None) -> Memory:
 
 
 def _torch_memory(network: Network, phase: str, dtype: str) -> Memory:
-    """`memory`'s ``layout="torch"``: a `Network.gpt` as PyTorch keeps it (`complexa._saved`)."""
+    """`memory`'s ``layout="torch"``: a `Network.gpt`, `Network.llama` or `Network.mixtral` as PyTorch keeps it
+    (`complexa._saved`)."""
     from complexa._saved import saved_by_layer
     from complexa.nn import SGD, Adam
 
@@ -431,7 +432,8 @@ def memory(
     - `dtype`: one of `DTYPES`, for `Memory.bytes`; by default float64 for a `Network`, and each tensor's own dtype
       for a traced module (a dropout's mask is a byte an element).
     - `layout`: one of `MEMORY_LAYOUTS`: ``"reference"`` (above), or ``"torch"``, what PyTorch keeps for a
-      `Network.gpt` built by `to_torch` in `dtype`: the tensors autograd saves, module by module (docs/flops.md).
+      `Network.gpt`, `Network.llama` or `Network.mixtral` built by `to_torch` in `dtype`: the tensors autograd saves,
+      module by module (docs/flops.md).
 
     **Returns:** a `Memory`.
 

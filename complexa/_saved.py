@@ -1,6 +1,6 @@
 """What PyTorch's autograd saves for the backward pass of a GPT (`Network.gpt` as `to_torch` builds it, nanoGPT's
-modules) and of a Llama-style network (`Network.llama`: transformers' own modules, eager attention), module by
-module, as sympy expressions in its sizes: the ``layout="torch"`` of `complexa.memory`.
+modules) and of a Llama-style network (`Network.llama`, `Network.mixtral`: transformers' own modules, eager attention
+and eager experts), module by module, as sympy expressions in its sizes: the ``layout="torch"`` of `complexa.memory`.
 
 Each rule names the tensors the module's operators save and their dtype, read off torch's derivative formulas (a
 Linear keeps its input for the weight's gradient; LayerNorm its input, mean and 1/std; GELU its input; the
@@ -15,7 +15,10 @@ LayerNorm keeps float32 statistics); indices and targets are int64, masks bool. 
 RMSNorm and softmax in float32 whatever the dtype and keeps float32 tensors there (`_llama_block`). One case depends
 on the sizes' values, not their symbols: for one sequence (B = 1) of multi-query attention (one key/value head),
 torch saves k and v as views of that head, and a symbolic B and n_kv_heads give the count for every other case.
-A mixture of experts is refused: transformers' expert loop saves what the routing gives.
+A mixture of experts (`Network.mixtral`, transformers' eager experts) saves, per layer, what its router keeps for
+the R = B T rows, and what its loop over the experts hit keeps for each expert's n_e tokens: every tensor there is
+n_e rows long, and the n_e add up to S = R top_k (a token goes to top_k distinct experts), whatever the routing
+(`_moe`).
 """
 
 from __future__ import annotations
@@ -112,17 +115,44 @@ def _llama_block(c: dict, batch: sympy.Expr, w: int) -> dict[str, Saved]:
     }
 
 
+def _moe(c: dict, rows: sympy.Expr, w: int) -> dict[str, Saved]:
+    """Mixtral's ``MixtralSparseMoeBlock`` as transformers' eager experts save it, for `rows` tokens (R).
+
+    The router (``mlp.gate``, `MixtralTopKRouter`) keeps its input (R d, the dtype), the float32 softmax's output
+    (R E), topk's int64 indices (R k), and the renormalisation's in-place division its float32 operands: a copy of
+    the top-k values before it (R k) and their sum (R). The experts (``mlp.experts``) run once for each expert hit,
+    on its n_e tokens: ``torch.where``'s token and top-k positions (views of one int64 n_e x 2 tensor, which the
+    indexing, the routing weights' gather and ``index_add_`` all keep), the gathered rows (n_e d), ``act_fn``'s
+    input, the gate half of the n_e x 2f product (the up half, a view of the same tensor, saved by the product, adds
+    nothing), SiLU's output (n_e f), down_proj's input (n_e f), its output (n_e d) and the float32 routing weights
+    (n_e) that it is scaled by, and ``index_add_``'s source (n_e d, cast back to the dtype). Each is n_e long, so
+    the loop's total is the same for every routing: S = R k pairs. The expert weights' views are parameters'
+    storages, not counted."""
+    experts, k, f, d = c["n_experts"], c["top_k"], c["d_ff"], c["d_model"]
+    pairs = rows * k
+    return {
+        "mlp.gate": [(rows * d, w), (rows * experts, 4), (rows * k, 8), (rows * k, 4), (rows, 4)],
+        "mlp.experts.act_fn": [(pairs * 2 * f, w)],  # the gate and up halves, one tensor
+        "mlp.experts": [
+            (2 * pairs, 8),  # token and top-k position of each pair
+            (pairs * d, w),  # the gathered rows, gate_up_proj's input
+            (pairs * f, w),  # silu(gate), the product's other factor
+            (pairs * f, w),  # down_proj's input
+            (pairs * d, w),  # down_proj's output, scaled by the routing weights...
+            (pairs, 4),  # ...which are float32
+            (pairs * d, w),  # index_add_'s source
+        ],
+    }
+
+
 def _llama(network: object, dtype: str, loss: bool) -> dict[str, Saved]:
     c = dict(network.llama_config)  # type: ignore[attr-defined]
-    if c.get("n_experts") is not None:
-        raise ComplexaError(
-            "layout = 'torch': what autograd saves in a mixture of experts depends on transformers' expert loop; "
-            "trace a dense Llama-style network, or give Network.mixtral to memory() with the reference layout"
-        )
     w = DTYPES[dtype]
     batch = network.batch  # type: ignore[attr-defined]
     rows, layers = batch * c["seq"], c["n_layers"]
     block = _llama_block(c, batch, w)
+    if c.get("n_experts") is not None:
+        block = {name: saved for name, saved in block.items() if not name.startswith("mlp")} | _moe(c, rows, w)
     head_dim = c["d_model"] / c["n_heads"] if c["head_dim"] is None else c["head_dim"]
     rope: Saved = [(sympy.expand(2 * c["seq"] * head_dim), w)]  # cos and sin, computed once a forward pass
     out: dict[str, Saved] = {"model.embed_tokens": [(rows, 8)]}
@@ -155,9 +185,9 @@ def saved_by_layer(
         return _totals(_llama(network, dtype, loss))
     if config is None:
         raise ComplexaError(
-            "layout = 'torch': what autograd saves is modelled for Network.gpt (nanoGPT's modules) and Network.llama "
-            "(transformers' modules); for your own module trace it with complexa.from_torch, whose memory() gives "
-            "the tensors it saves"
+            "layout = 'torch': what autograd saves is modelled for Network.gpt (nanoGPT's modules), Network.llama and "
+            "Network.mixtral (transformers' modules); for your own module trace it with complexa.from_torch, whose "
+            "memory() gives the tensors it saves"
         )
     w = DTYPES[dtype]
     batch, t = network.batch, config["seq"]  # type: ignore[attr-defined]

@@ -25,11 +25,11 @@ from complexa.strategies import llamas  # noqa: E402
 CONFIGS = Path(__file__).parent.parent / "complexa" / "configs"
 
 
-def hf_model(config: dict[str, Any], **kwargs: Any) -> Any:
-    """transformers' own model for `config`, as its ``model_type`` says, float64, eager attention and experts."""
+def hf_model(config: dict[str, Any], experts: str = "eager", **kwargs: Any) -> Any:
+    """transformers' own model for `config`, as its ``model_type`` says, eager attention, `experts` for Mixtral's."""
     values = dict(config)
     made = transformers.AutoConfig.for_model(values.pop("model_type"), **values)
-    extra = {"experts_implementation": "eager"} if made.model_type == "mixtral" else {}
+    extra = {"experts_implementation": experts} if made.model_type == "mixtral" else {}
     return transformers.AutoModelForCausalLM.from_config(made, attn_implementation="eager", **extra, **kwargs)
 
 
@@ -141,11 +141,12 @@ def test_torch_flops_are_flop_counter_modes(network: Network) -> None:
     assert flops(network, convention="torch", phase="training") == training
 
 
-@pytest.mark.parametrize("options", [o for o in TINY if o["model_type"] != "mixtral"], ids=lambda o: o["model_type"])
+@pytest.mark.parametrize("options", TINY, ids=lambda o: o["model_type"])
 def test_from_torch_counts_the_transformers_model_as_derive(options: dict[str, Any]) -> None:
-    # complexa's own tracer on transformers' model agrees with the derivation in torch's convention.
+    # complexa's own tracer on transformers' model agrees with the derivation in torch's convention (Mixtral's
+    # experts as batched_mm, which traces: test_from_torch_counts_mixtrals_batched_mm_experts).
     config = tiny(**options)
-    model = hf_model(config, dtype=torch.float64)
+    model = hf_model(config, experts="batched_mm", dtype=torch.float64)
     network = Network.from_config(config, batch=2)
     traced = from_torch(model, (2, 5), dtype=torch.long, loss=lambda out: out.logits.sum())
     assert flops(traced, convention="torch") == flops(network, convention="torch")
@@ -158,5 +159,57 @@ def test_from_torch_refuses_mixtrals_data_dependent_routing() -> None:
 
     config = tiny(model_type="mixtral", num_attention_heads=2, num_key_value_heads=2, num_local_experts=3)
     model = hf_model(config, dtype=torch.float64)
-    with pytest.raises(ComplexaError, match="depends on its data"):
+    with pytest.raises(ComplexaError, match="depends on its data") as error:
         from_torch(model, (2, 5), dtype=torch.long, loss=lambda out: out.logits.sum())
+    assert str(error.value).endswith(
+        "'model.layers.0.mlp.experts' runs transformers' eager experts, a loop over the experts a batch hits: switch "
+        "them to batched_mm to trace it, model.set_experts_implementation('batched_mm')"
+    )
+    model.set_experts_implementation("batched_mm")  # as the message says: then it traces
+    assert from_torch(model, (2, 5), dtype=torch.long, loss=lambda out: out.logits.sum()).unsupported == {}
+
+
+def test_from_torch_refuses_mixtrals_grouped_mm_experts() -> None:
+    # torch 2.13's grouped_mm has a bfloat16-only shape function and no FlopCounterMode formula.
+    from complexa import ComplexaError
+
+    config = tiny(model_type="mixtral", num_attention_heads=2, num_local_experts=3)
+    model = hf_model(config, experts="grouped_mm", dtype=torch.bfloat16)
+    with pytest.raises(ComplexaError, match=r"^'model.layers.0.mlp.experts' runs transformers' grouped_mm experts"):
+        from_torch(model, ("B", "s"), dtype=torch.long)
+
+
+@pytest.mark.parametrize(
+    ("options", "dtype"),
+    list(zip([o for o in TINY if o["model_type"] == "mixtral"], [torch.float64, torch.bfloat16])),
+    ids=["top2-of-4-float64", "top1-of-3-window-bfloat16"],
+)
+def test_from_torch_counts_mixtrals_batched_mm_experts(options: dict[str, Any], dtype: torch.dtype) -> None:
+    # transformers' batched_mm experts: every token's k experts' weights gathered (S = R k of them, R = B s rows),
+    # batched products, a weighted sum: sizes of the input's. The traced formula, symbolic in B and s, against
+    # FlopCounterMode and the tensors a real run saves (real random routing), module by module, at two sizes.
+    from complexa.testing import flop_counter_total, saved_by_torch
+
+    torch.manual_seed(0)
+    config = tiny(**options, num_hidden_layers=1, max_position_embeddings=16)
+    model = hf_model(config, experts="batched_mm", dtype=dtype)
+    loss = lambda out: out.logits.sum()  # noqa: E731
+    traced = from_torch(model, ("B", "s"), dtype=torch.long, loss=loss)
+    assert traced.unsupported == {}
+    d, f, k = config["hidden_size"], config["intermediate_size"], options.get("num_experts_per_tok", 2)
+    w = torch.finfo(dtype).bits // 8
+    for B, s in [(2, 5), (3, 7)]:
+        idx = torch.randint(0, config["vocab_size"], (B, s))
+        for training in (False, True):
+            phase = "training" if training else "forward"
+            assert traced.at(traced.flops("torch", phase), B=B, s=s) == flop_counter_total(
+                model, [idx], training=training, loss=loss
+            )
+        real = saved_by_torch(model, [idx], loss=loss)
+        assert {path: traced.at(v, B=B, s=s) for path, v in traced.saved_bytes_by_layer.items()} == real
+        # Each pair keeps its expert's gathered gate_up (2f x d) and down (d x f) weights, the products' inputs (d,
+        # f), SiLU's output (f), the down product's output (d) and its float32 routing weight; act_fn the gate and
+        # up halves (2f).
+        pairs = B * s * k
+        assert real["model.layers.0.mlp.experts"] == pairs * (w * (3 * f * d + 2 * d + 2 * f) + 4)
+        assert real["model.layers.0.mlp.experts.act_fn"] == pairs * w * 2 * f

@@ -348,6 +348,17 @@ OPERATORS = [
     ("max of two", lambda x: torch.max(x, x * 2), (2, 3), {"cmp": 6, "mul": 6}),  # runs as maximum
     ("max.other", lambda x: torch.ops.aten.max.other(x, x * 2), (2, 3), {"cmp": 6, "mul": 6}),  # so does this
     ("max along", lambda x: x.max(1).values, (3, 5), {"cmp": 12}),
+    # Mixtral's router: the top k of each row by k passes of a maximum, 4 + 3 cmp for 2 of 5, 3 + 2 + 1 for 3 of 4.
+    ("topk 2 of 5", lambda x: x.topk(2, 1).values, (3, 5), {"cmp": 3 * 7}),
+    ("topk 3 of 4, last", lambda x: x.topk(3).values, (2, 4), {"cmp": 2 * 6}),
+    # An indexing's gradient accumulates (one add per value, batched_mm experts' weight gradients); a write is free.
+    (
+        "index_put, accumulate",
+        lambda x: x.new_zeros(4, 5).index_put_((x[:, 0].long(),), x, accumulate=True),
+        (3, 5),
+        {"add": 15},
+    ),
+    ("index_put", lambda x: x.new_zeros(4, 5).index_put_((x[:, 0].long(),), x), (3, 5), {}),
     # In place: the out-of-place rule.
     ("silu_", lambda x: nn.functional.silu(x * 1, inplace=True), (2, 3), {"mul": 6, "act": 6}),
     ("hardswish_", lambda x: nn.functional.hardswish(x * 1, inplace=True), (2, 3), {"mul": 6, "act": 6}),

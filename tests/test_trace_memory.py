@@ -143,6 +143,60 @@ def test_llama_rules_are_what_transformers_saves(network: Network, dtype: str) -
     _check_rules(network, dtype, network.llama_config)
 
 
+@pytest.mark.skipif(not available("transformers"), reason="needs transformers")
+@settings(max_examples=8, deadline=None)
+@given(
+    llamas(max_seq=5, max_batch=2, max_experts=4).filter(lambda n: n.llama_config["n_experts"] is not None),
+    st.sampled_from(["float64", "float32", "bfloat16"]),
+    st.integers(0, 2**16),
+)
+def test_mixtral_rules_are_what_transformers_saves(network: Network, dtype: str, seed: int) -> None:
+    # transformers' eager experts, real random routing: a loop over the experts the batch hits, each on its own
+    # tokens; the seeds give different routings, some leaving experts idle (test_mixtral_saves_the_same_...).
+    for offset in range(2):
+        torch.manual_seed(seed + offset)
+        _check_rules(network, dtype, network.llama_config)
+
+
+def _experts_hit(model, run) -> list[int]:
+    """How many experts each MoE layer's router sends some token to, while `run()` runs."""
+    hit: list[int] = []
+    hooks = [
+        layer.mlp.gate.register_forward_hook(lambda _m, _i, out: hit.append(out[2].unique().numel()))
+        for layer in model.model.layers
+    ]
+    try:
+        run()
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return hit
+
+
+@pytest.mark.skipif(not available("transformers"), reason="needs transformers")
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_mixtral_saves_the_same_for_every_routing(dtype: str) -> None:
+    # The eager loop keeps, for each expert hit, tensors as long as its tokens: the total is the same whether the
+    # router spreads the tokens over every expert or (a zero router: equal logits) sends them all to the same k.
+    network = Network.mixtral(11, 6, 8, 2, 2, n_experts=4, top_k=2, d_ff=6, batch=2)
+    model = network.to_torch().to(getattr(torch, dtype))
+    idx, targets = torch.randint(0, 11, (2, 6)), torch.randint(0, 11, (2, 6))
+    loss = torch_loss(network)
+    expected = memory(network, layout="torch", dtype=dtype).by_layer
+    real: dict[str, dict[str, int]] = {}
+
+    def run(name: str) -> None:
+        real[name] = saved_by_torch(model, [idx], loss=lambda out: loss(_logits(out), targets))
+
+    spread = _experts_hit(model, lambda: run("spread"))
+    with torch.no_grad():
+        for layer in model.model.layers:
+            layer.mlp.gate.weight.zero_()
+    narrow = _experts_hit(model, lambda: run("narrow"))
+    assert spread == [4, 4] and narrow == [2, 2]
+    assert real["spread"] == real["narrow"] == expected
+
+
 def _check_rules(network: Network, dtype: str, config) -> None:
     model = network.to_torch().to(getattr(torch, dtype))
     optimizer = torch_optimizer(network, model.parameters(), 0.1)
@@ -173,9 +227,20 @@ def test_torch_layout_of_a_symbolic_gpt() -> None:
     assert memory(Network.gpt(9, 4, 4, 1, 2), layout="torch", phase="inference").activations == 0
 
 
-def test_a_mixture_of_experts_is_refused_in_torchs_layout() -> None:
-    with pytest.raises(Exception, match="layout = 'torch': what autograd saves in a mixture of experts"):
-        memory(Network.mixtral(9, 4, 8, 1, 2, n_experts=3, top_k=2), layout="torch")
+def test_torch_layout_of_a_symbolic_mixtral() -> None:
+    network = Network.mixtral("V", "T", "d", "L", "H", n_experts="E", top_k="k", d_ff="f", batch="B")
+    got = memory(network, layout="torch", dtype="bfloat16").by_layer
+    names = {s.name: s for path in got for s in got[path].free_symbols}
+    T, d, L, E, k, f, B = (names[n] for n in "TdLEkfB")
+    R = B * T
+    # the router: its input (bfloat16), the float32 softmax, topk's int64 indices, the top-k values and their sum
+    # (float32); the experts: per (token, expert) pair, its token and top-k position (int64), act_fn's input (the
+    # gate and up halves, 2f), the gathered row, SiLU's output, down_proj's input and output, the routing weight
+    # (float32), index_add_'s source.
+    assert got["model.layers.{i}.mlp.gate"] == sympy.expand(L * R * (2 * d + 4 * E + 8 * k + 4 * k + 4))
+    assert got["model.layers.{i}.mlp.experts.act_fn"] == sympy.expand(L * R * k * 2 * f * 2)
+    assert got["model.layers.{i}.mlp.experts"] == sympy.expand(L * R * k * (16 + 4 + 2 * (3 * d + 2 * f)))
+    assert not any(path.startswith("model.layers.{i}.mlp.") and "proj" in path for path in got)
 
 
 def test_torch_layout_of_a_symbolic_llama() -> None:

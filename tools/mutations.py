@@ -3933,3 +3933,111 @@ MUTATIONS += [
         env=CUDASIM,
     ),
 ]
+
+# --- issue 22 MoE memory: what autograd saves in Mixtral's router and eager experts (complexa/_saved.py's _moe) -----
+SAVED_MOE_TESTS = ("tests/test_trace_memory.py::test_torch_layout_of_a_symbolic_mixtral", "tests/test_trace_memory.py")
+MUTATIONS += [
+    Mutation(
+        "saved-moe-pairs-every-expert",
+        "counting rule",
+        SAVED,
+        "pairs = rows * k\n",
+        "pairs = rows * experts\n",
+        "the experts' tensors counted for every expert, not the top_k a token goes to",
+        tests=SAVED_MOE_TESTS,
+    ),
+    Mutation(
+        "saved-moe-router-softmax-dtype",
+        "counting rule",
+        SAVED,
+        '"mlp.gate": [(rows * d, w), (rows * experts, 4),',
+        '"mlp.gate": [(rows * d, w), (rows * experts, w),',
+        "the router's softmax counted in the dtype, not float32 (its logits are cast with .float())",
+        tests=SAVED_MOE_TESTS,
+    ),
+    Mutation(
+        "saved-moe-router-sum",
+        "counting rule",
+        SAVED,
+        "(rows * k, 8), (rows * k, 4), (rows, 4)],",
+        "(rows * k, 8), (rows * k, 4)],",
+        "the renormalisation's divisor, the top-k values' sum, forgotten",
+        tests=SAVED_MOE_TESTS,
+    ),
+    Mutation(
+        "saved-moe-chunk-half",
+        "counting rule",
+        SAVED,
+        '"mlp.experts.act_fn": [(pairs * 2 * f, w)],',
+        '"mlp.experts.act_fn": [(pairs * f, w)],',
+        "SiLU's input counted as the gate half alone, not the whole gate_up tensor it is a view of",
+        tests=SAVED_MOE_TESTS,
+    ),
+    Mutation(
+        "saved-moe-where-positions",
+        "counting rule",
+        SAVED,
+        "(2 * pairs, 8),  # token and top-k position",
+        "(pairs, 8),  # token and top-k position",
+        "torch.where's token indices counted alone, not the n_e x 2 tensor they and the top-k positions view",
+        tests=SAVED_MOE_TESTS,
+    ),
+    Mutation(
+        "saved-moe-weights-dtype",
+        "counting rule",
+        SAVED,
+        "(pairs, 4),  # ...which are float32",
+        "(pairs, w),  # ...which are float32",
+        "the routing weights the experts' outputs are scaled by counted in the dtype, not float32",
+        tests=SAVED_MOE_TESTS,
+    ),
+    Mutation(
+        "saved-moe-index-add-source",
+        "counting rule",
+        SAVED,
+        "(pairs * d, w),  # index_add_'s source\n",
+        "",
+        "index_add_'s source, which its backward keeps for its shape, forgotten",
+        tests=SAVED_MOE_TESTS,
+    ),
+]
+
+# --- issue 22 MoE memory: from_torch of Mixtral with transformers' batched_mm experts -------------------------------
+MUTATIONS += [
+    Mutation(
+        "trace-topk-one-pass",
+        "counting rule",
+        RULES,
+        'return {"cmp": sympy.expand(numel(x) / n * k * (2 * n - k - 1) / 2)}, ZERO',
+        'return {"cmp": sympy.expand(numel(x) / n * (n - 1))}, ZERO',
+        "topk counted as one maximum per row, not k passes",
+        tests=("tests/test_trace_counts.py::test_operator_forward_counts",),
+    ),
+    Mutation(
+        "trace-index-put-accumulate-free",
+        "counting rule",
+        RULES,
+        'return ({"add": numel(args[2])}, ZERO) if accumulate else None',
+        "return None",
+        "an accumulating index_put (batched_mm experts' weight gradients) counted as a free write",
+        tests=("tests/test_trace_counts.py::test_operator_forward_counts",),
+    ),
+    Mutation(
+        "trace-eager-experts-no-hint",
+        "validation",
+        TRACER,
+        'if implementation in (None, "eager"):',
+        'if implementation == "batched_mm":',
+        "the refusal of eager experts no longer says to switch them to batched_mm",
+        tests=("tests/test_llama_torch.py::test_from_torch_refuses_mixtrals_data_dependent_routing",),
+    ),
+    Mutation(
+        "trace-grouped-mm-not-refused",
+        "validation",
+        TRACER,
+        '        if implementation == "grouped_mm":\n',
+        '        if implementation == "grouped_mm " :\n',
+        "grouped_mm experts traced (bfloat16 only, uncounted by FlopCounterMode) instead of refused",
+        tests=("tests/test_llama_torch.py::test_from_torch_refuses_mixtrals_grouped_mm_experts",),
+    ),
+]

@@ -130,10 +130,11 @@ def from_torch(
         raise ComplexaError(
             f"inputs: give 1 to {MAX_INPUTS} shapes or example tensors, one per input; got {len(inputs)}"
         )
+    _refuse_grouped_mm(module)
     dtypes = _dtypes(torch, module, dtype, len(inputs))
     specs = [_input(torch, value, dtypes[i], f"inputs[{i}]") for i, value in enumerate(inputs)]
     from ._domain import Domain
-    from ._tracing import HINT_SCALES, TraceFailed, hints_from, trace
+    from ._tracing import HINT_SCALES, DataDependent, TraceFailed, hints_from, trace
 
     names = list(dict.fromkeys(e for shape, _ in specs for e in shape if isinstance(e, str)))
 
@@ -150,6 +151,8 @@ def from_torch(
             break
         except TraceFailed as error:
             failure = failure or error
+        except DataDependent as error:
+            raise ComplexaError(f"{error}{_eager_experts_hint(module)}") from None
     else:
         assert failure is not None
         hint = "; give that size as an int to trace it concretely" if names else ""
@@ -160,6 +163,42 @@ def from_torch(
     _check_and_widen(derived, domain, names, hints, at, lambda t: _derive(module, t, training, strict))
     derived.assumptions = domain.assumptions()
     return derived
+
+
+def _experts(module: Any) -> list[tuple[str, str | None]]:
+    """(path, experts_implementation) of each transformers experts module in `module` (the ones its
+    ``use_experts_implementation`` decorator dispatches: Mixtral's ``MixtralExperts`` and others)."""
+    return [
+        (path, getattr(getattr(sub, "config", None), "_experts_implementation", None))
+        for path, sub in module.named_modules()
+        if hasattr(sub, "_is_expert_parallel") and hasattr(sub, "has_gate")
+    ]
+
+
+def _refuse_grouped_mm(module: Any) -> None:
+    """transformers' grouped_mm experts are not traced: in torch 2.13 on the CPU ``grouped_mm``'s shape function
+    takes bfloat16 only (its kernel runs float32 too), and FlopCounterMode has no formula for it, so no count of it
+    could be checked."""
+    for path, implementation in _experts(module):
+        if implementation == "grouped_mm":
+            raise ComplexaError(
+                f"{path!r} runs transformers' grouped_mm experts, which torch traces in bfloat16 only and "
+                "FlopCounterMode does not count: switch them to batched_mm, model.set_experts_implementation("
+                "'batched_mm')"
+            )
+
+
+def _eager_experts_hint(module: Any) -> str:
+    """For a size that depends on the data in a transformers model whose experts run eager (a loop over the experts
+    a batch hits, `nonzero`'s), how to trace it: transformers' batched_mm experts gather each token's expert weights,
+    sizes that are the input's."""
+    for path, implementation in _experts(module):
+        if implementation in (None, "eager"):
+            return (
+                f"; {path!r} runs transformers' eager experts, a loop over the experts a batch hits: switch them to "
+                "batched_mm to trace it, model.set_experts_implementation('batched_mm')"
+            )
+    return ""
 
 
 MAX_LOWERINGS = 3

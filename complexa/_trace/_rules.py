@@ -692,3 +692,30 @@ def _lstm_layer_backward(
 
 
 RULES.update({"mkldnn_rnn_layer": _lstm_layer, "mkldnn_rnn_layer_backward": _lstm_layer_backward})
+
+
+# --- issue 22: Mixtral's router (transformers' MixtralTopKRouter) ---------------------------------------------------
+
+
+def _topk(args: Sequence[Any], kwargs: dict[str, Any], outs: Sequence[Any]) -> tuple[Ops, sympy.Expr]:
+    # The k largest of each row of n as k passes of a maximum over the values not yet taken, n - 1, ..., n - k
+    # comparisons: k (2 n - k - 1) / 2 (`complexa.nn.moe.top_k_compares`, the count of complexa's own Router).
+    x = args[0]
+    k = sympy.Integer(args[1]) if isinstance(args[1], int) else args[1]
+    dim = args[2] if len(args) > 2 else kwargs.get("dim", -1)
+    n = x[dim] if x else sympy.Integer(1)
+    return {"cmp": sympy.expand(numel(x) / n * k * (2 * n - k - 1) / 2)}, ZERO
+
+
+RULES["topk"] = _topk
+
+
+def _index_put(args: Sequence[Any], kwargs: dict[str, Any], outs: Sequence[Any]) -> tuple[Ops, sympy.Expr] | None:
+    # With accumulate (the gradient of an index: transformers' batched_mm experts gather each token's expert weights,
+    # and the backward adds each token's weight gradient into its expert's), one add per value, as `_scatter_add`;
+    # without, a write (`FREE`).
+    accumulate = args[3] if len(args) > 3 else kwargs.get("accumulate", False)
+    return ({"add": numel(args[2])}, ZERO) if accumulate else None
+
+
+RULES["index_put"] = _index_put

@@ -99,7 +99,7 @@ def to_sympy(value: Any, names: dict[sympy.Symbol, sympy.Symbol]) -> sympy.Expr:
 def _convert(expr: sympy.Basic, names: dict[sympy.Symbol, sympy.Symbol]) -> sympy.Expr:
     if isinstance(expr, sympy.Symbol):
         if expr not in names:
-            raise ComplexaError(
+            raise DataDependent(
                 "the module makes a size that depends on its data (such as nonzero's or unique's): it has no formula "
                 "in the input sizes"
             )
@@ -361,6 +361,10 @@ _SAME_DTYPE = frozenset("mm addmm bmm baddbmm convolution _convolution matmul li
 
 class TraceFailed(ComplexaError):
     """torch could not run the module at the sizes given: `from_torch` tries other sizes before it says so."""
+
+
+class DataDependent(ComplexaError):
+    """The module makes a size from its data, not its input's sizes (`nonzero`): no formula exists."""
 
 
 def _users_words(text: str, names: Mapping[sympy.Symbol, sympy.Symbol], hints: Mapping[str, int]) -> str:
