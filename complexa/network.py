@@ -89,6 +89,7 @@ class Network:
     bias: bool
     activation: str
     loss: str
+    seq: sympy.Expr
     names: tuple[str, ...] | None
     ties: dict[str, str]
     gpt_config: dict[str, Any] | None

@@ -235,8 +235,8 @@ def gpts(
     """
     bounds = (max_vocab, max_seq, max_heads, max_head_dim, max_layers, max_batch)
     names = ("max_vocab", "max_seq", "max_heads", "max_head_dim", "max_layers", "max_batch")
-    checked = [_positive_int(value, name) for value, name in zip(bounds, names)]
-    return _gpts(*checked, _subset(optimizers, OPTIMIZERS, "optimizers"))
+    vocab, seq, heads, head_dim, layers, batch = (_positive_int(value, name) for value, name in zip(bounds, names))
+    return _gpts(vocab, seq, heads, head_dim, layers, batch, _subset(optimizers, OPTIMIZERS, "optimizers"))
 
 
 @st.composite

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
+
+# Text output wraps to COLUMNS where it is set, and pytest-xdist's workers get COLUMNS=80: every test, and every
+# command a test runs, sees no COLUMNS unless it sets one itself (tests/test_cli_output.py tests the wrapping).
+os.environ.pop("COLUMNS", None)
 
 # Model zoos imported by the torch tests; --doctest-modules would import them at collection, and they import torch,
 # which the README's test command does not install.

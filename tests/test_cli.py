@@ -23,13 +23,6 @@ ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = {p.name: json.loads(p.read_text()) for p in (ROOT / "docs" / "schema").glob("*.json")}
 
 
-@pytest.fixture(autouse=True)
-def _no_columns(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Text output wraps to COLUMNS where it is set: the tests' expected output is the unwrapped one, wherever they
-    run (tests/test_cli_output.py tests the wrapping)."""
-    monkeypatch.delenv("COLUMNS", raising=False)
-
-
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     status = main(list(argv))
     out, err = capsys.readouterr()

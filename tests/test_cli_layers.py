@@ -51,13 +51,6 @@ SMALL_NET = Network(
 SMALL_ARGV = ["--layers", SMALL, "--batch", "3", "--loss", "cross_entropy", "--optimizer", "SGD(lr=0.1, momentum=0.9)"]
 
 
-@pytest.fixture(autouse=True)
-def _no_columns(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Text output wraps to COLUMNS where it is set: the tests' expected output is the unwrapped one, wherever they
-    run (tests/test_cli_output.py tests the wrapping)."""
-    monkeypatch.delenv("COLUMNS", raising=False)
-
-
 def _json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, Any]:
     status, out, err = run(capsys, *argv, "--format", "json")
     assert (status, err) == (0, "")

@@ -59,8 +59,9 @@ def _gpt_types() -> dict[str, type]:
     takes without flash attention), the causal mask a buffer outside ``state_dict()``."""
     torch = _torch()
     tnn, functional = torch.nn, torch.nn.functional
+    Module: Any = tnn.Module  # torch is imported at run time: a name mypy can take as a base
 
-    class CausalSelfAttention(tnn.Module):
+    class CausalSelfAttention(Module):
         def __init__(self, d: int, heads: int, seq: int, bias: bool, causal: bool) -> None:
             super().__init__()
             self.c_attn = tnn.Linear(d, 3 * d, bias=bias)
@@ -81,7 +82,7 @@ def _gpt_types() -> dict[str, type]:
             y = (att @ v).transpose(1, 2).contiguous().view(B, T, C)
             return self.c_proj(y)
 
-    class MLP(tnn.Module):
+    class MLP(Module):
         def __init__(self, d: int, d_ff: int, bias: bool) -> None:
             super().__init__()
             self.c_fc = tnn.Linear(d, d_ff, bias=bias)
@@ -91,7 +92,7 @@ def _gpt_types() -> dict[str, type]:
         def forward(self, x: Any) -> Any:
             return self.c_proj(self.gelu(self.c_fc(x)))
 
-    class Block(tnn.Module):
+    class Block(Module):
         def __init__(self, d: int, heads: int, seq: int, d_ff: int, bias: bool, causal: bool) -> None:
             super().__init__()
             self.ln_1 = tnn.LayerNorm(d)
@@ -103,7 +104,7 @@ def _gpt_types() -> dict[str, type]:
             x = x + self.attn(self.ln_1(x))
             return x + self.mlp(self.ln_2(x))
 
-    class PositionEmbedding(tnn.Module):
+    class PositionEmbedding(Module):
         """x + wpe(positions), GPT's learned positions as a layer of a stack."""
 
         def __init__(self, seq: int, d: int) -> None:
@@ -113,7 +114,7 @@ def _gpt_types() -> dict[str, type]:
         def forward(self, x: Any) -> Any:
             return x + self.weight[: x.size(1)]
 
-    class GPT(tnn.Module):
+    class GPT(Module):
         def __init__(self, c: Mapping[str, Any]) -> None:
             super().__init__()
             d, seq = int(c["d_model"]), int(c["seq"])
