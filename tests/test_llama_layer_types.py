@@ -257,3 +257,29 @@ def test_the_saved_tensors_are_what_transformers_saves(config: dict[str, Any], d
 
     network = Network.from_config(config, batch=2)
     _check_rules(network, dtype, network.llama_config)
+
+
+# --- the command --------------------------------------------------------------------------------------------------
+def test_derive_config_json_and_text(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from test_cli import SCHEMAS, run, validate
+
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(qwen2()))
+    for argv in (["derive"], ["derive", "--phase", "decode", "--cache", "3"]):
+        status, out, err = run(capsys, *argv, "--config", str(path), "--format", "json")
+        assert (status, err) == (0, "")
+        doc = json.loads(out)
+        schema = "inference.json" if "--phase" in argv else "derive.json"
+        validate(doc, SCHEMAS[schema], schema)
+    status, out, err = run(capsys, "derive", "--config", str(path), "--format", "json")
+    doc = json.loads(out)
+    assert doc["network"]["llama"]["window"] == [None, None, 2, 2]
+    runs = doc["network"]["layers"][1]["runs"]
+    assert [(run[0]["window"], run[1]) for run in runs] == [(None, 2), (2, 2)]
+    status, out, err = run(capsys, "derive", "--config", str(path))
+    assert status == 0 and "window=[None] * 2 + [2] * 2" in out
+    llama = tmp_path / "llama.json"
+    llama.write_text(json.dumps(llama_mlp_bias()))
+    status, out, err = run(capsys, "derive", "--config", str(llama), "--format", "json")
+    validate(json.loads(out), SCHEMAS["derive.json"], "derive.json")
+    assert json.loads(out)["network"]["layers"][1]["layer"]["mlp_bias"] is True

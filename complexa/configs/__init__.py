@@ -224,6 +224,7 @@ def network_from_config(config: object, *, seq: object = None, batch: object = 1
     window: object = None
     bias = o_bias = mlp_bias = False
     experts: dict[str, object] = {}
+    vocab, d_model = _int(c, "vocab_size"), _int(c, "hidden_size")
     n_layers = _int(c, "num_hidden_layers")
     if kind == "llama":
         bias = o_bias = _flag(c, "attention_bias", False)
@@ -244,7 +245,6 @@ def network_from_config(config: object, *, seq: object = None, batch: object = 1
         }
     from complexa._llama import llama
 
-    vocab, d_model = _int(c, "vocab_size"), _int(c, "hidden_size")
     heads, head_dim = _int(c, "num_attention_heads"), _int(c, "head_dim", None)
     if head_dim is not None and head_dim * heads == d_model:
         head_dim = None  # transformers' config classes write out the default; the network is the same
