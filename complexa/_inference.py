@@ -307,7 +307,7 @@ def _kept(network: Network, tokens: sympy.Expr) -> sympy.Expr:
     """The most tokens a layer's cache keeps after `tokens` (a full layer's all; with only windowed layers, W - 1
     of the widest)."""
     windows = _windows(network, "decode")
-    return tokens if None in windows else max(_cached(tokens, w) for w in windows)  # type: ignore[type-var]
+    return tokens if None in windows else max(_cached(tokens, w) for w in windows)
 
 
 def _ops_of(network: Network) -> tuple[str, ...]:

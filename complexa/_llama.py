@@ -3,10 +3,9 @@ the kinds of `complexa.nn.llama` and `complexa.nn.moe`, named as Hugging Face's 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from typing import Any
-
-import itertools
 
 import sympy
 
@@ -139,7 +138,7 @@ def llama(
     return network
 
 
-def layer_windows(window: object, n_layers: sympy.Expr) -> sympy.Expr | None | tuple[sympy.Expr | None, ...]:
+def layer_windows(window: object, n_layers: sympy.Expr) -> sympy.Expr | tuple[sympy.Expr | None, ...] | None:
     """`window` read: None (full attention), one size for every layer, or a sequence of one per layer (None for a
     full layer); a sequence that gives every layer the same one is that one. A sequence needs an integer
     `n_layers` of its length."""
@@ -160,7 +159,6 @@ def window_of(config: Mapping[str, Any], layer: int) -> sympy.Expr | None:
     return window[layer] if isinstance(window, tuple) else window
 
 
-
 _SIZES = ("vocab", "seq", "d_model", "n_layers", "n_heads", "n_kv_heads", "d_ff", "head_dim", "window")
 
 
@@ -171,7 +169,8 @@ def rebuild(network: Network, mapping: Mapping[sympy.Symbol, sympy.Expr], batch:
     config: dict[str, Any] = dict(network.llama_config)  # type: ignore[arg-type]
     for key in (*_SIZES, "n_experts", "top_k"):
         if isinstance(config[key], tuple):  # a window for each layer
-            config[key] = tuple(None if v is None else _replaced(v, mapping, f"{key}[{k}]") for k, v in enumerate(config[key]))
+            values = enumerate(config[key])
+            config[key] = tuple(None if v is None else _replaced(v, mapping, f"{key}[{k}]") for k, v in values)
         elif config[key] is not None:
             config[key] = _replaced(config[key], mapping, key)
     return llama(**config, batch=batch, optimizer=network.optimizer)
@@ -266,7 +265,7 @@ def _qwen2_layer_types(network: Network, out: dict[str, Any], windows: tuple[sym
     out.update(
         model_type="qwen2",
         use_sliding_window=True,
-        sliding_window=int(sizes.pop()),  # type: ignore[arg-type]
+        sliding_window=int(sizes.pop()),
         max_window_layers=full,  # the rule's own, where the full layers come first
         layer_types=["full_attention" if w is None else "sliding_attention" for w in windows],
     )

@@ -270,7 +270,7 @@ LLAMAS = [
     ("mistral, into the window", lambda: Network.llama(13, 16, 8, 1, 2, d_ff=6, batch=2, window=4), 1, 6),
     # Qwen2's window on its layers from max_window_layers on: each layer's cache by its own (issue 22 windows)
     ("qwen2, layer types", lambda: Network.llama(13, 16, 8, 3, 2, d_ff=6, bias=True, window=[None, 3, 3]), 4, 4),
-    ("qwen2, into the window", lambda: Network.llama(13, 16, 8, 3, 2, d_ff=6, bias=True, window=[3, None, 3], batch=2), 1, 5),
+    ("qwen2, into the window", lambda: Network.llama(13, 16, 8, 3, 2, d_ff=6, bias=True, window=[3, None, 3]), 1, 5),
     ("llama, mlp_bias", lambda: Network.llama(13, 12, 8, 2, 4, n_kv_heads=2, d_ff=6, mlp_bias=True), 3, 3),
 ]
 

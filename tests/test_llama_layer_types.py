@@ -10,7 +10,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_llama_measure import assert_derive_is_measure
@@ -170,7 +169,8 @@ def test_any_mixed_windows_decode_steps_sum_to_generate(network: Network, data: 
     G = data.draw(st.integers(1, 4), "new")
     steps = [derive(network, phase="decode", cache=C) for C in range(P, P + G - 1)]
     whole = complexa.generate(network, prompt=P, new=G)
-    assert whole.evaluate()["decode"] == {op: sum(s.evaluate()["decode"][op] for s in steps) for op in whole.counts["decode"]}
+    summed = {op: sum(s.evaluate()["decode"][op] for s in steps) for op in whole.counts["decode"]}
+    assert whole.evaluate()["decode"] == summed
     assert whole.torch_flops["decode"] == sum(s.torch_flops["decode"] for s in steps)
     assert whole.kv_elements == derive(network, phase="prefill", prompt=P + G - 1).kv_elements
 
@@ -194,7 +194,9 @@ def test_params_are_transformers_counts() -> None:
     assert params(Network.from_config(llama)) == 8_030_261_248 + 32 * (2 * 14336 + 4096)
 
 
-@pytest.mark.parametrize("config", [qwen2(), qwen2(max_window_layers=1), llama_mlp_bias()], ids=["qwen2", "qwen2-1", "llama"])
+@pytest.mark.parametrize(
+    "config", [qwen2(), qwen2(max_window_layers=1), llama_mlp_bias()], ids=["qwen2", "qwen2-1", "llama"]
+)
 def test_the_numerics_are_transformers(config: dict[str, Any]) -> None:
     # transformers' own model of the config (eager attention, float64 throughout), loaded with the reference
     # network's parameters: logits, loss and gradients of the first step, and the parameters after two, to 1e-10.

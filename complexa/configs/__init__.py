@@ -306,7 +306,8 @@ def _qwen2_windows(c: Mapping[str, Any], n_layers: int) -> object:
     window = _int(c, "sliding_window", 4096) if _flag(c, "use_sliding_window", False) else None
     types = _layer_types(c, n_layers)
     if types is None:
-        types = ["sliding_attention" if window is not None and i >= start else "full_attention" for i in range(n_layers)]
+        windowed = [window is not None and i >= start for i in range(n_layers)]
+        types = ["sliding_attention" if w else "full_attention" for w in windowed]
     elif window is None and "sliding_attention" in types:
         raise ComplexaError(
             "config: layer_types names a sliding_attention layer, but use_sliding_window is false (or sliding_window "

@@ -37,8 +37,9 @@ and dx = dx_gate + dx_up, d add, when the MLP computes its input's gradient.
 
 **`LlamaBlock(d_model, n_heads, seq, d_ff, *, ...)`**, ``LlamaDecoderLayer``, pre-RMSNorm: x = x +
 self_attn(input_layernorm(x)); x = x + mlp(post_attention_layernorm(x)), the MLP a `SwiGLU`, or with `n_experts` a
-`complexa.nn.MoE` (Mixtral); `mlp_bias` puts a bias on the SwiGLU's three projections. Its own row is the two residual additions, as `complexa.nn.Block`'s: forward 2 d add;
-backward d add, and d add more when the block computes its input's gradient.
+`complexa.nn.MoE` (Mixtral); `mlp_bias` puts a bias on the SwiGLU's three projections. Its own row is the two
+residual additions, as `complexa.nn.Block`'s: forward 2 d add; backward d add, and d add more when the block computes
+its input's gradient.
 """
 
 from __future__ import annotations
