@@ -165,21 +165,6 @@ def _some_window(windows: frozenset[int | None]) -> int | None:
     return min(sizes) if sizes else None
 
 
-def _window(network: Network, phase: str) -> int | None:
-    """The attention's sliding window W (every layer's the same), or None. transformers' cache for it
-    (``DynamicSlidingWindowLayer``) keeps the last W - 1 tokens, and a decode step attends to min(C + 1, W) keys."""
-    windows = {getattr(layer, "window", None) for layer in _attentions(network)}
-    if windows == {None}:
-        return None
-    if len(windows) > 1 or any(w is None or not w.is_Integer for w in windows):
-        shown = ", ".join(sorted(str(w) for w in windows))
-        raise ComplexaError(
-            f"phase = {phase!r} with sliding windows {shown}: a windowed cache is modelled for one integer window "
-            "shared by every layer; give window an integer"
-        )
-    return int(windows.pop())  # type: ignore[arg-type]
-
-
 def _integers(network: Network, window: int | None, **sizes: sympy.Expr) -> None:
     """With a sliding window, the cache holds min(tokens, W - 1): every size must then be an integer."""
     if window is None:
@@ -228,19 +213,16 @@ def _rows(
     cache: Value,
     logits: str,
     convert: Any,
-    window: int | None = None,
     *,
     clip: bool = False,
 ) -> list[LayerRow]:
-    """Every layer's work on one prefill (`prompt` P tokens) or one decode step (`cache` C tokens seen), a decode
-    step's keys at most `window`, or with `clip` at most each attention layer's own window (an integer C then)."""
+    """Every layer's work on one prefill (`prompt` P tokens) or one decode step (`cache` C tokens seen), with `clip`
+    a decode step's keys at most each attention layer's own window (an integer C then)."""
     from complexa.nn._stack import rows_of
 
     B = convert(network.batch)
     queries = prompt if phase == "prefill" else 1
     keys = prompt if phase == "prefill" else cache + 1
-    if phase == "decode" and window is not None:
-        keys = min(keys, window)  # transformers' cache hands the last W - 1 tokens' keys, and the new one
     rows = B * queries
     head = network.names[-1] if network.names else str(len(network.layers) - 1)
     head_rows = rows if logits == "all" else B
@@ -251,7 +233,7 @@ def _rows(
         if type(layer) in RULES:
             rule, torch_rule, _ = RULES[type(layer)]
             seen = keys
-            own = _own_window(layer) if clip and window is None else None
+            own = _own_window(layer) if clip else None
             if phase == "decode" and own is not None:
                 seen = min(keys, own)  # this layer's cache: its last W - 1 tokens, and the new one
             ops = rule(layer, r, seen, phase == "prefill", convert)
@@ -277,17 +259,6 @@ def _torch_forward(layer: Any, rows: Value, convert: Any) -> Value:
 
         return _moe_flops(layer, False, convert, rows, "torch", "forward")
     return 0
-
-
-def kv_per_token(network: Network, convert: Any) -> Value:
-    """Elements the KV cache holds per sequence and cached token: every attention layer's key and value."""
-    from complexa.nn._stack import rows_of
-
-    terms = []
-    for row in rows_of(network):
-        if type(row.layer) in RULES:
-            terms.append(convert(row.times) * RULES[type(row.layer)][2](row.layer, convert))
-    return add(terms)
 
 
 def kv_elements(network: Network, tokens: sympy.Expr, convert: Any) -> Value:
@@ -430,12 +401,11 @@ def _phase(
     cache: sympy.Expr,
     logits: str,
     convert: Any,
-    window: int | None = None,
     *,
     clip: bool = False,
 ) -> tuple[dict[str, sympy.Expr], dict[str, tuple[str, dict[str, sympy.Expr]]], sympy.Expr]:
     """(op -> count, path -> (layer, op -> count), torch FLOPs) of one phase, as sympy expressions."""
-    rows = _rows(network, phase, convert(prompt), convert(cache), logits, convert, window, clip=clip)
+    rows = _rows(network, phase, convert(prompt), convert(cache), logits, convert, clip=clip)
     ops = _ops_of(network)
     counts = {op: _expr(add([r[2].get(op, 0) for r in rows])) for op in ops}
     layers = {path: (shown, {op: _expr(o.get(op, 0)) for op in ops}) for path, shown, o, _ in rows}
@@ -489,19 +459,15 @@ def decode(network: Network, *, cache: object) -> Inference:
     C = _size(cache, "cache")
     _fits(network, C + 1, "cache + 1")
     _integers(network, _some_window(_windows(network, "decode")), cache=C)
-    return _decode(network, C, clip=True)
+    return _decode(network, C)
 
 
-def _decode(network: Network, C: sympy.Expr, window: int | None = None, *, clip: bool = False) -> Inference:
-    """A decode step after C tokens; with `window` (C an integer), over min(C + 1, W) keys, and with `clip` each
-    attention layer over min(C + 1, its own W)."""
+def _decode(network: Network, C: sympy.Expr) -> Inference:
+    """A decode step after C tokens, each attention layer over min(C + 1, its own W) keys (C an integer with a
+    window)."""
     convert = _convert(network, C)
-    counts, layers, torch = _phase(network, "decode", sympy.Integer(1), C, "last", convert, window, clip=clip)
-    if clip:  # each layer's cache its own
-        tokens, kv = _kept(network, C + 1), to_expr(kv_elements(network, C + 1, convert))
-    else:
-        tokens = _cached(C + 1, window)
-        kv = to_expr(convert(network.batch) * convert(tokens) * kv_per_token(network, convert))
+    counts, layers, torch = _phase(network, "decode", sympy.Integer(1), C, "last", convert, clip=True)
+    tokens, kv = _kept(network, C + 1), to_expr(kv_elements(network, C + 1, convert))
     by_layer = {path: (shown, {"decode": ops}) for path, (shown, ops) in layers.items()}
     return Inference(
         network, "decode", None, C, None, "last", {"decode": counts}, by_layer, {"decode": torch}, tokens, kv
