@@ -189,7 +189,8 @@ def shown(network: Network) -> str:
             if not (c["d_model"].is_Integer and c["d_ff"] == meta_d_ff(c["d_model"])):
                 out += f", d_ff={c['d_ff']}"
         elif isinstance(c[key], tuple):  # a window for each layer, as runs: [None] * 26 + [4096] * 2
-            out += f", {key}=" + " + ".join(f"[{w}] * {len(list(run))}" for w, run in itertools.groupby(c[key]))
+            runs = [(w, len(list(run))) for w, run in itertools.groupby(c[key])]
+            out += f", {key}=" + " + ".join(f"[{w}]" + (f" * {n}" if n > 1 else "") for w, n in runs)
         elif c[key] != default:
             out += f", {key}={c[key]!r}" if isinstance(c[key], (bool, float)) else f", {key}={c[key]}"
     if network.batch != 1:
