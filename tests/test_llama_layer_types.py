@@ -285,3 +285,15 @@ def test_derive_config_json_and_text(capsys: pytest.CaptureFixture[str], tmp_pat
     status, out, err = run(capsys, "derive", "--config", str(llama), "--format", "json")
     validate(json.loads(out), SCHEMAS["derive.json"], "derive.json")
     assert json.loads(out)["network"]["layers"][1]["layer"]["mlp_bias"] is True
+
+
+def test_layers_in_any_stack() -> None:
+    # nn.Layers is a kind of its own: GPT blocks, the last unmasked, measured as derived; its torch twin's names.
+    layers = nn.Layers([(nn.Block(8, 2, 4), 2), (nn.Block(8, 2, 4, causal=False), 1)])
+    network = Network([nn.Embedding(11, 8), layers, nn.Linear(8, 11)], batch=2, loss="cross_entropy")
+    assert_derive_is_measure(network, iterations=2)
+    assert [row.path for row in rows_of(network) if isinstance(row.layer, nn.Block)] == ["1.0", "1.1", "1.2"]
+    assert layers.xreplace({}) == layers and layers.layers[2] == nn.Block(8, 2, 4, causal=False)
+    pytest.importorskip("torch")
+    names = {f"{row.path}.{name}" for row in rows_of(network) for name, _ in row.layer.parameters(row.width)}
+    assert set(network.to_torch().state_dict()) == names
