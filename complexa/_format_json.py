@@ -49,6 +49,10 @@ def network_json(network: Network) -> dict[str, object]:
 def _argument(value: object) -> object:
     if isinstance(value, sympy.Basic):
         return json_expr(value)
+    from complexa.nn import Layer
+
+    if isinstance(value, Layer):  # a run of nn.Layers
+        return layer_json(value)
     if isinstance(value, tuple):
         return [_argument(v) for v in value]
     return value

@@ -17,7 +17,9 @@ Three phases beside the training step (docs/inference.md has the formulas and th
 
 What is not counted: choosing the next token from the logits (an argmax, or sampling), and moving keys and values
 into the cache (copies, no arithmetic). The KV cache holds, per attention layer, sequence and cached token, a key
-and a value of n_kv_heads * head_dim each (d_model for GPT's multi-head attention).
+and a value of n_kv_heads * head_dim each (d_model for GPT's multi-head attention). A layer with a sliding window W
+(Mistral's every layer; Qwen2's from max_window_layers on) keeps the last W - 1 tokens, as transformers'
+``DynamicSlidingWindowLayer``, and its decode step attends to min(C + 1, W) keys; each layer by its own window.
 """
 
 from __future__ import annotations
@@ -134,23 +136,33 @@ def check_network(network: object, phase: str) -> Network:
                 f"phase = {phase!r} with {layer!r}: a decoder's KV cache needs causal attention; use causal=True, or "
                 "phase='training'"
             )
-    _window(network, phase)
+    _windows(network, phase)
     return network
 
 
-def _window(network: Network, phase: str) -> int | None:
-    """The attention's sliding window W (every layer's the same), or None. transformers' cache for it
-    (``DynamicSlidingWindowLayer``) keeps the last W - 1 tokens, and a decode step attends to min(C + 1, W) keys."""
+def _own_window(layer: Any) -> int | None:
+    """An attention layer's sliding window (an integer, `_windows` has checked), or None for full attention."""
+    window = getattr(layer, "window", None)
+    return None if window is None else int(window)
+
+
+def _windows(network: Network, phase: str) -> frozenset[int | None]:
+    """The sliding windows of the attention layers, None for a full one; each layer keeps its own (Qwen2's
+    ``layer_types``). Refuses a symbolic window: the cache holds min(tokens, W - 1) tokens."""
     windows = {getattr(layer, "window", None) for layer in _attentions(network)}
-    if windows == {None}:
-        return None
-    if len(windows) > 1 or any(w is None or not w.is_Integer for w in windows):
-        shown = ", ".join(sorted(str(w) for w in windows))
+    symbolic = sorted(str(w) for w in windows if w is not None and not w.is_Integer)
+    if symbolic:
         raise ComplexaError(
-            f"phase = {phase!r} with sliding windows {shown}: a windowed cache is modelled for one integer window "
-            "shared by every layer; give window an integer"
+            f"phase = {phase!r} with sliding window {', '.join(symbolic)}: a windowed cache holds min(tokens, W - 1) "
+            "tokens, counted for an integer window; give window an integer"
         )
-    return int(windows.pop())  # type: ignore[arg-type]
+    return frozenset(None if w is None else int(w) for w in windows)
+
+
+def _some_window(windows: frozenset[int | None]) -> int | None:
+    """A window of `windows` (the smallest), or None when no layer has one: `_integers`' question."""
+    sizes = [w for w in windows if w is not None]
+    return min(sizes) if sizes else None
 
 
 def _integers(network: Network, window: int | None, **sizes: sympy.Expr) -> None:
@@ -195,17 +207,22 @@ LayerRow = tuple[str, str, Ops, Value]
 
 
 def _rows(
-    network: Network, phase: str, prompt: Value, cache: Value, logits: str, convert: Any, window: int | None = None
+    network: Network,
+    phase: str,
+    prompt: Value,
+    cache: Value,
+    logits: str,
+    convert: Any,
+    *,
+    clip: bool = False,
 ) -> list[LayerRow]:
-    """Every layer's work on one prefill (`prompt` P tokens) or one decode step (`cache` C tokens seen), a decode
-    step's keys at most `window` (an integer C then)."""
+    """Every layer's work on one prefill (`prompt` P tokens) or one decode step (`cache` C tokens seen), with `clip`
+    a decode step's keys at most each attention layer's own window (an integer C then)."""
     from complexa.nn._stack import rows_of
 
     B = convert(network.batch)
     queries = prompt if phase == "prefill" else 1
     keys = prompt if phase == "prefill" else cache + 1
-    if phase == "decode" and window is not None:
-        keys = min(keys, window)  # transformers' cache hands the last W - 1 tokens' keys, and the new one
     rows = B * queries
     head = network.names[-1] if network.names else str(len(network.layers) - 1)
     head_rows = rows if logits == "all" else B
@@ -215,8 +232,12 @@ def _rows(
         r = head_rows if row.path == head else rows
         if type(layer) in RULES:
             rule, torch_rule, _ = RULES[type(layer)]
-            ops = rule(layer, r, keys, phase == "prefill", convert)
-            torch = torch_rule(layer, r, keys, convert)
+            seen = keys
+            own = _own_window(layer) if clip else None
+            if phase == "decode" and own is not None:
+                seen = min(keys, own)  # this layer's cache: its last W - 1 tokens, and the new one
+            ops = rule(layer, r, seen, phase == "prefill", convert)
+            torch = torch_rule(layer, r, seen, convert)
         else:
             ops = layer.cost(convert(row.width), r, False, convert)["forward"]
             torch = _torch_forward(layer, r, convert)
@@ -240,15 +261,24 @@ def _torch_forward(layer: Any, rows: Value, convert: Any) -> Value:
     return 0
 
 
-def kv_per_token(network: Network, convert: Any) -> Value:
-    """Elements the KV cache holds per sequence and cached token: every attention layer's key and value."""
+def kv_elements(network: Network, tokens: sympy.Expr, convert: Any) -> Value:
+    """Elements the KV cache holds over the batch after `tokens` tokens a sequence: each attention layer's key and
+    value for each token it keeps (all, or the last W - 1 with a window W)."""
     from complexa.nn._stack import rows_of
 
     terms = []
     for row in rows_of(network):
         if type(row.layer) in RULES:
-            terms.append(convert(row.times) * RULES[type(row.layer)][2](row.layer, convert))
-    return add(terms)
+            kept = convert(_cached(tokens, _own_window(row.layer)))
+            terms.append(convert(row.times) * kept * RULES[type(row.layer)][2](row.layer, convert))
+    return convert(network.batch) * add(terms)
+
+
+def _kept(network: Network, tokens: sympy.Expr) -> sympy.Expr:
+    """The most tokens a layer's cache keeps after `tokens` (a full layer's all; with only windowed layers, W - 1
+    of the widest)."""
+    windows = _windows(network, "decode")
+    return tokens if None in windows else max(_cached(tokens, w) for w in windows)
 
 
 def _ops_of(network: Network) -> tuple[str, ...]:
@@ -277,8 +307,10 @@ class Inference:
       decode steps' total).
     - `by_layer`: torch module path -> (layer, phase -> op -> expression), rows adding up to `counts`.
     - `torch_flops`: phase -> the FLOPs ``FlopCounterMode`` counts (its matrix products).
-    - `kv_tokens`: the tokens each sequence has cached after the phase (P, C + 1, or P + G - 1).
-    - `kv_elements`: the KV cache's elements after the phase, over the batch: 2 layers B tokens n_kv hd.
+    - `kv_tokens`: the tokens each sequence has cached after the phase (P, C + 1, or P + G - 1), in the layers that
+      keep the most (a windowed layer keeps at most W - 1).
+    - `kv_elements`: the KV cache's elements after the phase, over the batch: 2 layers B tokens n_kv hd, each layer
+      its own tokens.
     """
 
     network: Network
@@ -369,10 +401,11 @@ def _phase(
     cache: sympy.Expr,
     logits: str,
     convert: Any,
-    window: int | None = None,
+    *,
+    clip: bool = False,
 ) -> tuple[dict[str, sympy.Expr], dict[str, tuple[str, dict[str, sympy.Expr]]], sympy.Expr]:
     """(op -> count, path -> (layer, op -> count), torch FLOPs) of one phase, as sympy expressions."""
-    rows = _rows(network, phase, convert(prompt), convert(cache), logits, convert, window)
+    rows = _rows(network, phase, convert(prompt), convert(cache), logits, convert, clip=clip)
     ops = _ops_of(network)
     counts = {op: _expr(add([r[2].get(op, 0) for r in rows])) for op in ops}
     layers = {path: (shown, {op: _expr(o.get(op, 0)) for op in ops}) for path, shown, o, _ in rows}
@@ -400,13 +433,12 @@ def prefill(network: Network, *, prompt: object, logits: str = "last") -> Infere
     P = _size(prompt, "prompt")
     logits = as_choice(logits, LOGITS, "logits")
     _fits(network, P, "prompt")
-    window = _window(network, "prefill")
-    _integers(network, window, prompt=P)
+    _integers(network, _some_window(_windows(network, "prefill")), prompt=P)
     convert = _convert(network, P)
     # The prefill's attention sees all P keys (a window masks some, as in training); its cache keeps W - 1 of them.
     counts, layers, torch = _phase(network, "prefill", P, P, logits, convert)
-    tokens = _cached(P, window)
-    kv = to_expr(convert(network.batch) * convert(tokens) * kv_per_token(network, convert))
+    tokens = _kept(network, P)
+    kv = to_expr(kv_elements(network, P, convert))
     by_layer = {path: (shown, {"prefill": ops}) for path, (shown, ops) in layers.items()}
     return Inference(
         network, "prefill", P, None, None, logits, {"prefill": counts}, by_layer, {"prefill": torch}, tokens, kv
@@ -426,17 +458,16 @@ def decode(network: Network, *, cache: object) -> Inference:
     network = check_network(network, "decode")
     C = _size(cache, "cache")
     _fits(network, C + 1, "cache + 1")
-    window = _window(network, "decode")
-    _integers(network, window, cache=C)
-    return _decode(network, C, window)
+    _integers(network, _some_window(_windows(network, "decode")), cache=C)
+    return _decode(network, C)
 
 
-def _decode(network: Network, C: sympy.Expr, window: int | None = None) -> Inference:
-    """A decode step after C tokens; with `window` (C an integer), over min(C + 1, W) keys."""
+def _decode(network: Network, C: sympy.Expr) -> Inference:
+    """A decode step after C tokens, each attention layer over min(C + 1, its own W) keys (C an integer with a
+    window)."""
     convert = _convert(network, C)
-    counts, layers, torch = _phase(network, "decode", sympy.Integer(1), C, "last", convert, window)
-    tokens = _cached(C + 1, window)
-    kv = to_expr(convert(network.batch) * convert(tokens) * kv_per_token(network, convert))
+    counts, layers, torch = _phase(network, "decode", sympy.Integer(1), C, "last", convert, clip=True)
+    tokens, kv = _kept(network, C + 1), to_expr(kv_elements(network, C + 1, convert))
     by_layer = {path: (shown, {"decode": ops}) for path, (shown, ops) in layers.items()}
     return Inference(
         network, "decode", None, C, None, "last", {"decode": counts}, by_layer, {"decode": torch}, tokens, kv
@@ -459,32 +490,43 @@ def generate(network: Network, *, prompt: object, new: object) -> Inference:
     network = check_network(network, "generate")
     P, G = _size(prompt, "prompt"), _size(new, "new")
     _fits(network, sympy.expand(P + G - 1), "prompt + new - 1")
-    window = _window(network, "generate")
-    _integers(network, window, prompt=P, new=G)
-    step = _decode(network, _CACHE)  # unclipped: the step's polynomial in C
+    _integers(network, _some_window(_windows(network, "generate")), prompt=P, new=G)
     first = prefill(network, prompt=P)
     lo, hi = P, sympy.expand(P + G - 2)
-    # With a window W, the steps from C = W - 1 on attend to W keys, as the unclipped step at C = W - 1 does.
-    last = hi if window is None else sympy.Min(hi, window - 1)
-    flat = 0 if window is None else max(0, int(hi) - max(int(lo), window) + 1)
 
-    def total(value: sympy.Expr) -> sympy.Expr:
-        # The step is a polynomial in C: its sum over C = P .. P + G - 2 (none for G = 1), in closed form.
+    def total(value: sympy.Expr, window: int | None) -> sympy.Expr:
+        # The step is a polynomial in C: its sum over C = P .. P + G - 2 (none for G = 1), in closed form. With a
+        # window W, the steps from C = W - 1 on attend to W keys, as the unclipped step at C = W - 1 does.
+        if value == 0:
+            return value
+        last = hi if window is None else sympy.Min(hi, window - 1)
+        flat = 0 if window is None else max(0, int(hi) - max(int(lo), window) + 1)
         summed = sympy.summation(value, (_CACHE, lo, last)) if last == hi or last >= lo else sympy.Integer(0)
         if flat:
             summed += flat * value.xreplace({_CACHE: sympy.Integer(window - 1)})  # type: ignore[operator]
         return sympy.expand(summed)
 
-    counts = {"prefill": first.counts["prefill"], "decode": {op: total(v) for op, v in step.counts["decode"].items()}}
-    by_layer = {
-        path: (shown, {"prefill": ops, "decode": {op: total(v) for op, v in step.by_layer[path][1]["decode"].items()}})
-        for path, (shown, ops) in ((p, (s, o["prefill"])) for p, (s, o) in first.by_layer.items())
+    # Each layer's unclipped step (its polynomial in C), summed over the steps with its own window.
+    from complexa.nn._stack import rows_of
+
+    convert = _convert(network, _CACHE)
+    own = {row.path: _own_window(row.layer) if type(row.layer) in RULES else None for row in rows_of(network)}
+    steps = _rows(network, "decode", convert(sympy.Integer(1)), convert(_CACHE), "last", convert)
+    ops = _ops_of(network)
+    decode = {path: {op: total(_expr(o.get(op, 0)), own[path]) for op in ops} for path, _, o, _ in steps}
+    counts = {
+        "prefill": first.counts["prefill"],
+        "decode": {op: sympy.expand(sympy.Add(*(d[op] for d in decode.values()))) for op in ops},
     }
-    torch = {"prefill": first.torch_flops["prefill"], "decode": total(step.torch_flops["decode"])}
-    tokens = _cached(sympy.expand(P + G - 1), window)
+    by_layer = {
+        path: (shown, {"prefill": o["prefill"], "decode": decode[path]}) for path, (shown, o) in first.by_layer.items()
+    }
+    torch_decode = sympy.Add(*(total(_expr(t), own[path]) for path, _, _, t in steps))
+    torch = {"prefill": first.torch_flops["prefill"], "decode": sympy.expand(torch_decode)}
+    end = sympy.expand(P + G - 1)
     convert = _convert(network, P, G)
-    kv = to_expr(convert(network.batch) * convert(tokens) * kv_per_token(network, convert))
-    return Inference(network, "generate", P, None, G, "last", counts, by_layer, torch, tokens, kv)
+    kv = to_expr(kv_elements(network, end, convert))
+    return Inference(network, "generate", P, None, G, "last", counts, by_layer, torch, _kept(network, end), kv)
 
 
 _CACHE = sympy.Symbol("cached.C", positive=True, integer=True)
@@ -500,11 +542,9 @@ def kv_cache(network: Network, tokens: object, dtype: str = "float16") -> sympy.
     network = check_network(network, "decode")
     n = as_size(tokens, "tokens")
     dtype = as_choice(dtype, DTYPES, "dtype")
-    window = _window(network, "decode")
-    _integers(network, window, tokens=n)
-    n = _cached(n, window)
+    _integers(network, _some_window(_windows(network, "decode")), tokens=n)
     convert = _convert(network, n)
-    return to_expr(DTYPES[dtype] * convert(network.batch) * convert(n) * kv_per_token(network, convert))
+    return to_expr(DTYPES[dtype] * kv_elements(network, n, convert))
 
 
 def infer(network: Network, phase: str, prompt: object, cache: object, logits: str = "last") -> Inference:

@@ -316,14 +316,18 @@ class Network:
         bias: bool = False,
         o_bias: bool = False,
         optimizer: object = "sgd",
+        mlp_bias: bool = False,
     ) -> Network:
         """A Llama as Hugging Face's ``LlamaForCausalLM`` writes it (and Mistral's with a `window`, Qwen2's with
         `bias`): token embedding, `n_layers` pre-RMSNorm blocks (`nn.LlamaBlock`: attention with RoPE and
         `n_kv_heads` key/value heads, a SwiGLU MLP of width `d_ff`), a final RMSNorm and an untied ``lm_head``
         (`tied` ties it), trained with cross-entropy over every position, summed. Every size may be a symbol; `d_ff`
         is Meta's 8 d / 3 rounded up to a multiple of 256 unless given; `bias` puts a bias on q, k and v (Qwen2),
-        `o_bias` on o (Llama's ``attention_bias`` is both). Named as Hugging Face's modules
-        (``model.layers.0.self_attn.q_proj``). docs/llms.md has the formulas.
+        `o_bias` on o (Llama's ``attention_bias`` is both), `mlp_bias` on the MLP's gate, up and down projections
+        (Llama's ``mlp_bias``). `window` is the sliding window of every layer, or a list of one per layer, None for
+        a layer of full attention (Qwen2's ``layer_types``; the depth an integer then), such as ``[None, None, 4096,
+        4096]``. Named as Hugging Face's modules (``model.layers.0.self_attn.q_proj``). docs/llms.md has the
+        formulas.
 
         >>> from complexa import params
         >>> params(Network.llama(32000, 4096, 4096, 32, 32))  # Llama-2-7B
@@ -336,6 +340,7 @@ class Network:
         return llama(
             vocab, seq, d_model, n_layers, n_heads, n_kv_heads=n_kv_heads, d_ff=d_ff, head_dim=head_dim, batch=batch,
             rope_theta=rope_theta, eps=eps, tied=tied, window=window, bias=bias, o_bias=o_bias, optimizer=optimizer,
+            mlp_bias=mlp_bias,
         )  # fmt: skip
 
     @classmethod
@@ -360,7 +365,8 @@ class Network:
         optimizer: object = "sgd",
     ) -> Network:
         """Mixtral as Hugging Face's ``MixtralForCausalLM`` writes it: `Network.llama` with each block's MLP a
-        mixture of `n_experts` SwiGLU experts of width `d_ff`, each token routed to `top_k` of them (`nn.MoE`).
+        mixture of `n_experts` SwiGLU experts of width `d_ff`, each token routed to `top_k` of them (`nn.MoE`);
+        `window` as `Network.llama`'s.
 
         >>> from complexa import params
         >>> params(Network.mixtral(32000, 4096, 4096, 32, 32, n_kv_heads=8, d_ff=14336))  # Mixtral-8x7B

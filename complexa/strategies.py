@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from hypothesis import strategies as st
 
 from complexa._limits import show
+from complexa._validate import as_flag
 from complexa.errors import ComplexaError
 from complexa.network import ACTIVATIONS, LOSSES, Network
 
@@ -287,16 +288,21 @@ def llamas(
     max_experts: int = 3,
     max_batch: int = 3,
     optimizers: Sequence[str] = OPTIMIZERS,
+    layer_windows: bool = False,
+    mlp_bias: bool = False,
 ) -> st.SearchStrategy[Network]:
     """Small concrete Llama-style networks (`Network.llama`, `Network.mixtral`): K key/value heads and H = K G query
     heads (MHA, GQA, MQA), an even head dimension (RoPE turns pairs), a head dimension of its own or d_model / H, a
     window or none, q/k/v biases (Qwen2's) or none, tied or not, and a mixture of up to `max_experts` experts or a
-    SwiGLU MLP; an optimizer drawn from `optimizers`.
+    SwiGLU MLP; an optimizer drawn from `optimizers`. With `layer_windows`, each layer's window is drawn on its own
+    (a full layer or a window, as Qwen2's ``layer_types``); with `mlp_bias`, a SwiGLU MLP may have biases (Llama's
+    ``mlp_bias``).
 
     Shrinks towards one layer, one head, no experts, short sequences and a batch of 1.
 
     **Arguments:** each `max_*` a positive int bounding that size (`max_head_dim` counts pairs: the head dimension is
-    2, 4, ... up to twice it); `optimizers` a non-empty list drawn from `OPTIMIZERS`.
+    2, 4, ... up to twice it); `optimizers` a non-empty list drawn from `OPTIMIZERS`; `layer_windows` and
+    `mlp_bias` flags.
 
     **Returns:** a strategy for `Network`.
 
@@ -310,7 +316,8 @@ def llamas(
     bounds = (max_vocab, max_seq, max_kv_heads, max_group, max_head_dim, max_layers, max_experts, max_batch)
     names = ("max_vocab", "max_seq", "max_kv_heads", "max_group", "max_head_dim", "max_layers", "max_experts")
     checked = [_positive_int(value, name) for value, name in zip(bounds, (*names, "max_batch"))]
-    return _llamas(*checked, _subset(optimizers, OPTIMIZERS, "optimizers"))  # type: ignore[call-arg, arg-type]
+    flags = (as_flag(layer_windows, "layer_windows"), as_flag(mlp_bias, "mlp_bias"))
+    return _llamas(*checked, _subset(optimizers, OPTIMIZERS, "optimizers"), *flags)  # type: ignore[call-arg, arg-type]
 
 
 @st.composite
@@ -325,6 +332,8 @@ def _llamas(
     max_experts: int,
     max_batch: int,
     optimizers: tuple[str, ...],
+    layer_windows: bool = False,
+    mlp_bias: bool = False,
 ) -> Network:
     from complexa import nn
 
@@ -352,8 +361,13 @@ def _llamas(
         "optimizer": optimizer,
     }
     sizes = (draw(st.integers(1, max_vocab)), seq, d_model, draw(st.integers(1, max_layers)), heads)
+    if layer_windows:
+        window = st.one_of(st.none(), st.integers(1, seq))
+        options["window"] = draw(st.lists(window, min_size=sizes[3], max_size=sizes[3]))
     if experts:
         return Network.mixtral(*sizes, n_experts=experts, top_k=draw(st.integers(1, experts)), **options)  # type: ignore[arg-type]
+    if mlp_bias:
+        options["mlp_bias"] = draw(st.booleans())
     return Network.llama(*sizes, bias=draw(st.booleans()), **options)  # type: ignore[arg-type]
 
 

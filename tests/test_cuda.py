@@ -211,6 +211,8 @@ LLAMAS = [
     # gradient for the attention, nor its join), the attention unmasked.
     Network.llama(7, 4, 8, 1, 4, n_kv_heads=2, d_ff=5, batch=2, window=2, bias=True),
     Network.llama(5, 3, 4, 1, 2, d_ff=3, tied=True, optimizer=nn.Adam(lr=1e-2, eps=1e-3)),
+    # a window on the second layer only (Qwen2's layer_types) and biases on the MLP (Llama's mlp_bias)
+    Network.llama(7, 4, 8, 2, 4, n_kv_heads=2, d_ff=5, batch=2, window=[None, 2], bias=True, mlp_bias=True),
     Network(
         [nn.Attention(4, 2, 3, n_kv_heads=1, causal=False), nn.SwiGLU(4, 5), nn.RMSNorm(4), nn.Linear(4, 2)], batch=2
     ),

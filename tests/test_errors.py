@@ -356,9 +356,33 @@ CASES: list[tuple[str, Callable[[], object], str]] = [
     ("config heads", lambda: _cfg(num_key_value_heads=3), r"n_heads must be a multiple of n_kv_heads"),
     ("config activation", lambda: _cfg(hidden_act="gelu"), r"hidden_act = 'gelu'"),
     ("config eps", lambda: _cfg(rms_norm_eps="small"), r"rms_norm_eps = 'small'"),
-    ("config qwen window", lambda: _cfg(model_type="qwen2", use_sliding_window=True), r"use_sliding_window"),
     ("config gpt2 seq", lambda: Network.from_config("gpt2", seq=512), r"sequences of n_positions = 1024"),
     ("llama twin refused", lambda: _torch_of(Network.llama(1, 1, 1, 1, 2, d_ff=1, head_dim=2)), r"refuses its"),
+    # issue 22 windows and mlp_bias: a window for each layer (Qwen2's layer_types), Llama's MLP biases
+    ("config max_window_layers negative", lambda: _qwen(max_window_layers=-1), r"max_window_layers = -1: must be a"),
+    ("config max_window_layers float", lambda: _qwen(max_window_layers=1.5), r"max_window_layers = 1.5: must be a"),
+    ("config max_window_layers bool", lambda: _qwen(max_window_layers=True), r"max_window_layers = True: must be"),
+    ("config layer_types length", lambda: _qwen(layer_types=["full_attention"] * 2), r"num_hidden_layers = 1 entries"),
+    ("config layer_types string", lambda: _qwen(layer_types="full_attention"), r"layer_types = 'full_attention': must"),
+    ("config layer_types unknown", lambda: _qwen(layer_types=["chunked_attention"]), r"layer_types\[0\] = 'chunked_"),
+    ("config sliding without window", lambda: _qwen(use_sliding_window=False, layer_types=[_SLIDING]), r"is false"),
+    ("config mistral layer_types", lambda: _cfg(model_type="mistral", layer_types=[_FULL]), r"whatever layer_types"),
+    ("config llama layer_types", lambda: _cfg(layer_types=[_SLIDING]), r"gives every layer no window"),
+    ("config qwen2 mlp_bias", lambda: _qwen(mlp_bias=True), r"mlp_bias = True: transformers' qwen2 has no MLP biases"),
+    ("config mlp_bias not bool", lambda: _cfg(mlp_bias="yes"), r"mlp_bias = 'yes': must be true or false"),
+    ("window list length", lambda: _windowed([None]), r"needs n_layers \(2\) of them"),
+    ("window list symbolic depth", lambda: _windowed([None, 2], n_layers="L"), r"n_layers \(L\)"),
+    ("window list entry", lambda: _windowed([None, 0]), r"window\[1\] = 0: must be a positive"),
+    ("mlp_bias not bool", lambda: Network.llama(11, 4, 8, 1, 2, d_ff=6, mlp_bias="no"), r"mlp_bias\) = 'no'"),
+    ("mlp_bias with experts", lambda: _block(n_experts=2, top_k=1, mlp_bias=True), r"Mixtral's experts have no bias"),
+    ("layers empty", lambda: complexa.nn.Layers([]), r"Layers\(runs\) = \[\]: must be a non-empty list"),
+    ("layers not a pair", lambda: complexa.nn.Layers([_LINEAR]), r"\[0\] = .*: must be a \(layer, copies\) pair"),
+    ("layers symbolic copies", lambda: complexa.nn.Layers([(_LINEAR, "n")]), r"copies = n: must be an integer"),
+    ("layers width", lambda: Network([_LINEAR, complexa.nn.Layers([(_LINEAR_34, 1)])]), r"must keep the width"),
+    ("mixed windows to_torch", lambda: _torch_of(_windowed([None, 2])), r"transformers' Qwen2's \(layer_types\)"),
+    ("mixed windows two sizes", lambda: _torch_of(_windowed([3, 2], bias=True)), r"one sliding_window"),
+    ("mlp_bias to_torch window", lambda: _torch_of(_windowed(2, mlp_bias=True)), r"has no window"),
+    ("mixed symbolic window decode", lambda: _decode(_windowed([None, "W"])), r"sliding window W: a windowed cache"),
 ]  # fmt: skip
 
 
@@ -403,6 +427,26 @@ def _config_file(text: str) -> Network:
 def _cfg(**changes: object) -> Network:
     base: dict[str, object] = {"model_type": "llama", "vocab_size": 11, "hidden_size": 8, "intermediate_size": 6}
     return Network.from_config({**base, "num_hidden_layers": 1, "num_attention_heads": 2, **changes})
+
+
+_FULL, _SLIDING = "full_attention", "sliding_attention"
+_LINEAR, _LINEAR_34 = complexa.nn.Linear(2, 3), complexa.nn.Linear(3, 4)
+
+
+def _windowed(window: object, n_layers: object = 2, **options: object) -> Network:
+    return Network.llama(11, 4, 8, n_layers, 2, d_ff=6, window=window, **options)  # type: ignore[arg-type]
+
+
+def _block(**options: object) -> object:
+    return complexa.nn.LlamaBlock(8, 2, 4, 6, **options)  # type: ignore[arg-type]
+
+
+def _decode(network: Network) -> object:
+    return derive(network, phase="decode", cache=2)
+
+
+def _qwen(**changes: object) -> Network:
+    return _cfg(**{"model_type": "qwen2", "use_sliding_window": True, "sliding_window": 2, **changes})
 
 
 def _torch_of(network: Network) -> object:

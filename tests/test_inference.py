@@ -272,6 +272,10 @@ LLAMAS = [
     # Mistral's sliding window: transformers' cache keeps the last W - 1 tokens, a step attends to min(C + 1, W) keys
     ("mistral, a prompt beyond the window", lambda: Network.llama(13, 16, 8, 2, 4, n_kv_heads=2, window=3), 5, 4),
     ("mistral, into the window", lambda: Network.llama(13, 16, 8, 1, 2, d_ff=6, batch=2, window=4), 1, 6),
+    # Qwen2's window on its layers from max_window_layers on: each layer's cache by its own (issue 22 windows)
+    ("qwen2, layer types", lambda: Network.llama(13, 16, 8, 3, 2, d_ff=6, bias=True, window=[None, 3, 3]), 4, 4),
+    ("qwen2, into the window", lambda: Network.llama(13, 16, 8, 3, 2, d_ff=6, bias=True, window=[3, None, 3]), 1, 5),
+    ("llama, mlp_bias", lambda: Network.llama(13, 12, 8, 2, 4, n_kv_heads=2, d_ff=6, mlp_bias=True), 3, 3),
 ]
 
 
@@ -326,7 +330,7 @@ def test_any_llamas_prefill_is_its_forward_pass_and_its_decode_steps_sum_to_gene
     # Any Llama-style network drawn (GQA, MQA, biases, experts, a sliding window).
     config = dict(network.llama_config)
     make = Network.mixtral if config["n_experts"] else Network.llama
-    for key in ("bias", "o_bias") if config["n_experts"] else ("n_experts", "top_k"):
+    for key in ("bias", "o_bias", "mlp_bias") if config["n_experts"] else ("n_experts", "top_k"):
         assert not config.pop(key)  # Network.mixtral takes no biases
     network = make(**config, batch=network.batch)
     P = data.draw(st.integers(1, int(config["seq"])), "prompt")

@@ -220,23 +220,24 @@ def network_from_config(config: object, *, seq: object = None, batch: object = 1
             optimizer=optimizer,
         )
     _act(c, "hidden_act", ("silu",), "silu")
-    if _flag(c, "mlp_bias", False):
-        raise ComplexaError("config: mlp_bias = true: complexa's Llama MLP (SwiGLU) has no biases")
     default = DEFAULTS[kind]
-    window = None
-    bias = o_bias = False
+    window: object = None
+    bias = o_bias = mlp_bias = False
     experts: dict[str, object] = {}
+    vocab, d_model = _int(c, "vocab_size"), _int(c, "hidden_size")
+    n_layers = _int(c, "num_hidden_layers")
     if kind == "llama":
         bias = o_bias = _flag(c, "attention_bias", False)
+        mlp_bias = _flag(c, "mlp_bias", False)
     elif kind == "qwen2":
         bias = True
-        if _flag(c, "use_sliding_window", False):
-            raise ComplexaError(
-                "config: use_sliding_window = true: Qwen2 windows only its layers from max_window_layers on; complexa "
-                "windows every layer or none"
-            )
+        window = _qwen2_windows(c, n_layers)
     else:  # mistral, mixtral
         window = _int(c, "sliding_window", default["sliding_window"])
+    if kind != "llama" and c.get("mlp_bias"):
+        raise ComplexaError(f"config: mlp_bias = {show(c['mlp_bias'])}: transformers' {kind} has no MLP biases")
+    if kind != "qwen2":
+        _same_layer_types(c, n_layers, window)
     if kind == "mixtral":
         experts = {
             "n_experts": _int(c, "num_local_experts", default["num_local_experts"]),
@@ -244,7 +245,6 @@ def network_from_config(config: object, *, seq: object = None, batch: object = 1
         }
     from complexa._llama import llama
 
-    vocab, d_model = _int(c, "vocab_size"), _int(c, "hidden_size")
     heads, head_dim = _int(c, "num_attention_heads"), _int(c, "head_dim", None)
     if head_dim is not None and head_dim * heads == d_model:
         head_dim = None  # transformers' config classes write out the default; the network is the same
@@ -253,7 +253,7 @@ def network_from_config(config: object, *, seq: object = None, batch: object = 1
         vocab,
         _int(c, "max_position_embeddings", default["max_position_embeddings"]) if seq is None else seq,
         d_model,
-        _int(c, "num_hidden_layers"),
+        n_layers,
         heads,
         n_kv_heads=_int(c, "num_key_value_heads", default["num_key_value_heads"]),
         d_ff=_int(c, "intermediate_size"),
@@ -264,7 +264,67 @@ def network_from_config(config: object, *, seq: object = None, batch: object = 1
         window=window,
         bias=bias,
         o_bias=o_bias,
+        mlp_bias=mlp_bias,
         batch=batch,
         optimizer=optimizer,
         **experts,
     )
+
+
+LAYER_TYPES = ("full_attention", "sliding_attention")
+"""The ``layer_types`` entries complexa reads: a layer that attends to every token before it, or to a window."""
+
+
+def _layer_types(c: Mapping[str, Any], n_layers: int) -> list[str] | None:
+    """The config's ``layer_types``, checked as transformers checks it (one entry a layer), or None without one."""
+    types = c.get("layer_types")
+    if types is None:
+        return None
+    if isinstance(types, (str, bytes)) or not isinstance(types, (list, tuple)) or len(types) != n_layers:
+        raise ComplexaError(
+            f"config: layer_types = {show(types)}: must be a list of num_hidden_layers = {n_layers} entries, one a "
+            f"layer, each {' or '.join(map(repr, LAYER_TYPES))}"
+        )
+    for k, entry in enumerate(types):
+        if entry not in LAYER_TYPES:
+            raise ComplexaError(
+                f"config: layer_types[{k}] = {show(entry)}: complexa reads {' or '.join(map(repr, LAYER_TYPES))}"
+            )
+    return list(types)
+
+
+def _qwen2_windows(c: Mapping[str, Any], n_layers: int) -> object:
+    """Qwen2's window of each layer, as transformers' ``Qwen2Config`` makes ``layer_types``: with use_sliding_window,
+    ``sliding_window`` on the layers from ``max_window_layers`` on (none when it is num_hidden_layers or more), or on
+    those a given ``layer_types`` names ``sliding_attention``; else none. A list, or None for none."""
+    start = c.get("max_window_layers", 28)
+    if isinstance(start, bool) or not isinstance(start, int) or start < 0:
+        raise ComplexaError(
+            f"config: max_window_layers = {show(start)}: must be a non-negative integer, the layers before the first "
+            "windowed one (0 windows every layer)"
+        )
+    window = _int(c, "sliding_window", 4096) if _flag(c, "use_sliding_window", False) else None
+    types = _layer_types(c, n_layers)
+    if types is None:
+        windowed = [window is not None and i >= start for i in range(n_layers)]
+        types = ["sliding_attention" if w else "full_attention" for w in windowed]
+    elif window is None and "sliding_attention" in types:
+        raise ComplexaError(
+            "config: layer_types names a sliding_attention layer, but use_sliding_window is false (or sliding_window "
+            "null), so transformers' Qwen2 gives it no window; set use_sliding_window and sliding_window, or make it "
+            "full_attention"
+        )
+    return [window if t == "sliding_attention" else None for t in types]
+
+
+def _same_layer_types(c: Mapping[str, Any], n_layers: int, window: object) -> None:
+    """transformers' Llama, Mistral and Mixtral window every layer or none, whatever ``layer_types`` says (their
+    caches read it, their attention does not): a given one must say what the attention does."""
+    types = _layer_types(c, n_layers)
+    does = "full_attention" if window is None else "sliding_attention"
+    if types is not None and any(t != does for t in types):
+        raise ComplexaError(
+            f"config: layer_types = {show(types)}: transformers' {c.get('model_type')} gives every layer "
+            f"{'no window' if window is None else f'the sliding_window {window}'} whatever layer_types says; make "
+            f"every entry {does!r}, or drop layer_types"
+        )

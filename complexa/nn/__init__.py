@@ -19,7 +19,7 @@ from complexa.nn.moe import MoE
 from complexa.nn.norm import LayerNorm, RMSNorm
 from complexa.nn.optim import SGD, Adam, Optimizer
 from complexa.nn.residual import Residual
-from complexa.nn.transformer import MLP, Block, Repeat
+from complexa.nn.transformer import MLP, Block, Layers, Repeat
 
 __all__ = [
     "BASE_OPS",
@@ -52,4 +52,5 @@ __all__ = [
     "RotaryEmbedding",
     "SiLU",
     "SwiGLU",
+    "Layers",
 ]

@@ -23,7 +23,7 @@ from complexa.nn.linear import Linear
 from complexa.nn.norm import LayerNorm
 from complexa.nn.optim import SGD, Adam
 from complexa.nn.residual import Residual
-from complexa.nn.transformer import MLP, Block, Repeat
+from complexa.nn.transformer import MLP, Block, Layers, Repeat
 
 __all__ = ["to_torch", "load_state", "torch_loss", "torch_optimizer"]
 
@@ -176,6 +176,8 @@ def _module(torch: Any, layer: Any) -> Any:
         return _residual_type()(*(_module(torch, child) for child in layer.layers))
     if isinstance(layer, Repeat):
         return torch.nn.Sequential(*(_module(torch, layer.layer) for _ in range(int(layer.times))))
+    if isinstance(layer, Layers):
+        return torch.nn.Sequential(*(_module(torch, child) for child in layer.layers))
     gpt = _gpt_types()
     if isinstance(layer, CausalSelfAttention):
         d, h, t = int(layer.d_model), int(layer.n_heads), int(layer.seq_len)

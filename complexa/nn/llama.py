@@ -28,16 +28,18 @@ Per row (token) of R = B T rows, with Dq = H hd and Dkv = K hd:
   rotation) on dq and dk, 2 (Dq + Dkv) mul and Dq + Dkv add; and, when the attention computes its input's gradient,
   dx = dx_q + dx_k + dx_v, the join of its three projections' (2 d add). The mask needs nothing backward.
 
-**`SwiGLU(d_model, d_ff)`**, Llama's MLP: ``gate_proj`` and ``up_proj`` (Linear d -> d_ff, no bias, each taking the
-MLP's input), ``act_fn`` (`SiLU` on the gate), ``down_proj`` (Linear d_ff -> d, no bias), each a row of its own:
-down(silu(gate x) * up x). Its own row is the product and the join of the two input gradients, per row: forward
+**`SwiGLU(d_model, d_ff, *, bias=False)`**, Llama's MLP: ``gate_proj`` and ``up_proj`` (Linear d -> d_ff, each taking
+the MLP's input), ``act_fn`` (`SiLU` on the gate), ``down_proj`` (Linear d_ff -> d), each a row of its own:
+down(silu(gate x) * up x); with `bias` (Llama's ``mlp_bias``) the three projections add a bias, counted in their own
+rows as `complexa.nn.Linear`'s. Its own row is the product and the join of the two input gradients, per row: forward
 d_ff mul; error d(silu) = dy u and du = dy silu(g), 2 d_ff mul (always: the projections' weight gradients need it),
 and dx = dx_gate + dx_up, d add, when the MLP computes its input's gradient.
 
 **`LlamaBlock(d_model, n_heads, seq, d_ff, *, ...)`**, ``LlamaDecoderLayer``, pre-RMSNorm: x = x +
 self_attn(input_layernorm(x)); x = x + mlp(post_attention_layernorm(x)), the MLP a `SwiGLU`, or with `n_experts` a
-`complexa.nn.MoE` (Mixtral). Its own row is the two residual additions, as `complexa.nn.Block`'s: forward 2 d add;
-backward d add, and d add more when the block computes its input's gradient.
+`complexa.nn.MoE` (Mixtral); `mlp_bias` puts a bias on the SwiGLU's three projections. Its own row is the two
+residual additions, as `complexa.nn.Block`'s: forward 2 d add; backward d add, and d add more when the block computes
+its input's gradient.
 """
 
 from __future__ import annotations
@@ -312,23 +314,27 @@ def _attention_options(a: Attention) -> str:
 
 
 class SwiGLU(FixedWidth):
-    """Llama's MLP: down_proj(silu(gate_proj(x)) * up_proj(x)), no biases.
+    """Llama's MLP: down_proj(silu(gate_proj(x)) * up_proj(x)); `bias` (Llama's ``mlp_bias``) puts a bias on all
+    three projections.
 
     >>> SwiGLU("d", "f")
     SwiGLU(d, f)
+    >>> SwiGLU("d", "f", bias=True).down_proj
+    Linear(f, d)
     """
 
     kind = "SwiGLU"
     parallel = frozenset({"gate_proj", "up_proj"})
-    _fields = ("d_model", "d_ff")
+    _fields = ("d_model", "d_ff", "bias")
 
-    def __init__(self, d_model: object, d_ff: object) -> None:
+    def __init__(self, d_model: object, d_ff: object, *, bias: bool = False) -> None:
         self.d_model = size(d_model, "SwiGLU", "d_model")
         self.d_ff = size(d_ff, "SwiGLU", "d_ff")
-        self.gate_proj = Linear(self.d_model, self.d_ff, bias=False)
-        self.up_proj = Linear(self.d_model, self.d_ff, bias=False)
+        self.bias = as_flag(bias, "SwiGLU(bias)")
+        self.gate_proj = Linear(self.d_model, self.d_ff, bias=self.bias)
+        self.up_proj = Linear(self.d_model, self.d_ff, bias=self.bias)
         self.act_fn = SiLU()
-        self.down_proj = Linear(self.d_ff, self.d_model, bias=False)
+        self.down_proj = Linear(self.d_ff, self.d_model, bias=self.bias)
 
     def children(self) -> tuple[Layer, ...]:
         return (self.gate_proj, self.up_proj, self.act_fn, self.down_proj)
@@ -355,16 +361,17 @@ class SwiGLU(FixedWidth):
         return batch * f, 2 * batch * f + (batch * d if input_grad else 0)
 
     def xreplace(self, mapping: Mapping[sympy.Symbol, sympy.Expr]) -> SwiGLU:
-        return SwiGLU(replaced(self.d_model, mapping, "SwiGLU(d_model)"), replaced(self.d_ff, mapping, "SwiGLU(d_ff)"))
+        d, f = replaced(self.d_model, mapping, "SwiGLU(d_model)"), replaced(self.d_ff, mapping, "SwiGLU(d_ff)")
+        return SwiGLU(d, f, bias=self.bias)
 
     def __repr__(self) -> str:
-        return f"SwiGLU({self.d_model}, {self.d_ff})"
+        return f"SwiGLU({self.d_model}, {self.d_ff}{', bias=True' if self.bias else ''})"
 
 
 class LlamaBlock(FixedWidth):
     """Hugging Face's ``LlamaDecoderLayer`` (and Mistral's, Qwen2's, Mixtral's): pre-RMSNorm residual attention and
-    MLP. The arguments are `Attention`'s, `d_ff` the MLP's width, `eps` the RMSNorms', and `n_experts` with `top_k`
-    make the MLP a Mixtral `complexa.nn.MoE`.
+    MLP. The arguments are `Attention`'s, `d_ff` the MLP's width, `eps` the RMSNorms', `mlp_bias` the `SwiGLU`'s
+    biases (Llama's ``mlp_bias``), and `n_experts` with `top_k` make the MLP a Mixtral `complexa.nn.MoE`.
 
     >>> LlamaBlock("d", 32, "T", "f", n_kv_heads=8)
     LlamaBlock(d, 32, T, f, n_kv_heads=8)
@@ -390,6 +397,7 @@ class LlamaBlock(FixedWidth):
         causal: bool = True,
         n_experts: object = None,
         top_k: object = None,
+        mlp_bias: bool = False,
     ) -> None:
         from complexa.nn.moe import MoE
 
@@ -416,8 +424,13 @@ class LlamaBlock(FixedWidth):
                 "experts (Mixtral), or neither"
             )
         self.mlp: Layer
+        self.mlp_bias = as_flag(mlp_bias, "LlamaBlock(mlp_bias)")
+        if self.mlp_bias and n_experts is not None:
+            raise ComplexaError(
+                "LlamaBlock(mlp_bias=True) with n_experts: Mixtral's experts have no biases; drop one of them"
+            )
         if n_experts is None:
-            self.mlp = SwiGLU(self.d_model, self.d_ff)
+            self.mlp = SwiGLU(self.d_model, self.d_ff, bias=self.mlp_bias)
             self.n_experts, self.top_k = None, None
         else:
             moe = MoE(self.d_model, self.d_ff, n_experts, top_k)
@@ -465,6 +478,8 @@ class LlamaBlock(FixedWidth):
         }
         if self.n_experts is not None:
             out["n_experts"], out["top_k"] = self.n_experts, self.top_k
+        if self.mlp_bias:
+            out["mlp_bias"] = True
         return out
 
     def xreplace(self, mapping: Mapping[sympy.Symbol, sympy.Expr]) -> LlamaBlock:
@@ -488,4 +503,5 @@ class LlamaBlock(FixedWidth):
         extra += "" if self.eps == 1e-6 else f", eps={self.eps!r}"
         if self.n_experts is not None:
             extra += f", n_experts={self.n_experts}, top_k={self.top_k}"
+        extra += ", mlp_bias=True" if self.mlp_bias else ""
         return f"LlamaBlock({self.d_model}, {a.n_heads}, {self.seq_len}, {self.d_ff}{extra})"

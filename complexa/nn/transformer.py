@@ -8,6 +8,9 @@
   more for the one after the attention's branch, when the block computes its input's gradient.
 - `Repeat(layer, times)`: `times` copies of `layer`, each with its own parameters, applied in sequence (GPT's
   ``transformer.h``, an ``nn.ModuleList``); `times` may be a symbol. Nothing of its own.
+- `Layers(runs)`: runs of copies of layers that differ along the depth, each copy with its own parameters, applied in
+  sequence and numbered on from one run to the next (``model.layers`` of a Qwen2 whose first layers attend to every
+  token and whose others to a sliding window); the copies are integers. Nothing of its own.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from complexa.nn.attention import CausalSelfAttention
 from complexa.nn.linear import Linear
 from complexa.nn.norm import LayerNorm
 
-__all__ = ["MLP", "Block", "Repeat"]
+__all__ = ["MLP", "Block", "Repeat", "Layers"]
 
 
 class MLP(FixedWidth):
@@ -194,3 +197,96 @@ class Repeat(Layer):
 
     def __repr__(self) -> str:
         return f"Repeat({self.layer!r}, {self.times})"
+
+
+MAX_LAYERS = 1000
+"""The most layers a `Layers` lists (each one walked, measured and printed on its own)."""
+
+
+class Layers(Layer):
+    """Runs of copies of layers in sequence, each copy with parameters of its own, numbered 0, 1, ... on from one
+    run to the next, as an ``nn.ModuleList`` whose layers differ along the depth (a Qwen2's ``model.layers``, full
+    attention first, then a sliding window). Each layer must keep its width; the copies are integers (a run of a
+    symbolic number of copies is a `Repeat`).
+
+    **Arguments:** `runs`, a non-empty list of (layer, copies) pairs.
+
+    >>> Layers([(Block("d", 4, "T"), 2), (Block("d", 4, "T", causal=False), 1)])
+    Layers([(Block(d, 4, T), 2), (Block(d, 4, T, causal=False), 1)])
+    """
+
+    kind = "Layers"
+    _fields = ("runs",)
+
+    def __init__(self, runs: object) -> None:
+        from complexa._limits import show
+
+        if isinstance(runs, (str, bytes)) or not isinstance(runs, (list, tuple)) or not runs:
+            raise ComplexaError(
+                f"Layers(runs) = {show(runs)}: must be a non-empty list of (layer, copies) pairs, such as "
+                "[(nn.Block(64, 4, 16), 2)]"
+            )
+        checked: list[tuple[Layer, sympy.Expr]] = []
+        for k, run in enumerate(runs):
+            if not (isinstance(run, (list, tuple)) and len(run) == 2 and isinstance(run[0], Layer)):
+                raise ComplexaError(
+                    f"Layers(runs)[{k}] = {show(run)}: must be a (layer, copies) pair, such as (nn.Block(64, 4, 16), 2)"
+                )
+            copies = size(run[1], "Layers", f"runs[{k}] copies")
+            if not copies.is_Integer:
+                raise ComplexaError(
+                    f"Layers(runs)[{k}] copies = {copies}: must be an integer; a symbolic number of copies of one "
+                    "layer is nn.Repeat(layer, times)"
+                )
+            checked.append((run[0], copies))
+        self.runs = tuple(checked)
+        total = sum(int(copies) for _, copies in self.runs)
+        if total > MAX_LAYERS:
+            raise ComplexaError(f"Layers: {total:,} layers, more than the {MAX_LAYERS:,} it lists one by one")
+
+    @property
+    def layers(self) -> tuple[Layer, ...]:
+        """Every copy, in order."""
+        return tuple(layer for layer, copies in self.runs for _ in range(int(copies)))
+
+    def children(self) -> tuple[Layer, ...]:
+        return tuple(layer for layer, _ in self.runs)
+
+    def inner(self, width: sympy.Expr) -> list[tuple[str, Layer, sympy.Expr]]:
+        return [(str(i), layer, width) for i, layer in enumerate(self.layers)]
+
+    def output(self, width: Width | None, path: str) -> Width:
+        first = width.size if width is not None else self.runs[0][0].fixed_input
+        index = 0
+        for layer, copies in self.runs:
+            gives = layer.output(width, f"{path}.{index}").size
+            if first is None or not same(gives, first):
+                raise ComplexaError(
+                    f"layer {path} ({self!r}) must keep the width: its layer {index} takes {first} and gives {gives}"
+                )
+            width, index = Width(first, self, path), index + int(copies)
+        return Width(first, self, path)
+
+    @property
+    def has_parameters(self) -> bool:
+        return any(layer.has_parameters for layer, _ in self.runs)
+
+    @property
+    def fixed_input(self) -> sympy.Expr | None:
+        return self.runs[0][0].fixed_input
+
+    @property
+    def seq(self) -> sympy.Expr | None:
+        return next((layer.seq for layer, _ in self.runs if layer.seq is not None), None)
+
+    def cost(self, width: Value, batch: Value, input_grad: bool, convert: Convert) -> Cost:
+        return cost()
+
+    def memory(self, width: Value, batch: Value, input_grad: bool, convert: Convert) -> tuple[Value, Value]:
+        return 0, 0
+
+    def xreplace(self, mapping: Mapping[sympy.Symbol, sympy.Expr]) -> Layers:
+        return Layers([(layer.xreplace(mapping), copies) for layer, copies in self.runs])
+
+    def __repr__(self) -> str:
+        return f"Layers([{', '.join(f'({layer!r}, {copies})' for layer, copies in self.runs)}])"

@@ -60,6 +60,7 @@ NODES: dict[type, Callable[..., Any]] = {
     nn.MLP: attention.mlp_node,
     nn.Block: attention.block_node,
     nn.Repeat: attention.repeat_node,
+    nn.Layers: attention.layers_node,
     nn.RMSNorm: llama.rms_norm_node,
     nn.Attention: llama.attention_node,
     nn.SwiGLU: llama.swiglu_node,

@@ -412,3 +412,9 @@ def repeat_node(path: str, layer: Any, width: int, input_grad: bool, tensors: li
     node = _Container(path, width, input_grad)
     node.body = [build(f"{path}.{i}", layer.layer) for i in range(int(layer.times))]
     return node
+
+
+def layers_node(path: str, layer: Any, width: int, input_grad: bool, tensors: list[Tensor], build: Build) -> Node:
+    node = _Container(path, width, input_grad)
+    node.body = [build(f"{path}.{i}", child) for i, child in enumerate(layer.layers)]
+    return node
