@@ -8,6 +8,10 @@ warm-up (torch's first trace imports and compiles much of itself). The symbolic 
 FlopCounterMode counts one shape per run, forward and backward on real tensors, so the ratio grows in
 complexa's favour with every further shape asked for. No figure is asserted; the issue's target is under 10 s for
 the symbolic GPT.
+
+``python benchmarks/bench_trace.py cache`` times symbolic traces of resnet18, densenet121 and transformers' GPT-2
+with FakeTensorMode's dispatch cache on and off, interleaved (`complexa._trace._tracing.FAKE_TENSOR_CACHE`; off is
+complexa's choice), and prints the medians and their ratio.
 """
 
 from __future__ import annotations
@@ -83,5 +87,37 @@ def resnet18() -> None:
     print(f"  ratio complexa / FlopCounterMode {symbolic / counter:.1f}")
 
 
+def cache(repeats: int = 3) -> None:
+    """Symbolic traces with the fake tensors' dispatch cache on and off, run interleaved: medians and on / off."""
+    from complexa._trace import _tracing
+
+    try:
+        import conftest  # noqa: F401  torchvision beside torch's CPU wheel (tests/conftest.py)
+        import torchvision
+        import transformers
+    except ImportError:
+        print("cache: torchvision and transformers are needed; skipped")
+        return
+    small = {"vocab_size": 97, "bos_token_id": 0, "eos_token_id": 0}
+    gpt2 = transformers.GPT2LMHeadModel(transformers.GPT2Config(n_embd=32, n_layer=2, n_head=4, **small))
+    models = [
+        ("resnet18", torchvision.models.resnet18(), ("B", 3, "H", "W"), torch.float32),
+        ("densenet121", torchvision.models.densenet121(), ("B", 3, "H", "W"), torch.float32),
+        ("GPT-2 (transformers, 2 layers)", gpt2.eval(), ("B", "s"), torch.long),
+    ]
+    print(f"from_torch, symbolic sizes, forward and backward; median of {repeats}, cache on and off interleaved")
+    for name, model, shape, dtype in models:
+        times: dict[bool, list[float]] = {True: [], False: []}
+        for _ in range(repeats):
+            for enabled in (True, False):
+                _tracing.FAKE_TENSOR_CACHE = enabled
+                start = time.perf_counter()
+                from_torch(model, shape, dtype=dtype)
+                times[enabled].append(time.perf_counter() - start)
+        _tracing.FAKE_TENSOR_CACHE = False
+        on, off = statistics.median(times[True]), statistics.median(times[False])
+        print(f"  {name}: cache on {on:.2f} s, off {off:.2f} s, on / off {on / off:.2f}")
+
+
 if __name__ == "__main__":
-    main()
+    cache() if sys.argv[1:] == ["cache"] else main()

@@ -148,13 +148,20 @@ def _own_window(layer: Any) -> int | None:
 
 def _windows(network: Network, phase: str) -> frozenset[int | None]:
     """The sliding windows of the attention layers, None for a full one; each layer keeps its own (Qwen2's
-    ``layer_types``). Refuses a symbolic window: the cache holds min(tokens, W - 1) tokens."""
+    ``layer_types``). Refuses a symbolic window (the cache holds min(tokens, W - 1) tokens) and a window of 1 (where
+    transformers keeps every token)."""
     windows = {getattr(layer, "window", None) for layer in _attentions(network)}
     symbolic = sorted(str(w) for w in windows if w is not None and not w.is_Integer)
     if symbolic:
         raise ComplexaError(
             f"phase = {phase!r} with sliding window {', '.join(symbolic)}: a windowed cache holds min(tokens, W - 1) "
             "tokens, counted for an integer window; give window an integer"
+        )
+    if 1 in windows:
+        raise ComplexaError(
+            f"phase = {phase!r} with a sliding window of 1: transformers' cache for it (DynamicSlidingWindowLayer) "
+            "keeps the last W - 1 tokens with the slice [-W + 1:], which at W = 1 keeps every token, so a decode step "
+            "attends to them all; no count is given for it; use a window of 2 or more, or phase='training'"
         )
     return frozenset(None if w is None else int(w) for w in windows)
 

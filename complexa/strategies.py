@@ -293,10 +293,11 @@ def llamas(
 ) -> st.SearchStrategy[Network]:
     """Small concrete Llama-style networks (`Network.llama`, `Network.mixtral`): K key/value heads and H = K G query
     heads (MHA, GQA, MQA), an even head dimension (RoPE turns pairs), a head dimension of its own or d_model / H, a
-    window or none, q/k/v biases (Qwen2's) or none, tied or not, and a mixture of up to `max_experts` experts or a
-    SwiGLU MLP; an optimizer drawn from `optimizers`. With `layer_windows`, each layer's window is drawn on its own
-    (a full layer or a window, as Qwen2's ``layer_types``); with `mlp_bias`, a SwiGLU MLP may have biases (Llama's
-    ``mlp_bias``).
+    window of 2 to seq + 1 or none (transformers' cache keeps every token for a window of 1: `complexa.derive`
+    refuses it for prefill and decode), q/k/v biases (Qwen2's) or none, tied or not, and a mixture of up to
+    `max_experts` experts or a SwiGLU MLP; an optimizer drawn from `optimizers`. With `layer_windows`, each layer's
+    window is drawn on its own (a full layer or a window, as Qwen2's ``layer_types``); with `mlp_bias`, a SwiGLU MLP
+    may have biases (Llama's ``mlp_bias``).
 
     Shrinks towards one layer, one head, no experts, short sequences and a batch of 1.
 
@@ -357,12 +358,12 @@ def _llamas(
         "head_dim": head_dim if own_head_dim else None,
         "batch": draw(st.integers(1, max_batch)),
         "tied": draw(st.booleans()),
-        "window": draw(st.one_of(st.none(), st.integers(1, seq))),
+        "window": draw(st.one_of(st.none(), st.integers(2, seq + 1))),
         "optimizer": optimizer,
     }
     sizes = (draw(st.integers(1, max_vocab)), seq, d_model, draw(st.integers(1, max_layers)), heads)
     if layer_windows:
-        window = st.one_of(st.none(), st.integers(1, seq))
+        window = st.one_of(st.none(), st.integers(2, seq + 1))
         options["window"] = draw(st.lists(window, min_size=sizes[3], max_size=sizes[3]))
     if experts:
         return Network.mixtral(*sizes, n_experts=experts, top_k=draw(st.integers(1, experts)), **options)  # type: ignore[arg-type]

@@ -383,6 +383,13 @@ CASES: list[tuple[str, Callable[[], object], str]] = [
     ("mixed windows two sizes", lambda: _torch_of(_windowed([3, 2], bias=True)), r"one sliding_window"),
     ("mlp_bias to_torch window", lambda: _torch_of(_windowed(2, mlp_bias=True)), r"has no window"),
     ("mixed symbolic window decode", lambda: _decode(_windowed([None, "W"])), r"sliding window W: a windowed cache"),
+    ("a window of one decoded", lambda: _decode(_windowed([None, 1])), r"window of 1: transformers' cache for it"),
+    ("a window of one generated", lambda: complexa.generate(_windowed(1), prompt=2, new=2), r"keeps every token"),
+    (
+        "a window of one measured",
+        lambda: complexa.reference.generate(_windowed(1), prompt=2, new=2),
+        r"window of 2 or more, or phase='training'",
+    ),
 ]  # fmt: skip
 
 

@@ -22,8 +22,10 @@ CASES = [
     ("qwen2, biases", Network.llama(11, 4, 8, 1, 4, n_kv_heads=2, d_ff=6, bias=True, o_bias=True), 3, 3),
     ("mistral, a prompt past the window", Network.llama(13, 7, 8, 2, 4, n_kv_heads=2, d_ff=9, window=3), 5, 4),
     ("mistral, into and past the window", Network.llama(13, 7, 8, 1, 2, d_ff=6, batch=2, window=4), 1, 6),
-    # W = 1 as complexa models it (W - 1 = 0 tokens kept); transformers' slice [-W + 1:] keeps every token there.
-    ("mistral, a window of one", Network.llama(9, 4, 4, 1, 2, d_ff=3, window=1), 2, 3),
+    ("mistral, a window of two", Network.llama(9, 4, 4, 1, 2, d_ff=3, window=2), 2, 3),
+    # Qwen2's layer_types: a full layer and a windowed one, each keeping its own cache.
+    ("qwen2, a window on the second layer", Network.llama(9, 5, 8, 2, 4, n_kv_heads=2, d_ff=5, window=[None, 3]), 4, 4),
+    ("llama, mlp_bias", Network.llama(9, 4, 8, 1, 2, d_ff=5, mlp_bias=True, batch=2), 3, 3),
     ("mixtral", Network.mixtral(11, 5, 8, 2, 4, n_kv_heads=2, n_experts=4, top_k=2, d_ff=6, batch=2), 3, 4),
     ("mixtral, window", Network.mixtral(9, 4, 4, 1, 2, n_kv_heads=1, n_experts=3, top_k=1, d_ff=5, window=2), 3, 3),
     ("beyond the positions it was made for", Network.llama(9, 2, 4, 1, 2, n_kv_heads=1, d_ff=3, batch=2), 3, 4),
@@ -43,9 +45,22 @@ def assert_measured_is_derived(network: Network, prompt: int, new: int, logits: 
     # The caches as kept at the end: the derived tokens and elements, each layer's (B, K, tokens, hd).
     assert g.kv_tokens == int(whole.kv_tokens)
     assert g.kv_elements == int(whole.kv_elements)
-    for keys, values in g.cache:
+    for (keys, values), window in zip(g.cache, _windows(network)):
         assert keys.shape == values.shape
-        assert keys.shape[0] == int(network.batch) and keys.shape[2] == g.kv_tokens
+        kept = prompt + new - 1 if window is None else min(prompt + new - 1, window - 1)
+        assert keys.shape[:3] == (int(network.batch), keys.shape[1], kept)
+    assert g.kv_tokens == max(keys.shape[2] for keys, _ in g.cache)
+
+
+def _windows(network: Network) -> list[int | None]:
+    """Each attention layer's window, in order."""
+    from complexa.nn._stack import rows_of
+
+    return [
+        None if row.layer.window is None else int(row.layer.window)
+        for row in rows_of(network)
+        if type(row.layer).__name__ == "Attention"
+    ]
 
 
 @pytest.mark.parametrize(("network", "prompt", "new"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])

@@ -36,6 +36,9 @@ CASES = [
     ("mistral, into the window", Network.llama(13, 7, 8, 1, 2, d_ff=6, batch=2, window=4), 1, 6),
     ("mixtral", Network.mixtral(11, 5, 8, 2, 4, n_kv_heads=2, n_experts=4, top_k=2, d_ff=6, batch=2), 3, 4),
     ("mixtral, window", Network.mixtral(9, 4, 4, 1, 2, n_kv_heads=1, n_experts=3, top_k=1, d_ff=5, window=2), 3, 3),
+    # Qwen2's layer_types: the second layer windowed, the first full (to_torch gives a Qwen2ForCausalLM).
+    ("qwen2, layer_types", Network.llama(11, 5, 8, 2, 4, n_kv_heads=2, d_ff=6, bias=True, window=[None, 3]), 4, 4),
+    ("llama, mlp_bias", Network.llama(11, 4, 8, 1, 2, d_ff=5, mlp_bias=True, batch=2), 3, 3),
 ]
 
 

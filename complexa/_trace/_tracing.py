@@ -181,6 +181,12 @@ def _tracker(root: str | None = None) -> Any:
     return Tracker()
 
 
+FAKE_TENSOR_CACHE = False
+"""Whether the trace's FakeTensorMode keeps its dispatch cache. It keys each operator call by its symbolic shapes,
+which a trace seldom repeats, so making the entries costs more than the hits save: densenet121 traces about 1.8x
+faster without it (``python benchmarks/bench_trace.py cache`` measures both)."""
+
+
 def trace(
     module: Any,
     inputs: Sequence[tuple[tuple[int | str, ...], Any]],
@@ -206,6 +212,7 @@ def trace(
 
     env = ShapeEnv(should_record_events=False)  # its replay log: a third of the trace's time, and unused
     fake = FakeTensorMode(shape_env=env)
+    fake.cache_enabled = FAKE_TENSOR_CACHE
     symints: dict[str, Any] = {}
     names: dict[sympy.Symbol, sympy.Symbol] = {}
 

@@ -39,9 +39,10 @@ class Generation:
     - `logits`: the prefill's, (B, V) (or (B, P, V) with ``logits="all"``), then each decode step's (B, V).
     - `kv_elements`: float64 elements of the KV caches at the end, every attention layer's keys and values of the
       tokens it keeps (P + G - 1 a sequence; with a sliding window W, the last W - 1, as transformers keeps them);
-      `kv_tokens`: the tokens each sequence has cached at the end.
-    - `cache`: each attention layer's (keys, values) at the end, (B, n_kv_heads, kv_tokens, head_dim), oldest token
-      first, as ``DynamicCache`` holds them (GPT's keys as they are, Llama's rotated).
+      `kv_tokens`: the tokens each sequence has cached at the end, in the layers that keep the most (the full ones
+      where some layers have a sliding window), as `complexa.derive(..., phase=...).kv_tokens`.
+    - `cache`: each attention layer's (keys, values) at the end, (B, n_kv_heads, tokens it keeps, head_dim), oldest
+      token first, as ``DynamicCache`` holds them (GPT's keys as they are, Llama's rotated).
     - `state`: the parameters by ``state_dict()`` name (tied tensors under each name).
     - `seconds`: wall time of the prefill and of each decode step (the kernels' calls; compilation excluded).
     """
@@ -192,7 +193,7 @@ def generate(network: Network, *, prompt: int, new: int, seed: int = 0, logits: 
         counts={"prefill": counts, "decode": steps},
         logits=all_logits,
         kv_elements=sum(int(keys.size + values.size) for keys, values in cache),
-        kv_tokens=int(attentions[0].cached or 0),
+        kv_tokens=max(int(node.cached or 0) for node in attentions),
         state=state,
         seconds=times,
         cache=cache,
