@@ -346,7 +346,7 @@ def test_device_tests_pass_under_the_simulator() -> None:
 
     env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1"}
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__],
+        [sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider", __file__],
         cwd=Path(__file__).resolve().parent.parent,
         env=env,
         capture_output=True,

@@ -200,39 +200,21 @@ def test_params_are_transformers_counts() -> None:
 def test_the_numerics_are_transformers(config: dict[str, Any]) -> None:
     # transformers' own model of the config (eager attention, float64 throughout), loaded with the reference
     # network's parameters: logits, loss and gradients of the first step, and the parameters after two, to 1e-10.
-    torch = pytest.importorskip("torch")
+    pytest.importorskip("torch")
     transformers = pytest.importorskip("transformers")
     from test_llama_kernels import float64_throughout
+    from test_llama_numerics import assert_two_steps_are_measured
     from transformers.models.llama import modeling_llama
     from transformers.models.qwen2 import modeling_qwen2
 
     network = Network.from_config(config, batch=2)
     m = measure(network, lr=0.1, iterations=2)
-    close = {"rtol": 1e-10, "atol": 1e-12}
     values = dict(config)
     made = transformers.AutoConfig.for_model(values.pop("model_type"), **values)
     with float64_throughout(modeling_llama, modeling_qwen2):
         model = transformers.AutoModelForCausalLM.from_config(made, attn_implementation="eager").double()
         assert model.config.to_dict().get("layer_types") == network.to_torch().config.to_dict().get("layer_types")
-        model.load_state_dict({name: torch.tensor(value) for name, value in m.state_before.items()})
-        parameters = dict(model.named_parameters())
-        optimizer = torch.optim.SGD(parameters.values(), lr=0.1)
-        ids, targets = torch.tensor(m.inputs), torch.tensor(m.targets)
-        for step in range(2):
-            optimizer.zero_grad()
-            logits = model(input_ids=ids).logits
-            loss = torch.nn.functional.cross_entropy(
-                logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), reduction="sum"
-            )
-            loss.backward()
-            if step == 0:
-                np.testing.assert_allclose(logits.detach().numpy(), m.outputs, **close)
-                np.testing.assert_allclose(loss.item(), m.loss, **close)
-                for name, parameter in parameters.items():
-                    np.testing.assert_allclose(parameter.grad.numpy(), m.gradients[name], err_msg=name, **close)
-            optimizer.step()
-    for name, tensor in model.state_dict().items():
-        np.testing.assert_allclose(tensor.numpy(), m.state_after[name], err_msg=name, **close)
+        assert_two_steps_are_measured(model, m, 0.1)
     # the windows matter: without them the logits differ
     if "sliding_window" in config:
         unwindowed = Network.from_config({**config, "use_sliding_window": False}, batch=2)

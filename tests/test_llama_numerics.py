@@ -108,27 +108,33 @@ def test_the_numerics_are_hugging_faces(family: str, network: Network, router_in
     m = measure(network, lr=LR, iterations=2)
     modules = (modeling_llama, modeling_mistral, modeling_qwen2, modeling_mixtral)
     with float64_throughout(*modules):
-        model = hugging_face(network, family)
-        state = {name: torch.tensor(value) for name, value in m.state_before.items()}
-        assert sorted(state) == sorted(model.state_dict())  # the same names, every one
-        model.load_state_dict(state)
-        parameters = dict(model.named_parameters())
-        assert sorted(parameters) == sorted(m.gradients)
-        optimizer = torch.optim.SGD(parameters.values(), lr=LR)
-        ids, targets = torch.tensor(m.inputs), torch.tensor(m.targets)
-        for step in range(2):
-            optimizer.zero_grad()
-            logits = model(input_ids=ids).logits
-            loss = torch.nn.functional.cross_entropy(
-                logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), reduction="sum"
-            )
-            loss.backward()
-            if step == 0:
-                np.testing.assert_allclose(logits.detach().numpy(), m.outputs, **CLOSE)
-                np.testing.assert_allclose(loss.item(), m.loss, **CLOSE)
-                for name, parameter in parameters.items():
-                    np.testing.assert_allclose(parameter.grad.numpy(), m.gradients[name], err_msg=name, **CLOSE)
-            optimizer.step()
+        assert_two_steps_are_measured(hugging_face(network, family), m, LR)
+
+
+def assert_two_steps_are_measured(model: Any, m: Any, lr: float) -> None:
+    """`model` (a transformers causal LM in float64), loaded with the measured network's parameters and trained two
+    SGD steps as `measure` trained it (`m`, with `lr`): the first step's logits, loss and gradients, and the
+    parameters after both, agree to `CLOSE`."""
+    state = {name: torch.tensor(value) for name, value in m.state_before.items()}
+    assert sorted(state) == sorted(model.state_dict())  # the same names, every one
+    model.load_state_dict(state)
+    parameters = dict(model.named_parameters())
+    assert sorted(parameters) == sorted(m.gradients)
+    optimizer = torch.optim.SGD(parameters.values(), lr=lr)
+    ids, targets = torch.tensor(m.inputs), torch.tensor(m.targets)
+    for step in range(2):
+        optimizer.zero_grad()
+        logits = model(input_ids=ids).logits
+        loss = torch.nn.functional.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), reduction="sum"
+        )
+        loss.backward()
+        if step == 0:
+            np.testing.assert_allclose(logits.detach().numpy(), m.outputs, **CLOSE)
+            np.testing.assert_allclose(loss.item(), m.loss, **CLOSE)
+            for name, parameter in parameters.items():
+                np.testing.assert_allclose(parameter.grad.numpy(), m.gradients[name], err_msg=name, **CLOSE)
+        optimizer.step()
     for name, tensor in model.state_dict().items():
         np.testing.assert_allclose(tensor.numpy(), m.state_after[name], err_msg=name, **CLOSE)
 

@@ -185,7 +185,9 @@ _lock = threading.Lock()
 
 def pytest(copy: Path, cache: Path, mutation: Mutation, seed: int, timeout: float) -> tuple[int | None, str, float]:
     """Run the mutation's tests in `copy`; (exit status or None on timeout, output, seconds)."""
-    command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", f"--hypothesis-seed={seed}"]
+    # One process a mutant (-n 0): --jobs runs mutants side by side instead.
+    command = [sys.executable, "-m", "pytest", "-x", "-q", "-n", "0", "-p", "no:cacheprovider"]
+    command.append(f"--hypothesis-seed={seed}")
     command += list(mutation.tests)
     start = time.monotonic()
     process = subprocess.Popen(

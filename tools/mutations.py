@@ -4135,3 +4135,25 @@ MUTATIONS += [
         tests=LAYER_TYPES_INFERENCE,
     ),
 ]
+
+# --- issue 22, the lead's mend after the merge: generate's kv_tokens over mixed windows, a window of 1 refused ------
+MUTATIONS += [
+    Mutation(
+        "generate-kv-tokens-last-layer",
+        "runtime",
+        "complexa/reference/_generate.py",
+        "kv_tokens=max(int(node.cached or 0) for node in attentions),",
+        "kv_tokens=int(attentions[-1].cached or 0),",
+        "generate's kv_tokens taken from the last attention layer (a windowed one) rather than the largest cache",
+        tests=("tests/test_llama_decode.py",),
+    ),
+    Mutation(
+        "infer-window-of-one-counted",
+        "validation",
+        "complexa/_inference.py",
+        "    if 1 in windows:\n",
+        "    if 0 in windows:\n",
+        "a window of 1 counted for prefill and decode, where transformers' cache keeps every token",
+        tests=("tests/test_errors.py",),
+    ),
+]
