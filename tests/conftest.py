@@ -9,6 +9,10 @@ from pathlib import Path
 # Text output wraps to COLUMNS where it is set, and pytest-xdist's workers get COLUMNS=80: every test, and every
 # command a test runs, sees no COLUMNS unless it sets one itself (tests/test_cli_output.py tests the wrapping).
 os.environ.pop("COLUMNS", None)
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # Workers share the cores: each runs PyTorch's (and numba's) kernels on one thread, rather than each on all.
+    for _threads in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        os.environ.setdefault(_threads, "1")
 
 # Model zoos imported by the torch tests; --doctest-modules would import them at collection, and they import torch,
 # which the README's test command does not install.
