@@ -2545,9 +2545,9 @@ MUTATIONS: list[Mutation] = [
     Mutation(
         "cuda-attention-softmax-backward-scale",
         "cuda kernel",
-        "complexa/reference/kinds/attention_cuda.py",
-        "ds[b, h, i, j] = probs[b, h, i, j] * (ds[b, h, i, j] - s) * scale",
-        "ds[b, h, i, j] = probs[b, h, i, j] * (ds[b, h, i, j] - s)",
+        "complexa/reference/kinds/_rows_cuda.py",
+        "ds[j] = p[j] * (ds[j] - s) * scale",
+        "ds[j] = p[j] * (ds[j] - s)",
         "the scale forgotten in the scores' gradient, on the device",
         tests=CUDA_TESTS,
         env=CUDASIM,
@@ -3269,16 +3269,8 @@ MUTATIONS += [
     _llama(
         "cuda-llama-gqa-dv",
         "cuda kernel",
-        "for h in range(g * group + 1, g * group + group):"
-        + _nl(20)
-        + "for i in range(seq):"
-        + _nl(24)
-        + "acc += probs[b, h, i, j]",
-        "for h in range(g * group + 1, g * group + 1):"
-        + _nl(20)
-        + "for i in range(seq):"
-        + _nl(24)
-        + "acc += probs[b, h, i, j]",
+        "column_sum(probs, b, h, h + group, j, dy, base, seq, hd, c)",
+        "column_sum(probs, b, h, h + 1, j, dy, base, seq, hd, c)",
         "dv on the device from the group's first query head only",
     ),
     _llama(
@@ -4155,5 +4147,29 @@ MUTATIONS += [
         "    if 0 in windows:\n",
         "a window of 1 counted for prefill and decode, where transformers' cache keeps every token",
         tests=("tests/test_errors.py",),
+    ),
+]
+
+# --- the CUDA attention backward's shared device functions (complexa/reference/kinds/_rows_cuda.py) ---------------
+MUTATIONS += [
+    Mutation(
+        "cuda-rows-column-sum-heads",
+        "cuda kernel",
+        "complexa/reference/kinds/_rows_cuda.py",
+        "        for h in range(h0 + 1, h1):\n",
+        "        for h in range(h0 + 1, h0 + 1):\n",
+        "dk and dv on the device from the first query head of each key/value head's group only",
+        tests=LLAMA_KERNEL_CUDA_TESTS,
+        env=CUDASIM,
+    ),
+    Mutation(
+        "cuda-rows-row-sum-count",
+        "cuda kernel",
+        "complexa/reference/kinds/_rows_cuda.py",
+        "            acc += a[j] * x[base + j, col]\n            if counting:\n                n_mul += 1\n",
+        "            acc += a[j] * x[base + j, col]\n            if counting:\n                n_mul += 0\n",
+        "dq's products uncounted on the device",
+        tests=CUDA_TESTS,
+        env=CUDASIM,
     ),
 ]

@@ -50,7 +50,7 @@ def _scratch(dp: Any, shape: tuple[int, ...]) -> Any:
 
 def make(count: bool) -> Kernels:
     counting = count
-    softmax, mix, decode_kernel = rows.make(count)
+    softmax, mix, scores_backward, row_sum, column_sum, decode_kernel = rows.make(count)
 
     @cuda.jit
     def embed_kernel(ids, table, y, counts):
@@ -178,50 +178,21 @@ def make(count: bool) -> Kernels:
                 i = t % seq
                 base = b * seq
                 q0 = h * hd
-                v0 = 2 * d + q0
-                gi = base + i
-                for j in range(seq):
-                    vj = base + j
-                    s = dy[gi, q0] * qkv[vj, v0]
-                    if counting:
-                        n_mul += 1
-                    for c in range(1, hd):
-                        s += dy[gi, q0 + c] * qkv[vj, v0 + c]
-                        if counting:
-                            n_mul += 1
-                            n_add += 1
-                    ds[b, h, i, j] = s
-                s = probs[b, h, i, 0] * ds[b, h, i, 0]
-                if counting:
-                    n_mul += 1
-                for j in range(1, seq):
-                    s += probs[b, h, i, j] * ds[b, h, i, j]
-                    if counting:
-                        n_mul += 1
-                        n_add += 1
-                for j in range(seq):
-                    ds[b, h, i, j] = probs[b, h, i, j] * (ds[b, h, i, j] - s) * scale
-                    if counting:
-                        n_mul += 2
-                        n_add += 1
-            else:
+                muls, adds = scores_backward(
+                    dy, base + i, q0, qkv, base, 2 * d + q0, hd, probs[b, h, i], ds[b, h, i], seq, scale
+                )
+            else:  # dv[j] = sum_i P[i, j] dy[i]
                 u = t - n_rows
                 c = u % hd
                 j = u // hd % seq
                 h = u // (hd * seq) % heads
                 b = u // (hd * seq * heads)
                 base = b * seq
-                q0 = h * hd
-                v0 = 2 * d + q0
-                acc = probs[b, h, 0, j] * dy[base, q0 + c]
-                if counting:
-                    n_mul += 1
-                for i in range(1, seq):
-                    acc += probs[b, h, i, j] * dy[base + i, q0 + c]
-                    if counting:
-                        n_mul += 1
-                        n_add += 1
-                dqkv[base + j, v0 + c] = acc
+                acc, muls, adds = column_sum(probs, b, h, h + 1, j, dy, base, seq, hd, c)
+                dqkv[base + j, 2 * d + h * hd + c] = acc
+            if counting:
+                n_mul += muls
+                n_add += adds
         if counting:
             cuda.atomic.add(counts, (BACKWARD, MUL), n_mul)
             cuda.atomic.add(counts, (BACKWARD, ADD), n_add)
@@ -243,27 +214,15 @@ def make(count: bool) -> Kernels:
             b = u // (hd * seq * heads)
             base = b * seq
             q0 = h * hd
-            k0 = d + q0
             if t < n_elements:  # dq[m] = sum_j dS[m, j] k[j]
-                acc = ds[b, h, m, 0] * qkv[base, k0 + c]
-                if counting:
-                    n_mul += 1
-                for j in range(1, seq):
-                    acc += ds[b, h, m, j] * qkv[base + j, k0 + c]
-                    if counting:
-                        n_mul += 1
-                        n_add += 1
+                acc, muls, adds = row_sum(ds[b, h, m], seq, qkv, base, d + q0 + c)
                 dqkv[base + m, q0 + c] = acc
             else:  # dk[m] = sum_i dS[i, m] q[i]
-                acc = ds[b, h, 0, m] * qkv[base, q0 + c]
-                if counting:
-                    n_mul += 1
-                for i in range(1, seq):
-                    acc += ds[b, h, i, m] * qkv[base + i, q0 + c]
-                    if counting:
-                        n_mul += 1
-                        n_add += 1
-                dqkv[base + m, k0 + c] = acc
+                acc, muls, adds = column_sum(ds, b, h, h + 1, m, qkv, base, seq, hd, c)
+                dqkv[base + m, d + q0 + c] = acc
+            if counting:
+                n_mul += muls
+                n_add += adds
         if counting:
             cuda.atomic.add(counts, (BACKWARD, MUL), n_mul)
             cuda.atomic.add(counts, (BACKWARD, ADD), n_add)

@@ -34,7 +34,7 @@ __all__ = ["make"]
 
 def make(count: bool) -> Kernels:
     counting = count
-    softmax, mix, decode_kernel = rows.make(count)
+    softmax, mix, scores_backward, row_sum, column_sum, decode_kernel = rows.make(count)
 
     @cuda.jit
     def rms_forward_kernel(x, weight, eps, xhat, rstd, y, counts):
@@ -234,7 +234,8 @@ def make(count: bool) -> Kernels:
 
     @cuda.jit
     def scores_backward_kernel(v, dy, probs, heads, kv_heads, scale, dv, ds, counts):
-        # Threads 0..B H T - 1 take a row of dS each; the threads after them an element of dv each (B K T hd).
+        # Threads 0..B H T - 1 take a row of dS each; the threads after them an element of dv each (B K T hd), summed
+        # over the H / K query heads that read its key/value head.
         n_mul = 0
         n_add = 0
         batch, _, seq, _ = probs.shape
@@ -247,33 +248,10 @@ def make(count: bool) -> Kernels:
                 h = t // seq % heads
                 i = t % seq
                 base = b * seq
-                q0 = h * hd
                 k0 = h // group * hd
-                gi = base + i
-                for j in range(seq):
-                    vj = base + j
-                    s = dy[gi, q0] * v[vj, k0]
-                    if counting:
-                        n_mul += 1
-                    for c in range(1, hd):
-                        s += dy[gi, q0 + c] * v[vj, k0 + c]
-                        if counting:
-                            n_mul += 1
-                            n_add += 1
-                    ds[b, h, i, j] = s
-                s = probs[b, h, i, 0] * ds[b, h, i, 0]
-                if counting:
-                    n_mul += 1
-                for j in range(1, seq):
-                    s += probs[b, h, i, j] * ds[b, h, i, j]
-                    if counting:
-                        n_mul += 1
-                        n_add += 1
-                for j in range(seq):
-                    ds[b, h, i, j] = probs[b, h, i, j] * (ds[b, h, i, j] - s) * scale
-                    if counting:
-                        n_mul += 2
-                        n_add += 1
+                muls, adds = scores_backward(
+                    dy, base + i, h * hd, v, base, k0, hd, probs[b, h, i], ds[b, h, i], seq, scale
+                )
             else:
                 u = t - n_rows
                 c = u % hd
@@ -281,23 +259,12 @@ def make(count: bool) -> Kernels:
                 g = u // (hd * seq) % kv_heads
                 b = u // (hd * seq * kv_heads)
                 base = b * seq
-                k0 = g * hd
                 h = g * group
-                acc = probs[b, h, 0, j] * dy[base, h * hd + c]
-                if counting:
-                    n_mul += 1
-                for i in range(1, seq):
-                    acc += probs[b, h, i, j] * dy[base + i, h * hd + c]
-                    if counting:
-                        n_mul += 1
-                        n_add += 1
-                for h in range(g * group + 1, g * group + group):
-                    for i in range(seq):
-                        acc += probs[b, h, i, j] * dy[base + i, h * hd + c]
-                        if counting:
-                            n_mul += 1
-                            n_add += 1
-                dv[base + j, k0 + c] = acc
+                acc, muls, adds = column_sum(probs, b, h, h + group, j, dy, base, seq, hd, c)
+                dv[base + j, g * hd + c] = acc
+            if counting:
+                n_mul += muls
+                n_add += adds
         if counting:
             cuda.atomic.add(counts, (BACKWARD, MUL), n_mul)
             cuda.atomic.add(counts, (BACKWARD, ADD), n_add)
@@ -318,15 +285,7 @@ def make(count: bool) -> Kernels:
                 h = t // (hd * seq) % heads
                 b = t // (hd * seq * heads)
                 base = b * seq
-                k0 = h // group * hd
-                acc = ds[b, h, m, 0] * k[base, k0 + c]
-                if counting:
-                    n_mul += 1
-                for j in range(1, seq):
-                    acc += ds[b, h, m, j] * k[base + j, k0 + c]
-                    if counting:
-                        n_mul += 1
-                        n_add += 1
+                acc, muls, adds = row_sum(ds[b, h, m], seq, k, base, h // group * hd + c)
                 dq[base + m, h * hd + c] = acc
             else:  # dk[m] = sum over the group's heads h and rows i of dS_h[i, m] q_h[i]
                 u = t - n_q
@@ -336,21 +295,11 @@ def make(count: bool) -> Kernels:
                 b = u // (hd * seq * kv_heads)
                 base = b * seq
                 h = g * group
-                acc = ds[b, h, 0, m] * q[base, h * hd + c]
-                if counting:
-                    n_mul += 1
-                for i in range(1, seq):
-                    acc += ds[b, h, i, m] * q[base + i, h * hd + c]
-                    if counting:
-                        n_mul += 1
-                        n_add += 1
-                for h in range(g * group + 1, g * group + group):
-                    for i in range(seq):
-                        acc += ds[b, h, i, m] * q[base + i, h * hd + c]
-                        if counting:
-                            n_mul += 1
-                            n_add += 1
+                acc, muls, adds = column_sum(ds, b, h, h + group, m, q, base, seq, hd, c)
                 dk[base + m, g * hd + c] = acc
+            if counting:
+                n_mul += muls
+                n_add += adds
         if counting:
             cuda.atomic.add(counts, (BACKWARD, MUL), n_mul)
             cuda.atomic.add(counts, (BACKWARD, ADD), n_add)
