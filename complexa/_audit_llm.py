@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import sympy
 
@@ -405,6 +406,18 @@ def _appendix_f(n: sympy.Expr) -> sympy.Expr:
     return 3 * B * (embeddings + L * (attention + dense) + logits)
 
 
+def _parameters_claim(**fields: Any) -> Claim:
+    """A claim of a model's size: N itself, every parameter, as its authors count them too."""
+    return Claim(
+        quantity="parameters",
+        unit="",
+        formula=lambda n: n,
+        n="all parameters",
+        authors="all parameters",
+        **fields,
+    )
+
+
 CLAIMS = (
     Claim(
         key="kaplan_params",
@@ -617,53 +630,38 @@ CLAIMS = (
         "embedding.",
     ),
     # issue 22: Llama 2 and 3, Mixtral, and the decode rule of thumb, on complexa's Llama kinds
-    Claim(
+    _parameters_claim(
         key="llama1_7b_params",
         source="llama",
         cite="Touvron et al. 2023, LLaMA: Open and Efficient Foundation Language Models, Table 2 (params)",
         quotes=(_paraphrase("the smallest LLaMA model has 6.7B parameters (dimension 4096, 32 heads, 32 layers)"),),
         symbols="N = every parameter; Llama-2-7B's architecture (vocabulary 32,000, d_ff 11,008), LLaMA 7B's too",
-        quantity="parameters",
-        unit="",
-        formula=lambda n: n,
-        n="all parameters",
-        authors="all parameters",
         model="llama",
         printed="6.7B",
         at="Llama-2-7B",
     ),
-    Claim(
+    _parameters_claim(
         key="llama2_7b_params",
         source="llama",
         cite="Touvron et al. 2023, Llama 2: Open Foundation and Fine-Tuned Chat Models, Table 1 (Params)",
         quotes=(_paraphrase("Llama 2 comes in 7B, 13B, 34B and 70B parameters"),),
         symbols="N = every parameter (Hugging Face's Llama-2-7b-hf, the shipped config llama-2-7b)",
-        quantity="parameters",
-        unit="",
-        formula=lambda n: n,
-        n="all parameters",
-        authors="all parameters",
         model="llama",
         printed="7B",
         at="Llama-2-7B",
         note="7B is a model's name, to the nearest billion.",
     ),
-    Claim(
+    _parameters_claim(
         key="llama3_8b_params",
         source="llama",
         cite="Dubey et al. 2024, The Llama 3 Herd of Models, Table 3",
         quotes=(_paraphrase("Llama 3 comes in 8B, 70B and 405B parameters"),),
         symbols="N = every parameter (Meta-Llama-3-8B, the shipped config llama-3-8b)",
-        quantity="parameters",
-        unit="",
-        formula=lambda n: n,
-        n="all parameters",
-        authors="all parameters",
         model="llama",
         printed="8B",
         at="Llama-3-8B",
     ),
-    Claim(
+    _parameters_claim(
         key="llama3_405b_params",
         source="llama",
         cite="Dubey et al. 2024, The Llama 3 Herd of Models, abstract and Table 3",
@@ -672,11 +670,6 @@ CLAIMS = (
         ),
         symbols="N = every parameter; Table 3: 126 layers, model dimension 16,384, FFN dimension 53,248, 128 heads, "
         "8 key/value heads",
-        quantity="parameters",
-        unit="",
-        formula=lambda n: n,
-        n="all parameters",
-        authors="all parameters",
         model="llama",
         printed="405B",
         at="Llama-3-405B",
@@ -708,7 +701,7 @@ CLAIMS = (
         "12 L T H hd per token, 8% more. The last stage of pre-training (long context, up to 128K tokens) is not "
         "modelled.",
     ),
-    Claim(
+    _parameters_claim(
         key="mixtral_params",
         source="mixtral",
         cite="Jiang et al. 2024, Mixtral of Experts, abstract and Section 2",
@@ -716,11 +709,6 @@ CLAIMS = (
             "each token has access to 47B parameters, but only uses 13B active parameters during inference"
         ),
         symbols="N = every parameter: 8 experts a layer (the shipped config mixtral-8x7b)",
-        quantity="parameters",
-        unit="",
-        formula=lambda n: n,
-        n="all parameters",
-        authors="all parameters",
         model="mixtral",
         printed="47B",
         at="Mixtral-8x7B",
