@@ -4172,4 +4172,14 @@ MUTATIONS += [
         tests=CUDA_TESTS,
         env=CUDASIM,
     ),
+    Mutation(
+        "cuda-rows-softmax-cmp-count",
+        "cuda kernel",
+        "complexa/reference/kinds/_rows_cuda.py",
+        "        for j in range(1, n):\n            if counting:\n                n_cmp += 1\n",
+        "        for j in range(1, n):\n            if counting:\n                n_cmp += 0\n",
+        "the device softmax's comparisons uncounted (GPT's and Llama's attention, the MoE router)",
+        tests=CUDA_TESTS,
+        env=CUDASIM,
+    ),
 ]

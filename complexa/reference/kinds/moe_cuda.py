@@ -11,11 +11,10 @@ and the sums are the CPU's.
 
 from __future__ import annotations
 
-import math
-
 from numba import cuda
 
 from complexa.reference._cuda import launch
+from complexa.reference.kinds import _rows_cuda as rows
 from complexa.reference.kinds._jit import ACT, ACT_GRAD, ADD, BACKWARD, CMP, DIV, EXP, FORWARD, MUL
 from complexa.reference.kinds.activation import SILU, activate, derivative
 from complexa.reference.kinds.moe import Kernels
@@ -28,6 +27,7 @@ _derivative = cuda.jit(device=True)(derivative)
 
 def make(count: bool) -> Kernels:
     counting = count
+    softmax = rows.make(count).softmax
 
     @cuda.jit
     def route_kernel(probs, index, weights, total, counts):
@@ -38,26 +38,12 @@ def make(count: bool) -> Kernels:
         n_experts = probs.shape[1]
         k = index.shape[1]
         for r in range(cuda.grid(1), probs.shape[0], cuda.gridsize(1)):
-            top = probs[r, 0]
-            for e in range(1, n_experts):
-                if counting:
-                    n_cmp += 1
-                if probs[r, e] > top:
-                    top = probs[r, e]
-            for e in range(n_experts):
-                probs[r, e] = math.exp(probs[r, e] - top)
-                if counting:
-                    n_add += 1
-                    n_exp += 1
-            s = probs[r, 0]
-            for e in range(1, n_experts):
-                s += probs[r, e]
-                if counting:
-                    n_add += 1
-            for e in range(n_experts):
-                probs[r, e] = probs[r, e] / s
-                if counting:
-                    n_div += 1
+            adds, divs, exps, cmps = softmax(probs[r], n_experts)
+            if counting:
+                n_add += adds
+                n_div += divs
+                n_exp += exps
+                n_cmp += cmps
             for p in range(k):
                 best = -1
                 for e in range(n_experts):
