@@ -58,6 +58,7 @@ from complexa.nn._base import Convert, Cost, FixedWidth, Layer, cost, replaced, 
 from complexa.nn.activations import SiLU
 from complexa.nn.linear import Linear
 from complexa.nn.norm import RMSNorm
+from complexa.nn.transformer import ResidualBlock
 
 __all__ = [
     "RotaryEmbedding",
@@ -368,7 +369,7 @@ class SwiGLU(FixedWidth):
         return f"SwiGLU({self.d_model}, {self.d_ff}{', bias=True' if self.bias else ''})"
 
 
-class LlamaBlock(FixedWidth):
+class LlamaBlock(ResidualBlock):
     """Hugging Face's ``LlamaDecoderLayer`` (and Mistral's, Qwen2's, Mixtral's): pre-RMSNorm residual attention and
     MLP. The arguments are `Attention`'s, `d_ff` the MLP's width, `eps` the RMSNorms', `mlp_bias` the `SwiGLU`'s
     biases (Llama's ``mlp_bias``), and `n_experts` with `top_k` make the MLP a Mixtral `complexa.nn.MoE`.
@@ -450,18 +451,6 @@ class LlamaBlock(FixedWidth):
             ("post_attention_layernorm", self.post_attention_layernorm, d),
             ("mlp", self.mlp, d),
         ]
-
-    @property
-    def seq(self) -> sympy.Expr:
-        return self.seq_len
-
-    def cost(self, width: Value, batch: Value, input_grad: bool, convert: Convert) -> Cost:
-        d = convert(self.d_model)
-        return cost({"add": 2 * batch * d}, {"add": (2 if input_grad else 1) * batch * d})
-
-    def memory(self, width: Value, batch: Value, input_grad: bool, convert: Convert) -> tuple[Value, Value]:
-        d = convert(self.d_model)
-        return 2 * batch * d, (2 if input_grad else 1) * batch * d
 
     def options(self) -> dict[str, object]:
         """The keyword arguments that make this block, as `LlamaBlock` takes them."""

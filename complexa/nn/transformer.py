@@ -69,7 +69,28 @@ class MLP(FixedWidth):
         return f"MLP({self.d_model}, {self.d_ff}{'' if self.bias else ', bias=False'})"
 
 
-class Block(FixedWidth):
+class ResidualBlock(FixedWidth):
+    """A pre-norm transformer block's own work, the two residual sums x + attention(norm(x)) and x + mlp(norm(x)) of
+    d_model features a row (its layers count theirs): nanoGPT's `Block` and Llama's `complexa.nn.LlamaBlock`."""
+
+    d_model: sympy.Expr
+    seq_len: sympy.Expr
+
+    @property
+    def seq(self) -> sympy.Expr:
+        return self.seq_len
+
+    def cost(self, width: Value, batch: Value, input_grad: bool, convert: Convert) -> Cost:
+        d = convert(self.d_model)
+        return cost({"add": 2 * batch * d}, {"add": (2 if input_grad else 1) * batch * d})
+
+    def memory(self, width: Value, batch: Value, input_grad: bool, convert: Convert) -> tuple[Value, Value]:
+        d = convert(self.d_model)
+        # The two sums (after each branch); the gradient after the MLP's branch joins, and the input's.
+        return 2 * batch * d, (2 if input_grad else 1) * batch * d
+
+
+class Block(ResidualBlock):
     """nanoGPT's transformer block, pre-LayerNorm: x + attn(ln_1(x)), then x + mlp(ln_2(x)); `d_ff` is 4 d_model
     unless given.
 
@@ -103,19 +124,6 @@ class Block(FixedWidth):
     def inner(self, width: sympy.Expr) -> list[tuple[str, Layer, sympy.Expr]]:
         d = self.d_model
         return [("ln_1", self.ln_1, d), ("attn", self.attn, d), ("ln_2", self.ln_2, d), ("mlp", self.mlp, d)]
-
-    @property
-    def seq(self) -> sympy.Expr:
-        return self.seq_len
-
-    def cost(self, width: Value, batch: Value, input_grad: bool, convert: Convert) -> Cost:
-        d = convert(self.d_model)
-        return cost({"add": 2 * batch * d}, {"add": (2 if input_grad else 1) * batch * d})
-
-    def memory(self, width: Value, batch: Value, input_grad: bool, convert: Convert) -> tuple[Value, Value]:
-        d = convert(self.d_model)
-        # The two sums (after each branch); the gradient after the MLP's branch joins, and the input's.
-        return 2 * batch * d, (2 if input_grad else 1) * batch * d
 
     def xreplace(self, mapping: Mapping[sympy.Symbol, sympy.Expr]) -> Block:
         where = "Block"
